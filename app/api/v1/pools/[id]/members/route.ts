@@ -1,0 +1,8 @@
+import { api } from '@/lib/api/contract';
+import { route } from '@/lib/api/handler';
+import { getPoolDetail, setPoolMembers } from '@/lib/pools/pools';
+
+export const PUT = route(api.setPoolMembers, async ({ actor, params, body }) => {
+  await setPoolMembers(actor, params.id, body.members);
+  return (await getPoolDetail(params.id)).members;
+});

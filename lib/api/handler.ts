@@ -1,0 +1,96 @@
+/**
+ * The one wrapper every route handler under /api/v1 goes through: resolve the actor, parse
+ * params/query/body with the contract's zod schemas, call a lib/ operation, map errors.
+ * Invalid input is a 4xx with field errors, never a 500; unexpected errors are logged without
+ * request data and answered with a generic 500.
+ */
+import { NextResponse } from 'next/server';
+import { z, ZodError, type ZodType } from 'zod';
+import type { Actor } from '../auth/actor';
+import { getActor } from '../auth/actor';
+import type { PoolAccess } from '../auth/access';
+import { authorize } from './authorize';
+import { AppError, type FieldErrors } from '../errors';
+import { logger } from '../logger';
+import type { Endpoint } from './contract';
+
+const log = logger('api');
+
+export interface HandlerContext<P, Q, B> {
+  req: Request;
+  /** Non-null unless the endpoint is public. */
+  actor: Actor;
+  /** The pool the endpoint acts on, already authorized (pool-level endpoints only). */
+  pool: PoolAccess | null;
+  params: P;
+  query: Q;
+  body: B;
+}
+
+type Infer<T> = T extends ZodType ? z.infer<T> : undefined;
+
+export function zodFields(err: ZodError): FieldErrors {
+  const out: FieldErrors = {};
+  for (const issue of err.issues) {
+    const k = issue.path.join('.') || '_';
+    (out[k] ??= []).push(issue.message);
+  }
+  return out;
+}
+
+export function errorResponse(e: unknown): Response {
+  if (e instanceof AppError) {
+    return NextResponse.json({ error: { code: e.code, message: e.message, fields: e.fields } }, { status: e.status });
+  }
+  if (e instanceof ZodError) {
+    return NextResponse.json(
+      { error: { code: 'VALIDATION', message: 'Some fields are invalid', fields: zodFields(e) } },
+      { status: 422 },
+    );
+  }
+  log.error('unhandled error', { err: e instanceof Error ? { name: e.name, message: e.message, stack: e.stack } : String(e) });
+  return NextResponse.json({ error: { code: 'INTERNAL', message: 'Internal error' } }, { status: 500 });
+}
+
+async function readBody(req: Request, schema: ZodType | undefined): Promise<unknown> {
+  if (!schema) return undefined;
+  const type = req.headers.get('content-type') ?? '';
+  if (!type.includes('application/json')) throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'Send a JSON body (Content-Type: application/json)');
+  const text = await req.text();
+  if (text.length > 1_000_000) throw new AppError('PAYLOAD_TOO_LARGE', 'Request body too large');
+  try {
+    return text ? JSON.parse(text) : {};
+  } catch {
+    throw new AppError('BAD_REQUEST', 'The request body is not valid JSON');
+  }
+}
+
+export function route<E extends Endpoint>(
+  endpoint: E,
+  fn: (ctx: HandlerContext<Infer<E['params']>, Infer<E['query']>, Infer<E['body']>>) => Promise<unknown>,
+) {
+  return async (req: Request, ctx: { params: Promise<Record<string, string>> }): Promise<Response> => {
+    try {
+      const actor = endpoint.auth === 'none' ? null : await getActor(req);
+      if (endpoint.auth !== 'none' && !actor) throw new AppError('UNAUTHENTICATED', 'Sign in or send an API token');
+      const rawParams = ctx?.params ? await ctx.params : {};
+      // Unknown ids answer 404 before any validation detail can reveal anything.
+      const params = (endpoint.params ? endpoint.params.parse(rawParams) : rawParams) as Record<string, string>;
+      const url = new URL(req.url);
+      const query = endpoint.query ? endpoint.query.parse(Object.fromEntries(url.searchParams)) : undefined;
+      const rawBody = endpoint.body && !endpoint.multipart ? await readBody(req, endpoint.body) : undefined;
+      // Access is decided before the body is validated, so a caller without access learns nothing from field errors.
+      const { pool } = await authorize(endpoint, actor, params, rawBody);
+      const body = endpoint.body && !endpoint.multipart ? endpoint.body.parse(rawBody) : undefined;
+      const result = await fn({ req, actor, pool, params, query, body } as HandlerContext<
+        Infer<E['params']>,
+        Infer<E['query']>,
+        Infer<E['body']>
+      >);
+      if (result instanceof Response) return result;
+      return NextResponse.json(result ?? { ok: true }, { status: endpoint.status ?? 200 });
+    } catch (e) {
+      return errorResponse(e);
+    }
+  };
+}

@@ -1,0 +1,55 @@
+/**
+ * Who is asking: resolved from `Authorization: Bearer <api token>` or the next-auth session
+ * cookie, and re-read from the database on every request so deactivation and role changes
+ * apply at once.
+ */
+import { getServerSession } from 'next-auth';
+import type { Role } from '../db';
+import { db } from '../db';
+import { findActiveToken } from './tokens';
+import { authOptions } from './options';
+
+export interface Actor {
+  userId: string;
+  email: string;
+  name: string;
+  role: Role;
+  /** Set when the request came with a pool-scoped token: it reaches that pool only, read-only. */
+  tokenPoolId: string | null;
+  via: 'session' | 'token';
+}
+
+export function bearerFrom(req: Request): string | null {
+  const h = req.headers.get('authorization');
+  if (!h) return null;
+  const m = /^Bearer\s+(\S+)$/i.exec(h.trim());
+  return m ? m[1] : null;
+}
+
+export async function actorFromToken(token: string): Promise<Actor | null> {
+  const row = await findActiveToken(token);
+  if (!row) return null;
+  return {
+    userId: row.user.id,
+    email: row.user.email,
+    name: row.user.name,
+    role: row.user.role,
+    tokenPoolId: row.poolId,
+    via: 'token',
+  };
+}
+
+export async function actorFromSession(): Promise<Actor | null> {
+  const session = (await getServerSession(authOptions)) as { uid?: string } | null;
+  if (!session?.uid) return null;
+  const user = await db.user.findUnique({ where: { id: session.uid } });
+  if (!user || !user.active) return null;
+  return { userId: user.id, email: user.email, name: user.name, role: user.role, tokenPoolId: null, via: 'session' };
+}
+
+/** For route handlers: a bearer token if one is sent (a bad token is not retried as a session). */
+export async function getActor(req?: Request): Promise<Actor | null> {
+  const bearer = req ? bearerFrom(req) : null;
+  if (bearer) return actorFromToken(bearer);
+  return actorFromSession();
+}

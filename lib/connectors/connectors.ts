@@ -1,0 +1,83 @@
+import { audit } from '../audit';
+import type { Actor } from '../auth/actor';
+import { db, Prisma } from '../db';
+import { echo } from '../dicom/scu';
+import { AppError } from '../errors';
+import type { ConnectorInput } from './schema';
+
+function conflict(e: unknown): never {
+  if (e instanceof Prisma.PrismaClientKnownRequestError && e.code === 'P2002')
+    throw new AppError('CONFLICT', 'A connector with this name already exists', { name: ['already in use'] });
+  if (e instanceof Prisma.PrismaClientKnownRequestError && e.code === 'P2003')
+    throw new AppError('VALIDATION', 'The chosen device or pool does not exist');
+  throw e;
+}
+
+const withParts = { device: true, queryPool: { select: { id: true, name: true, aeTitle: true } }, receivingPool: { select: { id: true, name: true, aeTitle: true } } } as const;
+
+export const listConnectors = () => db.connector.findMany({ orderBy: { name: 'asc' }, include: withParts });
+
+export async function getConnector(id: string) {
+  const c = await db.connector.findUnique({ where: { id }, include: withParts });
+  if (!c) throw new AppError('NOT_FOUND', 'Connector not found');
+  return c;
+}
+
+async function checkParts(input: Partial<ConnectorInput>) {
+  if (input.deviceId && !(await db.device.findUnique({ where: { id: input.deviceId } })))
+    throw new AppError('VALIDATION', 'Unknown device', { deviceId: ['unknown device'] });
+  for (const k of ['queryPoolId', 'receivingPoolId'] as const) {
+    if (input[k] && !(await db.pool.findUnique({ where: { id: input[k] } })))
+      throw new AppError('VALIDATION', 'Unknown pool', { [k]: ['unknown pool'] });
+  }
+}
+
+export async function createConnector(actor: Actor, input: ConnectorInput) {
+  await checkParts(input);
+  const c = await db.connector.create({ data: input }).catch(conflict);
+  await audit({ userId: actor.userId, action: 'connector.create', targetType: 'connector', targetId: c.id });
+  return c;
+}
+
+export async function updateConnector(actor: Actor, id: string, input: Partial<ConnectorInput>) {
+  await getConnector(id);
+  await checkParts(input);
+  const c = await db.connector.update({ where: { id }, data: input }).catch(conflict);
+  await audit({ userId: actor.userId, action: 'connector.update', targetType: 'connector', targetId: id });
+  return c;
+}
+
+export async function deleteConnector(actor: Actor, id: string) {
+  await getConnector(id);
+  const active = await db.retrieval.count({ where: { connectorId: id, state: { in: ['QUEUED', 'SCHEDULED', 'MOVING', 'ANONYMIZING'] } } });
+  if (active) throw new AppError('CONFLICT', `This connector has ${active} retrieval(s) in progress; cancel them first`);
+  await db.$transaction([db.query.deleteMany({ where: { connectorId: id } }), db.connector.delete({ where: { id } })]);
+  await audit({ userId: actor.userId, action: 'connector.delete', targetType: 'connector', targetId: id });
+}
+
+/** "Test connection": C-ECHO to the PACS as the connector's query-pool AE. Never throws for network failures. */
+export async function echoConnector(actor: Actor, id: string): Promise<{ ok: boolean; ms?: number; message: string }> {
+  const c = await getConnector(id);
+  if (!c.device) throw new AppError('VALIDATION', 'This connector has no PACS device');
+  const peer = { aeTitle: c.device.aeTitle, host: c.device.host, port: c.device.port, tls: c.device.tls };
+  let result: { ok: boolean; ms?: number; message: string };
+  try {
+    const r = await echo(peer, c.queryPool.aeTitle, { timeoutMs: 10_000 });
+    result = { ok: true, ms: r.ms, message: `C-ECHO answered in ${r.ms} ms by ${c.device.aeTitle} at ${c.device.host}:${c.device.port}` };
+  } catch (e) {
+    result = { ok: false, message: e instanceof Error ? e.message : 'C-ECHO failed' };
+  }
+  await audit({ userId: actor.userId, action: 'connector.echo', targetType: 'connector', targetId: id, detail: { ok: result.ok } });
+  return result;
+}
+
+export async function echoDevice(deviceId: string, callingAe: string) {
+  const d = await db.device.findUnique({ where: { id: deviceId } });
+  if (!d) throw new AppError('NOT_FOUND', 'Device not found');
+  try {
+    const r = await echo({ aeTitle: d.aeTitle, host: d.host, port: d.port, tls: d.tls }, callingAe, { timeoutMs: 10_000 });
+    return { ok: true, ms: r.ms, message: `C-ECHO answered in ${r.ms} ms` };
+  } catch (e) {
+    return { ok: false, message: e instanceof Error ? e.message : 'C-ECHO failed' };
+  }
+}

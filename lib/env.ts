@@ -1,0 +1,74 @@
+/**
+ * Configuration, parsed once at start with zod. Nothing else in the code reads process.env
+ * for settings (tests and scripts may set it before import).
+ *
+ * Security rule: outside demo/test mode there is no default secret; start-up fails with a
+ * readable message instead.
+ */
+import os from 'node:os';
+import path from 'node:path';
+import { z } from 'zod';
+
+const DEMO_SECRET = 'tributary-demo-secret-not-for-production-use';
+
+const schema = z
+  .object({
+    TRIBUTARY_MODE: z.enum(['production', 'demo', 'test']).default('production'),
+    DATABASE_URL: z.string().url().optional(),
+    REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
+    REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]+$/).default('tributary'),
+    TRIBUTARY_SECRET: z.string().optional(),
+    PUBLIC_URL: z.string().url().default('http://localhost:3000'),
+    STORAGE_ROOT: z.string().default(path.join(process.cwd(), 'var', 'storage')),
+    DICOM_PORT: z.coerce.number().int().min(1).max(65535).default(11112),
+    DICOM_ADVERTISED_HOST: z.string().default(os.hostname()),
+    UPLOAD_MAX_BYTES: z.coerce.number().int().positive().default(5 * 1024 * 1024),
+    STOW_MAX_BYTES: z.coerce.number().int().positive().default(2 * 1024 * 1024 * 1024),
+    STAGING_MAX_AGE_HOURS: z.coerce.number().positive().default(24),
+    SIGNIN_MAX_ATTEMPTS: z.coerce.number().int().positive().default(10),
+    SIGNIN_WINDOW_SECONDS: z.coerce.number().int().positive().default(900),
+    WORKER_CONCURRENCY: z.coerce.number().int().positive().default(4),
+    DEMO_ADMIN_EMAIL: z.string().email().default('admin@tributary.local'),
+    DEMO_ADMIN_PASSWORD: z.string().min(8).default('tributary-demo'),
+    LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  })
+  .superRefine((v, ctx) => {
+    if (v.TRIBUTARY_MODE === 'production') {
+      if (!v.TRIBUTARY_SECRET || v.TRIBUTARY_SECRET.length < 32)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['TRIBUTARY_SECRET'],
+          message: 'must be set to a random string of at least 32 characters (e.g. `openssl rand -hex 32`) outside demo mode',
+        });
+      if (v.TRIBUTARY_SECRET === DEMO_SECRET)
+        ctx.addIssue({ code: 'custom', path: ['TRIBUTARY_SECRET'], message: 'the demo secret cannot be used in production' });
+      if (!v.DATABASE_URL) ctx.addIssue({ code: 'custom', path: ['DATABASE_URL'], message: 'is required outside demo mode' });
+    }
+  });
+
+export type Env = z.infer<typeof schema> & { DATABASE_URL: string; TRIBUTARY_SECRET: string };
+
+let cached: Env | undefined;
+
+export class ConfigError extends Error {}
+
+export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
+  const parsed = schema.safeParse(source);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(env)'}: ${i.message}`);
+    throw new ConfigError(`Tributary configuration is invalid:\n${lines.join('\n')}\nSee README.md, "Configuration".`);
+  }
+  const v = parsed.data;
+  return {
+    ...v,
+    DATABASE_URL: v.DATABASE_URL ?? 'postgresql://tributary@127.0.0.1:5432/tributary',
+    TRIBUTARY_SECRET: v.TRIBUTARY_SECRET ?? DEMO_SECRET,
+  };
+}
+
+export function env(): Env {
+  if (!cached) cached = loadEnv();
+  return cached;
+}
+
+export const isDemo = () => env().TRIBUTARY_MODE === 'demo';

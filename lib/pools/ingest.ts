@@ -1,0 +1,132 @@
+/**
+ * Putting one instance into a pool: de-identify it with the pool's rules (in a worker thread),
+ * move the result into the pool's storage under research UIDs, and index it. Shared by
+ * retrievals, pushes and STOW-RS.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { createDeidPool } from '../anonymize/pool';
+import type { RuleSet } from '../anonymize/rules';
+import { db, type Pool, type Prisma, type Tx } from '../db';
+import { absolute, ensureDir, poolInstanceRelPath, storageRoot } from '../storage';
+import type { ResearchIdentity } from './identity';
+
+type DeidPool = ReturnType<typeof createDeidPool>;
+const g = globalThis as unknown as { __tributaryDeidPool?: DeidPool };
+
+export function deidPool(): DeidPool {
+  return (g.__tributaryDeidPool ??= createDeidPool());
+}
+
+export async function closeDeidPool() {
+  const p = g.__tributaryDeidPool;
+  g.__tributaryDeidPool = undefined;
+  if (p) await p.close();
+}
+
+export type IngestOutcome = { kind: 'stored'; studyId: string } | { kind: 'quarantined'; reason: string };
+
+export async function storeDeidentified(opts: {
+  pool: Pick<Pool, 'id' | 'secret' | 'ruleVersion'>;
+  rules: RuleSet;
+  identity: ResearchIdentity;
+  inPath: string;
+  sourcePatientId: string;
+  /** Extra writes committed atomically with the index rows (e.g. removing the staged row). */
+  alsoCommit?: (tx: typeof db) => Prisma.PrismaPromise<unknown>[];
+}): Promise<IngestOutcome> {
+  const tmpDir = path.join(storageRoot(), 'tmp');
+  await ensureDir(tmpDir);
+  const tmp = path.join(tmpDir, `${randomUUID()}.dcm`);
+  try {
+    const res = await deidPool().run({
+      inPath: opts.inPath,
+      outPath: tmp,
+      rules: opts.rules,
+      uidSecret: opts.pool.secret,
+      identity: opts.identity,
+      ruleVersion: opts.pool.ruleVersion,
+    });
+    if (res.quarantine) {
+      await fs.rm(tmp, { force: true });
+      return { kind: 'quarantined', reason: res.quarantine.reason };
+    }
+    const ix = res.index;
+    const rel = poolInstanceRelPath(opts.pool.id, res.targetUids.study, res.targetUids.series, res.targetUids.sop);
+    const abs = absolute(rel);
+    await ensureDir(path.dirname(abs));
+    await fs.rename(tmp, abs);
+    const poolId = opts.pool.id;
+    const studyData = {
+      patientId: ix.patientId ?? opts.identity.researchId,
+      patientName: ix.patientName ?? opts.identity.researchName,
+      patientSex: ix.patientSex ?? '',
+      patientBirthDate: ix.patientBirthDate ?? '',
+      studyDate: ix.studyDate ?? '',
+      studyTime: ix.studyTime ?? '',
+      studyDescription: ix.studyDescription ?? '',
+      accessionNumber: ix.accessionNumber ?? '',
+      studyId: ix.studyId ?? '',
+    };
+    const study = await db.study.upsert({
+      where: { poolId_studyInstanceUid: { poolId, studyInstanceUid: res.targetUids.study } },
+      create: { poolId, studyInstanceUid: res.targetUids.study, ...studyData },
+      update: {},
+    });
+    const series = await db.series.upsert({
+      where: { poolId_seriesInstanceUid: { poolId, seriesInstanceUid: res.targetUids.series } },
+      create: {
+        poolId,
+        studyId: study.id,
+        seriesInstanceUid: res.targetUids.series,
+        modality: ix.modality ?? '',
+        seriesNumber: ix.seriesNumber ?? null,
+        seriesDescription: ix.seriesDescription ?? '',
+        bodyPartExamined: ix.bodyPartExamined ?? '',
+      },
+      update: {},
+    });
+    const instanceData = {
+      seriesId: series.id,
+      sopClassUid: res.sopClassUid,
+      instanceNumber: ix.instanceNumber ?? null,
+      transferSyntaxUid: res.transferSyntaxUid,
+      rows: ix.rows ?? null,
+      columns: ix.columns ?? null,
+      numberOfFrames: ix.numberOfFrames ?? null,
+      path: rel,
+      size: res.size,
+      ruleVersion: opts.pool.ruleVersion,
+    };
+    await db.$transaction([
+      db.instance.upsert({
+        where: { poolId_sopInstanceUid: { poolId, sopInstanceUid: res.targetUids.sop } },
+        create: { poolId, sopInstanceUid: res.targetUids.sop, ...instanceData },
+        update: instanceData,
+      }),
+      db.studyIdentity.upsert({
+        where: { poolId_sourceStudyUid: { poolId, sourceStudyUid: res.sourceUids.study } },
+        create: { poolId, sourceStudyUid: res.sourceUids.study, researchStudyUid: res.targetUids.study, sourcePatientId: opts.sourcePatientId },
+        update: {},
+      }),
+      ...(opts.alsoCommit ? opts.alsoCommit(db) : []),
+    ]);
+    return { kind: 'stored', studyId: study.id };
+  } finally {
+    await fs.rm(tmp, { force: true }).catch(() => undefined);
+  }
+}
+
+/** Recomputes series/study counts and study modalities from the index (idempotent). */
+export async function refreshStudyCounts(studyIds: string[], tx: Tx = db) {
+  for (const studyId of new Set(studyIds)) {
+    const series = await tx.series.findMany({ where: { studyId }, select: { id: true, modality: true, _count: { select: { instances: true } } } });
+    for (const s of series) await tx.series.update({ where: { id: s.id }, data: { numInstances: s._count.instances } });
+    const modalities = [...new Set(series.map((s) => s.modality).filter(Boolean))].sort().join('\\');
+    await tx.study.update({
+      where: { id: studyId },
+      data: { numSeries: series.length, numInstances: series.reduce((n, s) => n + s._count.instances, 0), modalities },
+    });
+  }
+}

@@ -1,0 +1,123 @@
+/**
+ * Queries: a coordinator, inside a target pool, asks a connector's PACS for studies by MRN.
+ * Items and results carry PHI and are shown to the pool's coordinators and owners only
+ * (lib/auth/access: need 'coordinate').
+ */
+import { audit } from '../audit';
+import type { Actor } from '../auth/actor';
+import { db, type QuerySource } from '../db';
+import { AppError } from '../errors';
+import { jobId } from '../jobs/catalogue';
+import { enqueue } from '../jobs/queues';
+import type { QueryInput } from './schema';
+
+export async function createQuery(
+  actor: Actor,
+  input: QueryInput & { source?: QuerySource; fileName?: string | null; invalid?: { rowNumber: number; errors: string[]; patientId?: string }[] },
+) {
+  const connector = await db.connector.findUnique({ where: { id: input.connectorId } });
+  if (!connector) throw new AppError('VALIDATION', 'Unknown connector', { connectorId: ['unknown connector'] });
+  const query = await db.query.create({
+    data: {
+      poolId: input.poolId,
+      connectorId: connector.id,
+      createdById: actor.userId,
+      source: input.source ?? 'SINGLE',
+      fileName: input.fileName ?? null,
+      status: 'PENDING',
+      items: {
+        create: [
+          ...input.items.map((it, i) => ({
+            rowNumber: (it as { rowNumber?: number }).rowNumber ?? i + 1,
+            patientId: it.patientId,
+            accessionNumber: it.accessionNumber || null,
+            modality: it.modality || null,
+            studyDateFrom: it.studyDateFrom || null,
+            studyDateTo: it.studyDateTo || null,
+            studyDescription: it.studyDescription || null,
+            researchId: it.researchId || null,
+            researchName: it.researchName || null,
+          })),
+          ...(input.invalid ?? []).map((bad) => ({
+            rowNumber: bad.rowNumber,
+            patientId: bad.patientId ?? '',
+            status: 'INVALID' as const,
+            error: bad.errors.join('; '),
+          })),
+        ],
+      },
+    },
+  });
+  await enqueue('query.find', { queryId: query.id }, { jobId: jobId.find(query.id) });
+  await audit({
+    userId: actor.userId,
+    action: 'query.submit',
+    poolId: input.poolId,
+    targetType: 'query',
+    targetId: query.id,
+    detail: { rows: input.items.length, invalidRows: input.invalid?.length ?? 0, connectorId: connector.id },
+  });
+  return query;
+}
+
+export async function listQueries(poolId: string, page = 1, pageSize = 50) {
+  const [rows, total] = await Promise.all([
+    db.query.findMany({
+      where: { poolId },
+      orderBy: { createdAt: 'desc' },
+      skip: (page - 1) * pageSize,
+      take: pageSize,
+      include: {
+        connector: { select: { id: true, name: true } },
+        createdBy: { select: { id: true, name: true } },
+        _count: { select: { items: true, results: true, retrievals: true } },
+      },
+    }),
+    db.query.count({ where: { poolId } }),
+  ]);
+  return { rows, total, page, pageSize };
+}
+
+/** Everything the query page needs: rows, results per row, and retrieval state per study. */
+export async function getQueryDetail(queryId: string) {
+  const q = await db.query.findUnique({
+    where: { id: queryId },
+    include: {
+      connector: { select: { id: true, name: true, schedule: true, maxAssociations: true } },
+      items: { orderBy: { rowNumber: 'asc' } },
+      results: {
+        orderBy: [{ studyDate: 'desc' }],
+        include: { retrieval: true },
+      },
+    },
+  });
+  if (!q) throw new AppError('NOT_FOUND', 'Query not found');
+  const retrievals = q.results.map((r) => r.retrieval).filter((r): r is NonNullable<typeof r> => !!r);
+  const expected = retrievals.reduce((s, r) => s + Math.max(r.expected, r.received), 0);
+  const stored = retrievals.reduce((s, r) => s + r.stored, 0);
+  const failed = retrievals.reduce((s, r) => s + r.failed, 0);
+  const terminal = retrievals.filter((r) => ['DONE', 'PARTIAL', 'FAILED', 'CANCELLED'].includes(r.state)).length;
+  return {
+    ...q,
+    progress: {
+      rows: q.items.length,
+      rowsDone: q.items.filter((i) => i.status !== 'PENDING' && i.status !== 'RUNNING').length,
+      studies: retrievals.length,
+      studiesDone: terminal,
+      instancesExpected: expected,
+      instancesStored: stored,
+      instancesFailed: failed,
+    },
+  };
+}
+
+export async function cancelQuery(actor: Actor, queryId: string) {
+  const q = await db.query.findUnique({ where: { id: queryId } });
+  if (!q) throw new AppError('NOT_FOUND', 'Query not found');
+  await db.$transaction([
+    db.queryItem.updateMany({ where: { queryId, status: { in: ['PENDING', 'RUNNING'] } }, data: { status: 'CANCELLED' } }),
+    db.retrieval.updateMany({ where: { queryId, state: { in: ['QUEUED', 'SCHEDULED'] } }, data: { state: 'CANCELLED', finishedAt: new Date() } }),
+    db.query.update({ where: { id: queryId }, data: { status: q.status === 'DONE' ? 'DONE' : 'CANCELLED' } }),
+  ]);
+  await audit({ userId: actor.userId, action: 'query.cancel', poolId: q.poolId, targetType: 'query', targetId: queryId });
+}

@@ -1,0 +1,137 @@
+/**
+ * The SCP's side of a retrieval: which called AEs we answer, which calling AEs may send, and
+ * where a received instance belongs. An instance is accepted only when a retrieval through that
+ * receiving pool is moving its study; anything else is refused (the SCP then deletes the file).
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { db, Prisma } from '../db';
+import { env } from '../env';
+import { logger } from '../logger';
+import { pruneEmptyDirs, stagingDir, storageRoot } from '../storage';
+
+const log = logger('staging');
+
+export class UnsolicitedInstanceError extends Error {
+  constructor() {
+    super('No retrieval is waiting for this study on this AE');
+  }
+}
+
+export async function resolveCalledAe(calledAe: string): Promise<{ id: string; stagingDir: string } | null> {
+  const pool = await db.pool.findUnique({ where: { aeTitle: calledAe.trim() }, select: { id: true } });
+  if (!pool) return null;
+  const dir = stagingDir(pool.id);
+  await fs.mkdir(dir, { recursive: true });
+  return { id: pool.id, stagingDir: dir };
+}
+
+/** A calling AE is accepted when it is the PACS device of a connector that receives through this AE. */
+export async function isCallingAeAllowed(callingAe: string, calledAe: string): Promise<boolean> {
+  const n = await db.connector.count({
+    where: { device: { aeTitle: callingAe.trim() }, receivingPool: { aeTitle: calledAe.trim() } },
+  });
+  return n > 0;
+}
+
+export interface StoredInfo {
+  poolId: string;
+  path: string;
+  size: number;
+  callingAe: string;
+  sopClassUid: string;
+  sopInstanceUid: string;
+  studyInstanceUid: string;
+  transferSyntaxUid: string;
+}
+
+export async function recordStaged(info: StoredInfo): Promise<void> {
+  const retrieval = await db.retrieval.findFirst({
+    where: { state: 'MOVING', studyInstanceUid: info.studyInstanceUid, connector: { receivingPoolId: info.poolId } },
+    select: { id: true },
+  });
+  if (!retrieval) throw new UnsolicitedInstanceError();
+  try {
+    await db.$transaction([
+      db.stagedInstance.create({
+        data: {
+          receivingPoolId: info.poolId,
+          retrievalId: retrieval.id,
+          callingAeTitle: info.callingAe,
+          studyInstanceUid: info.studyInstanceUid,
+          sopInstanceUid: info.sopInstanceUid,
+          sopClassUid: info.sopClassUid,
+          transferSyntax: info.transferSyntaxUid,
+          path: info.path,
+          size: info.size,
+        },
+      }),
+      db.retrieval.update({ where: { id: retrieval.id }, data: { received: { increment: 1 } } }),
+    ]);
+  } catch (e) {
+    // Sent again (a retried move): the file was overwritten with the same instance; count it once.
+    if (e instanceof Prisma.PrismaClientKnownRequestError && e.code === 'P2002') {
+      await db.stagedInstance.update({
+        where: {
+          receivingPoolId_studyInstanceUid_sopInstanceUid: {
+            receivingPoolId: info.poolId,
+            studyInstanceUid: info.studyInstanceUid,
+            sopInstanceUid: info.sopInstanceUid,
+          },
+        },
+        data: { retrievalId: retrieval.id, path: info.path, size: info.size, receivedAt: new Date() },
+      });
+      return;
+    }
+    throw e;
+  }
+}
+
+/** Removes one staged instance (file and row) and prunes its empty study folder. */
+export async function dropStaged(staged: { id: string; path: string; receivingPoolId: string }) {
+  await fs.rm(staged.path, { force: true });
+  await db.stagedInstance.delete({ where: { id: staged.id } }).catch(() => undefined);
+  await pruneEmptyDirs(path.dirname(staged.path), stagingDir(staged.receivingPoolId));
+}
+
+/**
+ * The staging timer: originals never linger. Staged rows older than STAGING_MAX_AGE_HOURS whose
+ * retrieval is finished (or gone) are deleted, and so are orphan files that no row points at.
+ */
+export async function purgeAbandonedStaging(now = new Date()): Promise<{ rows: number; files: number }> {
+  const cutoff = new Date(now.getTime() - env().STAGING_MAX_AGE_HOURS * 3600_000);
+  const old = await db.stagedInstance.findMany({
+    where: {
+      receivedAt: { lt: cutoff },
+      OR: [{ retrievalId: null }, { retrieval: { state: { in: ['DONE', 'PARTIAL', 'FAILED', 'CANCELLED'] } } }],
+    },
+    select: { id: true, path: true, receivingPoolId: true },
+  });
+  for (const s of old) await dropStaged(s);
+  let files = 0;
+  const root = path.join(storageRoot(), 'staging');
+  const known = new Set((await db.stagedInstance.findMany({ select: { path: true } })).map((s) => path.resolve(s.path)));
+  async function walk(dir: string) {
+    let entries: import('node:fs').Dirent[];
+    try {
+      entries = await fs.readdir(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) await walk(p);
+      else {
+        const st = await fs.stat(p).catch(() => null);
+        if (st && st.mtime < cutoff && !known.has(path.resolve(p))) {
+          await fs.rm(p, { force: true });
+          files++;
+        }
+      }
+    }
+    if (dir !== root) await fs.rmdir(dir).catch(() => undefined);
+  }
+  await walk(root);
+  if (old.length || files) log.info('staging purged', { rows: old.length, files });
+  return { rows: old.length, files };
+}

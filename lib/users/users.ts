@@ -1,0 +1,44 @@
+import { audit } from '../audit';
+import type { Actor } from '../auth/actor';
+import { hashPassword } from '../auth/password';
+import { db, Prisma } from '../db';
+import { AppError } from '../errors';
+import type { UserInput } from './schema';
+
+export const publicUser = { id: true, email: true, name: true, role: true, active: true, createdAt: true } as const;
+
+export async function createUser(actor: Actor | null, input: UserInput) {
+  try {
+    const user = await db.user.create({
+      data: { email: input.email, name: input.name, role: input.role, passwordHash: await hashPassword(input.password) },
+      select: publicUser,
+    });
+    await audit({ userId: actor?.userId ?? null, action: 'user.create', targetType: 'user', targetId: user.id });
+    return user;
+  } catch (e) {
+    if (e instanceof Prisma.PrismaClientKnownRequestError && e.code === 'P2002')
+      throw new AppError('CONFLICT', 'A user with this e-mail already exists', { email: ['already in use'] });
+    throw e;
+  }
+}
+
+export async function updateUser(actor: Actor, id: string, input: { name?: string; role?: 'ADMIN' | 'COORDINATOR' | 'RESEARCHER'; active?: boolean; password?: string }) {
+  const existing = await db.user.findUnique({ where: { id } });
+  if (!existing) throw new AppError('NOT_FOUND', 'User not found');
+  if (id === actor.userId && (input.active === false || (input.role && input.role !== 'ADMIN')))
+    throw new AppError('CONFLICT', 'You cannot deactivate yourself or remove your own admin role');
+  const user = await db.user.update({
+    where: { id },
+    data: {
+      name: input.name,
+      role: input.role,
+      active: input.active,
+      passwordHash: input.password ? await hashPassword(input.password) : undefined,
+    },
+    select: publicUser,
+  });
+  await audit({ userId: actor.userId, action: 'user.update', targetType: 'user', targetId: id });
+  return user;
+}
+
+export const listUsers = () => db.user.findMany({ select: publicUser, orderBy: { email: 'asc' } });

@@ -1,0 +1,68 @@
+/**
+ * Test data made by each test for itself (no shared seeded user): users, pools, a device and a
+ * connector pointing at a private Orthanc. Names carry a random suffix so tests never collide.
+ */
+import { randomBytes } from 'node:crypto';
+import { DEFAULT_RULES } from '@/lib/anonymize/rules';
+import type { Actor } from '@/lib/auth/actor';
+import { hashPassword } from '@/lib/auth/password';
+import { db, type Prisma } from '@/lib/db';
+
+export const suffix = () => randomBytes(3).toString('hex').toUpperCase();
+
+export async function makeUser(role: 'ADMIN' | 'COORDINATOR' | 'RESEARCHER' = 'RESEARCHER', password = 'correct horse battery') {
+  const s = suffix().toLowerCase();
+  const user = await db.user.create({
+    data: { email: `${role.toLowerCase()}-${s}@test.local`, name: `${role} ${s}`, role, passwordHash: await hashPassword(password) },
+  });
+  return { ...user, password };
+}
+
+export function actorOf(u: { id: string; email: string; name: string; role: 'ADMIN' | 'COORDINATOR' | 'RESEARCHER' }, tokenPoolId: string | null = null): Actor {
+  return { userId: u.id, email: u.email, name: u.name, role: u.role, tokenPoolId, via: tokenPoolId ? 'token' : 'session' };
+}
+
+export async function makePool(opts: { kind?: 'RESEARCH' | 'INFRASTRUCTURE'; members?: { userId: string; role: 'OWNER' | 'COORDINATOR' | 'RESEARCHER' }[]; rules?: unknown } = {}) {
+  const s = suffix();
+  const rules = (opts.rules ?? DEFAULT_RULES) as Prisma.InputJsonValue;
+  return db.pool.create({
+    data: {
+      name: `Pool ${s}`,
+      aeTitle: `T_${s}`,
+      kind: opts.kind ?? 'RESEARCH',
+      secret: randomBytes(32).toString('hex'),
+      rules,
+      ruleVersions: { create: { version: 1, rules } },
+      members: opts.members?.length ? { create: opts.members } : undefined,
+    },
+  });
+}
+
+/** A device + query pool + receiving pool + connector for a PACS at host:port with AE `pacsAe`. */
+export async function makeConnector(opts: { pacsAe: string; host?: string; port: number; maxAssociations?: number; schedule?: string | null }) {
+  const s = suffix();
+  const device = await db.device.create({ data: { name: `PACS ${s}`, aeTitle: opts.pacsAe, host: opts.host ?? '127.0.0.1', port: opts.port } });
+  const queryPool = await makePool({ kind: 'INFRASTRUCTURE' });
+  const receivingPool = await makePool({ kind: 'INFRASTRUCTURE' });
+  const connector = await db.connector.create({
+    data: {
+      name: `Connector ${s}`,
+      deviceId: device.id,
+      queryPoolId: queryPool.id,
+      receivingPoolId: receivingPool.id,
+      maxAssociations: opts.maxAssociations ?? 2,
+      schedule: opts.schedule ?? null,
+    },
+  });
+  return { device, queryPool, receivingPool, connector };
+}
+
+export async function waitFor<T>(fn: () => Promise<T | null | undefined | false>, opts: { timeoutMs?: number; intervalMs?: number; what?: string } = {}): Promise<T> {
+  const end = Date.now() + (opts.timeoutMs ?? 60_000);
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${opts.what ?? 'condition'}`);
+    await new Promise((r) => setTimeout(r, opts.intervalMs ?? 200));
+  }
+}

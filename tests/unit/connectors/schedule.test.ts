@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import { inWindow, nextWindowStart, parseSchedule } from '@/lib/connectors/schedule';
+
+const at = (day: number, hour: number) => {
+  // 2026-11-22 is a Sunday (day 0).
+  const d = new Date(2026, 10, 22 + day, hour, 30, 0, 0);
+  expect(d.getDay()).toBe(day);
+  return d;
+};
+
+describe('schedule windows (dcm4chee form)', () => {
+  it('wraps hour ranges past midnight', () => {
+    const s = 'hour=18-6 dayOfWeek=*';
+    expect(inWindow(s, at(2, 19))).toBe(true);
+    expect(inWindow(s, at(2, 3))).toBe(true);
+    expect(inWindow(s, at(2, 6))).toBe(true);
+    expect(inWindow(s, at(2, 7))).toBe(false);
+    expect(inWindow(s, at(2, 17))).toBe(false);
+  });
+
+  it('combines windows with ";" (nights, and all weekend)', () => {
+    const s = 'hour=18-6 dayOfWeek=1-5; dayOfWeek=0,6';
+    expect(inWindow(s, at(0, 12))).toBe(true);
+    expect(inWindow(s, at(6, 12))).toBe(true);
+    expect(inWindow(s, at(3, 12))).toBe(false);
+    expect(inWindow(s, at(3, 22))).toBe(true);
+  });
+
+  it('finds the next window start on the hour', () => {
+    const s = 'hour=18-6 dayOfWeek=*';
+    const n = nextWindowStart(s, at(2, 10));
+    expect(n.getHours()).toBe(18);
+    expect(n.getMinutes()).toBe(0);
+    expect(n.getDay()).toBe(2);
+    const now = at(2, 20);
+    expect(nextWindowStart(s, now)).toBe(now);
+  });
+
+  it('rejects malformed schedules with a reason', () => {
+    expect(parseSchedule('hour=25').ok).toBe(false);
+    expect(parseSchedule('hours=1-2').ok).toBe(false);
+    expect(parseSchedule('dayOfWeek=7').ok).toBe(false);
+    expect(parseSchedule('').ok).toBe(false);
+    expect(parseSchedule('hour=8-17 dayOfWeek=1-5').ok).toBe(true);
+  });
+
+  it('treats no schedule as always open', () => {
+    expect(inWindow(null, at(3, 12))).toBe(true);
+  });
+});
