@@ -41,7 +41,9 @@ export type AuditAction =
   | 'study.viewer-launch'
   | 'quarantine.release'
   | 'quarantine.drop'
-  | 'export.create';
+  | 'export.create'
+  | 'job.retry'
+  | 'job.remove';
 
 export async function audit(
   e: {

@@ -7,6 +7,7 @@
 import { z, type ZodType } from 'zod';
 import { connectorInputSchema } from '../connectors/schema';
 import { deviceInputSchema, devicePatchSchema } from '../devices/schema';
+import { QUEUES } from '../jobs/catalogue';
 import { poolInputSchema, poolMemberInputSchema, poolPatchSchema, studyListQuerySchema } from '../pools/schema';
 import { queryInputSchema, queryListQuerySchema, retrieveInputSchema } from '../queries/schema';
 import { tokenInputSchema, userInputSchema, userPatchSchema } from '../users/schema';
@@ -80,6 +81,9 @@ export const api = {
   cancelQuery: e({ method: 'post', path: '/queries/{id}/cancel', summary: 'Cancel the rest of a query', tag: 'queries', access: 'pool:coordinate', params: id }),
   retryRetrieval: e({ method: 'post', path: '/retrievals/{id}/retry', summary: 'Retry a failed or partial study', tag: 'queries', access: 'pool:coordinate', params: id, status: 202 }),
   cancelRetrieval: e({ method: 'post', path: '/retrievals/{id}/cancel', summary: 'Cancel a study retrieval', tag: 'queries', access: 'pool:coordinate', params: id }),
+
+  retryJob: e({ method: 'post', path: '/admin/queues/{queue}/jobs/{jobId}/retry', summary: 'Retry a failed background job', tag: 'admin', access: 'admin', params: z.object({ queue: z.enum(QUEUES), jobId: z.string().min(1).max(200) }) }),
+  removeJob: e({ method: 'delete', path: '/admin/queues/{queue}/jobs/{jobId}', summary: 'Remove a background job that is not running', tag: 'admin', access: 'admin', params: z.object({ queue: z.enum(QUEUES), jobId: z.string().min(1).max(200) }) }),
 } satisfies Record<string, Endpoint>;
 
 export type Api = typeof api;

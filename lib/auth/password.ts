@@ -16,7 +16,7 @@ function scrypt(password: string, salt: Buffer, keylen: number, opts: ScryptOpti
   );
 }
 
-export const PASSWORD_MIN_LENGTH = 10;
+export { PASSWORD_MIN_LENGTH } from '../users/schema';
 
 export async function hashPassword(password: string): Promise<string> {
   const salt = randomBytes(16);

@@ -5,6 +5,7 @@ import type { Actor } from '../auth/actor';
 import { visiblePoolIds } from '../auth/access';
 import { db, Prisma } from '../db';
 import { AppError } from '../errors';
+import { removePoolData } from '../storage';
 import type { PoolInput } from './schema';
 
 function conflict(e: unknown): never {
@@ -87,6 +88,8 @@ export async function deletePool(actor: Actor, id: string) {
   const inUse = await db.connector.count({ where: { OR: [{ queryPoolId: id }, { receivingPoolId: id }] } });
   if (inUse) throw new AppError('CONFLICT', `This pool is used by ${inUse} connector(s) as query or receiving pool`);
   await db.pool.delete({ where: { id } });
+  // The index rows are gone with the pool (cascade); its de-identified files go too.
+  await removePoolData(id);
   await audit({ userId: actor.userId, action: 'pool.delete', targetType: 'pool', targetId: id });
 }
 

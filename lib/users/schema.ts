@@ -1,5 +1,7 @@
 import { z } from 'zod';
-import { PASSWORD_MIN_LENGTH } from '../auth/password';
+
+/** Shared by the browser forms and the server; kept here so client code does not pull in node:crypto. */
+export const PASSWORD_MIN_LENGTH = 10;
 
 export const roleSchema = z.enum(['ADMIN', 'COORDINATOR', 'RESEARCHER']);
 

@@ -1,0 +1,42 @@
+import { pageAdmin } from '@/lib/auth/page';
+import { listConnectors } from '@/lib/connectors/connectors';
+import { db } from '@/lib/db';
+import { env } from '@/lib/env';
+import { PageHeader } from '@/components/ui';
+import { ConnectorsManager, type ConnectorRow, type DeviceOption, type PoolOption } from '@/components/admin/connectors';
+
+export const metadata = { title: 'Connectors · Tributary' };
+
+export default async function ConnectorsPage() {
+  await pageAdmin();
+  const [rows, deviceRows, poolRows] = await Promise.all([
+    listConnectors(),
+    db.device.findMany({ orderBy: { name: 'asc' }, select: { id: true, name: true, aeTitle: true, host: true, port: true } }),
+    // Explicit select: the pool secret never leaves the server.
+    db.pool.findMany({ orderBy: [{ kind: 'desc' }, { name: 'asc' }], select: { id: true, name: true, aeTitle: true, kind: true } }),
+  ]);
+  const connectors: ConnectorRow[] = rows.map((c) => ({
+    id: c.id,
+    name: c.name,
+    type: c.type,
+    retrieveMethod: c.retrieveMethod,
+    maxAssociations: c.maxAssociations,
+    schedule: c.schedule,
+    deactivatedCriteria: c.deactivatedCriteria,
+    device: c.device ? { id: c.device.id, name: c.device.name, aeTitle: c.device.aeTitle, host: c.device.host, port: c.device.port, tls: c.device.tls } : null,
+    queryPool: { id: c.queryPool.id, name: c.queryPool.name, aeTitle: c.queryPool.aeTitle },
+    receivingPool: { id: c.receivingPool.id, name: c.receivingPool.name, aeTitle: c.receivingPool.aeTitle },
+  }));
+  const devices: DeviceOption[] = deviceRows;
+  const pools: PoolOption[] = poolRows;
+  const e = env();
+  return (
+    <>
+      <PageHeader
+        title="Connectors"
+        subtitle="How Tributary reaches a PACS: the device, the AE title it queries as, the AE title the PACS sends studies to, and when."
+      />
+      <ConnectorsManager connectors={connectors} devices={devices} pools={pools} scp={{ host: e.DICOM_ADVERTISED_HOST, port: e.DICOM_PORT }} />
+    </>
+  );
+}

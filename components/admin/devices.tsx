@@ -1,0 +1,226 @@
+'use client';
+/** Devices: the remote DICOM nodes (a PACS, or a modality allowed to push into a pool). */
+import Link from 'next/link';
+import { useRouter } from 'next/navigation';
+import { Fragment, useState } from 'react';
+import { apiFetch, validate } from '@/components/api-client';
+import { EmptyState } from '@/components/ui';
+import { deviceInputSchema } from '@/lib/devices/schema';
+import { escapeCancels, FormAlert, OtherFieldErrors, str, useApiAction, useFieldBinder } from './kit';
+
+export interface DeviceRow {
+  id: string;
+  name: string;
+  aeTitle: string;
+  host: string;
+  port: number;
+  tls: boolean;
+  description: string;
+  connectors: number;
+  pools: number;
+}
+
+const KNOWN = ['name', 'aeTitle', 'host', 'port', 'tls', 'description'];
+
+export function DeviceForm({ initial, onDone, onCancel }: { initial?: DeviceRow; onDone: () => void; onCancel?: () => void }) {
+  const a = useApiAction();
+  const f = useFieldBinder(a.fields);
+
+  async function onSubmit(e: React.FormEvent<HTMLFormElement>) {
+    e.preventDefault();
+    const fd = new FormData(e.currentTarget);
+    const v = validate(deviceInputSchema, {
+      name: str(fd.get('name')),
+      aeTitle: str(fd.get('aeTitle')),
+      host: str(fd.get('host')),
+      port: str(fd.get('port')),
+      tls: fd.get('tls') === 'on',
+      description: str(fd.get('description')),
+    });
+    if (!v.ok) return a.invalid(v.fields);
+    const res = await a.run(() =>
+      initial ? apiFetch(`/devices/${initial.id}`, { method: 'PATCH', body: v.data }) : apiFetch('/devices', { method: 'POST', body: v.data }),
+    );
+    if (res !== undefined) onDone();
+  }
+
+  return (
+    <form onSubmit={onSubmit} onKeyDown={escapeCancels(onCancel)} noValidate aria-label={initial ? `Edit device ${initial.name}` : 'Add device'} className="space-y-3">
+      <div className="grid grid-cols-1 gap-3 sm:grid-cols-12">
+        <div className="sm:col-span-3">
+          <label className="label" htmlFor={f.id('name')}>Name *</label>
+          <input {...f.input('name')} defaultValue={initial?.name} autoFocus autoComplete="off" placeholder="Main PACS" />
+          {f.error('name')}
+        </div>
+        <div className="sm:col-span-2">
+          <label className="label" htmlFor={f.id('aeTitle')}>AE title *</label>
+          <input {...f.input('aeTitle', 'font-mono')} defaultValue={initial?.aeTitle} maxLength={16} autoComplete="off" spellCheck={false} placeholder="PACS_AE" />
+          {f.error('aeTitle')}
+        </div>
+        <div className="sm:col-span-3">
+          <label className="label" htmlFor={f.id('host')}>Host *</label>
+          <input {...f.input('host', 'font-mono')} defaultValue={initial?.host} autoComplete="off" spellCheck={false} placeholder="pacs.hospital.local" />
+          {f.error('host')}
+        </div>
+        <div className="sm:col-span-2">
+          <label className="label" htmlFor={f.id('port')}>Port *</label>
+          <input {...f.input('port', 'tabular-nums')} defaultValue={initial?.port ?? 104} inputMode="numeric" autoComplete="off" />
+          {f.error('port')}
+        </div>
+        <div className="flex items-end pb-1.5 sm:col-span-2">
+          <label className="flex items-center gap-2 text-sm" htmlFor={f.id('tls')}>
+            <input id={f.id('tls')} name="tls" type="checkbox" defaultChecked={initial?.tls ?? false} className="h-4 w-4 rounded border-slate-300" />
+            DICOM over TLS
+          </label>
+        </div>
+        <div className="sm:col-span-12">
+          <label className="label" htmlFor={f.id('description')}>Description</label>
+          <input {...f.input('description')} defaultValue={initial?.description} autoComplete="off" placeholder="Where it is, who runs it, what it holds" />
+          {f.error('description')}
+        </div>
+      </div>
+      <OtherFieldErrors fields={a.fields} known={KNOWN} />
+      <FormAlert message={a.error} />
+      <div className="flex items-center gap-2">
+        <button type="submit" className="btn btn-primary" disabled={a.busy}>
+          {a.busy ? 'Saving…' : initial ? 'Save changes' : 'Add device'}
+        </button>
+        {onCancel && (
+          <button type="button" className="btn" onClick={onCancel} disabled={a.busy}>
+            Cancel
+          </button>
+        )}
+        {onCancel && <span className="text-xs text-slate-400">Esc cancels</span>}
+      </div>
+    </form>
+  );
+}
+
+export function DevicesManager({ devices }: { devices: DeviceRow[] }) {
+  const router = useRouter();
+  const [adding, setAdding] = useState(devices.length === 0);
+  const [editing, setEditing] = useState<string | null>(null);
+  const [deleting, setDeleting] = useState<string | null>(null);
+  const [rowError, setRowError] = useState<{ id: string; message: string } | null>(null);
+
+  async function remove(d: DeviceRow) {
+    if (!window.confirm(`Delete the device "${d.name}" (${d.aeTitle} at ${d.host}:${d.port})?`)) return;
+    setDeleting(d.id);
+    setRowError(null);
+    const res = await apiFetch(`/devices/${d.id}`, { method: 'DELETE' });
+    setDeleting(null);
+    if (!res.ok) return setRowError({ id: d.id, message: res.error.message });
+    router.refresh();
+  }
+
+  return (
+    <div className="space-y-4">
+      <div className="flex items-center justify-between">
+        <span className="text-slate-500 tabular-nums">
+          {devices.length} {devices.length === 1 ? 'device' : 'devices'}
+        </span>
+        {!adding && (
+          <button type="button" className="btn btn-primary" onClick={() => setAdding(true)}>
+            Add device
+          </button>
+        )}
+      </div>
+
+      {adding && (
+        <section className="card p-4" aria-labelledby="add-device-title">
+          <h2 id="add-device-title" className="mb-3">Add a device</h2>
+          <DeviceForm
+            onDone={() => {
+              setAdding(false);
+              router.refresh();
+            }}
+            onCancel={devices.length ? () => setAdding(false) : undefined}
+          />
+        </section>
+      )}
+
+      {devices.length === 0 ? (
+        <EmptyState title="No DICOM device registered yet">
+          A device is a remote DICOM node Tributary talks to: the hospital <strong>PACS</strong> it queries and retrieves from, or a{' '}
+          <strong>modality</strong> allowed to send images into a pool. Enter its AE title, host and port exactly as the PACS
+          administrator gives them; then create a <Link href="/admin/connectors">connector</Link> that uses it.
+        </EmptyState>
+      ) : (
+        <div className="card overflow-x-auto">
+          <table className="table" aria-label="Devices">
+            <thead>
+              <tr>
+                <th>Name</th>
+                <th>AE title</th>
+                <th>Host:port</th>
+                <th>TLS</th>
+                <th>Description</th>
+                <th className="text-right">Used by</th>
+                <th className="w-px"><span className="sr-only">Actions</span></th>
+              </tr>
+            </thead>
+            <tbody>
+              {devices.map((d) =>
+                editing === d.id ? (
+                  <tr key={d.id}>
+                    <td colSpan={7} className="bg-sky-50/40 py-3">
+                      <DeviceForm
+                        initial={d}
+                        onDone={() => {
+                          setEditing(null);
+                          router.refresh();
+                        }}
+                        onCancel={() => setEditing(null)}
+                      />
+                    </td>
+                  </tr>
+                ) : (
+                  <Fragment key={d.id}>
+                    <tr>
+                      <td className="font-medium">{d.name}</td>
+                      <td className="font-mono text-xs">{d.aeTitle}</td>
+                      <td className="font-mono text-xs tabular-nums">
+                        {d.host}:{d.port}
+                      </td>
+                      <td>{d.tls ? <span className="badge bg-emerald-100 text-emerald-800">TLS</span> : <span className="text-slate-400">—</span>}</td>
+                      <td className="max-w-sm truncate text-slate-600" title={d.description}>
+                        {d.description}
+                      </td>
+                      <td className="text-right whitespace-nowrap tabular-nums">
+                        {d.connectors ? (
+                          <Link href="/admin/connectors">
+                            {d.connectors} {d.connectors === 1 ? 'connector' : 'connectors'}
+                          </Link>
+                        ) : (
+                          <span className="text-slate-400">0 connectors</span>
+                        )}
+                        {d.pools > 0 && <span className="block text-xs text-slate-500">sends to {d.pools} {d.pools === 1 ? 'pool' : 'pools'}</span>}
+                      </td>
+                      <td className="whitespace-nowrap text-right">
+                        <button type="button" className="btn btn-sm" onClick={() => { setRowError(null); setEditing(d.id); }}>
+                          Edit
+                        </button>{' '}
+                        <button type="button" className="btn btn-sm btn-danger" onClick={() => remove(d)} disabled={deleting === d.id}>
+                          {deleting === d.id ? 'Deleting…' : 'Delete'}
+                        </button>
+                      </td>
+                    </tr>
+                    {rowError?.id === d.id && (
+                      <tr>
+                        <td colSpan={7} className="bg-rose-50/60">
+                          <p role="alert" className="text-sm text-rose-800">
+                            Could not delete “{d.name}”: {rowError.message}
+                          </p>
+                        </td>
+                      </tr>
+                    )}
+                  </Fragment>
+                ),
+              )}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </div>
+  );
+}
