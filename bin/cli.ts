@@ -6,6 +6,7 @@
 import { Command, Option } from 'commander';
 import { createInterface } from 'node:readline/promises';
 import { z } from 'zod';
+import { AppError } from '../lib/errors';
 
 async function readSecret(prompt: string, fromStdin: boolean): Promise<string> {
   if (fromStdin || !process.stdin.isTTY) {
@@ -38,9 +39,9 @@ async function withDb<T>(fn: () => Promise<T>): Promise<T> {
 }
 
 function report(e: unknown): never {
-  if (e && typeof e === 'object' && 'code' in e && 'message' in e && (e as { name?: string }).name === 'AppError') {
-    const fields = (e as { fields?: Record<string, string[]> }).fields;
-    fail(`${(e as Error).message}${fields ? ' (' + Object.entries(fields).map(([k, v]) => `${k}: ${v.join(', ')}`).join('; ') + ')' : ''}`);
+  if (e instanceof AppError) {
+    const fields = e.fields;
+    fail(`${e.message}${fields ? ' (' + Object.entries(fields).map(([k, v]) => `${k}: ${v.join(', ')}`).join('; ') + ')' : ''}`);
   }
   if (e instanceof z.ZodError) fail(e.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
   fail(e instanceof Error ? e.message : String(e));

@@ -2,7 +2,7 @@
 import { useRouter } from 'next/navigation';
 import { useState } from 'react';
 import { apiFetch, validate } from '@/components/api-client';
-import { singleRowSchema } from '@/lib/queries/schema';
+import { queryRowSchema } from '@/lib/excel/schema';
 
 function toDicomDate(v: FormDataEntryValue | null): string | undefined {
   const s = typeof v === 'string' ? v.trim() : '';
@@ -29,7 +29,7 @@ export function QueryForm({ poolId, connectors }: { poolId: string; connectors: 
       studyDateFrom: toDicomDate(f.get('studyDateFrom')),
       studyDateTo: toDicomDate(f.get('studyDateTo')),
     };
-    const v = validate(singleRowSchema, row);
+    const v = validate(queryRowSchema, row);
     if (!v.ok) {
       setFields(v.fields);
       return;
