@@ -14,12 +14,13 @@ if (!existsSync(placeholder)) {
   writeFileSync(placeholder, '');
 }
 const env = { ...process.env, PRISMA_SCHEMA_ENGINE_BINARY: placeholder, PRISMA_QUERY_ENGINE_LIBRARY: placeholder, PRISMA_HIDE_UPDATE_MESSAGE: '1' };
+const args = process.argv.slice(2);
+const cmd = args[0] === 'generate' ? ['generate'] : ['migrate', 'deploy'];
+if (cmd[0] === 'generate') env.DATABASE_URL ??= 'postgresql://unused@127.0.0.1:5432/unused';
 if (!env.DATABASE_URL) {
   console.error('DATABASE_URL is not set');
   process.exit(2);
 }
-const args = process.argv.slice(2);
-const cmd = args[0] === 'generate' ? ['generate'] : ['migrate', 'deploy'];
 const r = spawnSync(process.execPath, [path.join(root, 'node_modules', 'prisma', 'build', 'index.js'), ...cmd], {
   cwd: root,
   env,

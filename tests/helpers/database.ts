@@ -30,7 +30,7 @@ export async function resetTestDatabase(name = TEST_DATABASE): Promise<string> {
 }
 
 export function migrate(url: string) {
-  const root = path.resolve(__dirname, '..', '..');
+  const root = path.resolve(import.meta.dirname, '..', '..');
   execFileSync(process.execPath, [path.join(root, 'scripts', 'migrate.mjs')], {
     cwd: root,
     env: { ...process.env, DATABASE_URL: url },

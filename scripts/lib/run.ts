@@ -1,0 +1,100 @@
+/** Shared by `npm run demo` and `npm start`: database preparation and the two app processes. */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import pg from 'pg';
+
+export const ROOT = path.resolve(import.meta.dirname, '..', '..');
+
+export function say(msg: string) {
+  process.stdout.write(`[tributary] ${msg}\n`);
+}
+
+function runNode(args: string[], env: NodeJS.ProcessEnv, what: string) {
+  const r = spawnSync(process.execPath, args, { cwd: ROOT, env, stdio: 'inherit' });
+  if (r.status !== 0) throw new Error(`${what} failed (exit ${r.status})`);
+}
+
+export function prismaGenerate(env: NodeJS.ProcessEnv) {
+  runNode([path.join(ROOT, 'scripts', 'migrate.mjs'), 'generate'], env, 'prisma generate');
+}
+
+export function migrate(env: NodeJS.ProcessEnv) {
+  runNode([path.join(ROOT, 'scripts', 'migrate.mjs')], env, 'database migration');
+}
+
+/**
+ * Demo convenience: on a machine where PostgreSQL trusts local connections (the default on our
+ * development machines), create the role and database named in DATABASE_URL if they are missing.
+ */
+export async function ensureDatabase(url: string, adminUrl = process.env.POSTGRES_ADMIN_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres') {
+  const probe = new pg.Client({ connectionString: url });
+  try {
+    await probe.connect();
+    await probe.end();
+    return;
+  } catch (e) {
+    await probe.end().catch(() => undefined);
+    const code = (e as { code?: string }).code;
+    if (code !== '3D000' && code !== '28000') throw new Error(`Cannot connect to PostgreSQL at DATABASE_URL: ${(e as Error).message}`);
+  }
+  const u = new URL(url);
+  const role = decodeURIComponent(u.username || 'tributary');
+  const dbName = decodeURIComponent(u.pathname.slice(1) || 'tributary');
+  const admin = new pg.Client({ connectionString: adminUrl });
+  try {
+    await admin.connect();
+  } catch (e) {
+    throw new Error(`Database "${dbName}" or role "${role}" is missing and ${adminUrl} is not reachable to create them: ${(e as Error).message}`);
+  }
+  try {
+    const ident = (s: string) => '"' + s.replaceAll('"', '""') + '"';
+    const hasRole = await admin.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role]);
+    if (!hasRole.rowCount) await admin.query(`CREATE ROLE ${ident(role)} LOGIN CREATEDB${u.password ? ` PASSWORD '${decodeURIComponent(u.password).replaceAll("'", "''")}'` : ''}`);
+    const hasDb = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [dbName]);
+    if (!hasDb.rowCount) await admin.query(`CREATE DATABASE ${ident(dbName)} OWNER ${ident(role)}`);
+    say(`created database ${dbName}`);
+  } finally {
+    await admin.end();
+  }
+}
+
+export function needsBuild(): boolean {
+  return !existsSync(path.join(ROOT, '.next', 'BUILD_ID'));
+}
+
+export function build(env: NodeJS.ProcessEnv) {
+  say('building the web app (next build, about a minute the first time)…');
+  runNode([path.join(ROOT, 'node_modules', 'next', 'dist', 'bin', 'next'), 'build'], env, 'next build');
+}
+
+/** Starts `next start` and the worker; stops both when either exits or on SIGINT/SIGTERM. */
+export function startApp(env: NodeJS.ProcessEnv, opts: { port: number; onStop?: () => Promise<void> }): Promise<never> {
+  const children: ChildProcess[] = [];
+  const web = spawn(process.execPath, [path.join(ROOT, 'node_modules', 'next', 'dist', 'bin', 'next'), 'start', '-p', String(opts.port)], {
+    cwd: ROOT,
+    env,
+    stdio: 'inherit',
+  });
+  const worker = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'workers', 'index.ts')], { cwd: ROOT, env, stdio: 'inherit' });
+  children.push(web, worker);
+  let stopping = false;
+  return new Promise((_, reject) => {
+    const stop = async (code: number) => {
+      if (stopping) return;
+      stopping = true;
+      for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
+      await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : null)));
+      await opts.onStop?.().catch(() => undefined);
+      process.exit(code);
+    };
+    for (const c of children)
+      c.once('exit', (code) => {
+        if (!stopping) say(`${c === web ? 'web' : 'worker'} exited (${code}); stopping`);
+        void stop(code ?? 1);
+      });
+    process.on('SIGINT', () => void stop(0));
+    process.on('SIGTERM', () => void stop(0));
+    void reject;
+  });
+}
