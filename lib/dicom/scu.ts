@@ -1,0 +1,706 @@
+/**
+ * DICOM SCU: C-ECHO, C-FIND, C-MOVE and C-STORE as promises over dcmjs-dimse.
+ *
+ * Every call opens one association, runs its requests on it in order and releases it. Errors
+ * of the association itself (refused, timed out, rejected, aborted) reject with a
+ * DicomNetworkError whose message is fit for the coordinator's screen; failures of an
+ * individual operation come back as a status (move) or as an Error in the result (find many).
+ * Nothing here logs or throws patient data: only hosts, ports, AE titles, counts and statuses.
+ */
+import './patch';
+import fs from 'node:fs';
+import type { Socket } from 'node:net';
+import type { responses } from 'dcmjs-dimse';
+import { dimse } from './dimse';
+import { logger } from '../logger';
+import { DicomNetworkError, DicomQueryError, describeRejection, hex4 } from './errors';
+import { readPart10Header, readInstanceIds } from './part10';
+import { TransferSyntax } from './uids';
+
+const log = logger('dicom.scu');
+const { Client, Dataset, association, constants, requests } = dimse;
+
+export { DicomNetworkError, DicomQueryError } from './errors';
+export type { DicomNetworkErrorReason } from './errors';
+
+export interface DicomPeer {
+  aeTitle: string;
+  host: string;
+  port: number;
+  tls?: boolean;
+}
+
+export interface ScuOptions {
+  /** Time allowed to open the TCP connection and get the association answered. Default 10 s. */
+  connectTimeoutMs?: number;
+  /**
+   * Longest silence from the peer once associated before we give up. Defaults: 30 s for echo
+   * and find, 10 min for move and store (a PACS may fetch from a slow archive between
+   * sub-operations without sending anything).
+   */
+  timeoutMs?: number;
+  /** TLS options when peer.tls is set (CA, client certificate...). */
+  tlsOptions?: { ca?: string | Buffer; cert?: string | Buffer; key?: string | Buffer; rejectUnauthorized?: boolean };
+}
+
+export interface StudyMatch {
+  studyInstanceUid: string;
+  patientId: string;
+  patientName: string;
+  patientBirthDate: string;
+  studyDate: string;
+  studyTime: string;
+  studyDescription: string;
+  accessionNumber: string;
+  modalitiesInStudy: string[];
+  numberOfStudyRelatedSeries?: number;
+  numberOfStudyRelatedInstances?: number;
+}
+
+export interface StudyQuery {
+  patientId: string;
+  accessionNumber?: string;
+  modality?: string;
+  /** YYYYMMDD (or YYYY-MM-DD). */
+  studyDateFrom?: string;
+  studyDateTo?: string;
+  /** Matched as *text* (wildcards in the text itself are removed). */
+  studyDescription?: string;
+}
+
+export interface SeriesMatch {
+  seriesInstanceUid: string;
+  modality: string;
+  seriesNumber?: number;
+  seriesDescription: string;
+  numberOfSeriesRelatedInstances?: number;
+}
+
+export interface InstanceMatch {
+  sopInstanceUid: string;
+  sopClassUid: string;
+  instanceNumber?: number;
+}
+
+export interface MoveProgress {
+  remaining: number;
+  completed: number;
+  failed: number;
+  warnings: number;
+}
+
+export interface MoveResult extends MoveProgress {
+  status: 'success' | 'warning' | 'failure' | 'cancelled';
+  /** DIMSE status of the final response. */
+  dimseStatus: number;
+  errorComment?: string;
+}
+
+export interface MoveTarget {
+  studyInstanceUid: string;
+  seriesInstanceUid?: string;
+  sopInstanceUids?: string[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Association plumbing
+
+type Request = InstanceType<typeof requests.Request>;
+type AnyResponse = InstanceType<typeof responses.CFindResponse>;
+
+/** dcmjs-dimse internals we reach into (typed here, not exported by the library). */
+interface ClientInternals {
+  network?: { socket: Socket; on(event: string, fn: (...args: unknown[]) => void): void };
+}
+
+const S = constants.Status;
+const PENDING = new Set([0xff00, 0xff01]);
+
+interface RunOptions extends ScuOptions {
+  /** Extra presentation contexts: [abstract syntax, transfer syntax] pairs, each proposed alone. */
+  extraContexts?: Array<[string, string]>;
+  /** Called once associated, with the client (to send C-CANCEL or abort later). */
+  onAssociated?: (client: InstanceType<typeof Client>) => void;
+  defaultTimeoutMs: number;
+}
+
+function classifySocketError(message: string, peer: DicomPeer): DicomNetworkError {
+  const where = `${peer.host}:${peer.port}`;
+  if (/ECONNREFUSED/.test(message)) return new DicomNetworkError('refused', `Connection refused by ${where} (nothing listening on that port?)`);
+  if (/ENOTFOUND|EAI_AGAIN/.test(message)) return new DicomNetworkError('refused', `Host ${peer.host} not found`);
+  if (/EHOSTUNREACH|ENETUNREACH/.test(message)) return new DicomNetworkError('refused', `Host ${where} unreachable`);
+  if (/ETIMEDOUT|timeout/i.test(message)) return new DicomNetworkError('timeout', `No answer from ${where} (timed out)`);
+  if (/ECONNRESET|EPIPE/.test(message)) return new DicomNetworkError('aborted', `Connection to ${where} was reset by the peer`);
+  if (/certificate|SSL|TLS/i.test(message)) return new DicomNetworkError('refused', `TLS handshake with ${where} failed`);
+  return new DicomNetworkError('aborted', `Network error talking to ${where}`);
+}
+
+/**
+ * Runs `reqs` on one association. Resolves once the association is released (or closed after
+ * every request finished); rejects with DicomNetworkError otherwise.
+ */
+function runAssociation(peer: DicomPeer, callingAe: string, reqs: Request[], opts: RunOptions): Promise<void> {
+  const connectTimeoutMs = opts.connectTimeoutMs ?? 10_000;
+  const idleMs = opts.timeoutMs ?? opts.defaultTimeoutMs;
+  const where = `${peer.host}:${peer.port}`;
+  return new Promise<void>((resolve, reject) => {
+    const client = new Client();
+    for (const r of reqs) client.addRequest(r);
+    for (const [abstract, ts] of opts.extraContexts ?? []) {
+      client.addAdditionalPresentationContext(new association.PresentationContext(0, abstract, ts), true);
+    }
+    let settled = false;
+    let remaining = reqs.length;
+    let released = false;
+    let associated = false;
+    let timer: NodeJS.Timeout | undefined;
+    const internals = client as unknown as ClientInternals;
+
+    const finish = (err?: DicomNetworkError) => {
+      if (settled) return;
+      settled = true;
+      if (timer) clearTimeout(timer);
+      if (err) {
+        // Make sure nothing lingers: abort politely if we can, then drop the socket.
+        try {
+          if (err.reason === 'timeout') client.abort();
+        } catch {
+          /* not associated */
+        }
+        internals.network?.socket.destroy();
+        reject(err);
+      } else resolve();
+    };
+    const arm = (ms: number, message: string) => {
+      if (timer) clearTimeout(timer);
+      timer = setTimeout(() => finish(new DicomNetworkError('timeout', message)), ms);
+    };
+
+    let answered = false;
+    for (const r of reqs) {
+      r.on('done', () => void remaining--);
+      r.on('response', () => void (answered = true));
+    }
+    // A PACS that accepts the association but aborts at the first request usually does not
+    // allow this calling AE title to query or retrieve.
+    const abortHint = () => (associated && !answered ? ` (is "${callingAe}" allowed to query/retrieve on it?)` : '');
+
+    client.on('connected', () => arm(connectTimeoutMs, `${peer.aeTitle} at ${where} accepted the connection but did not answer the association request`));
+    client.on('associationAccepted', () => {
+      associated = true;
+      arm(idleMs, `${peer.aeTitle} at ${where} stopped answering (no data for ${Math.round(idleMs / 1000)} s)`);
+      opts.onAssociated?.(client);
+    });
+    client.on('associationRejected', (r: { result?: number; source?: number; reason?: number }) => {
+      finish(new DicomNetworkError('association-rejected', describeRejection(r, peer.aeTitle, callingAe)));
+    });
+    client.on('associationReleased', () => {
+      released = true;
+    });
+    client.on('networkError', (e: Error) => finish(classifySocketError(e?.message ?? '', peer)));
+    client.on('closed', () => {
+      if (released || remaining <= 0) finish();
+      else finish(new DicomNetworkError('aborted', `${peer.aeTitle} at ${where} closed the association before answering${abortHint()}`));
+    });
+
+    arm(connectTimeoutMs, `No answer from ${where} within ${Math.round(connectTimeoutMs / 1000)} s`);
+    const big = 24 * 3600 * 1000; // our own timers decide; keep dcmjs-dimse's out of the way
+    client.send(peer.host, peer.port, callingAe, peer.aeTitle, {
+      connectTimeout: big,
+      associationTimeout: big,
+      pduTimeout: big,
+      ...(peer.tls
+        ? { securityOptions: { minVersion: 'TLSv1.2', rejectUnauthorized: true, ...opts.tlsOptions } }
+        : {}),
+    });
+    const net = internals.network;
+    if (net) {
+      // Nagle's algorithm costs tens of ms per small DIMSE message on request/response traffic.
+      net.socket.setNoDelay(true);
+      net.socket.on('data', () => {
+        if (associated && !settled) arm(idleMs, `${peer.aeTitle} at ${where} stopped answering (no data for ${Math.round(idleMs / 1000)} s)`);
+      });
+      // A-ABORT from the peer: dcmjs-dimse's Client does not surface it; the Network does.
+      net.on('abort', () => finish(new DicomNetworkError('aborted', `${peer.aeTitle} at ${where} aborted the association${abortHint()}`)));
+    }
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Values out of naturalized response datasets
+
+type Elements = Record<string, unknown>;
+
+function first(v: unknown): unknown {
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function text(v: unknown): string {
+  const x = first(v);
+  if (x === undefined || x === null) return '';
+  if (typeof x === 'object') {
+    // PN: { Alphabetic, Ideographic, Phonetic } -> DICOM form with '=' between groups.
+    const pn = x as { Alphabetic?: string; Ideographic?: string; Phonetic?: string };
+    return [pn.Alphabetic ?? '', pn.Ideographic ?? '', pn.Phonetic ?? ''].join('=').replace(/=+$/, '');
+  }
+  return String(x).trim();
+}
+
+function list(v: unknown): string[] {
+  if (v === undefined || v === null || v === '') return [];
+  const arr = Array.isArray(v) ? v : String(v).split('\\');
+  return arr.map((x) => String(x).trim()).filter(Boolean);
+}
+
+function int(v: unknown): number | undefined {
+  const x = first(v);
+  if (x === undefined || x === null || x === '') return undefined;
+  const n = typeof x === 'number' ? x : parseInt(String(x), 10);
+  return Number.isFinite(n) ? n : undefined;
+}
+
+function elementsOf(rsp: AnyResponse): Elements | undefined {
+  const ds = rsp.getDataset();
+  return ds ? (ds.getElements() as Elements) : undefined;
+}
+
+function statusOf(rsp: AnyResponse): number {
+  return rsp.getStatus() >>> 0;
+}
+
+function toStudyMatch(e: Elements): StudyMatch {
+  return {
+    studyInstanceUid: text(e.StudyInstanceUID),
+    patientId: text(e.PatientID),
+    patientName: text(e.PatientName),
+    patientBirthDate: text(e.PatientBirthDate),
+    studyDate: text(e.StudyDate),
+    studyTime: text(e.StudyTime),
+    studyDescription: text(e.StudyDescription),
+    accessionNumber: text(e.AccessionNumber),
+    modalitiesInStudy: list(e.ModalitiesInStudy),
+    numberOfStudyRelatedSeries: int(e.NumberOfStudyRelatedSeries),
+    numberOfStudyRelatedInstances: int(e.NumberOfStudyRelatedInstances),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// C-ECHO
+
+export async function echo(peer: DicomPeer, callingAe: string, opts: ScuOptions = {}): Promise<{ ok: true; ms: number }> {
+  const started = performance.now();
+  const req = new requests.CEchoRequest();
+  let status: number | undefined;
+  req.on('response', (rsp: AnyResponse) => {
+    status = statusOf(rsp);
+  });
+  await runAssociation(peer, callingAe, [req], { ...opts, defaultTimeoutMs: 30_000 });
+  if (status === undefined) throw new DicomNetworkError('aborted', `${peer.aeTitle} released the association without answering C-ECHO`);
+  if (status !== S.Success) throw new DicomNetworkError('status', `C-ECHO answered with status ${hex4(status)}`, status);
+  const ms = Math.round(performance.now() - started);
+  log.debug('echo ok', { calledAe: peer.aeTitle, callingAe, ms });
+  return { ok: true, ms };
+}
+
+// ---------------------------------------------------------------------------------------------
+// C-FIND
+
+const DATE = /^\d{8}$/;
+
+function normDate(d: string | undefined, field: string): string {
+  if (!d) return '';
+  const s = d.replace(/-/g, '').trim();
+  if (!DATE.test(s)) throw new DicomQueryError(`${field} must be a date as YYYYMMDD`);
+  return s;
+}
+
+/** Turns a coordinator's query into C-FIND identifier keys, refusing unsafe input. */
+export function studyQueryKeys(q: StudyQuery): Record<string, string> {
+  const patientId = (q.patientId ?? '').trim();
+  // An empty, wildcard or multi-valued PatientID would match other patients (or all of them).
+  if (!patientId) throw new DicomQueryError('PatientID is required');
+  if (/[*?\\]/.test(patientId)) throw new DicomQueryError('PatientID must not contain wildcards (* ?) or backslashes');
+  const accession = (q.accessionNumber ?? '').trim();
+  if (/[*?\\]/.test(accession)) throw new DicomQueryError('AccessionNumber must not contain wildcards (* ?) or backslashes');
+  const modality = (q.modality ?? '').trim().toUpperCase();
+  if (modality && !/^[A-Z0-9_ ]{1,16}$/.test(modality)) throw new DicomQueryError('Modality must be a DICOM modality code such as CT or MR');
+  const from = normDate(q.studyDateFrom, 'StudyDate from');
+  const to = normDate(q.studyDateTo, 'StudyDate to');
+  if (from && to && from > to) throw new DicomQueryError('StudyDate range is reversed');
+  const description = (q.studyDescription ?? '').replace(/[*?\\]/g, '').trim();
+  return {
+    PatientID: patientId,
+    AccessionNumber: accession,
+    ModalitiesInStudy: modality,
+    StudyDate: from || to ? `${from}-${to}` : '',
+    StudyDescription: description ? `*${description}*` : '',
+  };
+}
+
+function studyFindRequest(q: StudyQuery) {
+  const keys = studyQueryKeys(q);
+  const elements: Record<string, string> = {
+    ...keys,
+    PatientName: '',
+    PatientBirthDate: '',
+    StudyInstanceUID: '',
+    StudyTime: '',
+    NumberOfStudyRelatedSeries: '',
+    NumberOfStudyRelatedInstances: '',
+  };
+  // Non-ASCII in a matching key (a description) needs a declared character set.
+  if (/[^\x20-\x7e]/.test(Object.values(keys).join(''))) elements.SpecificCharacterSet = 'ISO_IR 192';
+  return requests.CFindRequest.createStudyFindRequest(elements);
+}
+
+function keepMatch(m: StudyMatch, q: StudyQuery): boolean {
+  // Defence in depth: some PACS ignore matching keys they do not support (ModalitiesInStudy
+  // often). Never show the coordinator another patient's study, and honour the modality.
+  if (m.patientId !== q.patientId.trim()) return false;
+  const modality = q.modality?.trim().toUpperCase();
+  if (modality && m.modalitiesInStudy.length > 0 && !m.modalitiesInStudy.includes(modality)) return false;
+  return true;
+}
+
+interface FindCollector<T> {
+  req: Request;
+  matches: T[];
+  status?: number;
+  errorComment?: string;
+}
+
+function collect<T>(req: Request, map: (e: Elements) => T): FindCollector<T> {
+  const c: FindCollector<T> = { req, matches: [] };
+  req.on('response', (rsp: AnyResponse) => {
+    const st = statusOf(rsp);
+    if (PENDING.has(st)) {
+      const e = elementsOf(rsp);
+      if (e) c.matches.push(map(e));
+    } else {
+      c.status = st;
+      c.errorComment = rsp.getErrorComment() || undefined;
+    }
+  });
+  return c;
+}
+
+function findError(c: FindCollector<unknown>, peer: DicomPeer): DicomNetworkError | undefined {
+  if (c.status === undefined) return new DicomNetworkError('aborted', `${peer.aeTitle} did not finish answering the query`);
+  if (c.status === S.Success) return undefined;
+  if (c.status === S.Cancel) return new DicomNetworkError('status', 'Query cancelled', c.status);
+  return new DicomNetworkError('status', `C-FIND failed with status ${hex4(c.status)}`, c.status);
+}
+
+export async function findStudies(peer: DicomPeer, callingAe: string, q: StudyQuery, opts: ScuOptions = {}): Promise<StudyMatch[]> {
+  const c = collect(studyFindRequest(q), toStudyMatch);
+  await runAssociation(peer, callingAe, [c.req], { ...opts, defaultTimeoutMs: 30_000 });
+  const err = findError(c, peer);
+  if (err) throw err;
+  return c.matches.filter((m) => keepMatch(m, q));
+}
+
+/**
+ * Many study queries over ONE association (all requests are queued before the association is
+ * opened: dcmjs-dimse cannot add requests to a running association). A query that is invalid
+ * or answered with a failure status yields an Error in its slot; the others go on. If the
+ * association cannot be opened at all the promise rejects; if it breaks half way, the
+ * unanswered queries get the error in their slots.
+ */
+export async function findStudiesMany(
+  peer: DicomPeer,
+  callingAe: string,
+  queries: StudyQuery[],
+  opts: ScuOptions & { onResult?: (index: number, result: StudyMatch[] | Error) => void } = {},
+): Promise<Array<StudyMatch[] | Error>> {
+  const out: Array<StudyMatch[] | Error | undefined> = new Array(queries.length).fill(undefined);
+  const collectors: Array<{ index: number; c: FindCollector<StudyMatch> }> = [];
+  queries.forEach((q, index) => {
+    try {
+      const c = collect(studyFindRequest(q), toStudyMatch);
+      c.req.on('done', () => {
+        const err = findError(c, peer);
+        out[index] = err ?? c.matches.filter((m) => keepMatch(m, q));
+        opts.onResult?.(index, out[index] as StudyMatch[] | Error);
+      });
+      collectors.push({ index, c });
+    } catch (err) {
+      out[index] = err as Error;
+      opts.onResult?.(index, err as Error);
+    }
+  });
+  if (collectors.length > 0) {
+    try {
+      await runAssociation(peer, callingAe, collectors.map((x) => x.c.req), { ...opts, defaultTimeoutMs: 60_000 });
+    } catch (err) {
+      const answered = collectors.some((x) => out[x.index] !== undefined);
+      if (!answered) throw err;
+      for (const x of collectors) if (out[x.index] === undefined) out[x.index] = err as Error;
+    }
+  }
+  for (const x of collectors) {
+    if (out[x.index] === undefined) out[x.index] = findError(x.c, peer) ?? x.c.matches;
+  }
+  log.info('find many done', { calledAe: peer.aeTitle, callingAe, queries: queries.length, failed: out.filter((o) => o instanceof Error).length });
+  return out as Array<StudyMatch[] | Error>;
+}
+
+export async function findSeries(peer: DicomPeer, callingAe: string, studyInstanceUid: string, opts: ScuOptions = {}): Promise<SeriesMatch[]> {
+  if (!studyInstanceUid || /[*?\\]/.test(studyInstanceUid)) throw new DicomQueryError('A single StudyInstanceUID is required');
+  const req = requests.CFindRequest.createSeriesFindRequest({ StudyInstanceUID: studyInstanceUid });
+  const c = collect<SeriesMatch>(req, (e) => ({
+    seriesInstanceUid: text(e.SeriesInstanceUID),
+    modality: text(e.Modality),
+    seriesNumber: int(e.SeriesNumber),
+    seriesDescription: text(e.SeriesDescription),
+    numberOfSeriesRelatedInstances: int(e.NumberOfSeriesRelatedInstances),
+  }));
+  await runAssociation(peer, callingAe, [req], { ...opts, defaultTimeoutMs: 30_000 });
+  const err = findError(c, peer);
+  if (err) throw err;
+  return c.matches;
+}
+
+export async function findInstances(
+  peer: DicomPeer,
+  callingAe: string,
+  studyInstanceUid: string,
+  seriesInstanceUid: string,
+  opts: ScuOptions = {},
+): Promise<InstanceMatch[]> {
+  for (const u of [studyInstanceUid, seriesInstanceUid]) {
+    if (!u || /[*?\\]/.test(u)) throw new DicomQueryError('A single StudyInstanceUID and SeriesInstanceUID are required');
+  }
+  const req = requests.CFindRequest.createImageFindRequest({
+    StudyInstanceUID: studyInstanceUid,
+    SeriesInstanceUID: seriesInstanceUid,
+    SOPClassUID: '',
+  });
+  const c = collect<InstanceMatch>(req, (e) => ({
+    sopInstanceUid: text(e.SOPInstanceUID),
+    sopClassUid: text(e.SOPClassUID),
+    instanceNumber: int(e.InstanceNumber),
+  }));
+  await runAssociation(peer, callingAe, [req], { ...opts, defaultTimeoutMs: 30_000 });
+  const err = findError(c, peer);
+  if (err) throw err;
+  return c.matches;
+}
+
+// ---------------------------------------------------------------------------------------------
+// C-MOVE
+
+function moveRequest(destinationAe: string, t: MoveTarget) {
+  const uids = [t.studyInstanceUid, t.seriesInstanceUid, ...(t.sopInstanceUids ?? [])].filter((u): u is string => u !== undefined);
+  if (!t.studyInstanceUid || uids.some((u) => !u || /[*?\\]/.test(u))) throw new DicomQueryError('C-MOVE needs exact UIDs');
+  if (!destinationAe || destinationAe.length > 16) throw new DicomQueryError('Move destination AE title must be 1-16 characters');
+  if (t.sopInstanceUids && t.sopInstanceUids.length > 0) {
+    if (!t.seriesInstanceUid) throw new DicomQueryError('An instance-level C-MOVE needs the SeriesInstanceUID');
+    if (t.sopInstanceUids.length === 1) {
+      return requests.CMoveRequest.createImageMoveRequest(destinationAe, t.studyInstanceUid, t.seriesInstanceUid, t.sopInstanceUids[0]);
+    }
+    // Several instances of one series in one request: list of UIDs matching (PS3.4 C.2.2.2.2).
+    const req = requests.CMoveRequest.createImageMoveRequest(destinationAe, t.studyInstanceUid, t.seriesInstanceUid, '');
+    req.setDataset(
+      new Dataset({
+        QueryRetrieveLevel: 'IMAGE',
+        StudyInstanceUID: t.studyInstanceUid,
+        SeriesInstanceUID: t.seriesInstanceUid,
+        SOPInstanceUID: t.sopInstanceUids,
+      }),
+    );
+    return req;
+  }
+  if (t.seriesInstanceUid) return requests.CMoveRequest.createSeriesMoveRequest(destinationAe, t.studyInstanceUid, t.seriesInstanceUid);
+  return requests.CMoveRequest.createStudyMoveRequest(destinationAe, t.studyInstanceUid);
+}
+
+type MoveResponse = InstanceType<typeof responses.CMoveResponse>;
+
+function counters(rsp: MoveResponse): Partial<MoveProgress> {
+  return {
+    remaining: int(rsp.getRemaining()),
+    completed: int(rsp.getCompleted()),
+    failed: int(rsp.getFailures()),
+    warnings: int(rsp.getWarnings()),
+  };
+}
+
+/**
+ * C-MOVE a study, a series or some instances of one series to `destinationAe` (an AE the PACS
+ * knows: the receiving pool's). Resolves with the final status and counters; network-level
+ * failures reject with DicomNetworkError. `signal` sends C-CANCEL; if the peer does not end the
+ * operation within 15 s after that, the association is aborted.
+ */
+export async function move(
+  peer: DicomPeer,
+  callingAe: string,
+  destinationAe: string,
+  target: MoveTarget,
+  opts: ScuOptions & { onProgress?: (p: MoveProgress) => void; signal?: AbortSignal } = {},
+): Promise<MoveResult> {
+  const req = moveRequest(destinationAe, target);
+  const progress: MoveProgress = { remaining: 0, completed: 0, failed: 0, warnings: 0 };
+  let final: { status: number; errorComment?: string; counters: Partial<MoveProgress> } | undefined;
+  let cancelRequested = false;
+  let onAbort: (() => void) | undefined;
+  let cancelTimer: NodeJS.Timeout | undefined;
+
+  req.on('response', (rsp: MoveResponse) => {
+    const st = statusOf(rsp);
+    const c = counters(rsp);
+    if (PENDING.has(st)) {
+      progress.remaining = c.remaining ?? progress.remaining;
+      progress.completed = c.completed ?? progress.completed;
+      progress.failed = c.failed ?? progress.failed;
+      progress.warnings = c.warnings ?? progress.warnings;
+      opts.onProgress?.({ ...progress });
+    } else {
+      final = { status: st, errorComment: rsp.getErrorComment() || undefined, counters: c };
+    }
+  });
+
+  if (opts.signal?.aborted) return { status: 'cancelled', dimseStatus: S.Cancel, ...progress };
+
+  try {
+    await runAssociation(peer, callingAe, [req], {
+      ...opts,
+      defaultTimeoutMs: 600_000,
+      onAssociated: (client) => {
+        if (!opts.signal) return;
+        onAbort = () => {
+          cancelRequested = true;
+          try {
+            client.cancel(req);
+          } catch {
+            /* association already gone */
+          }
+          cancelTimer = setTimeout(() => {
+            try {
+              client.abort();
+            } catch {
+              /* gone */
+            }
+          }, 15_000);
+        };
+        opts.signal.addEventListener('abort', onAbort, { once: true });
+      },
+    });
+  } catch (err) {
+    if (cancelRequested && err instanceof DicomNetworkError && err.reason === 'aborted') {
+      return { status: 'cancelled', dimseStatus: S.Cancel, ...progress };
+    }
+    throw err;
+  } finally {
+    if (cancelTimer) clearTimeout(cancelTimer);
+    if (onAbort) opts.signal?.removeEventListener('abort', onAbort);
+  }
+
+  if (!final) throw new DicomNetworkError('aborted', `${peer.aeTitle} ended the association without a final C-MOVE response`);
+  // The final response's counters win; a Success response may omit them (PS3.4 C.4.2.1.6),
+  // then the last pending response plus its remaining count tells what was done.
+  const fc = final.counters;
+  const result: MoveResult = {
+    status: 'failure',
+    dimseStatus: final.status,
+    errorComment: final.errorComment,
+    remaining: fc.remaining ?? 0,
+    completed: fc.completed ?? progress.completed + (final.status === S.Success ? progress.remaining : 0),
+    failed: fc.failed ?? progress.failed,
+    warnings: fc.warnings ?? progress.warnings,
+  };
+  if (final.status === S.Success) result.status = 'success';
+  else if (final.status === S.Cancel) result.status = 'cancelled';
+  else if ((final.status & 0xf000) === 0xb000) result.status = 'warning';
+  else if (final.status === 0xa801 && !result.errorComment) result.errorComment = `The PACS does not know the move destination AE title ${destinationAe}`;
+  log.info('move done', {
+    calledAe: peer.aeTitle,
+    callingAe,
+    destinationAe,
+    status: hex4(final.status),
+    completed: result.completed,
+    failed: result.failed,
+    warnings: result.warnings,
+  });
+  return result;
+}
+
+// ---------------------------------------------------------------------------------------------
+// C-STORE
+
+/**
+ * A Dataset that sends a Part-10 file's dataset bytes exactly as they are on disk, instead of
+ * dcmjs-dimse's parse-and-re-encode (which drops or alters private tags and costs a full
+ * parse). Only if the peer accepts a different transfer syntax does dcmjs-dimse's transcoder
+ * ask for the elements; then, and only then, the file is parsed.
+ */
+class RawFileDataset extends Dataset {
+  private full?: Record<string, unknown>;
+
+  constructor(
+    private readonly file: string,
+    private readonly datasetOffset: number,
+    sopClassUid: string,
+    sopInstanceUid: string,
+    transferSyntaxUid: string,
+  ) {
+    super({ SOPClassUID: sopClassUid, SOPInstanceUID: sopInstanceUid }, transferSyntaxUid);
+  }
+
+  override getDenaturalizedDataset(): Buffer {
+    const buf = fs.readFileSync(this.file);
+    return buf.subarray(this.datasetOffset);
+  }
+
+  override getElements(): Record<string, unknown> {
+    if (!this.full) {
+      const parsed = Dataset.fromFile(this.file) as InstanceType<typeof Dataset> | undefined;
+      this.full = parsed?.getElements() ?? {};
+    }
+    return this.full;
+  }
+}
+
+/** C-STORE the given Part-10 files over one association. Files that cannot be read count as failed. */
+export async function store(
+  peer: DicomPeer,
+  callingAe: string,
+  files: string[],
+  opts: ScuOptions & { onStored?: (file: string, status: number) => void } = {},
+): Promise<{ stored: number; failed: number }> {
+  let stored = 0;
+  let failed = 0;
+  const reqs: Request[] = [];
+  const contexts = new Map<string, [string, string]>();
+  for (const file of files) {
+    try {
+      const meta = readPart10Header(file);
+      const ids = readInstanceIds(file);
+      const sopClassUid = ids.sopClassUid ?? meta.mediaStorageSopClassUid;
+      const sopInstanceUid = ids.sopInstanceUid ?? meta.mediaStorageSopInstanceUid;
+      if (!sopClassUid || !sopInstanceUid) throw new Error('no SOP class or instance UID');
+      const ds = new RawFileDataset(file, meta.datasetOffset, sopClassUid, sopInstanceUid, meta.transferSyntaxUid);
+      const req = new requests.CStoreRequest(ds);
+      req.on('response', (rsp: AnyResponse) => {
+        const st = statusOf(rsp);
+        // Warnings (Bxxx) mean stored with coercion or similar: the object is there.
+        if (st === S.Success || (st & 0xf000) === 0xb000) stored++;
+        else failed++;
+        opts.onStored?.(file, st);
+      });
+      reqs.push(req as unknown as Request);
+      // Propose the file's own transfer syntax alone, so the peer can take the bytes as they are.
+      if (meta.transferSyntaxUid === TransferSyntax.ExplicitVRLittleEndian || meta.transferSyntaxUid === TransferSyntax.ImplicitVRLittleEndian) {
+        contexts.set(`${sopClassUid}|${meta.transferSyntaxUid}`, [sopClassUid, meta.transferSyntaxUid]);
+      }
+    } catch {
+      failed++;
+    }
+  }
+  if (reqs.length === 0) return { stored, failed };
+  const before = stored + failed;
+  await runAssociation(peer, callingAe, reqs, { ...opts, defaultTimeoutMs: 600_000, extraContexts: [...contexts.values()] });
+  // Requests the peer never answered (no accepted presentation context) are failures too.
+  failed += reqs.length - (stored + failed - before);
+  log.info('store done', { calledAe: peer.aeTitle, callingAe, stored, failed });
+  return { stored, failed };
+}
