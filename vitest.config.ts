@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import os from 'node:os';
 import path from 'node:path';
 
 export default defineConfig({
@@ -14,6 +15,7 @@ export default defineConfig({
       DATABASE_URL: process.env.TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/tributary_test',
       REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
       REDIS_PREFIX: 'tributary-test',
+      STORAGE_ROOT: path.join(os.tmpdir(), `tributary-test-storage-${process.pid}`),
       TRIBUTARY_SECRET: 'test-secret-test-secret-test-secret-0123',
       TRIBUTARY_MODE: 'test',
       LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',

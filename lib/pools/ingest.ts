@@ -8,7 +8,7 @@ import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { createDeidPool } from '../anonymize/pool';
 import type { RuleSet } from '../anonymize/rules';
-import { db, type Pool, type Prisma, type Tx } from '../db';
+import { db, Prisma, type Pool, type Tx } from '../db';
 import { absolute, ensureDir, poolInstanceRelPath, storageRoot } from '../storage';
 import type { ResearchIdentity } from './identity';
 
@@ -23,6 +23,21 @@ export async function closeDeidPool() {
   const p = g.__tributaryDeidPool;
   g.__tributaryDeidPool = undefined;
   if (p) await p.close();
+}
+
+/**
+ * Prisma's upsert is a read-then-write: two instances of a new study arriving together can both
+ * try to insert it. The loser of that race retries and finds the row.
+ */
+async function upsertRace<T>(fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (attempt < 3 && e instanceof Prisma.PrismaClientKnownRequestError && e.code === 'P2002') continue;
+      throw e;
+    }
+  }
 }
 
 export type IngestOutcome = { kind: 'stored'; studyId: string } | { kind: 'quarantined'; reason: string };
@@ -69,12 +84,12 @@ export async function storeDeidentified(opts: {
       accessionNumber: ix.accessionNumber ?? '',
       studyId: ix.studyId ?? '',
     };
-    const study = await db.study.upsert({
+    const study = await upsertRace(() => db.study.upsert({
       where: { poolId_studyInstanceUid: { poolId, studyInstanceUid: res.targetUids.study } },
       create: { poolId, studyInstanceUid: res.targetUids.study, ...studyData },
       update: {},
-    });
-    const series = await db.series.upsert({
+    }));
+    const series = await upsertRace(() => db.series.upsert({
       where: { poolId_seriesInstanceUid: { poolId, seriesInstanceUid: res.targetUids.series } },
       create: {
         poolId,
@@ -86,7 +101,7 @@ export async function storeDeidentified(opts: {
         bodyPartExamined: ix.bodyPartExamined ?? '',
       },
       update: {},
-    });
+    }));
     const instanceData = {
       seriesId: series.id,
       sopClassUid: res.sopClassUid,
@@ -99,7 +114,7 @@ export async function storeDeidentified(opts: {
       size: res.size,
       ruleVersion: opts.pool.ruleVersion,
     };
-    await db.$transaction([
+    await upsertRace(() => db.$transaction([
       db.instance.upsert({
         where: { poolId_sopInstanceUid: { poolId, sopInstanceUid: res.targetUids.sop } },
         create: { poolId, sopInstanceUid: res.targetUids.sop, ...instanceData },
@@ -111,7 +126,7 @@ export async function storeDeidentified(opts: {
         update: {},
       }),
       ...(opts.alsoCommit ? opts.alsoCommit(db) : []),
-    ]);
+    ]));
     return { kind: 'stored', studyId: study.id };
   } finally {
     await fs.rm(tmp, { force: true }).catch(() => undefined);
