@@ -1,0 +1,61 @@
+/**
+ * The rule-set schema alone: zod and nothing else, so browser code (the rules form) can import it
+ * without pulling in the DICOM dictionary. Server code imports lib/anonymize/rules.ts, which
+ * re-exports all of this and adds validateRuleSet (which needs the dictionary).
+ */
+import { z } from 'zod';
+
+/** PS3.15 Annex E options, one per column of Table E.1-1 (E.3.1 - E.3.10). */
+export const PROFILE_OPTIONS = [
+  'retainSafePrivate',
+  'retainUids',
+  'retainDeviceIdentity',
+  'retainInstitutionIdentity',
+  'retainPatientCharacteristics',
+  'retainLongitudinalFullDates',
+  'retainLongitudinalModifiedDates',
+  'cleanDescriptors',
+  'cleanStructuredContent',
+  'cleanGraphics',
+] as const;
+export type OptionKey = (typeof PROFILE_OPTIONS)[number];
+
+export const OVERRIDE_ACTIONS = ['keep', 'remove', 'empty', 'set', 'hash', 'shiftDate', 'lookup', 'uid'] as const;
+export type OverrideAction = (typeof OVERRIDE_ACTIONS)[number];
+
+export const overrideSchema = z.object({
+  /**
+   * keyword ("PatientName"), tag "(0010,0010)" / "00100010", mask "(50xx,xxxx)", private
+   * "(0009,[ACME 1.1],10)" (group, private creator, element offset); optionally a path of enclosing
+   * sequences "RequestAttributesSequence/RequestedProcedureID" (a leading "/" anchors it at the top
+   * level). Plain selectors apply at any depth.
+   */
+  selector: z.string().min(1).max(512),
+  action: z.enum(OVERRIDE_ACTIONS),
+  /** The value for `set`, or the lookup table's name for `lookup`. */
+  value: z.string().max(10240).optional(),
+});
+export type Override = z.infer<typeof overrideSchema>;
+
+export const ruleSetSchema = z.object({
+  profile: z.literal('basic'),
+  options: z.array(z.enum(PROFILE_OPTIONS)).default([]),
+  overrides: z.array(overrideSchema).default([]),
+  quarantineBurnedIn: z.boolean().default(true),
+  patientIdentitySource: z.enum(['lookup-or-pseudonym']).default('lookup-or-pseudonym'),
+});
+export type RuleSet = z.infer<typeof ruleSetSchema>;
+
+/**
+ * Tributary's default for a new pool: the Basic Profile plus Retain Longitudinal Temporal
+ * Information with Modified Dates, i.e. dates are shifted by a per-patient offset (intervals between
+ * a patient's studies survive) instead of being emptied. Everything else follows the Basic Profile.
+ */
+export const DEFAULT_RULES: RuleSet = Object.freeze({
+  profile: 'basic',
+  // Frozen all the way down: the default is shared by every new pool.
+  options: Object.freeze(['retainLongitudinalModifiedDates']) as unknown as RuleSet['options'],
+  overrides: Object.freeze([]) as unknown as RuleSet['overrides'],
+  quarantineBurnedIn: true,
+  patientIdentitySource: 'lookup-or-pseudonym',
+}) as RuleSet;

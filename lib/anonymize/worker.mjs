@@ -1,0 +1,19 @@
+// Worker-thread entry for the de-identification pool (pool.ts). Plain JavaScript so Node can start
+// it without a build step; it registers tsx (a runtime dependency, as bin/tributary.mjs does) and
+// then loads the TypeScript job runner. Works whether the parent runs under tsx, vitest or plain
+// Node, because the registration happens inside this thread.
+import { parentPort } from 'node:worker_threads';
+import { register } from 'tsx/esm/api';
+
+register();
+const { runDeidJob, serializeError } = await import('./worker-job.ts');
+
+parentPort.on('message', async (msg) => {
+  try {
+    const result = await runDeidJob(msg.job);
+    parentPort.postMessage({ id: msg.id, ok: true, result });
+  } catch (err) {
+    parentPort.postMessage({ id: msg.id, ok: false, error: serializeError(err) });
+  }
+});
+parentPort.postMessage({ ready: true });
