@@ -32,6 +32,7 @@ export type AuditAction =
   | 'query.submit'
   | 'query.rows-failed'
   | 'query.cancel'
+  | 'query.retry'
   | 'retrieval.request'
   | 'retrieval.done'
   | 'retrieval.retry'

@@ -3,6 +3,8 @@
 // the SQL that turns the schema as of the newest migration (read from git) into the current
 // prisma/schema.prisma. Prisma's `migrate dev` cannot run offline with the WASM engine and a
 // driver adapter (see docs/development.md), so migrations are diffed, then applied with deploy.
+// Prisma's CLI opens DATABASE_URL through the adapter even for a file-to-file diff, so a
+// reachable database is needed (any; nothing is changed in it).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, writeFileSync, mkdtempSync, existsSync } from 'node:fs';
 import os from 'node:os';
@@ -33,7 +35,7 @@ if (!existsSync(placeholder)) {
 const r = spawnSync(
   process.execPath,
   [path.join(root, 'node_modules', 'prisma', 'build', 'index.js'), 'migrate', 'diff', '--from-schema-datamodel', fromSchema, '--to-schema-datamodel', path.join(root, 'prisma', 'schema.prisma'), '--script'],
-  { cwd: root, encoding: 'utf8', env: { ...process.env, DATABASE_URL: process.env.DATABASE_URL ?? 'postgresql://unused@127.0.0.1/unused', PRISMA_SCHEMA_ENGINE_BINARY: placeholder, PRISMA_QUERY_ENGINE_LIBRARY: placeholder } },
+  { cwd: root, encoding: 'utf8', env: { ...process.env, DATABASE_URL: process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres', PRISMA_SCHEMA_ENGINE_BINARY: placeholder, PRISMA_QUERY_ENGINE_LIBRARY: placeholder } },
 );
 if (r.status !== 0) {
   process.stderr.write(r.stderr);

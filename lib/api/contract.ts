@@ -78,6 +78,7 @@ export const api = {
   createQuery: e({ method: 'post', path: '/queries', summary: 'Submit a query (JSON rows) to a connector inside a target pool', tag: 'queries', access: 'pool:coordinate', body: queryInputSchema, status: 201 }),
   getQuery: e({ method: 'get', path: '/queries/{id}', summary: 'Rows, results and per-study retrieval state', tag: 'queries', access: 'pool:coordinate', params: id }),
   retrieveQuery: e({ method: 'post', path: '/queries/{id}/retrieve', summary: 'Retrieve the selected studies into the pool', tag: 'queries', access: 'pool:coordinate', params: id, body: retrieveInputSchema, status: 202 }),
+  retryQuery: e({ method: 'post', path: '/queries/{id}/retry', summary: 'Run the failed rows of a query again', tag: 'queries', access: 'pool:coordinate', params: id, status: 202 }),
   cancelQuery: e({ method: 'post', path: '/queries/{id}/cancel', summary: 'Cancel the rest of a query', tag: 'queries', access: 'pool:coordinate', params: id }),
   retryRetrieval: e({ method: 'post', path: '/retrievals/{id}/retry', summary: 'Retry a failed or partial study', tag: 'queries', access: 'pool:coordinate', params: id, status: 202 }),
   cancelRetrieval: e({ method: 'post', path: '/retrievals/{id}/cancel', summary: 'Cancel a study retrieval', tag: 'queries', access: 'pool:coordinate', params: id }),

@@ -4,6 +4,8 @@
  * apply at once.
  */
 import { getServerSession } from 'next-auth';
+import { getToken } from 'next-auth/jwt';
+import { env } from '../env';
 import type { Role } from '../db';
 import { db } from '../db';
 import { findActiveToken } from './tokens';
@@ -39,17 +41,43 @@ export async function actorFromToken(token: string): Promise<Actor | null> {
   };
 }
 
-export async function actorFromSession(): Promise<Actor | null> {
-  const session = (await getServerSession(authOptions)) as { uid?: string } | null;
-  if (!session?.uid) return null;
-  const user = await db.user.findUnique({ where: { id: session.uid } });
+async function actorForUserId(uid: string | undefined): Promise<Actor | null> {
+  if (!uid) return null;
+  const user = await db.user.findUnique({ where: { id: uid } });
   if (!user || !user.active) return null;
   return { userId: user.id, email: user.email, name: user.name, role: user.role, tokenPoolId: null, via: 'session' };
 }
 
+/** For server components and pages (reads the request's cookies through next/headers). */
+export async function actorFromSession(): Promise<Actor | null> {
+  const session = (await getServerSession(authOptions)) as { uid?: string } | null;
+  return actorForUserId(session?.uid);
+}
+
+function cookiesOf(req: Request): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const part of (req.headers.get('cookie') ?? '').split(';')) {
+    const i = part.indexOf('=');
+    if (i > 0) out[part.slice(0, i).trim()] = decodeURIComponent(part.slice(i + 1).trim());
+  }
+  return out;
+}
+
+/** The session cookie of a route handler's request, read from the request itself. */
+export async function actorFromRequestCookie(req: Request): Promise<Actor | null> {
+  const cookies = cookiesOf(req);
+  if (!Object.keys(cookies).some((k) => k.includes('next-auth.session-token'))) return null;
+  const jwt = await getToken({
+    req: { cookies, headers: {} } as unknown as Parameters<typeof getToken>[0]['req'],
+    secret: env().TRIBUTARY_SECRET,
+    secureCookie: env().PUBLIC_URL.startsWith('https://'),
+  });
+  return actorForUserId(jwt?.uid as string | undefined);
+}
+
 /** For route handlers: a bearer token if one is sent (a bad token is not retried as a session). */
-export async function getActor(req?: Request): Promise<Actor | null> {
-  const bearer = req ? bearerFrom(req) : null;
+export async function getActor(req: Request): Promise<Actor | null> {
+  const bearer = bearerFrom(req);
   if (bearer) return actorFromToken(bearer);
-  return actorFromSession();
+  return actorFromRequestCookie(req);
 }

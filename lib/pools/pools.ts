@@ -10,8 +10,8 @@ import type { PoolInput } from './schema';
 
 function conflict(e: unknown): never {
   if (e instanceof Prisma.PrismaClientKnownRequestError && e.code === 'P2002') {
-    const target = String((e.meta as { target?: unknown })?.target ?? '');
-    if (target.includes('aeTitle')) throw new AppError('CONFLICT', 'Another pool already uses this AE title', { aeTitle: ['already in use'] });
+    // With the pg driver adapter the constraint's fields sit deeper in meta; search all of it.
+    if (JSON.stringify(e.meta ?? {}).includes('aeTitle')) throw new AppError('CONFLICT', 'Another pool already uses this AE title', { aeTitle: ['already in use'] });
     throw new AppError('CONFLICT', 'Another pool already has this name', { name: ['already in use'] });
   }
   throw e;

@@ -111,6 +111,19 @@ export async function getQueryDetail(queryId: string) {
   };
 }
 
+/** Runs the rows that failed (e.g. the PACS was down) again; rows with invalid input stay as they are. */
+export async function retryQuery(actor: Actor, queryId: string) {
+  const q = await db.query.findUnique({ where: { id: queryId } });
+  if (!q) throw new AppError('NOT_FOUND', 'Query not found');
+  if (q.status === 'PENDING' || q.status === 'RUNNING') throw new AppError('CONFLICT', 'This query is still running');
+  const rows = await db.queryItem.updateMany({ where: { queryId, status: { in: ['FAILED', 'CANCELLED'] } }, data: { status: 'PENDING', error: null } });
+  if (!rows.count) throw new AppError('CONFLICT', 'No failed rows to run again');
+  const updated = await db.query.update({ where: { id: queryId }, data: { status: 'PENDING', error: null, generation: { increment: 1 } } });
+  await enqueue('query.find', { queryId }, { jobId: jobId.find(queryId, updated.generation) });
+  await audit({ userId: actor.userId, action: 'query.retry', poolId: q.poolId, targetType: 'query', targetId: queryId, detail: { rows: rows.count } });
+  return { rows: rows.count };
+}
+
 export async function cancelQuery(actor: Actor, queryId: string) {
   const q = await db.query.findUnique({ where: { id: queryId } });
   if (!q) throw new AppError('NOT_FOUND', 'Query not found');

@@ -121,6 +121,11 @@ export function QueryLive({ poolId, initial }: { poolId: string; initial: QueryD
             <span className="tabular-nums text-slate-600">{p.rowsDone}/{p.rows} rows answered</span>
           </div>
           {data.error && <p className="field-error">{data.error}</p>}
+          {!ACTIVE_QUERY.includes(data.status) && data.items.some((i) => i.status === 'FAILED' || i.status === 'CANCELLED') && (
+            <button type="button" className="btn btn-sm mt-2" onClick={() => act(`/queries/${data.id}/retry`, 'Failed rows queued again.')}>
+              Run failed rows again
+            </button>
+          )}
         </div>
         <div className="sm:col-span-2">
           <div className="label">Retrieval</div>
@@ -141,7 +146,12 @@ export function QueryLive({ poolId, initial }: { poolId: string; initial: QueryD
       {ACTIVE_QUERY.includes(data.status) && data.results.length === 0 ? (
         <p className="text-slate-600" aria-live="polite">Asking the PACS…</p>
       ) : data.results.length === 0 ? (
-        <div className="card p-6 text-center text-slate-600">No study matched. Check the MRN and the filters, then run a new query.</div>
+        <div className="card p-6 text-center text-slate-600">
+          {data.status === 'FAILED'
+            ? 'The PACS could not be queried. Check the connector (an administrator can run “Test connection”), then run the failed rows again.'
+            : 'No study matched. Check the MRN and the filters, then run a new query.'}
+          {message && <p className="mt-2 text-slate-700" role="status">{message}</p>}
+        </div>
       ) : (
         <section className="card">
           <header className="flex items-center gap-3 border-b border-slate-100 px-3 py-2">

@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "Query" ADD COLUMN     "generation" INTEGER NOT NULL DEFAULT 0;
+

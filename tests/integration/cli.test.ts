@@ -1,0 +1,50 @@
+/** The `tributary` CLI, run as a user would run it (a child process), against the test database. */
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { findActiveToken } from '@/lib/auth/tokens';
+import { verifyPassword } from '@/lib/auth/password';
+import { db } from '@/lib/db';
+import { suffix } from '../helpers/fixtures';
+
+const BIN = path.resolve(import.meta.dirname, '..', '..', 'bin', 'tributary.mjs');
+
+function cli(args: string[], input = '') {
+  const r = spawnSync(process.execPath, [BIN, ...args], { input, encoding: 'utf8', env: { ...process.env }, timeout: 60_000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+describe('tributary CLI', () => {
+  it('creates a user with a password from stdin, then a token that authenticates as them', async () => {
+    const email = `cli-${suffix().toLowerCase()}@test.local`;
+    const created = cli(['user', 'create', '--email', email, '--name', 'CLI User', '--role', 'COORDINATOR', '--password-stdin'], 'a long cli password\n');
+    expect(created.err).toBe('');
+    expect(created.code).toBe(0);
+    expect(JSON.parse(created.out)).toMatchObject({ email, role: 'COORDINATOR' });
+    const user = await db.user.findUniqueOrThrow({ where: { email } });
+    expect(await verifyPassword('a long cli password', user.passwordHash)).toBe(true);
+
+    const tok = cli(['token', 'create', '--email', email, '--name', 'scripting']);
+    expect(tok.code).toBe(0);
+    const token = tok.out.trim();
+    expect(token).toMatch(/^trb_/);
+    expect((await findActiveToken(token))?.userId).toBe(user.id);
+  });
+
+  it('refuses a short password and a duplicate e-mail with a clear message and exit code 2', async () => {
+    const email = `cli-${suffix().toLowerCase()}@test.local`;
+    const short = cli(['user', 'create', '--email', email, '--name', 'X', '--password-stdin'], 'short\n');
+    expect(short.code).toBe(2);
+    expect(short.err).toMatch(/password.*at least 10/i);
+    expect(cli(['user', 'create', '--email', email, '--name', 'X', '--password-stdin'], 'long enough pw\n').code).toBe(0);
+    const dup = cli(['user', 'create', '--email', email, '--name', 'X', '--password-stdin'], 'long enough pw\n');
+    expect(dup.code).toBe(2);
+    expect(dup.err).toMatch(/already exists/);
+  });
+
+  it('refuses a token for an unknown user', () => {
+    const r = cli(['token', 'create', '--email', 'nobody@nowhere.test', '--name', 'x']);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/no user/);
+  });
+});
