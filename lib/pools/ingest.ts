@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { createDeidPool } from '../anonymize/pool';
 import type { RuleSet } from '../anonymize/rules';
 import { db, Prisma, type Pool, type Tx } from '../db';
-import { absolute, ensureDir, poolInstanceRelPath, storageRoot } from '../storage';
+import { absolute, ensureDir, poolInstanceRelPath, quarantineRelPath, storageRoot } from '../storage';
 import type { ResearchIdentity } from './identity';
 
 type DeidPool = ReturnType<typeof createDeidPool>;
@@ -40,7 +40,9 @@ async function upsertRace<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-export type IngestOutcome = { kind: 'stored'; studyId: string } | { kind: 'quarantined'; reason: string };
+export type IngestOutcome =
+  | { kind: 'stored'; studyId: string; sourceSeriesUid: string; sourceSopUid: string }
+  | { kind: 'quarantined'; reason: string; sourceSeriesUid: string; sourceSopUid: string };
 
 export async function storeDeidentified(opts: {
   pool: Pick<Pool, 'id' | 'secret' | 'ruleVersion'>;
@@ -48,24 +50,52 @@ export async function storeDeidentified(opts: {
   identity: ResearchIdentity;
   inPath: string;
   sourcePatientId: string;
+  retrievalId?: string | null;
   /** Extra writes committed atomically with the index rows (e.g. removing the staged row). */
-  alsoCommit?: (tx: typeof db) => Prisma.PrismaPromise<unknown>[];
+  alsoCommit?: (tx: typeof db, done: { kind: IngestOutcome['kind']; sourceSeriesUid: string; sourceSopUid: string }) => Prisma.PrismaPromise<unknown>[];
 }): Promise<IngestOutcome> {
   const tmpDir = path.join(storageRoot(), 'tmp');
   await ensureDir(tmpDir);
   const tmp = path.join(tmpDir, `${randomUUID()}.dcm`);
+  const tmpQuarantine = path.join(tmpDir, `${randomUUID()}.q.dcm`);
   try {
     const res = await deidPool().run({
       inPath: opts.inPath,
       outPath: tmp,
+      quarantinePath: tmpQuarantine,
       rules: opts.rules,
       uidSecret: opts.pool.secret,
       identity: opts.identity,
       ruleVersion: opts.pool.ruleVersion,
     });
+    const source = { sourceSeriesUid: res.sourceUids.series, sourceSopUid: res.sourceUids.sop };
     if (res.quarantine) {
-      await fs.rm(tmp, { force: true });
-      return { kind: 'quarantined', reason: res.quarantine.reason };
+      // Held for the pool owner: the de-identified file waits outside the pool's storage.
+      const rel = quarantineRelPath(opts.pool.id, res.targetUids.sop);
+      await ensureDir(path.dirname(absolute(rel)));
+      await fs.rename(tmpQuarantine, absolute(rel));
+      const data = {
+        retrievalId: opts.retrievalId ?? null,
+        reason: res.quarantine.reason,
+        studyInstanceUid: res.targetUids.study,
+        seriesInstanceUid: res.targetUids.series,
+        sopClassUid: res.sopClassUid,
+        modality: res.index.modality ?? '',
+        path: rel,
+        size: res.size,
+        ruleVersion: opts.pool.ruleVersion,
+      };
+      await upsertRace(() =>
+        db.$transaction([
+          db.quarantinedInstance.upsert({
+            where: { poolId_sopInstanceUid: { poolId: opts.pool.id, sopInstanceUid: res.targetUids.sop } },
+            create: { poolId: opts.pool.id, sopInstanceUid: res.targetUids.sop, ...data },
+            update: { ...data, decision: null, decidedAt: null, decidedById: null },
+          }),
+          ...(opts.alsoCommit ? opts.alsoCommit(db, { kind: 'quarantined', ...source }) : []),
+        ]),
+      );
+      return { kind: 'quarantined', reason: res.quarantine.reason, ...source };
     }
     const ix = res.index;
     const rel = poolInstanceRelPath(opts.pool.id, res.targetUids.study, res.targetUids.series, res.targetUids.sop);
@@ -125,11 +155,12 @@ export async function storeDeidentified(opts: {
         create: { poolId, sourceStudyUid: res.sourceUids.study, researchStudyUid: res.targetUids.study, sourcePatientId: opts.sourcePatientId },
         update: {},
       }),
-      ...(opts.alsoCommit ? opts.alsoCommit(db) : []),
+      ...(opts.alsoCommit ? opts.alsoCommit(db, { kind: 'stored', ...source }) : []),
     ]));
-    return { kind: 'stored', studyId: study.id };
+    return { kind: 'stored', studyId: study.id, ...source };
   } finally {
     await fs.rm(tmp, { force: true }).catch(() => undefined);
+    await fs.rm(tmpQuarantine, { force: true }).catch(() => undefined);
   }
 }
 

@@ -18,6 +18,12 @@ import { dropStaged } from './staging';
 const log = logger('retrieval.anonymize');
 const BATCH = 32;
 
+/** stored = instances of this retrieval now in the pool, counted from their records (exact after a crash). */
+async function refreshStoredCount(retrievalId: string) {
+  const stored = await db.retrievalInstance.count({ where: { retrievalId, outcome: 'stored' } });
+  await db.retrieval.update({ where: { id: retrievalId }, data: { stored } });
+}
+
 export async function runAnonymize(retrievalId: string, generation: number): Promise<void> {
   const r = await db.retrieval.findUnique({
     where: { id: retrievalId },
@@ -34,7 +40,6 @@ export async function runAnonymize(retrievalId: string, generation: number): Pro
     researchName: r.result.item.researchName,
   });
   const studyIds: string[] = [];
-  let quarantined = 0;
   for (;;) {
     const batch = await db.stagedInstance.findMany({ where: { retrievalId: r.id }, take: BATCH, orderBy: { receivedAt: 'asc' } });
     if (!batch.length) break;
@@ -49,30 +54,38 @@ export async function runAnonymize(retrievalId: string, generation: number): Pro
             identity,
             inPath: s.path,
             sourcePatientId: r.result.patientId,
-            alsoCommit: (tx) => [
+            retrievalId: r.id,
+            // The per-instance record (counters, "retry what is missing") commits with the index
+            // rows and the staged row's removal, so a resumed job never counts an instance twice.
+            alsoCommit: (tx, done) => [
               tx.stagedInstance.delete({ where: { id: s.id } }),
-              tx.retrieval.update({ where: { id: r.id }, data: { stored: { increment: 1 } } }),
+              tx.retrievalInstance.upsert({
+                where: { retrievalId_sourceSopUid: { retrievalId: r.id, sourceSopUid: done.sourceSopUid } },
+                create: { retrievalId: r.id, sourceSopUid: done.sourceSopUid, sourceSeriesUid: done.sourceSeriesUid, outcome: done.kind },
+                update: { outcome: done.kind },
+              }),
             ],
           });
           if (outcome.kind === 'stored') studyIds.push(outcome.studyId);
-          else {
-            quarantined++;
-            await dropStaged(s);
-          }
           await fs.rm(s.path, { force: true });
+          await pruneEmptyDirs(path.dirname(s.path), stagingDir(s.receivingPoolId));
         } catch (e) {
           log.warn('instance failed de-identification', { retrievalId: r.id, err: e instanceof Error ? e.message : String(e) });
-          await db.retrieval.update({ where: { id: r.id }, data: { failed: { increment: 1 } } });
+          // The staged original goes first: a crash in between can only under-count, never count twice.
           await dropStaged(s);
+          await db.retrieval.update({ where: { id: r.id }, data: { failed: { increment: 1 } } });
         }
       }),
     );
     await refreshStudyCounts(studyIds.splice(0));
+    await refreshStoredCount(r.id);
   }
   const dir = stagingDir(r.connector.receivingPoolId);
   await pruneEmptyDirs(path.join(dir, r.studyInstanceUid), dir);
+  await refreshStoredCount(r.id);
   const done = await db.retrieval.findUniqueOrThrow({ where: { id: r.id } });
   if (done.state === 'CANCELLED') return;
+  const quarantined = await db.retrievalInstance.count({ where: { retrievalId: r.id, outcome: 'quarantined' } });
   const complete = done.failed === 0 && done.stored + quarantined >= done.expected;
   await db.retrieval.update({
     where: { id: r.id },

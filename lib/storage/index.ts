@@ -3,6 +3,7 @@
  * follow. Layout (relative to STORAGE_ROOT):
  *   staging/<receivingPoolId>/<sourceStudyUid>/<sopInstanceUid>.dcm   originals, short-lived
  *   pools/<poolId>/<studyUid>/<seriesUid>/<sopInstanceUid>.dcm          de-identified pool data
+ *   quarantine/<poolId>/<sopInstanceUid>.dcm                             de-identified, held for the pool owner
  *   tmp/                                                                 partial writes, renamed into place
  * Pool paths use research UIDs only. Staging paths carry source UIDs (not names or MRNs) and
  * never leave the server.
@@ -31,6 +32,11 @@ export function poolInstanceRelPath(poolId: string, studyUid: string, seriesUid:
   checkUid(seriesUid, 'series UID');
   checkUid(sopUid, 'SOP instance UID');
   return path.join('pools', poolId, studyUid, seriesUid, `${sopUid}.dcm`);
+}
+
+export function quarantineRelPath(poolId: string, sopUid: string): string {
+  checkUid(sopUid, 'SOP instance UID');
+  return path.join('quarantine', poolId, `${sopUid}.dcm`);
 }
 
 /** Absolute path of a stored relative path; refuses anything that escapes the root. */
