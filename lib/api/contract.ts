@@ -2,9 +2,9 @@
  * The REST API's contract: every endpoint under /api/v1 with its zod schemas and who may call
  * it. Route handlers are built from these entries (lib/api/handler.ts) and
  * /api/v1/openapi.json is generated from them, so the document cannot drift from the code.
- * tests/integration/api-contract.test.ts checks that every route file is listed here.
+ * tests/integration/api/contract.test.ts checks that every route file is listed here.
  */
-import { z, type ZodType } from 'zod';
+import { z } from 'zod';
 import { connectorInputSchema } from '../connectors/schema';
 import { deviceInputSchema, devicePatchSchema } from '../devices/schema';
 import { QUEUES } from '../jobs/catalogue';
@@ -12,31 +12,17 @@ import { poolInputSchema, poolMemberInputSchema, poolPatchSchema, studyListQuery
 import { queryInputSchema, queryListQuerySchema, retrieveInputSchema } from '../queries/schema';
 import { tokenInputSchema, userInputSchema, userPatchSchema } from '../users/schema';
 
-export type Access = 'public' | 'signed-in' | 'admin' | 'pool:read' | 'pool:coordinate' | 'pool:own' | 'pool:identity';
+import { type Endpoint, e, idParam as id } from './endpoint';
+import { batchEndpoints } from './endpoints/batch';
+import { browseEndpoints } from './endpoints/browse';
+import { deidEndpoints } from './endpoints/deid';
+import { viewerEndpoints } from './endpoints/viewers';
 
-export interface Endpoint {
-  method: 'get' | 'post' | 'patch' | 'put' | 'delete';
-  path: string;
-  summary: string;
-  tag: string;
-  access: Access;
-  auth?: 'none';
-  params?: ZodType;
-  query?: ZodType;
-  body?: ZodType;
-  /** Body is multipart/form-data (parsed by the handler itself). */
-  multipart?: boolean;
-  status?: number;
-  /** Non-JSON responses (files, archives). */
-  produces?: string;
-}
+export type { Access, Endpoint } from './endpoint';
 
-const id = z.object({ id: z.string().min(1).max(64) });
 const poolStudy = z.object({ id: z.string().min(1).max(64), studyId: z.string().min(1).max(64) });
 const poolInstance = z.object({ id: z.string().min(1).max(64), instanceId: z.string().min(1).max(64) });
 const poolMember = z.object({ id: z.string().min(1).max(64), userId: z.string().min(1).max(64) });
-
-const e = <T extends Endpoint>(x: T) => x;
 
 export const api = {
   health: e({ method: 'get', path: '/health', summary: 'Liveness and dependencies', tag: 'system', access: 'public', auth: 'none' }),
@@ -85,6 +71,11 @@ export const api = {
 
   retryJob: e({ method: 'post', path: '/admin/queues/{queue}/jobs/{jobId}/retry', summary: 'Retry a failed background job', tag: 'admin', access: 'admin', params: z.object({ queue: z.enum(QUEUES), jobId: z.string().min(1).max(200) }) }),
   removeJob: e({ method: 'delete', path: '/admin/queues/{queue}/jobs/{jobId}', summary: 'Remove a background job that is not running', tag: 'admin', access: 'admin', params: z.object({ queue: z.enum(QUEUES), jobId: z.string().min(1).max(200) }) }),
+  // Each capability keeps its endpoints in lib/api/endpoints/<capability>.ts.
+  ...deidEndpoints,
+  ...browseEndpoints,
+  ...viewerEndpoints,
+  ...batchEndpoints,
 } satisfies Record<string, Endpoint>;
 
 export type Api = typeof api;

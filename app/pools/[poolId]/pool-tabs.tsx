@@ -1,25 +1,38 @@
 import Link from 'next/link';
 import type { PoolRole } from '@/lib/db';
 
-export function PoolTabs({ poolId, active, poolRole, isAdmin }: { poolId: string; active: 'studies' | 'query' | 'settings'; poolRole: PoolRole | null; isAdmin: boolean }) {
+export type PoolTab = 'studies' | 'query' | 'viewers' | 'quarantine' | 'identity' | 'settings';
+
+/**
+ * The pool's sections. Which ones show is only a convenience: every page and endpoint checks
+ * access itself (lib/auth/access).
+ */
+export function PoolTabs({ poolId, active, poolRole, isAdmin }: { poolId: string; active: PoolTab; poolRole: PoolRole | null; isAdmin: boolean }) {
   const canQuery = isAdmin || poolRole === 'OWNER' || poolRole === 'COORDINATOR';
-  const tabs = [
+  const owns = poolRole === 'OWNER';
+  const tabs: { key: PoolTab; href: string; label: string; show: boolean }[] = [
     { key: 'studies', href: `/pools/${poolId}`, label: 'Studies', show: true },
     { key: 'query', href: `/pools/${poolId}/query`, label: 'Query & retrieve', show: canQuery },
-  ].filter((t) => t.show);
+    { key: 'viewers', href: `/pools/${poolId}/viewers`, label: 'Viewers & DICOMweb', show: true },
+    { key: 'quarantine', href: `/pools/${poolId}/quarantine`, label: 'Quarantine', show: owns || isAdmin },
+    { key: 'identity', href: `/pools/${poolId}/identity`, label: 'Identity map', show: owns },
+    { key: 'settings', href: `/pools/${poolId}/settings`, label: 'Rules & settings', show: owns || isAdmin },
+  ];
   return (
-    <div className="mb-4 flex gap-1 border-b border-slate-200" role="tablist">
-      {tabs.map((t) => (
-        <Link
-          key={t.key}
-          href={t.href}
-          role="tab"
-          aria-selected={active === t.key}
-          className={`-mb-px border-b-2 px-3 py-1.5 text-sm hover:no-underline ${active === t.key ? 'border-sky-700 font-medium text-sky-800' : 'border-transparent text-slate-600 hover:text-slate-900'}`}
-        >
-          {t.label}
-        </Link>
-      ))}
+    <div className="mb-4 flex gap-1 overflow-x-auto border-b border-slate-200" role="tablist">
+      {tabs
+        .filter((t) => t.show)
+        .map((t) => (
+          <Link
+            key={t.key}
+            href={t.href}
+            role="tab"
+            aria-selected={active === t.key}
+            className={`-mb-px whitespace-nowrap border-b-2 px-3 py-1.5 text-sm hover:no-underline ${active === t.key ? 'border-sky-700 font-medium text-sky-800' : 'border-transparent text-slate-600 hover:text-slate-900'}`}
+          >
+            {t.label}
+          </Link>
+        ))}
     </div>
   );
 }

@@ -14,16 +14,14 @@ import { storageRoot } from '@/lib/storage';
 import { call } from '../../helpers/api';
 import { makeConnector, makePool, makeUser, suffix } from '../../helpers/fixtures';
 
-interface World {
-  params: Record<string, string>;
-  markers: string[];
-  tokens: Record<string, string>;
-  bodies: Partial<Record<keyof typeof api, unknown>>;
-  poolB: { id: string; name: string };
-  queryB: string;
-  retrievalB: string;
-}
+import type { IsolationWorld, WorldExtension } from './isolation-world';
+
+type World = IsolationWorld;
 let w: World;
+
+// Each capability adds its own pool-B resources, path parameters, sample bodies and markers in
+// tests/integration/api/isolation-world.<capability>.ts (export default a WorldExtension).
+const extensions = Object.values(import.meta.glob<{ default: WorldExtension }>('./isolation-world.*.ts', { eager: true })).map((m) => m.default);
 
 async function buildWorld(): Promise<World> {
   const s = suffix();
@@ -71,7 +69,7 @@ async function buildWorld(): Promise<World> {
     queue: 'find',
     jobId: 'nothing',
   };
-  const bodies: World['bodies'] = {
+  const bodies: Record<string, unknown> = {
     createUser: { email: `x${s}@t.local`, name: 'X', role: 'ADMIN', password: 'long enough password' },
     updateUser: { role: 'ADMIN' },
     createToken: { name: 'steal', poolId: poolB.id },
@@ -85,7 +83,8 @@ async function buildWorld(): Promise<World> {
     createQuery: { poolId: poolB.id, connectorId: connector.id, items: [{ patientId: '12345' }] },
     retrieveQuery: { studyInstanceUids: [result.studyInstanceUid] },
   };
-  return {
+  const base: World = {
+    ids: { poolA: poolA.id, poolB: poolB.id, ownerA: ownerA.id, coordA: coordA.id, researcherA: researcherA.id, ownerB: ownerB.id, coordB: coordB.id, connector: connector.id, device: device.id, studyB: study.id, seriesB: series.id, instanceB: instance.id, queryB: query.id, retrievalB: retrieval.id },
     params,
     tokens,
     bodies,
@@ -93,7 +92,16 @@ async function buildWorld(): Promise<World> {
     poolB: { id: poolB.id, name: `Secret B ${s}` },
     queryB: query.id,
     retrievalB: retrieval.id,
+    checks: [],
   };
+  for (const ext of extensions) {
+    const more = await ext(base);
+    Object.assign(base.params, more.params ?? {});
+    Object.assign(base.bodies, more.bodies ?? {});
+    base.markers.push(...(more.markers ?? []));
+    if (more.check) base.checks.push(more.check);
+  }
+  return base;
 }
 
 function paramsFor(ep: Endpoint): Record<string, string> {
@@ -108,7 +116,7 @@ beforeAll(async () => {
   w = await buildWorld();
 });
 
-const endpoints = Object.entries(api).filter(([, ep]) => ep.access !== 'public') as [keyof typeof api, Endpoint][];
+const endpoints = Object.entries(api).filter(([, ep]) => ep.access !== 'public') as [string, Endpoint][];
 
 describe('a member of pool A gets nothing of pool B', () => {
   it('has a sample body for every endpoint that takes one (so new endpoints are covered)', () => {
@@ -135,5 +143,6 @@ describe('a member of pool A gets nothing of pool B', () => {
     expect((await db.query.findUniqueOrThrow({ where: { id: w.queryB } })).status).toBe('DONE');
     expect((await db.retrieval.findUniqueOrThrow({ where: { id: w.retrievalB } })).state).toBe('FAILED');
     expect(await db.apiToken.count({ where: { poolId: w.poolB.id } })).toBe(0);
+    for (const check of w.checks) await check();
   });
 });
