@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadEnv } from '@/lib/env';
+
+describe('configuration is validated at start', () => {
+  it('refuses production without a secret, naming the variable', () => {
+    expect(() => loadEnv({ TRIBUTARY_MODE: 'production', DATABASE_URL: 'postgresql://x@h/db' })).toThrow(ConfigError);
+    expect(() => loadEnv({ TRIBUTARY_MODE: 'production', DATABASE_URL: 'postgresql://x@h/db' })).toThrow(/TRIBUTARY_SECRET/);
+  });
+
+  it('refuses a short secret, the demo secret and a missing database in production', () => {
+    expect(() => loadEnv({ TRIBUTARY_MODE: 'production', DATABASE_URL: 'postgresql://x@h/db', TRIBUTARY_SECRET: 'short' })).toThrow(/at least 32/);
+    expect(() => loadEnv({ TRIBUTARY_MODE: 'production', DATABASE_URL: 'postgresql://x@h/db', TRIBUTARY_SECRET: 'tributary-demo-secret-not-for-production-use' })).toThrow(/demo secret/);
+    expect(() => loadEnv({ TRIBUTARY_MODE: 'production', TRIBUTARY_SECRET: 'x'.repeat(40) })).toThrow(/DATABASE_URL/);
+  });
+
+  it('refuses malformed values with their names', () => {
+    expect(() => loadEnv({ TRIBUTARY_MODE: 'demo', DICOM_PORT: '99999' })).toThrow(/DICOM_PORT/);
+    expect(() => loadEnv({ TRIBUTARY_MODE: 'sandbox' })).toThrow(/TRIBUTARY_MODE/);
+  });
+
+  it('gives demo mode working defaults, production none', () => {
+    const demo = loadEnv({ TRIBUTARY_MODE: 'demo' });
+    expect(demo.DATABASE_URL).toMatch(/^postgresql:/);
+    expect(demo.TRIBUTARY_SECRET.length).toBeGreaterThanOrEqual(32);
+    const prod = loadEnv({ TRIBUTARY_MODE: 'production', DATABASE_URL: 'postgresql://x@h/db', TRIBUTARY_SECRET: 'y'.repeat(40) });
+    expect(prod.TRIBUTARY_SECRET).toBe('y'.repeat(40));
+  });
+});
