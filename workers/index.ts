@@ -8,7 +8,7 @@ import { Worker, type Job } from 'bullmq';
 import { startScp } from '../lib/dicom/scp';
 import { db } from '../lib/db';
 import { env } from '../lib/env';
-import { JOBS, QUEUES, type JobName, type QueueName } from '../lib/jobs/catalogue';
+import { backoffDelay, JOBS, QUEUES, type JobName, type QueueName } from '../lib/jobs/catalogue';
 import { bullPrefix, closeQueues, queue } from '../lib/jobs/queues';
 import { logger } from '../lib/logger';
 import { closeDeidPool } from '../lib/pools/ingest';
@@ -45,9 +45,12 @@ export async function startWorker(opts: { scpPort?: number; withScp?: boolean } 
         connection: createRedis(),
         prefix: bullPrefix(),
         concurrency: CONCURRENCY[name],
-        // A killed worker's job is picked up again after this; moves are idempotent.
-        stalledInterval: 15_000,
-        maxStalledCount: 3,
+        // A killed worker's job is picked up again once its lock lapses (≤ 30 s); every step is
+        // idempotent, so running it again neither duplicates nor drops an instance.
+        lockDuration: 20_000,
+        stalledInterval: 10_000,
+        maxStalledCount: 5,
+        settings: { backoffStrategy: (attemptsMade: number) => backoffDelay(attemptsMade) },
       },
     );
     w.on('failed', (job, err) => log.warn('job failed', { job: job?.name, id: job?.id, attempt: job?.attemptsMade, err: err.message }));

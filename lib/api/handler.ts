@@ -10,6 +10,7 @@ import type { Actor } from '../auth/actor';
 import { getActor } from '../auth/actor';
 import type { PoolAccess } from '../auth/access';
 import { authorize } from './authorize';
+import { env } from '../env';
 import { AppError, type FieldErrors } from '../errors';
 import { logger } from '../logger';
 import type { Endpoint } from './contract';
@@ -25,6 +26,8 @@ export interface HandlerContext<P, Q, B> {
   params: P;
   query: Q;
   body: B;
+  /** Files of a multipart/form-data body (multipart endpoints only). */
+  files: Record<string, File>;
 }
 
 type Infer<T> = T extends ZodType ? z.infer<T> : undefined;
@@ -50,6 +53,34 @@ export function errorResponse(e: unknown): Response {
   }
   log.error('unhandled error', { err: e instanceof Error ? { name: e.name, message: e.message, stack: e.stack } : String(e) });
   return NextResponse.json({ error: { code: 'INTERNAL', message: 'Internal error' } }, { status: 500 });
+}
+
+/**
+ * multipart/form-data: the size is checked from Content-Length before anything is read (and the
+ * parsed files again after), text fields become the body, files are handed to the handler.
+ */
+async function readMultipart(req: Request): Promise<{ fields: Record<string, string>; files: Record<string, File> }> {
+  const type = req.headers.get('content-type') ?? '';
+  if (!type.startsWith('multipart/form-data')) throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'Send the file as multipart/form-data');
+  const max = env().UPLOAD_MAX_BYTES;
+  const declared = Number(req.headers.get('content-length') ?? NaN);
+  if (Number.isFinite(declared) && declared > max + 64 * 1024) throw new AppError('PAYLOAD_TOO_LARGE', `Uploads are limited to ${Math.round(max / 1024 / 1024)} MB`);
+  let form: FormData;
+  try {
+    form = await req.formData();
+  } catch {
+    throw new AppError('BAD_REQUEST', 'The upload could not be read as multipart/form-data');
+  }
+  const fields: Record<string, string> = {};
+  const files: Record<string, File> = {};
+  for (const [k, v] of form.entries()) {
+    if (typeof v === 'string') fields[k] = v;
+    else {
+      if (v.size > max) throw new AppError('PAYLOAD_TOO_LARGE', `Uploads are limited to ${Math.round(max / 1024 / 1024)} MB`);
+      files[k] = v;
+    }
+  }
+  return { fields, files };
 }
 
 async function readBody(req: Request, schema: ZodType | undefined): Promise<unknown> {
@@ -78,11 +109,14 @@ export function route<E extends Endpoint>(
       const params = (endpoint.params ? endpoint.params.parse(rawParams) : rawParams) as Record<string, string>;
       const url = new URL(req.url);
       const query = endpoint.query ? endpoint.query.parse(Object.fromEntries(url.searchParams)) : undefined;
-      const rawBody = endpoint.body && !endpoint.multipart ? await readBody(req, endpoint.body) : undefined;
+      let rawBody: unknown;
+      let files: Record<string, File> = {};
+      if (endpoint.multipart) ({ fields: rawBody, files } = await readMultipart(req));
+      else if (endpoint.body) rawBody = await readBody(req, endpoint.body);
       // Access is decided before the body is validated, so a caller without access learns nothing from field errors.
       const { pool } = await authorize(endpoint, actor, params, rawBody);
-      const body = endpoint.body && !endpoint.multipart ? endpoint.body.parse(rawBody) : undefined;
-      const result = await fn({ req, actor, pool, params, query, body } as HandlerContext<
+      const body = endpoint.body ? endpoint.body.parse(rawBody) : undefined;
+      const result = await fn({ req, actor, pool, params, query, body, files } as HandlerContext<
         Infer<E['params']>,
         Infer<E['query']>,
         Infer<E['body']>

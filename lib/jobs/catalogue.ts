@@ -29,10 +29,20 @@ export const jobId = {
   anonymize: (retrievalId: string, generation: number) => `anon-${retrievalId}-${generation}`,
 };
 
-/** Transient network failures retry with exponential backoff: 5 s, 10 s, 20 s, 40 s, 80 s. */
+/**
+ * Transient failures (PACS refused, timed out, down) retry with exponential backoff capped at
+ * 10 minutes: 5 s, 10 s, 20 s, 40 s, 80 s, 160 s, 320 s, then every 10 min — 12 attempts, about
+ * an hour in all, so a PACS restarted mid-batch is waited for; after that the row or study fails
+ * with the reason and the coordinator can retry it.
+ */
+export const BACKOFF_CAP_MS = 10 * 60_000;
+export function backoffDelay(attemptsMade: number): number {
+  return Math.min(5_000 * 2 ** Math.max(0, attemptsMade - 1), BACKOFF_CAP_MS);
+}
+
 export const DEFAULT_JOB_OPTIONS = Object.freeze({
-  attempts: 6,
-  backoff: { type: 'exponential' as const, delay: 5_000 },
+  attempts: 12,
+  backoff: { type: 'capped-exponential' },
   removeOnComplete: { age: 7 * 24 * 3600, count: 10_000 },
   removeOnFail: { age: 30 * 24 * 3600 },
 });

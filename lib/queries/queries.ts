@@ -11,9 +11,20 @@ import { jobId } from '../jobs/catalogue';
 import { enqueue } from '../jobs/queues';
 import type { QueryInput } from './schema';
 
+export interface InvalidRowInput {
+  rowNumber: number;
+  errors: string[];
+  patientId?: string;
+}
+
 export async function createQuery(
   actor: Actor,
-  input: QueryInput & { source?: QuerySource; fileName?: string | null; invalid?: { rowNumber: number; errors: string[]; patientId?: string }[] },
+  input: Omit<QueryInput, 'items'> & {
+    items: (QueryInput['items'][number] & { rowNumber?: number; mergedRowNumbers?: number[] })[];
+    source?: QuerySource;
+    fileName?: string | null;
+    invalid?: InvalidRowInput[];
+  },
 ) {
   const connector = await db.connector.findUnique({ where: { id: input.connectorId } });
   if (!connector) throw new AppError('VALIDATION', 'Unknown connector', { connectorId: ['unknown connector'] });
@@ -28,7 +39,8 @@ export async function createQuery(
       items: {
         create: [
           ...input.items.map((it, i) => ({
-            rowNumber: (it as { rowNumber?: number }).rowNumber ?? i + 1,
+            rowNumber: it.rowNumber ?? i + 1,
+            mergedRowNumbers: it.mergedRowNumbers ?? [],
             patientId: it.patientId,
             accessionNumber: it.accessionNumber || null,
             modality: it.modality || null,
@@ -40,7 +52,7 @@ export async function createQuery(
           })),
           ...(input.invalid ?? []).map((bad) => ({
             rowNumber: bad.rowNumber,
-            patientId: bad.patientId ?? '',
+            patientId: (bad.patientId ?? '').slice(0, 64),
             status: 'INVALID' as const,
             error: bad.errors.join('; '),
           })),
@@ -48,7 +60,9 @@ export async function createQuery(
       },
     },
   });
-  await enqueue('query.find', { queryId: query.id }, { jobId: jobId.find(query.id) });
+  // Nothing to ask the PACS when every row was invalid: the query is done at once.
+  if (input.items.length) await enqueue('query.find', { queryId: query.id }, { jobId: jobId.find(query.id) });
+  else await db.query.update({ where: { id: query.id }, data: { status: 'DONE', error: `${input.invalid?.length ?? 0} row(s) invalid` } });
   await audit({
     userId: actor.userId,
     action: 'query.submit',

@@ -4,7 +4,8 @@
  * Idempotent: rows already answered are skipped; results are upserted per (query, study).
  */
 import { db } from '../db';
-import { DicomNetworkError, findStudiesMany, type StudyMatch } from '../dicom/scu';
+import { audit } from '../audit';
+import { DicomNetworkError, findSeries, findStudiesMany, type StudyMatch } from '../dicom/scu';
 import { acquireAssociation, type Lane } from '../jobs/leases';
 import { inWindow, nextWindowStart } from '../connectors/schedule';
 import { logger } from '../logger';
@@ -64,7 +65,7 @@ export async function runFind(queryId: string, opts: { isFinalAttempt?: boolean 
           await db.queryItem.update({ where: { id: it.id }, data: { status: 'FAILED', error: a.message } });
           continue;
         }
-        await storeMatches(queryId, it.id, it.patientId, a);
+        await storeMatches(queryId, it.id, it.patientId, await withCounts(peer, connector.queryPool.aeTitle, a, connector.capabilities));
         await db.queryItem.update({ where: { id: it.id }, data: { status: 'DONE', error: null, resultCount: a.length } });
       }
     }
@@ -110,7 +111,44 @@ async function storeMatches(queryId: string, itemId: string, requestedPatientId:
   }
 }
 
+/**
+ * A PACS that leaves NumberOfStudyRelatedInstances empty (seen in the capability check, or just
+ * now) gets a series-level C-FIND per such study and the series counts are summed, so progress
+ * bars have a total. Skipped when the capability check found no series-level support.
+ */
+async function withCounts(peer: Parameters<typeof findSeries>[0], callingAe: string, matches: StudyMatch[], capabilities: unknown): Promise<StudyMatch[]> {
+  const caps = capabilities as { seriesLevel?: { ok?: boolean; countsInstances?: boolean } } | null;
+  if (caps?.seriesLevel && (!caps.seriesLevel.ok || !caps.seriesLevel.countsInstances)) return matches;
+  const out: StudyMatch[] = [];
+  for (const m of matches) {
+    if (m.numberOfStudyRelatedInstances !== undefined) {
+      out.push(m);
+      continue;
+    }
+    try {
+      const series = await findSeries(peer, callingAe, m.studyInstanceUid);
+      const counted = series.filter((s) => s.numberOfSeriesRelatedInstances !== undefined);
+      out.push({
+        ...m,
+        numberOfStudyRelatedSeries: m.numberOfStudyRelatedSeries ?? series.length,
+        numberOfStudyRelatedInstances: counted.length === series.length && series.length ? counted.reduce((n, s) => n + (s.numberOfSeriesRelatedInstances ?? 0), 0) : undefined,
+        modalitiesInStudy: m.modalitiesInStudy.length ? m.modalitiesInStudy : [...new Set(series.map((s) => s.modality).filter(Boolean))],
+      });
+    } catch {
+      out.push(m);
+    }
+  }
+  return out;
+}
+
 async function finishQuery(queryId: string) {
   const failed = await db.queryItem.count({ where: { queryId, status: 'FAILED' } });
-  await db.query.update({ where: { id: queryId }, data: { status: 'DONE', error: failed ? `${failed} row(s) failed` : null } });
+  const invalid = await db.queryItem.count({ where: { queryId, status: 'INVALID' } });
+  const q = await db.query.update({
+    where: { id: queryId },
+    data: { status: 'DONE', error: failed ? `${failed} row(s) failed` : invalid ? `${invalid} row(s) invalid` : null },
+  });
+  if (failed || invalid) {
+    await audit({ userId: q.createdById, action: 'query.rows-failed', poolId: q.poolId, targetType: 'query', targetId: q.id, detail: { failed, invalid } });
+  }
 }

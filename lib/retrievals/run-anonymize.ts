@@ -13,7 +13,7 @@ import { logger } from '../logger';
 import { resolvePatientIdentity } from '../pools/identity';
 import { refreshStudyCounts, storeDeidentified } from '../pools/ingest';
 import { pruneEmptyDirs, stagingDir } from '../storage';
-import { dropStaged } from './staging';
+import { dropStaged, dropStagedFor } from './staging';
 
 const log = logger('retrieval.anonymize');
 const BATCH = 32;
@@ -44,7 +44,10 @@ export async function runAnonymize(retrievalId: string, generation: number): Pro
     const batch = await db.stagedInstance.findMany({ where: { retrievalId: r.id }, take: BATCH, orderBy: { receivedAt: 'asc' } });
     if (!batch.length) break;
     const current = await db.retrieval.findUnique({ where: { id: r.id }, select: { state: true } });
-    if (current?.state === 'CANCELLED') break;
+    if (current?.state === 'CANCELLED') {
+      await dropStagedFor(r.id);
+      break;
+    }
     await Promise.all(
       batch.map(async (s) => {
         try {

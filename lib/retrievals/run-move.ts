@@ -8,12 +8,13 @@
  */
 import { createHash } from 'node:crypto';
 import { db } from '../db';
-import { move, DicomNetworkError } from '../dicom/scu';
+import { DicomNetworkError, findInstances, findSeries, move, type DicomPeer, type MoveTarget } from '../dicom/scu';
 import { inWindow, nextWindowStart } from '../connectors/schedule';
 import { jobId } from '../jobs/catalogue';
 import { acquireAssociation, tryAcquire, type Lane } from '../jobs/leases';
 import { enqueue } from '../jobs/queues';
 import { logger } from '../logger';
+import { dropStagedFor } from './staging';
 import type { StepOutcome } from '../queries/run-find';
 
 const log = logger('retrieval.move');
@@ -27,7 +28,7 @@ export async function laneForRetrieval(r: { attempts: number; query: { source: '
 export async function runMove(retrievalId: string, generation: number, opts: { isFinalAttempt?: boolean } = {}): Promise<StepOutcome> {
   const r = await db.retrieval.findUnique({
     where: { id: retrievalId },
-    include: { query: { select: { source: true } }, connector: { include: { device: true, receivingPool: true } } },
+    include: { query: { select: { source: true } }, connector: { include: { device: true, receivingPool: true, queryPool: true } } },
   });
   // A newer generation (user retry) supersedes this job; terminal states need nothing.
   if (!r || r.attempts !== generation || ['DONE', 'CANCELLED'].includes(r.state)) return { status: 'done' };
@@ -53,38 +54,51 @@ export async function runMove(retrievalId: string, generation: number, opts: { i
     await lease.release();
     return { status: 'wait', until: Date.now() + 2000, reason: 'capacity' };
   }
+  const peer = { aeTitle: connector.device.aeTitle, host: connector.device.host, port: connector.device.port, tls: connector.device.tls };
+  const abort = new AbortController();
+  // A coordinator's Cancel reaches a running move: we poll the state and send C-CANCEL.
+  const watch = setInterval(() => {
+    void db.retrieval
+      .findUnique({ where: { id: r.id }, select: { state: true } })
+      .then((x) => x?.state === 'CANCELLED' && abort.abort())
+      .catch(() => undefined);
+  }, 2000);
   try {
     await db.retrieval.update({
       where: { id: r.id },
       data: { state: 'MOVING', scheduledFor: null, startedAt: r.startedAt ?? new Date(), lastError: null },
     });
+    const plan = await planMove(r.id, peer, connector.queryPool.aeTitle, r.studyInstanceUid, r.attempts);
     let lastWrite = 0;
-    const result = await move(
-      { aeTitle: connector.device.aeTitle, host: connector.device.host, port: connector.device.port, tls: connector.device.tls },
-      connector.receivingPool.aeTitle,
-      connector.receivingPool.aeTitle,
-      { studyInstanceUid: r.studyInstanceUid },
-      {
+    let done = { completed: 0, failed: 0, warnings: 0 };
+    let failure: string | null = null;
+    for (const target of plan.targets) {
+      const result = await move(peer, connector.receivingPool.aeTitle, connector.receivingPool.aeTitle, target, {
         timeoutMs: 30 * 60_000,
+        signal: abort.signal,
         onProgress: (p) => {
           const now = Date.now();
           if (now - lastWrite < 500) return;
           lastWrite = now;
-          const total = p.remaining + p.completed + p.failed + p.warnings;
-          void db.retrieval.update({ where: { id: r.id }, data: { expected: total } }).catch(() => undefined);
+          const total = plan.alreadyHave + done.completed + done.failed + done.warnings + p.remaining + p.completed + p.failed + p.warnings;
+          void db.retrieval.update({ where: { id: r.id }, data: { expected: Math.max(total, plan.expectedAtPacs ?? 0) } }).catch(() => undefined);
         },
-      },
-    );
-    const total = result.completed + result.failed + result.warnings + result.remaining;
+      });
+      if (result.status === 'cancelled') {
+        await dropStagedFor(r.id);
+        return { status: 'done' };
+      }
+      done = { completed: done.completed + result.completed, failed: done.failed + result.failed, warnings: done.warnings + result.warnings };
+      if (result.status === 'failure' && result.completed === 0) failure = result.errorComment ? `PACS refused the move: ${result.errorComment}` : 'PACS reported the move failed and sent nothing';
+    }
+    const total = plan.alreadyHave + done.completed + done.failed + done.warnings;
     const staged = await db.stagedInstance.count({ where: { retrievalId: r.id } });
     await db.retrieval.update({
       where: { id: r.id },
-      data: { expected: Math.max(total, staged), failed: result.failed, state: 'ANONYMIZING' },
+      data: { expected: Math.max(total, plan.expectedAtPacs ?? 0, staged), failed: done.failed, state: 'ANONYMIZING' },
     });
-    if (result.status === 'failure' && staged === 0) {
-      throw new MoveFailedError(result.errorComment ? `PACS refused the move: ${result.errorComment}` : 'PACS reported the move failed and sent nothing');
-    }
-    if (result.failed > 0) log.warn('move partial', { retrievalId: r.id, failed: result.failed, completed: result.completed });
+    if (failure && staged === 0 && plan.targets.length > 0) throw new MoveFailedError(failure);
+    if (done.failed > 0) log.warn('move partial', { retrievalId: r.id, failed: done.failed, completed: done.completed });
     await enqueue('retrieval.anonymize', { retrievalId: r.id, generation }, { jobId: jobId.anonymize(r.id, generation) });
     return { status: 'done' };
   } catch (e) {
@@ -104,7 +118,39 @@ export async function runMove(retrievalId: string, generation: number, opts: { i
     if (opts.isFinalAttempt) return { status: 'done' };
     throw e;
   } finally {
+    clearInterval(watch);
     await studyLock.release();
     await lease.release();
   }
+}
+
+export interface MovePlan {
+  targets: MoveTarget[];
+  /** Instances of this study already in the pool (or quarantined) from earlier attempts. */
+  alreadyHave: number;
+  /** Instances the PACS lists for the study, when we asked (retries). */
+  expectedAtPacs?: number;
+}
+
+/**
+ * What to ask the PACS for. First attempt: the whole study. A retry after a partial retrieval:
+ * list the study's instances at the PACS (series then image level C-FIND, as the query AE) and
+ * ask only for what is missing — whole series where none of it arrived, else the missing
+ * instances of that series.
+ */
+export async function planMove(retrievalId: string, peer: DicomPeer, queryAe: string, studyUid: string, generation: number): Promise<MovePlan> {
+  const have = await db.retrievalInstance.findMany({ where: { retrievalId }, select: { sourceSopUid: true } });
+  if (generation === 0 || have.length === 0) return { targets: [{ studyInstanceUid: studyUid }], alreadyHave: 0 };
+  const got = new Set(have.map((h) => h.sourceSopUid));
+  const targets: MoveTarget[] = [];
+  let atPacs = 0;
+  for (const series of await findSeries(peer, queryAe, studyUid)) {
+    const instances = await findInstances(peer, queryAe, studyUid, series.seriesInstanceUid);
+    atPacs += instances.length;
+    const missing = instances.map((i) => i.sopInstanceUid).filter((uid) => !got.has(uid));
+    if (!missing.length) continue;
+    if (missing.length === instances.length) targets.push({ studyInstanceUid: studyUid, seriesInstanceUid: series.seriesInstanceUid });
+    else for (let i = 0; i < missing.length; i += 200) targets.push({ studyInstanceUid: studyUid, seriesInstanceUid: series.seriesInstanceUid, sopInstanceUids: missing.slice(i, i + 200) });
+  }
+  return { targets, alreadyHave: got.size, expectedAtPacs: atPacs };
 }

@@ -5,7 +5,9 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { probeKey } from '../connectors/capabilities';
 import { db, Prisma } from '../db';
+import { redis } from '../redis';
 import { env } from '../env';
 import { logger } from '../logger';
 import { pruneEmptyDirs, stagingDir, storageRoot } from '../storage';
@@ -50,7 +52,16 @@ export async function recordStaged(info: StoredInfo): Promise<void> {
     where: { state: 'MOVING', studyInstanceUid: info.studyInstanceUid, connector: { receivingPoolId: info.poolId } },
     select: { id: true },
   });
-  if (!retrieval) throw new UnsolicitedInstanceError();
+  if (!retrieval) {
+    // The capability check's move test: accept, note it arrived, keep nothing.
+    const probe = probeKey(info.poolId, info.sopInstanceUid);
+    if ((await redis().get(probe)) === 'waiting') {
+      await redis().set(probe, 'received', 'EX', 120);
+      await fs.rm(info.path, { force: true });
+      return;
+    }
+    throw new UnsolicitedInstanceError();
+  }
   try {
     await db.$transaction([
       db.stagedInstance.create({
@@ -92,6 +103,11 @@ export async function dropStaged(staged: { id: string; path: string; receivingPo
   await fs.rm(staged.path, { force: true });
   await db.stagedInstance.delete({ where: { id: staged.id } }).catch(() => undefined);
   await pruneEmptyDirs(path.dirname(staged.path), stagingDir(staged.receivingPoolId));
+}
+
+/** A cancelled retrieval's staged originals go at once, not when the timer comes. */
+export async function dropStagedFor(retrievalId: string) {
+  for (const s of await db.stagedInstance.findMany({ where: { retrievalId }, select: { id: true, path: true, receivingPoolId: true } })) await dropStaged(s);
 }
 
 /**

@@ -50,7 +50,7 @@ export interface CallResult {
 export async function call(
   ep: Pick<Endpoint, 'method' | 'path'>,
   params: Record<string, string>,
-  opts: { token?: string; body?: unknown; rawBody?: string; contentType?: string; query?: Record<string, string> } = {},
+  opts: { token?: string; body?: unknown; rawBody?: string; contentType?: string; query?: Record<string, string>; form?: FormData } = {},
 ): Promise<CallResult> {
   const mod = (await import(routeFileFor(ep.path))) as Record<string, (req: Request, ctx: { params: Promise<Record<string, string>> }) => Promise<Response>>;
   const handler = mod[ep.method.toUpperCase()];
@@ -59,10 +59,11 @@ export async function call(
   for (const [k, v] of Object.entries(opts.query ?? {})) url.searchParams.set(k, v);
   const headers = new Headers();
   if (opts.token) headers.set('authorization', `Bearer ${opts.token}`);
-  let body: string | undefined;
-  if (opts.rawBody !== undefined) body = opts.rawBody;
+  let body: string | FormData | undefined;
+  if (opts.form) body = opts.form; // fetch's Request sets the multipart boundary itself
+  else if (opts.rawBody !== undefined) body = opts.rawBody;
   else if (opts.body !== undefined) body = JSON.stringify(opts.body);
-  if (body !== undefined) headers.set('content-type', opts.contentType ?? 'application/json');
+  if (body !== undefined && !opts.form) headers.set('content-type', opts.contentType ?? 'application/json');
   const res = await handler(new Request(url, { method: ep.method.toUpperCase(), headers, body }), {
     params: Promise.resolve(Object.fromEntries(Object.entries(params).filter(([k]) => ep.path.includes(`{${k}}`)))),
   });

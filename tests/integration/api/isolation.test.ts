@@ -116,6 +116,13 @@ beforeAll(async () => {
   w = await buildWorld();
 });
 
+/** Multipart endpoints get their sample as form fields; File values are sent as files. */
+function formOf(sample: unknown): FormData {
+  const form = new FormData();
+  for (const [k, v] of Object.entries((sample ?? {}) as Record<string, unknown>)) form.set(k, v instanceof File ? v : String(v));
+  return form;
+}
+
 const endpoints = Object.entries(api).filter(([, ep]) => ep.access !== 'public') as [string, Endpoint][];
 
 describe('a member of pool A gets nothing of pool B', () => {
@@ -126,7 +133,7 @@ describe('a member of pool A gets nothing of pool B', () => {
   for (const [name, ep] of endpoints) {
     it(`${ep.method.toUpperCase()} ${ep.path} (${name}, ${ep.access})`, async () => {
       for (const [who, token] of Object.entries(w.tokens)) {
-        const res = await call(ep, paramsFor(ep), { token, body: w.bodies[name] });
+        const res = await call(ep, paramsFor(ep), ep.multipart ? { token, form: formOf(w.bodies[name]) } : { token, body: w.bodies[name] });
         for (const m of w.markers) expect(res.text.includes(m), `${who}: response of ${name} (${res.status}) reveals pool B (${m})`).toBe(false);
         const aimsAtB = ep.path.includes('{') || (w.bodies[name] as { poolId?: string } | undefined)?.poolId === w.poolB.id || name === 'retrieveQuery';
         if (ep.access === 'admin' || aimsAtB) expect([403, 404], `${who}: ${name} answered ${res.status}`).toContain(res.status);

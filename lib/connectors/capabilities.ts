@@ -1,0 +1,150 @@
+/**
+ * PACS capability check, from the connector's page or the API: what this PACS actually does for
+ * us, so queries can adapt and an administrator sees problems before a coordinator does.
+ *  1. C-ECHO as the query AE.
+ *  2. A study-level C-FIND for a known MRN: which of the return keys we ask for the PACS fills.
+ *  3. Series- and instance-level C-FIND on the first study found.
+ *  4. A C-MOVE of ONE instance to the receiving AE: proves the PACS can reach our SCP under that
+ *     AE title (our SCP accepts it as a probe and discards it).
+ * The result is stored on the connector (never PHI: key names, counts, booleans, messages).
+ */
+import { createHash } from 'node:crypto';
+import { audit } from '../audit';
+import type { Actor } from '../auth/actor';
+import { db, type Prisma } from '../db';
+import { echo, findInstances, findSeries, findStudies, move, type StudyMatch } from '../dicom/scu';
+import { env } from '../env';
+import { AppError } from '../errors';
+import { acquireAssociation } from '../jobs/leases';
+import { key, redis } from '../redis';
+
+export const STUDY_RETURN_KEYS = [
+  'PatientName',
+  'PatientBirthDate',
+  'StudyDate',
+  'StudyTime',
+  'StudyDescription',
+  'AccessionNumber',
+  'ModalitiesInStudy',
+  'NumberOfStudyRelatedSeries',
+  'NumberOfStudyRelatedInstances',
+] as const;
+
+export interface StepResult {
+  ok: boolean;
+  message: string;
+}
+
+export interface Capabilities {
+  checkedAt: string;
+  echo: StepResult & { ms?: number };
+  find: (StepResult & { studies: number; filled: Partial<Record<(typeof STUDY_RETURN_KEYS)[number], boolean>> }) | null;
+  seriesLevel: (StepResult & { series: number; countsInstances: boolean }) | null;
+  instanceLevel: (StepResult & { instances: number }) | null;
+  move: (StepResult & { completed: number }) | null;
+}
+
+function filledKeys(matches: StudyMatch[]) {
+  const has = (f: (m: StudyMatch) => unknown) => matches.some((m) => {
+    const v = f(m);
+    return Array.isArray(v) ? v.length > 0 : v !== undefined && v !== null && v !== '';
+  });
+  return {
+    PatientName: has((m) => m.patientName),
+    PatientBirthDate: has((m) => m.patientBirthDate),
+    StudyDate: has((m) => m.studyDate),
+    StudyTime: has((m) => m.studyTime),
+    StudyDescription: has((m) => m.studyDescription),
+    AccessionNumber: has((m) => m.accessionNumber),
+    ModalitiesInStudy: has((m) => m.modalitiesInStudy),
+    NumberOfStudyRelatedSeries: has((m) => m.numberOfStudyRelatedSeries),
+    NumberOfStudyRelatedInstances: has((m) => m.numberOfStudyRelatedInstances),
+  };
+}
+
+const errText = (e: unknown) => (e instanceof Error ? e.message : String(e));
+
+/** The SCP accepts (and discards) an instance announced here, for the move test only. */
+export function probeKey(receivingPoolId: string, sopInstanceUid: string) {
+  return key('probe', receivingPoolId, createHash('sha256').update(sopInstanceUid).digest('hex').slice(0, 32));
+}
+
+export async function checkConnector(actor: Actor, connectorId: string, input: { patientId: string; moveTest: boolean }): Promise<Capabilities> {
+  const c = await db.connector.findUnique({ where: { id: connectorId }, include: { device: true, queryPool: true, receivingPool: true } });
+  if (!c) throw new AppError('NOT_FOUND', 'Connector not found');
+  if (!c.device) throw new AppError('VALIDATION', 'This connector has no PACS device');
+  const peer = { aeTitle: c.device.aeTitle, host: c.device.host, port: c.device.port, tls: c.device.tls };
+  const lease = await acquireAssociation(c.id, c.maxAssociations, 'interactive');
+  if (!lease) throw new AppError('CONFLICT', 'The connector is using all its associations right now; try again in a moment');
+  const caps: Capabilities = { checkedAt: new Date().toISOString(), echo: { ok: false, message: '' }, find: null, seriesLevel: null, instanceLevel: null, move: null };
+  try {
+    try {
+      const r = await echo(peer, c.queryPool.aeTitle, { connectTimeoutMs: 10_000 });
+      caps.echo = { ok: true, ms: r.ms, message: `C-ECHO answered in ${r.ms} ms` };
+    } catch (e) {
+      caps.echo = { ok: false, message: errText(e) };
+      return caps;
+    }
+    let studies: StudyMatch[] = [];
+    try {
+      studies = await findStudies(peer, c.queryPool.aeTitle, { patientId: input.patientId });
+      const filled = filledKeys(studies);
+      const missing = STUDY_RETURN_KEYS.filter((k) => !filled[k]);
+      caps.find = {
+        ok: studies.length > 0,
+        studies: studies.length,
+        filled,
+        message: studies.length === 0 ? 'No study found for this MRN: give the MRN of a patient the PACS holds' : missing.length ? `The PACS leaves empty: ${missing.join(', ')}` : 'The PACS fills every requested key',
+      };
+    } catch (e) {
+      caps.find = { ok: false, studies: 0, filled: {}, message: errText(e) };
+    }
+    const study = studies[0];
+    if (!study) return caps;
+    let firstSeries: string | null = null;
+    try {
+      const series = await findSeries(peer, c.queryPool.aeTitle, study.studyInstanceUid);
+      firstSeries = series[0]?.seriesInstanceUid ?? null;
+      caps.seriesLevel = {
+        ok: series.length > 0,
+        series: series.length,
+        countsInstances: series.some((s) => s.numberOfSeriesRelatedInstances !== undefined),
+        message: series.length ? `${series.length} series listed` : 'The PACS answered no series for a study it listed',
+      };
+    } catch (e) {
+      caps.seriesLevel = { ok: false, series: 0, countsInstances: false, message: errText(e) };
+    }
+    if (!firstSeries) return caps;
+    let sop: string | null = null;
+    try {
+      const instances = await findInstances(peer, c.queryPool.aeTitle, study.studyInstanceUid, firstSeries);
+      sop = instances[0]?.sopInstanceUid ?? null;
+      caps.instanceLevel = { ok: instances.length > 0, instances: instances.length, message: instances.length ? `${instances.length} instances listed in the first series` : 'No instance listed' };
+    } catch (e) {
+      caps.instanceLevel = { ok: false, instances: 0, message: errText(e) };
+    }
+    if (!input.moveTest || !sop) return caps;
+    const probe = probeKey(c.receivingPoolId, sop);
+    await redis().set(probe, 'waiting', 'EX', 120);
+    try {
+      const r = await move(peer, c.receivingPool.aeTitle, c.receivingPool.aeTitle, { studyInstanceUid: study.studyInstanceUid, seriesInstanceUid: firstSeries, sopInstanceUids: [sop] }, { timeoutMs: 60_000 });
+      const arrived = (await redis().get(probe)) === 'received';
+      caps.move = {
+        ok: r.status === 'success' && arrived,
+        completed: r.completed,
+        message: arrived
+          ? `The PACS delivered to ${c.receivingPool.aeTitle} at ${env().DICOM_ADVERTISED_HOST}:${env().DICOM_PORT}`
+          : `The PACS could not deliver to ${c.receivingPool.aeTitle} (status ${r.status}${r.errorComment ? `: ${r.errorComment}` : ''}); check that the PACS knows this AE at ${env().DICOM_ADVERTISED_HOST}:${env().DICOM_PORT} and that the worker is running`,
+      };
+    } catch (e) {
+      caps.move = { ok: false, completed: 0, message: errText(e) };
+    } finally {
+      await redis().del(probe);
+    }
+    return caps;
+  } finally {
+    await lease.release();
+    await db.connector.update({ where: { id: c.id }, data: { capabilities: caps as unknown as Prisma.InputJsonValue } });
+    await audit({ userId: actor.userId, action: 'connector.echo', targetType: 'connector', targetId: c.id, detail: { capabilityCheck: true, echo: caps.echo.ok, move: caps.move?.ok ?? null } });
+  }
+}
