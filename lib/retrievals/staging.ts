@@ -116,6 +116,7 @@ export async function dropStagedFor(retrievalId: string) {
  */
 export async function purgeAbandonedStaging(now = new Date()): Promise<{ rows: number; files: number }> {
   const cutoff = new Date(now.getTime() - env().STAGING_MAX_AGE_HOURS * 3600_000);
+  const partCutoff = new Date(now.getTime() - 10 * 60_000);
   const old = await db.stagedInstance.findMany({
     where: {
       receivedAt: { lt: cutoff },
@@ -139,7 +140,10 @@ export async function purgeAbandonedStaging(now = new Date()): Promise<{ rows: n
       if (e.isDirectory()) await walk(p);
       else {
         const st = await fs.stat(p).catch(() => null);
-        if (st && st.mtime < cutoff && !known.has(path.resolve(p))) {
+        // A .part file is an instance whose sender (or our worker) died mid-transfer: no SCP
+        // writes one for longer than its PDU timeout, so ten minutes of silence means abandoned.
+        const limit = e.name.endsWith('.part') ? partCutoff : cutoff;
+        if (st && st.mtime < limit && !known.has(path.resolve(p))) {
           await fs.rm(p, { force: true });
           files++;
         }

@@ -1,0 +1,101 @@
+/**
+ * Crash safety: the worker is SIGKILLed in the middle of a C-MOVE (the transfer is slowed by a
+ * throttling proxy between the PACS and our SCP so there is a middle). After a restart the study
+ * completes with exactly the expected instances: none duplicated, none dropped, no staging left.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { db } from '@/lib/db';
+import { storageRoot } from '@/lib/storage';
+import { generateCorpus, type Corpus } from '@/lib/synthetic';
+import { actorOf, makePool, makeUser, waitFor } from '../../helpers/fixtures';
+import { freePort, startOrthanc, type OrthancHandle } from '../../helpers/orthanc';
+import { startTcpProxy, type TcpProxy } from '../../helpers/tcp-proxy';
+
+const ROOT = path.resolve(import.meta.dirname, '..', '..', '..');
+let orthanc: OrthancHandle;
+let slowLink: TcpProxy;
+let corpus: Corpus;
+let scpPort: number;
+let child: ChildProcess | null = null;
+
+function startWorkerProcess(): ChildProcess {
+  const p = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'workers', 'index.ts')], {
+    cwd: ROOT,
+    env: { ...process.env, DICOM_PORT: String(scpPort), LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  return p;
+}
+
+beforeAll(async () => {
+  scpPort = await freePort();
+  corpus = generateCorpus({ seed: 31, patients: 1, studiesPerPatient: 1, seriesPerStudy: 2, instancesPerSeries: 40, rows: 128, columns: 128 });
+  // The PACS sends to our SCP through a slow link (~120 kB/s), so the move lasts ~20 s.
+  slowLink = await startTcpProxy({ targetPort: scpPort, bytesPerSecond: 120_000 });
+  orthanc = await startOrthanc({ aet: 'CRASH_PACS', modalities: { Q: ['CRASH_Q', '127.0.0.1', scpPort], R: ['CRASH_R', '127.0.0.1', slowLink.port] } });
+  await orthanc.uploadFiles(corpus.instances.map((i) => i.buffer));
+});
+
+afterAll(async () => {
+  child?.kill('SIGKILL');
+  await slowLink?.close();
+  await orthanc?.stop();
+});
+
+describe('crash mid-move', () => {
+  it('resumes after SIGKILL with exact counts, no duplicates and no staging left', async () => {
+    const q = await makePool({ kind: 'INFRASTRUCTURE' });
+    const r = await makePool({ kind: 'INFRASTRUCTURE' });
+    await db.pool.update({ where: { id: q.id }, data: { aeTitle: 'CRASH_Q' } });
+    await db.pool.update({ where: { id: r.id }, data: { aeTitle: 'CRASH_R' } });
+    const device = await db.device.create({ data: { name: `CRASH ${q.id}`, aeTitle: 'CRASH_PACS', host: '127.0.0.1', port: orthanc.dicomPort } });
+    const connector = await db.connector.create({ data: { name: `CRASH ${q.id}`, deviceId: device.id, queryPoolId: q.id, receivingPoolId: r.id, maxAssociations: 2 } });
+    const coordinator = await makeUser('COORDINATOR');
+    const pool = await makePool({ members: [{ userId: coordinator.id, role: 'COORDINATOR' }] });
+    const expected = corpus.instances.length;
+
+    child = startWorkerProcess();
+    const { createQuery } = await import('@/lib/queries/queries');
+    const { requestRetrieval } = await import('@/lib/retrievals/request');
+    const query = await createQuery(actorOf(coordinator), { poolId: pool.id, connectorId: connector.id, items: [{ patientId: corpus.patients[0].patientId }] });
+    const found = await waitFor(async () => {
+      const x = await db.query.findUniqueOrThrow({ where: { id: query.id }, include: { results: true } });
+      return x.status === 'DONE' ? x : null;
+    }, { what: 'query' });
+    await requestRetrieval(actorOf(coordinator), query.id, [found.results[0].studyInstanceUid]);
+
+    const mid = await waitFor(async () => {
+      const x = await db.retrieval.findFirst({ where: { queryId: query.id } });
+      return x && x.state === 'MOVING' && x.received >= 10 ? x : null;
+    }, { what: 'the move to be under way', intervalMs: 50 });
+    expect(mid.received).toBeLessThan(expected);
+    child.kill('SIGKILL');
+    await new Promise((res) => child!.once('exit', res));
+    const atKill = await db.retrieval.findUniqueOrThrow({ where: { id: mid.id } });
+    expect(atKill.state).toBe('MOVING');
+
+    child = startWorkerProcess();
+    const done = await waitFor(async () => {
+      const x = await db.retrieval.findUniqueOrThrow({ where: { id: mid.id } });
+      return ['DONE', 'PARTIAL', 'FAILED'].includes(x.state) ? x : null;
+    }, { what: 'the study to complete after the restart', timeoutMs: 150_000, intervalMs: 500 });
+    expect(done.state, done.lastError ?? '').toBe('DONE');
+    expect(done.stored).toBe(expected);
+
+    const instances = await db.instance.findMany({ where: { poolId: pool.id }, select: { sopInstanceUid: true, path: true } });
+    expect(instances).toHaveLength(expected);
+    expect(new Set(instances.map((i) => i.sopInstanceUid)).size).toBe(expected);
+    expect(await db.retrievalInstance.count({ where: { retrievalId: done.id } })).toBe(expected);
+    const study = await db.study.findFirstOrThrow({ where: { poolId: pool.id } });
+    expect(study.numInstances).toBe(expected);
+    for (const i of instances) await fs.access(path.join(storageRoot(), i.path));
+    const poolFiles = await fs.readdir(path.join(storageRoot(), 'pools', pool.id), { recursive: true });
+    expect(poolFiles.filter((f) => String(f).endsWith('.dcm'))).toHaveLength(expected);
+    expect(await db.stagedInstance.count({ where: { receivingPoolId: r.id } })).toBe(0);
+    const staged = await fs.readdir(path.join(storageRoot(), 'staging', r.id), { recursive: true }).catch(() => []);
+    expect(staged.filter((f) => String(f).endsWith('.dcm'))).toEqual([]);
+  }, 240_000);
+});
