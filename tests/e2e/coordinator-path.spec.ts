@@ -25,7 +25,7 @@ test('a coordinator queries by MRN, retrieves, and the study arrives de-identifi
   // Live progress, no reload: every study reaches "done" and the bar reaches 100%.
   await expect(results.getByTestId('retrieval').filter({ hasText: 'done' })).toHaveCount(patient.accessionNumbers.length, { timeout: 90_000 });
   await expect(page.getByRole('progressbar', { name: 'Instances stored in the pool' })).toHaveAttribute('aria-valuenow', '100');
-  await expect(page.getByLabel('Progress')).toContainText(`${patient.numInstances}/${patient.numInstances} instances stored`);
+  await expect(page.getByRole('region', { name: 'Progress', exact: true })).toContainText(`${patient.numInstances}/${patient.numInstances} instances stored`);
   await page.screenshot({ path: 'test-results/screens/coordinator-query-done.png', fullPage: true });
 
   await page.getByRole('link', { name: 'Open the pool’s studies →' }).click();

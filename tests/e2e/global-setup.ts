@@ -76,7 +76,7 @@ export default async function globalSetup() {
     modalities: { E2E_QUERY: ['E2E_QUERY', '127.0.0.1', scpPort], E2E_RECEIVE: ['E2E_RECEIVE', '127.0.0.1', scpPort] },
   });
   const { generateCorpus } = await import('../../lib/synthetic');
-  const corpus = generateCorpus({ seed: 77, patients: 6, rows: 64, columns: 64, instancesPerSeries: 3 });
+  const corpus = generateCorpus({ seed: 77, patients: 50, rows: 64, columns: 64, instancesPerSeries: 3 });
   await orthancUpload(pacs.httpUrl, corpus.instances.map((i) => i.buffer));
   const world = await makeE2eWorld({ pacsPort: pacs.dicomPort, corpus });
 

@@ -5,6 +5,7 @@ import { listQueries } from '@/lib/queries/queries';
 import { EmptyState, PageHeader, StateBadge } from '@/components/ui';
 import { PoolTabs } from '../pool-tabs';
 import { QueryForm } from './query-form';
+import { SpreadsheetForm } from './spreadsheet-form';
 
 export default async function QueryPage({ params }: { params: Promise<{ poolId: string }> }) {
   const { poolId } = await params;
@@ -17,11 +18,17 @@ export default async function QueryPage({ params }: { params: Promise<{ poolId: 
       <PoolTabs poolId={pool.id} active="query" poolRole={poolRole} isAdmin={isAdmin} />
       <div className="grid gap-5 lg:grid-cols-[22rem_1fr]">
         <section className="card p-4">
-          <h2 className="mb-3">New query</h2>
+          <h2 className="mb-3">One MRN</h2>
           {connectors.length === 0 ? (
             <p className="text-slate-600">No connector is configured yet. An administrator creates one under Connectors.</p>
           ) : (
             <QueryForm poolId={pool.id} connectors={connectors} />
+          )}
+          {connectors.length > 0 && (
+            <>
+              <h2 className="mb-2 mt-6 border-t border-slate-100 pt-4">From a spreadsheet</h2>
+              <SpreadsheetForm poolId={pool.id} connectors={connectors} />
+            </>
           )}
         </section>
         <section>

@@ -4,7 +4,7 @@
  * Polls the API while anything is still running (no manual reload needed).
  */
 import Link from 'next/link';
-import { useCallback, useEffect, useMemo, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { apiFetch } from '@/components/api-client';
 import { ProgressBar, StateBadge, formatDicomDate, formatPersonName } from '@/components/ui';
 
@@ -48,6 +48,7 @@ interface Item {
 export interface QueryDetailJson {
   id: string;
   status: string;
+  connector: { id: string; name: string; schedule: string | null };
   error: string | null;
   source: string;
   items: Item[];
@@ -77,7 +78,30 @@ export function QueryLive({ poolId, initial }: { poolId: string; initial: QueryD
     return () => clearInterval(t);
   }, [running, refresh]);
 
+  // Rate of instances stored over the last minute gives the ETA.
+  const samples = useRef<{ t: number; stored: number }[]>([]);
+  useEffect(() => {
+    const now = Date.now();
+    samples.current = [...samples.current.filter((x) => now - x.t < 60_000), { t: now, stored: data.progress.instancesStored }];
+  }, [data.progress.instancesStored]);
+  const eta = useMemo(() => {
+    const sm = samples.current;
+    const left = data.progress.instancesExpected - data.progress.instancesStored;
+    if (sm.length < 2 || left <= 0) return null;
+    const rate = (sm[sm.length - 1].stored - sm[0].stored) / ((sm[sm.length - 1].t - sm[0].t) / 1000);
+    return rate > 0 ? Math.round(left / rate) : null;
+  }, [data.progress.instancesExpected, data.progress.instancesStored]);
+
+  const itemRow = useMemo(() => new Map(data.items.map((i) => [i.id, i.rowNumber])), [data.items]);
+  // Grouped by spreadsheet row, then by study date (newest first).
+  const results = useMemo(
+    () => [...data.results].sort((a, b) => (itemRow.get(a.itemId) ?? 0) - (itemRow.get(b.itemId) ?? 0) || b.studyDate.localeCompare(a.studyDate)),
+    [data.results, itemRow],
+  );
+  const modalities = useMemo(() => [...new Set(data.results.flatMap((r) => r.modalities.split('\\').filter(Boolean)))].sort(), [data.results]);
+  const [range, setRange] = useState({ from: '', to: '' });
   const selectable = useMemo(() => data.results.filter((r) => !r.retrieval || ['FAILED', 'PARTIAL', 'CANCELLED'].includes(r.retrieval.state)), [data.results]);
+  const selectWhere = (pred: (r: Result) => boolean) => setChecked(new Set(selectable.filter(pred).map((r) => r.studyInstanceUid)));
   const allChecked = selectable.length > 0 && selectable.every((r) => checked.has(r.studyInstanceUid));
 
   function toggle(uid: string) {
@@ -120,6 +144,10 @@ export function QueryLive({ poolId, initial }: { poolId: string; initial: QueryD
             <StateBadge state={data.status} />
             <span className="tabular-nums text-slate-600">{p.rowsDone}/{p.rows} rows answered</span>
           </div>
+          {p.rows > 1 && <ProgressBar value={p.rowsDone} max={p.rows} label="Rows answered" />}
+          {data.status === 'PENDING' && data.source === 'SPREADSHEET' && data.connector.schedule && (
+            <p className="text-xs text-violet-700">Waits for the connector&apos;s window ({data.connector.schedule}).</p>
+          )}
           {data.error && <p className="field-error">{data.error}</p>}
           {!ACTIVE_QUERY.includes(data.status) && data.items.some((i) => i.status === 'FAILED' || i.status === 'CANCELLED') && (
             <button type="button" className="btn btn-sm mt-2" onClick={() => act(`/queries/${data.id}/retry`, 'Failed rows queued again.')}>
@@ -137,6 +165,7 @@ export function QueryLive({ poolId, initial }: { poolId: string; initial: QueryD
               <p className="mt-1 tabular-nums text-slate-600">
                 {p.studiesDone}/{p.studies} studies finished · {p.instancesStored}/{p.instancesExpected} instances stored
                 {p.instancesFailed > 0 && <span className="text-rose-700"> · {p.instancesFailed} failed</span>}
+                {eta !== null && running && <span> · about {eta < 90 ? `${eta} s` : `${Math.round(eta / 60)} min`} left</span>}
               </p>
             </>
           )}
@@ -162,6 +191,30 @@ export function QueryLive({ poolId, initial }: { poolId: string; initial: QueryD
             </button>
           </header>
           {message && <p className="px-3 pt-2 text-sm text-slate-700" role="status">{message}</p>}
+          <div className="flex flex-wrap items-end gap-2 border-b border-slate-100 px-3 py-2 text-xs" aria-label="Select studies">
+            <span className="text-slate-500">Select:</span>
+            <button type="button" className="btn btn-sm" onClick={() => selectWhere(() => true)}>All</button>
+            <button type="button" className="btn btn-sm" onClick={() => setChecked(new Set())}>None</button>
+            {modalities.map((m) => (
+              <button key={m} type="button" className="btn btn-sm" onClick={() => selectWhere((r) => r.modalities.split('\\').includes(m))}>{m}</button>
+            ))}
+            <label className="ml-3 text-slate-500" htmlFor="selFrom">Study date</label>
+            <input id="selFrom" type="date" className="input w-36 py-0.5 text-xs" value={range.from} onChange={(e) => setRange({ ...range, from: e.target.value })} aria-label="Select from study date" />
+            <span>–</span>
+            <input type="date" className="input w-36 py-0.5 text-xs" value={range.to} onChange={(e) => setRange({ ...range, to: e.target.value })} aria-label="Select to study date" />
+            <button
+              type="button"
+              className="btn btn-sm"
+              disabled={!range.from && !range.to}
+              onClick={() => {
+                const from = range.from.replaceAll('-', '') || '00000000';
+                const to = range.to.replaceAll('-', '') || '99999999';
+                selectWhere((r) => r.studyDate >= from && r.studyDate <= to);
+              }}
+            >
+              Select in range
+            </button>
+          </div>
           <div className="overflow-x-auto">
             <table className="table" aria-label="Studies found">
               <thead>
@@ -179,15 +232,16 @@ export function QueryLive({ poolId, initial }: { poolId: string; initial: QueryD
                 </tr>
               </thead>
               <tbody>
-                {data.results.map((r) => {
+                {results.map((r, idx) => {
+                  const firstOfRow = idx === 0 || results[idx - 1].itemId !== r.itemId;
                   const can = !r.retrieval || ['FAILED', 'PARTIAL', 'CANCELLED'].includes(r.retrieval.state);
                   const ret = r.retrieval;
                   return (
-                    <tr key={r.id}>
+                    <tr key={r.id} className={firstOfRow && idx > 0 ? 'border-t-2 border-slate-200' : ''}>
                       <td>
                         <input type="checkbox" aria-label={`Select study ${formatDicomDate(r.studyDate)} ${r.studyDescription}`} disabled={!can} checked={checked.has(r.studyInstanceUid)} onChange={() => toggle(r.studyInstanceUid)} />
                       </td>
-                      <td className="tabular-nums text-slate-500">{itemsById.get(r.itemId)?.rowNumber}</td>
+                      <td className="tabular-nums text-slate-500">{firstOfRow ? itemsById.get(r.itemId)?.rowNumber : ''}</td>
                       <td className="font-mono text-xs">{r.patientId}</td>
                       <td>{formatPersonName(r.patientName)}</td>
                       <td className="tabular-nums">{formatDicomDate(r.studyDate)}</td>
