@@ -12,9 +12,9 @@ export default defineConfig({
     pool: 'forks',
     fileParallelism: false,
     env: {
-      DATABASE_URL: process.env.TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/tributary_test',
+      DATABASE_URL: `postgresql://postgres@127.0.0.1:5432/${process.env.TEST_DATABASE_NAME ?? 'tributary_test'}`,
       REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
-      REDIS_PREFIX: 'tributary-test',
+      REDIS_PREFIX: process.env.TEST_REDIS_PREFIX ?? 'tributary-test',
       STORAGE_ROOT: path.join(os.tmpdir(), `tributary-test-storage-${process.pid}`),
       TRIBUTARY_SECRET: 'test-secret-test-secret-test-secret-0123',
       TRIBUTARY_MODE: 'test',

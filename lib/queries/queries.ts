@@ -9,7 +9,12 @@ import { db, type QuerySource } from '../db';
 import { AppError } from '../errors';
 import { jobId } from '../jobs/catalogue';
 import { enqueue } from '../jobs/queues';
+import { findChunks } from './run-find';
 import type { QueryInput } from './schema';
+
+async function enqueueFind(queryId: string, generation: number, chunks: number) {
+  for (let chunk = 0; chunk < chunks; chunk++) await enqueue('query.find', { queryId, chunk }, { jobId: jobId.find(queryId, generation, chunk) });
+}
 
 export interface InvalidRowInput {
   rowNumber: number;
@@ -61,7 +66,7 @@ export async function createQuery(
     },
   });
   // Nothing to ask the PACS when every row was invalid: the query is done at once.
-  if (input.items.length) await enqueue('query.find', { queryId: query.id }, { jobId: jobId.find(query.id) });
+  if (input.items.length) await enqueueFind(query.id, 0, findChunks(input.items.length));
   else await db.query.update({ where: { id: query.id }, data: { status: 'DONE', error: `${input.invalid?.length ?? 0} row(s) invalid` } });
   await audit({
     userId: actor.userId,
@@ -133,7 +138,7 @@ export async function retryQuery(actor: Actor, queryId: string) {
   const rows = await db.queryItem.updateMany({ where: { queryId, status: { in: ['FAILED', 'CANCELLED'] } }, data: { status: 'PENDING', error: null } });
   if (!rows.count) throw new AppError('CONFLICT', 'No failed rows to run again');
   const updated = await db.query.update({ where: { id: queryId }, data: { status: 'PENDING', error: null, generation: { increment: 1 } } });
-  await enqueue('query.find', { queryId }, { jobId: jobId.find(queryId, updated.generation) });
+  await enqueueFind(queryId, updated.generation, findChunks(await db.queryItem.count({ where: { queryId, status: { not: 'INVALID' } } })));
   await audit({ userId: actor.userId, action: 'query.retry', poolId: q.poolId, targetType: 'query', targetId: queryId, detail: { rows: rows.count } });
   return { rows: rows.count };
 }

@@ -1,9 +1,10 @@
 /**
- * The C-FIND step of a query: every pending row, over as few associations as possible
- * (one association carries a chunk of rows), as the connector's query-pool AE.
- * Idempotent: rows already answered are skipped; results are upserted per (query, study).
+ * The C-FIND step of a query, as the connector's query-pool AE: the rows are split in chunks,
+ * one job and one association per chunk; a batch's chunks run in parallel up to the lane's
+ * share of the connector's association cap. Idempotent: rows already answered are skipped and
+ * results are unique per (query, study).
  */
-import { db } from '../db';
+import { db, type Prisma } from '../db';
 import { audit } from '../audit';
 import { DicomNetworkError, findSeries, findStudiesMany, type StudyMatch } from '../dicom/scu';
 import { acquireAssociation, type Lane } from '../jobs/leases';
@@ -19,7 +20,18 @@ export function laneForQuery(source: 'SINGLE' | 'SPREADSHEET'): Lane {
   return source === 'SINGLE' ? 'interactive' : 'batch';
 }
 
-export async function runFind(queryId: string, opts: { isFinalAttempt?: boolean } = {}): Promise<StepOutcome> {
+/** Rows per find job: one association carries a chunk; chunks of a batch run in parallel up to the lane's cap. */
+export const FIND_CHUNK = 200;
+
+export function findChunks(validRows: number): number {
+  return Math.max(1, Math.ceil(validRows / FIND_CHUNK));
+}
+
+/**
+ * Runs chunk `chunk` of a query: the rows at positions [chunk*FIND_CHUNK, (chunk+1)*FIND_CHUNK)
+ * of its valid rows in row order (a fixed set: rows are never added to a query).
+ */
+export async function runFind(queryId: string, chunk = 0, opts: { isFinalAttempt?: boolean } = {}): Promise<StepOutcome> {
   const q = await db.query.findUnique({
     where: { id: queryId },
     include: { connector: { include: { device: true, queryPool: true } } },
@@ -32,52 +44,67 @@ export async function runFind(queryId: string, opts: { isFinalAttempt?: boolean 
   if (lane === 'batch' && !inWindow(connector.schedule)) {
     return { status: 'wait', until: nextWindowStart(connector.schedule).getTime(), reason: 'schedule' };
   }
+  const rows = await db.queryItem.findMany({
+    where: { queryId, status: { not: 'INVALID' } },
+    orderBy: { rowNumber: 'asc' },
+    skip: chunk * FIND_CHUNK,
+    take: FIND_CHUNK,
+  });
+  const items = rows.filter((r) => r.status === 'PENDING' || r.status === 'RUNNING');
+  if (!items.length) {
+    await finishQueryIfComplete(queryId);
+    return { status: 'done' };
+  }
   const lease = await acquireAssociation(connector.id, connector.maxAssociations, lane);
-  if (!lease) return { status: 'wait', until: Date.now() + 500 + Math.floor(Math.random() * 500), reason: 'capacity' };
+  if (!lease) return { status: 'wait', until: Date.now() + 200 + Math.floor(Math.random() * 300), reason: 'capacity' };
   const peer = { aeTitle: connector.device.aeTitle, host: connector.device.host, port: connector.device.port, tls: connector.device.tls };
   try {
-    await db.query.update({ where: { id: q.id }, data: { status: 'RUNNING', error: null } });
-    for (;;) {
-      const items = await db.queryItem.findMany({
-        where: { queryId, status: { in: ['PENDING', 'RUNNING'] } },
-        orderBy: { rowNumber: 'asc' },
-        take: CHUNK,
-      });
-      if (!items.length) break;
-      const fresh = await db.query.findUnique({ where: { id: queryId }, select: { status: true } });
-      if (fresh?.status === 'CANCELLED') return { status: 'done' };
-      const answers = await findStudiesMany(
-        peer,
-        connector.queryPool.aeTitle,
-        items.map((it) => ({
-          patientId: it.patientId,
-          accessionNumber: it.accessionNumber ?? undefined,
-          modality: it.modality ?? undefined,
-          studyDateFrom: it.studyDateFrom ?? undefined,
-          studyDateTo: it.studyDateTo ?? undefined,
-          studyDescription: it.studyDescription ?? undefined,
-        })),
-      );
-      for (let i = 0; i < items.length; i++) {
-        const it = items[i];
-        const a = answers[i];
-        if (a instanceof Error) {
-          await db.queryItem.update({ where: { id: it.id }, data: { status: 'FAILED', error: a.message } });
-          continue;
-        }
-        await storeMatches(queryId, it.id, it.patientId, await withCounts(peer, connector.queryPool.aeTitle, a, connector.capabilities));
-        await db.queryItem.update({ where: { id: it.id }, data: { status: 'DONE', error: null, resultCount: a.length } });
+    await db.query.updateMany({ where: { id: q.id, status: 'PENDING' }, data: { status: 'RUNNING' } });
+    const answers = await findStudiesMany(
+      peer,
+      connector.queryPool.aeTitle,
+      items.map((it) => ({
+        patientId: it.patientId,
+        accessionNumber: it.accessionNumber ?? undefined,
+        modality: it.modality ?? undefined,
+        studyDateFrom: it.studyDateFrom ?? undefined,
+        studyDateTo: it.studyDateTo ?? undefined,
+        studyDescription: it.studyDescription ?? undefined,
+      })),
+    );
+    const fresh = await db.query.findUnique({ where: { id: queryId }, select: { status: true } });
+    if (fresh?.status === 'CANCELLED') return { status: 'done' };
+    const done: { id: string; count: number }[] = [];
+    const results: Prisma.QueryResultCreateManyInput[] = [];
+    for (let i = 0; i < items.length; i++) {
+      const it = items[i];
+      const a = answers[i];
+      if (a instanceof Error) {
+        await db.queryItem.update({ where: { id: it.id }, data: { status: 'FAILED', error: a.message } });
+        continue;
       }
+      const matches = keepExact(it.patientId, await withCounts(peer, connector.queryPool.aeTitle, a, connector.capabilities));
+      for (const m of matches) results.push(resultRow(queryId, it.id, it.patientId, m));
+      done.push({ id: it.id, count: matches.length });
     }
-    await finishQuery(queryId);
+    // One round trip for the chunk's results and one for its rows: 1,000 rows would otherwise
+    // cost thousands of single-row writes.
+    await db.$transaction([
+      db.queryResult.createMany({ data: results, skipDuplicates: true }),
+      db.$executeRaw`UPDATE "QueryItem" AS q SET "status" = 'DONE', "error" = NULL, "resultCount" = v.c
+        FROM (SELECT unnest(${done.map((d) => d.id)}::text[]) AS id, unnest(${done.map((d) => d.count)}::int[]) AS c) AS v
+        WHERE q."id" = v.id`,
+    ]);
+    await db.query.updateMany({ where: { id: queryId, error: { endsWith: '(retrying)' } }, data: { error: null } });
+    await finishQueryIfComplete(queryId);
     return { status: 'done' };
   } catch (e) {
     const message = e instanceof Error ? e.message : 'C-FIND failed';
-    log.warn('find failed', { queryId, reason: e instanceof DicomNetworkError ? e.reason : 'error', final: !!opts.isFinalAttempt });
+    log.warn('find failed', { queryId, chunk, reason: e instanceof DicomNetworkError ? e.reason : 'error', final: !!opts.isFinalAttempt });
     await db.query.update({ where: { id: queryId }, data: { error: opts.isFinalAttempt ? message : `${message} (retrying)` } });
     if (opts.isFinalAttempt) {
-      await db.queryItem.updateMany({ where: { queryId, status: { in: ['PENDING', 'RUNNING'] } }, data: { status: 'FAILED', error: message } });
-      await db.query.update({ where: { id: queryId }, data: { status: 'FAILED' } });
+      await db.queryItem.updateMany({ where: { id: { in: items.map((i) => i.id) }, status: { in: ['PENDING', 'RUNNING'] } }, data: { status: 'FAILED', error: message } });
+      await finishQueryIfComplete(queryId);
       return { status: 'done' };
     }
     throw e;
@@ -86,29 +113,30 @@ export async function runFind(queryId: string, opts: { isFinalAttempt?: boolean 
   }
 }
 
-async function storeMatches(queryId: string, itemId: string, requestedPatientId: string, matches: StudyMatch[]) {
-  for (const m of matches) {
-    // A PACS may answer a PatientID query with other patients' studies when it treats the key
-    // loosely; keep only exact PatientID matches so nothing unintended is retrieved.
-    if (m.patientId && m.patientId !== requestedPatientId) continue;
-    const data = {
-      patientId: m.patientId || requestedPatientId,
-      patientName: m.patientName ?? '',
-      patientBirthDate: m.patientBirthDate ?? '',
-      studyDate: m.studyDate ?? '',
-      studyTime: m.studyTime ?? '',
-      studyDescription: m.studyDescription ?? '',
-      accessionNumber: m.accessionNumber ?? '',
-      modalities: (m.modalitiesInStudy ?? []).join('\\'),
-      numSeries: m.numberOfStudyRelatedSeries ?? null,
-      numInstances: m.numberOfStudyRelatedInstances ?? null,
-    };
-    await db.queryResult.upsert({
-      where: { queryId_studyInstanceUid: { queryId, studyInstanceUid: m.studyInstanceUid } },
-      create: { queryId, itemId, studyInstanceUid: m.studyInstanceUid, ...data },
-      update: data,
-    });
-  }
+/**
+ * A PACS may answer a PatientID query with other patients' studies when it treats the key
+ * loosely; keep only exact PatientID matches so nothing unintended is retrieved.
+ */
+function keepExact(requestedPatientId: string, matches: StudyMatch[]): StudyMatch[] {
+  return matches.filter((m) => !m.patientId || m.patientId === requestedPatientId);
+}
+
+function resultRow(queryId: string, itemId: string, requestedPatientId: string, m: StudyMatch): Prisma.QueryResultCreateManyInput {
+  return {
+    queryId,
+    itemId,
+    studyInstanceUid: m.studyInstanceUid,
+    patientId: m.patientId || requestedPatientId,
+    patientName: m.patientName ?? '',
+    patientBirthDate: m.patientBirthDate ?? '',
+    studyDate: m.studyDate ?? '',
+    studyTime: m.studyTime ?? '',
+    studyDescription: m.studyDescription ?? '',
+    accessionNumber: m.accessionNumber ?? '',
+    modalities: (m.modalitiesInStudy ?? []).join('\\'),
+    numSeries: m.numberOfStudyRelatedSeries ?? null,
+    numInstances: m.numberOfStudyRelatedInstances ?? null,
+  };
 }
 
 /**
@@ -141,14 +169,29 @@ async function withCounts(peer: Parameters<typeof findSeries>[0], callingAe: str
   return out;
 }
 
-async function finishQuery(queryId: string) {
-  const failed = await db.queryItem.count({ where: { queryId, status: 'FAILED' } });
-  const invalid = await db.queryItem.count({ where: { queryId, status: 'INVALID' } });
-  const q = await db.query.update({
-    where: { id: queryId },
-    data: { status: 'DONE', error: failed ? `${failed} row(s) failed` : invalid ? `${invalid} row(s) invalid` : null },
+/**
+ * Once no row is waiting, the query is DONE (or FAILED when no row could be asked at all, e.g.
+ * the PACS stayed down). Several chunk jobs may get here; only the one that flips the status
+ * writes the audit event.
+ */
+async function finishQueryIfComplete(queryId: string) {
+  const open = await db.queryItem.count({ where: { queryId, status: { in: ['PENDING', 'RUNNING'] } } });
+  if (open) return;
+  const [failed, invalid, answered] = await Promise.all([
+    db.queryItem.count({ where: { queryId, status: 'FAILED' } }),
+    db.queryItem.count({ where: { queryId, status: 'INVALID' } }),
+    db.queryItem.count({ where: { queryId, status: 'DONE' } }),
+  ]);
+  const current = await db.query.findUniqueOrThrow({ where: { id: queryId }, select: { error: true } });
+  const flipped = await db.query.updateMany({
+    where: { id: queryId, status: { in: ['PENDING', 'RUNNING'] } },
+    data: {
+      status: failed && !answered ? 'FAILED' : 'DONE',
+      error: failed ? (answered ? `${failed} row(s) failed` : (current.error ?? `${failed} row(s) failed`).replace(/ \(retrying\)$/, '')) : invalid ? `${invalid} row(s) invalid` : null,
+    },
   });
-  if (failed || invalid) {
+  const q = await db.query.findUniqueOrThrow({ where: { id: queryId } });
+  if (flipped.count && (failed || invalid)) {
     await audit({ userId: q.createdById, action: 'query.rows-failed', poolId: q.poolId, targetType: 'query', targetId: q.id, detail: { failed, invalid } });
   }
 }

@@ -20,10 +20,11 @@ async function clearRedis(prefix: string) {
 }
 
 export default async function setup() {
+  const prefix = process.env.TEST_REDIS_PREFIX ?? 'tributary-test';
   await resetTestDatabase();
-  await clearRedis('tributary-test');
+  await clearRedis(prefix);
   return async () => {
-    await clearRedis('tributary-test');
+    await clearRedis(prefix);
     if (process.env.STORAGE_ROOT?.includes('tributary-test-storage-')) await fs.rm(process.env.STORAGE_ROOT, { recursive: true, force: true });
   };
 }

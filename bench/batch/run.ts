@@ -1,0 +1,139 @@
+/**
+ * bench/batch — 1,000 MRNs against a private Orthanc, from submitted spreadsheet to all results
+ * stored, compared in the same run with DCMTK findscu sending all the queries on one
+ * association and with a findscu-per-MRN loop.
+ *
+ *   npx tsx bench/batch/run.ts [--rows 1000] [--loop 150] [--assoc 3]
+ *
+ * Needs PostgreSQL and Redis like the tests (a scratch database tributary_bench, its own Redis
+ * prefix). Tributary runs with the connector's association cap (--assoc, default 3: the batch
+ * lane gets 2) and the whole job path: spreadsheet parse, rows in PostgreSQL, C-FIND job(s) on
+ * BullMQ, results upserted.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import ExcelJS from 'exceljs';
+import { resetTestDatabase } from '../../tests/helpers/database';
+import { DCMTK_ENV, freePort, startOrthanc } from '../../tests/helpers/orthanc';
+
+const args = process.argv.slice(2);
+const opt = (name: string, def: number) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? Number(args[i + 1]) : def;
+};
+const ROWS = opt('rows', 1000);
+const LOOP = opt('loop', 150);
+const ASSOC = opt('assoc', 3);
+
+async function main() {
+  const dbUrl = await resetTestDatabase('tributary_bench');
+  const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'tributary-bench-batch-'));
+  Object.assign(process.env, {
+    TRIBUTARY_MODE: 'test',
+    DATABASE_URL: dbUrl,
+    REDIS_PREFIX: `tributary-bench-${process.pid}`,
+    STORAGE_ROOT: path.join(tmp, 'storage'),
+    LOG_LEVEL: 'error',
+    TRIBUTARY_SECRET: 'bench-secret-bench-secret-bench-secret-1',
+  });
+  const { generateCorpus } = await import('../../lib/synthetic');
+  const corpus = generateCorpus({ seed: 5, patients: ROWS, studiesPerPatient: 1, seriesPerStudy: 1, instancesPerSeries: 1, rows: 8, columns: 8 });
+  const scpPort = await freePort();
+  const orthanc = await startOrthanc({ aet: 'BENCH_PACS', modalities: { Q: ['BENCH_Q', '127.0.0.1', scpPort], F: ['FINDSCU', '127.0.0.1', 1] } });
+  const { db } = await import('../../lib/db');
+  const { startWorker } = await import('../../workers/index');
+  const worker = await startWorker({ scpPort });
+  try {
+    process.stdout.write(`loading ${ROWS} patients into Orthanc…\n`);
+    await orthanc.uploadFiles(corpus.instances.map((i) => i.buffer));
+    const mrns = corpus.patients.map((p) => p.patientId);
+
+    // --- DCMTK findscu, all queries on one association ---
+    const qdir = path.join(tmp, 'queries');
+    await fs.mkdir(qdir);
+    const files: string[] = [];
+    for (let i = 0; i < mrns.length; i++) {
+      const dump = path.join(qdir, `${i}.txt`);
+      await fs.writeFile(dump, `(0008,0052) CS [STUDY]\n(0010,0020) LO [${mrns[i]}]\n(0020,000d) UI\n(0008,0020) DA\n(0008,1030) LO\n(0008,0061) CS\n(0020,1208) IS\n(0010,0010) PN\n`);
+      const out = path.join(qdir, `${i}.dcm`);
+      execFileSync('dump2dcm', ['--write-xfer-little', dump, out], { stdio: 'ignore' });
+      files.push(out);
+    }
+    const findArgs = ['-S', '-aet', 'FINDSCU', '-aec', 'BENCH_PACS', '127.0.0.1', String(orthanc.dicomPort)];
+    let t = process.hrtime.bigint();
+    const one = spawnSync('findscu', [...findArgs, ...files], { env: DCMTK_ENV, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+    const oneSec = Number(process.hrtime.bigint() - t) / 1e9;
+    if (one.status !== 0) throw new Error(`findscu failed: ${one.stderr.slice(0, 300)}`);
+    const oneRate = mrns.length / oneSec;
+
+    // --- findscu per MRN (a sample of the rows; the rate is what matters) ---
+    t = process.hrtime.bigint();
+    for (let i = 0; i < Math.min(LOOP, mrns.length); i++) {
+      const r = spawnSync('findscu', [...findArgs, files[i]], { env: DCMTK_ENV });
+      if (r.status !== 0) throw new Error('findscu (loop) failed');
+    }
+    const loopRate = Math.min(LOOP, mrns.length) / (Number(process.hrtime.bigint() - t) / 1e9);
+
+    // --- Tributary: spreadsheet in, results stored ---
+    const { hashPassword } = await import('../../lib/auth/password');
+    const { randomBytes } = await import('node:crypto');
+    const { DEFAULT_RULES } = await import('../../lib/anonymize/rules');
+    const user = await db.user.create({ data: { email: 'bench@bench.local', name: 'Bench', role: 'COORDINATOR', passwordHash: await hashPassword('bench-password') } });
+    const mkPool = (name: string, aeTitle: string, kind: 'RESEARCH' | 'INFRASTRUCTURE') =>
+      db.pool.create({ data: { name, aeTitle, kind, secret: randomBytes(32).toString('hex'), rules: DEFAULT_RULES as object, members: { create: [{ userId: user.id, role: 'COORDINATOR' }] } } });
+    const qp = await mkPool('bench query', 'BENCH_Q', 'INFRASTRUCTURE');
+    const rp = await mkPool('bench recv', 'BENCH_R', 'INFRASTRUCTURE');
+    const pool = await mkPool('bench pool', 'BENCH_POOL', 'RESEARCH');
+    const device = await db.device.create({ data: { name: 'bench pacs', aeTitle: 'BENCH_PACS', host: '127.0.0.1', port: orthanc.dicomPort } });
+    const connector = await db.connector.create({ data: { name: 'bench', deviceId: device.id, queryPoolId: qp.id, receivingPoolId: rp.id, maxAssociations: ASSOC } });
+    const wb = new ExcelJS.Workbook();
+    const ws = wb.addWorksheet('Query');
+    ws.getColumn(1).numFmt = '@';
+    ws.addRow(['PatientID']);
+    for (const m of mrns) ws.addRow([m]);
+    const xlsx = Buffer.from(await wb.xlsx.writeBuffer());
+    const { submitSpreadsheet } = await import('../../lib/queries/spreadsheet');
+    const actor = { userId: user.id, email: user.email, name: user.name, role: user.role, tokenPoolId: null, via: 'session' as const };
+    t = process.hrtime.bigint();
+    const tSubmit = process.hrtime.bigint();
+    const { queryId } = await submitSpreadsheet(actor, { poolId: pool.id, connectorId: connector.id, file: new File([new Uint8Array(xlsx)], 'bench.xlsx'), dryRun: false });
+    const submitSec = Number(process.hrtime.bigint() - tSubmit) / 1e9;
+    for (;;) {
+      const q = await db.query.findUniqueOrThrow({ where: { id: queryId! }, select: { status: true } });
+      if (q.status === 'DONE' || q.status === 'FAILED') break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const tribSec = Number(process.hrtime.bigint() - t) / 1e9;
+    const results = await db.queryResult.count({ where: { queryId: queryId! } });
+    if (results !== mrns.length) throw new Error(`Tributary stored ${results} results for ${mrns.length} MRNs`);
+    const tribRate = mrns.length / tribSec;
+
+    const f = (n: number) => n.toFixed(0).padStart(6);
+    process.stdout.write(`\n${ROWS} MRNs, one study each, Orthanc ${orthanc.aet}\n`);
+    process.stdout.write(`  findscu, one association        ${f(oneRate)} rows/s\n`);
+    process.stdout.write(`  findscu per MRN (${Math.min(LOOP, ROWS)} rows)      ${f(loopRate)} rows/s\n`);
+    process.stdout.write(`  Tributary (sheet -> stored, cap ${ASSOC}) ${f(tribRate)} rows/s\n`);
+    process.stdout.write(`    of which parsing the sheet and storing the rows: ${submitSec.toFixed(2)} s of ${tribSec.toFixed(2)} s\n`);
+    process.stdout.write(`  Tributary / findscu one association: ${(tribRate / oneRate).toFixed(2)}\n`);
+    process.stdout.write(`  Tributary / findscu per MRN:         ${(tribRate / loopRate).toFixed(2)}\n`);
+  } finally {
+    await worker.stop();
+    await orthanc.stop();
+    await db.$disconnect();
+    await fs.rm(tmp, { recursive: true, force: true });
+    const { redis, key } = await import('../../lib/redis');
+    const keys = await redis().keys(key('*'));
+    if (keys.length) await redis().del(...keys);
+    redis().disconnect();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (e) => {
+    process.stderr.write(`bench failed: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(1);
+  },
+);
