@@ -3,6 +3,7 @@ import { listConnectors } from '@/lib/connectors/connectors';
 import { db } from '@/lib/db';
 import { env } from '@/lib/env';
 import { PageHeader } from '@/components/ui';
+import { CapabilityCheck, type CapabilitiesView } from '@/components/admin/capabilities';
 import { ConnectorsManager, type ConnectorRow, type DeviceOption, type PoolOption } from '@/components/admin/connectors';
 
 export const metadata = { title: 'Connectors · Tributary' };
@@ -37,6 +38,9 @@ export default async function ConnectorsPage() {
         subtitle="How Tributary reaches a PACS: the device, the AE title it queries as, the AE title the PACS sends studies to, and when."
       />
       <ConnectorsManager connectors={connectors} devices={devices} pools={pools} scp={{ host: e.DICOM_ADVERTISED_HOST, port: e.DICOM_PORT }} />
+      <div className="mt-4">
+        <CapabilityCheck connectors={rows.map((c) => ({ id: c.id, name: c.name, capabilities: (c.capabilities ?? null) as CapabilitiesView | null }))} />
+      </div>
     </>
   );
 }
