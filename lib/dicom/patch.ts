@@ -35,12 +35,17 @@
  *    alone cost ~2 ms per C-FIND: a 1,000-row query ran at ~170 rows/s against ~650 for DCMTK.
  *    An empty map is passed on as "no map".
  *
+ * 4. A fast codec for flat datasets (lib/dicom/fast-dataset.ts): command sets, C-FIND identifiers
+ *    and responses are encoded and decoded without dcmjs's generic stream machinery; anything the
+ *    codec does not handle (sequences, binary VRs, other character sets) falls back to dcmjs.
+ *
  * Set TRIBUTARY_DIMSE_UNPATCHED=1 to import the module without fix 1 (only used by the
  * regression test that proves the fix is still needed and still works).
  */
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { dimse } from './dimse';
+import { fastDecode, fastEncode, fastEncodeCommand } from './fast-dataset';
 
 const { Scp, log: dimseLog } = dimse;
 import { logger } from '../logger';
@@ -181,6 +186,36 @@ function skipEmptyNameMap(): void {
   proto.getDenaturalizedDataset = fixed;
 }
 skipEmptyNameMap();
+
+const FAST_CODEC = Symbol.for('tributary.dcmjs-dimse.fastCodec');
+type DatasetProto = {
+  [FAST_CODEC]?: true;
+  getElements(): Record<string, unknown>;
+  getTransferSyntaxUid(): string;
+  _fromElementsBuffer(buf: Buffer, ts: string, opts: unknown): Record<string, unknown>;
+  getDenaturalizedDataset(opts: unknown, nameMap?: Record<string, unknown>): Buffer;
+  getDenaturalizedCommandDataset(opts: unknown): Buffer;
+};
+function installFastCodec(): void {
+  if (process.env.TRIBUTARY_DIMSE_FAST_CODEC === '0') return;
+  const proto = dimse.Dataset.prototype as unknown as DatasetProto;
+  if (proto[FAST_CODEC] || typeof proto._fromElementsBuffer !== 'function' || typeof proto.getDenaturalizedCommandDataset !== 'function') return;
+  const read = proto._fromElementsBuffer;
+  const write = proto.getDenaturalizedDataset;
+  const writeCommand = proto.getDenaturalizedCommandDataset;
+  proto._fromElementsBuffer = function (buf, ts, opts) {
+    return fastDecode(buf, ts) ?? read.call(this, buf, ts, opts);
+  };
+  proto.getDenaturalizedDataset = function (opts, nameMap) {
+    const noMap = !nameMap || Object.keys(nameMap).length === 0;
+    return (noMap && fastEncode(this.getElements(), this.getTransferSyntaxUid())) || write.call(this, opts, nameMap);
+  };
+  proto.getDenaturalizedCommandDataset = function (opts) {
+    return fastEncodeCommand(this.getElements()) ?? writeCommand.call(this, opts);
+  };
+  proto[FAST_CODEC] = true;
+}
+installFastCodec();
 if (dimse.version !== '0.3.3') {
   // The fixes were written and verified for 0.3.3; they are harmless on other versions, but the
   // regression tests in tests/integration/dicom/dimse-fixes.test.ts say whether still needed.

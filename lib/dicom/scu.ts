@@ -323,7 +323,8 @@ export function studyQueryKeys(q: StudyQuery): Record<string, string> {
   const accession = (q.accessionNumber ?? '').trim();
   if (/[*?\\]/.test(accession)) throw new DicomQueryError('AccessionNumber must not contain wildcards (* ?) or backslashes');
   const modality = (q.modality ?? '').trim().toUpperCase();
-  if (modality && !/^[A-Z0-9_ ]{1,16}$/.test(modality)) throw new DicomQueryError('Modality must be a DICOM modality code such as CT or MR');
+  // One code, or several separated by backslashes (CT\MR): multiple-value matching on ModalitiesInStudy.
+  if (modality && !/^[A-Z0-9_ ]{1,16}(\\[A-Z0-9_ ]{1,16})*$/.test(modality)) throw new DicomQueryError('Modality must be DICOM modality codes such as CT or MR');
   const from = normDate(q.studyDateFrom, 'StudyDate from');
   const to = normDate(q.studyDateTo, 'StudyDate to');
   if (from && to && from > to) throw new DicomQueryError('StudyDate range is reversed');

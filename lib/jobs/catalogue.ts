@@ -14,7 +14,7 @@ export const QUEUES = {
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 
 export const JOBS = {
-  'query.find': { queue: QUEUES.find, schema: z.object({ queryId: z.string(), chunk: z.number().int().min(0).default(0) }) },
+  'query.find': { queue: QUEUES.find, schema: z.object({ queryId: z.string(), slot: z.number().int().min(0).default(0) }) },
   'retrieval.move': { queue: QUEUES.move, schema: z.object({ retrievalId: z.string(), generation: z.number().int().min(0) }) },
   'retrieval.anonymize': { queue: QUEUES.anonymize, schema: z.object({ retrievalId: z.string(), generation: z.number().int().min(0) }) },
   'staging.purge': { queue: QUEUES.maintenance, schema: z.object({}) },
@@ -24,7 +24,7 @@ export type JobPayload<N extends JobName> = z.infer<(typeof JOBS)[N]['schema']>;
 
 /** Deterministic ids: enqueueing twice is harmless. `generation` changes only when a user retries. */
 export const jobId = {
-  find: (queryId: string, generation = 0, chunk = 0) => `find-${queryId}-${generation}-${chunk}`,
+  find: (queryId: string, generation = 0, slot = 0) => `find-${queryId}-${generation}-${slot}`,
   move: (retrievalId: string, generation: number) => `move-${retrievalId}-${generation}`,
   anonymize: (retrievalId: string, generation: number) => `anon-${retrievalId}-${generation}`,
 };

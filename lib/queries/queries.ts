@@ -9,11 +9,11 @@ import { db, type QuerySource } from '../db';
 import { AppError } from '../errors';
 import { jobId } from '../jobs/catalogue';
 import { enqueue } from '../jobs/queues';
-import { findChunks } from './run-find';
+import { findSlots } from './run-find';
 import type { QueryInput } from './schema';
 
-async function enqueueFind(queryId: string, generation: number, chunks: number) {
-  for (let chunk = 0; chunk < chunks; chunk++) await enqueue('query.find', { queryId, chunk }, { jobId: jobId.find(queryId, generation, chunk) });
+async function enqueueFind(queryId: string, generation: number, slots: number) {
+  for (let slot = 0; slot < slots; slot++) await enqueue('query.find', { queryId, slot }, { jobId: jobId.find(queryId, generation, slot) });
 }
 
 export interface InvalidRowInput {
@@ -33,40 +33,43 @@ export async function createQuery(
 ) {
   const connector = await db.connector.findUnique({ where: { id: input.connectorId } });
   if (!connector) throw new AppError('VALIDATION', 'Unknown connector', { connectorId: ['unknown connector'] });
-  const query = await db.query.create({
-    data: {
-      poolId: input.poolId,
-      connectorId: connector.id,
-      createdById: actor.userId,
-      source: input.source ?? 'SINGLE',
-      fileName: input.fileName ?? null,
-      status: 'PENDING',
-      items: {
-        create: [
-          ...input.items.map((it, i) => ({
-            rowNumber: it.rowNumber ?? i + 1,
-            mergedRowNumbers: it.mergedRowNumbers ?? [],
-            patientId: it.patientId,
-            accessionNumber: it.accessionNumber || null,
-            modality: it.modality || null,
-            studyDateFrom: it.studyDateFrom || null,
-            studyDateTo: it.studyDateTo || null,
-            studyDescription: it.studyDescription || null,
-            researchId: it.researchId || null,
-            researchName: it.researchName || null,
-          })),
-          ...(input.invalid ?? []).map((bad) => ({
-            rowNumber: bad.rowNumber,
-            patientId: (bad.patientId ?? '').slice(0, 64),
-            status: 'INVALID' as const,
-            error: bad.errors.join('; '),
-          })),
-        ],
+  const rows = [
+    ...input.items.map((it, i) => ({
+      rowNumber: it.rowNumber ?? i + 1,
+      mergedRowNumbers: it.mergedRowNumbers ?? [],
+      patientId: it.patientId,
+      accessionNumber: it.accessionNumber || null,
+      modality: it.modality || null,
+      studyDateFrom: it.studyDateFrom || null,
+      studyDateTo: it.studyDateTo || null,
+      studyDescription: it.studyDescription || null,
+      researchId: it.researchId || null,
+      researchName: it.researchName || null,
+    })),
+    ...(input.invalid ?? []).map((bad) => ({
+      rowNumber: bad.rowNumber,
+      patientId: (bad.patientId ?? '').slice(0, 64),
+      status: 'INVALID' as const,
+      error: bad.errors.join('; '),
+    })),
+  ];
+  // One INSERT for all rows (a nested create would send one per row).
+  const query = await db.$transaction(async (tx) => {
+    const q = await tx.query.create({
+      data: {
+        poolId: input.poolId,
+        connectorId: connector.id,
+        createdById: actor.userId,
+        source: input.source ?? 'SINGLE',
+        fileName: input.fileName ?? null,
+        status: 'PENDING',
       },
-    },
+    });
+    await tx.queryItem.createMany({ data: rows.map((r) => ({ ...r, queryId: q.id })) });
+    return q;
   });
   // Nothing to ask the PACS when every row was invalid: the query is done at once.
-  if (input.items.length) await enqueueFind(query.id, 0, findChunks(input.items.length));
+  if (input.items.length) await enqueueFind(query.id, 0, findSlots(input.items.length, connector.maxAssociations, query.source));
   else await db.query.update({ where: { id: query.id }, data: { status: 'DONE', error: `${input.invalid?.length ?? 0} row(s) invalid` } });
   await audit({
     userId: actor.userId,
@@ -138,7 +141,8 @@ export async function retryQuery(actor: Actor, queryId: string) {
   const rows = await db.queryItem.updateMany({ where: { queryId, status: { in: ['FAILED', 'CANCELLED'] } }, data: { status: 'PENDING', error: null } });
   if (!rows.count) throw new AppError('CONFLICT', 'No failed rows to run again');
   const updated = await db.query.update({ where: { id: queryId }, data: { status: 'PENDING', error: null, generation: { increment: 1 } } });
-  await enqueueFind(queryId, updated.generation, findChunks(await db.queryItem.count({ where: { queryId, status: { not: 'INVALID' } } })));
+  const connector = await db.connector.findUniqueOrThrow({ where: { id: q.connectorId }, select: { maxAssociations: true } });
+  await enqueueFind(queryId, updated.generation, findSlots(rows.count, connector.maxAssociations, q.source));
   await audit({ userId: actor.userId, action: 'query.retry', poolId: q.poolId, targetType: 'query', targetId: queryId, detail: { rows: rows.count } });
   return { rows: rows.count };
 }

@@ -1,13 +1,13 @@
 /**
- * The C-FIND step of a query, as the connector's query-pool AE: the rows are split in chunks,
- * one job and one association per chunk; a batch's chunks run in parallel up to the lane's
- * share of the connector's association cap. Idempotent: rows already answered are skipped and
- * results are unique per (query, study).
+ * The C-FIND step of a query, as the connector's query-pool AE. A query gets one find job per
+ * association its lane may use; each job claims chunks of rows (one association per chunk)
+ * until none are left. Idempotent: rows already answered are never asked again and results are
+ * unique per (query, study).
  */
 import { db, type Prisma } from '../db';
 import { audit } from '../audit';
 import { DicomNetworkError, findSeries, findStudiesMany, type StudyMatch } from '../dicom/scu';
-import { acquireAssociation, type Lane } from '../jobs/leases';
+import { acquireAssociation, laneLimit, type Lane } from '../jobs/leases';
 import { inWindow, nextWindowStart } from '../connectors/schedule';
 import { logger } from '../logger';
 
@@ -20,18 +20,46 @@ export function laneForQuery(source: 'SINGLE' | 'SPREADSHEET'): Lane {
   return source === 'SINGLE' ? 'interactive' : 'batch';
 }
 
-/** Rows per find job: one association carries a chunk; chunks of a batch run in parallel up to the lane's cap. */
+/** Rows per association round: one C-FIND association carries a chunk. */
 export const FIND_CHUNK = 200;
 
-export function findChunks(validRows: number): number {
-  return Math.max(1, Math.ceil(validRows / FIND_CHUNK));
+/**
+ * How many find jobs a query gets: one per association the lane may use, never more than it has
+ * chunks. Each job claims chunks until none are left, so the slots stay busy without jobs
+ * waiting for each other's leases.
+ */
+export function findSlots(validRows: number, maxAssociations: number, source: 'SINGLE' | 'SPREADSHEET'): number {
+  return Math.max(1, Math.min(Math.ceil(validRows / FIND_CHUNK), laneLimit(maxAssociations, laneForQuery(source))));
+}
+
+interface ClaimedRow {
+  id: string;
+  patientId: string;
+  accessionNumber: string | null;
+  modality: string | null;
+  studyDateFrom: string | null;
+  studyDateTo: string | null;
+  studyDescription: string | null;
+}
+
+/** Takes the next chunk of waiting rows for this job (and any it held before a crash). */
+async function claimChunk(queryId: string, claim: string): Promise<ClaimedRow[]> {
+  return db.$queryRaw<ClaimedRow[]>`
+    UPDATE "QueryItem" SET "status" = 'RUNNING', "claimedBy" = ${claim}
+    WHERE "id" IN (
+      SELECT "id" FROM "QueryItem"
+      WHERE "queryId" = ${queryId} AND ("status" = 'PENDING' OR ("status" = 'RUNNING' AND "claimedBy" = ${claim}))
+      ORDER BY "rowNumber" LIMIT ${FIND_CHUNK}
+      FOR UPDATE SKIP LOCKED)
+    RETURNING "id", "patientId", "accessionNumber", "modality", "studyDateFrom", "studyDateTo", "studyDescription"`;
 }
 
 /**
- * Runs chunk `chunk` of a query: the rows at positions [chunk*FIND_CHUNK, (chunk+1)*FIND_CHUNK)
- * of its valid rows in row order (a fixed set: rows are never added to a query).
+ * One find job of a query: takes an association lease, then claims chunks of waiting rows and
+ * asks the PACS for each chunk over one association, until no row is left. `claim` is the job's
+ * id: a job retried after a crash picks up the rows it had claimed.
  */
-export async function runFind(queryId: string, chunk = 0, opts: { isFinalAttempt?: boolean } = {}): Promise<StepOutcome> {
+export async function runFind(queryId: string, claim: string, opts: { isFinalAttempt?: boolean } = {}): Promise<StepOutcome> {
   const q = await db.query.findUnique({
     where: { id: queryId },
     include: { connector: { include: { device: true, queryPool: true } } },
@@ -44,66 +72,67 @@ export async function runFind(queryId: string, chunk = 0, opts: { isFinalAttempt
   if (lane === 'batch' && !inWindow(connector.schedule)) {
     return { status: 'wait', until: nextWindowStart(connector.schedule).getTime(), reason: 'schedule' };
   }
-  const rows = await db.queryItem.findMany({
-    where: { queryId, status: { not: 'INVALID' } },
-    orderBy: { rowNumber: 'asc' },
-    skip: chunk * FIND_CHUNK,
-    take: FIND_CHUNK,
-  });
-  const items = rows.filter((r) => r.status === 'PENDING' || r.status === 'RUNNING');
-  if (!items.length) {
+  const waiting = await db.queryItem.count({ where: { queryId, OR: [{ status: 'PENDING' }, { status: 'RUNNING', claimedBy: claim }] } });
+  if (!waiting) {
     await finishQueryIfComplete(queryId);
     return { status: 'done' };
   }
   const lease = await acquireAssociation(connector.id, connector.maxAssociations, lane);
   if (!lease) return { status: 'wait', until: Date.now() + 200 + Math.floor(Math.random() * 300), reason: 'capacity' };
   const peer = { aeTitle: connector.device.aeTitle, host: connector.device.host, port: connector.device.port, tls: connector.device.tls };
+  let items: ClaimedRow[] = [];
   try {
     await db.query.updateMany({ where: { id: q.id, status: 'PENDING' }, data: { status: 'RUNNING' } });
-    const answers = await findStudiesMany(
-      peer,
-      connector.queryPool.aeTitle,
-      items.map((it) => ({
-        patientId: it.patientId,
-        accessionNumber: it.accessionNumber ?? undefined,
-        modality: it.modality ?? undefined,
-        studyDateFrom: it.studyDateFrom ?? undefined,
-        studyDateTo: it.studyDateTo ?? undefined,
-        studyDescription: it.studyDescription ?? undefined,
-      })),
-    );
-    const fresh = await db.query.findUnique({ where: { id: queryId }, select: { status: true } });
-    if (fresh?.status === 'CANCELLED') return { status: 'done' };
-    const done: { id: string; count: number }[] = [];
-    const results: Prisma.QueryResultCreateManyInput[] = [];
-    for (let i = 0; i < items.length; i++) {
-      const it = items[i];
-      const a = answers[i];
-      if (a instanceof Error) {
-        await db.queryItem.update({ where: { id: it.id }, data: { status: 'FAILED', error: a.message } });
-        continue;
+    for (;;) {
+      const fresh = await db.query.findUnique({ where: { id: queryId }, select: { status: true } });
+      if (fresh?.status === 'CANCELLED') return { status: 'done' };
+      items = await claimChunk(queryId, claim);
+      if (!items.length) break;
+      const answers = await findStudiesMany(
+        peer,
+        connector.queryPool.aeTitle,
+        items.map((it) => ({
+          patientId: it.patientId,
+          accessionNumber: it.accessionNumber ?? undefined,
+          modality: it.modality ?? undefined,
+          studyDateFrom: it.studyDateFrom ?? undefined,
+          studyDateTo: it.studyDateTo ?? undefined,
+          studyDescription: it.studyDescription ?? undefined,
+        })),
+      );
+      const done: { id: string; count: number }[] = [];
+      const results: Prisma.QueryResultCreateManyInput[] = [];
+      for (let i = 0; i < items.length; i++) {
+        const it = items[i];
+        const a = answers[i];
+        if (a instanceof Error) {
+          await db.queryItem.update({ where: { id: it.id }, data: { status: 'FAILED', error: a.message } });
+          continue;
+        }
+        const matches = keepExact(it.patientId, await withCounts(peer, connector.queryPool.aeTitle, a, connector.capabilities));
+        for (const m of matches) results.push(resultRow(queryId, it.id, it.patientId, m));
+        done.push({ id: it.id, count: matches.length });
       }
-      const matches = keepExact(it.patientId, await withCounts(peer, connector.queryPool.aeTitle, a, connector.capabilities));
-      for (const m of matches) results.push(resultRow(queryId, it.id, it.patientId, m));
-      done.push({ id: it.id, count: matches.length });
+      // One round trip for the chunk's results and one for its rows: 1,000 rows would otherwise
+      // cost thousands of single-row writes.
+      await db.$transaction([
+        db.queryResult.createMany({ data: results, skipDuplicates: true }),
+        db.$executeRaw`UPDATE "QueryItem" AS q SET "status" = 'DONE', "error" = NULL, "resultCount" = v.c
+          FROM (SELECT unnest(${done.map((d) => d.id)}::text[]) AS id, unnest(${done.map((d) => d.count)}::int[]) AS c) AS v
+          WHERE q."id" = v.id`,
+      ]);
+      items = [];
     }
-    // One round trip for the chunk's results and one for its rows: 1,000 rows would otherwise
-    // cost thousands of single-row writes.
-    await db.$transaction([
-      db.queryResult.createMany({ data: results, skipDuplicates: true }),
-      db.$executeRaw`UPDATE "QueryItem" AS q SET "status" = 'DONE', "error" = NULL, "resultCount" = v.c
-        FROM (SELECT unnest(${done.map((d) => d.id)}::text[]) AS id, unnest(${done.map((d) => d.count)}::int[]) AS c) AS v
-        WHERE q."id" = v.id`,
-    ]);
     await db.query.updateMany({ where: { id: queryId, error: { endsWith: '(retrying)' } }, data: { error: null } });
     await finishQueryIfComplete(queryId);
     return { status: 'done' };
   } catch (e) {
     const message = e instanceof Error ? e.message : 'C-FIND failed';
-    log.warn('find failed', { queryId, chunk, reason: e instanceof DicomNetworkError ? e.reason : 'error', final: !!opts.isFinalAttempt });
+    log.warn('find failed', { queryId, reason: e instanceof DicomNetworkError ? e.reason : 'error', final: !!opts.isFinalAttempt });
     await db.query.update({ where: { id: queryId }, data: { error: opts.isFinalAttempt ? message : `${message} (retrying)` } });
     if (opts.isFinalAttempt) {
-      await db.queryItem.updateMany({ where: { id: { in: items.map((i) => i.id) }, status: { in: ['PENDING', 'RUNNING'] } }, data: { status: 'FAILED', error: message } });
+      // This job's claimed rows, and the rows nobody could ask for (every slot shares the PACS).
+      await db.queryItem.updateMany({ where: { queryId, OR: [{ status: 'PENDING' }, { status: 'RUNNING', claimedBy: claim }] }, data: { status: 'FAILED', error: message } });
       await finishQueryIfComplete(queryId);
       return { status: 'done' };
     }

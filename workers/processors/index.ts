@@ -24,8 +24,8 @@ type Processor = (job: Job, token?: string) => Promise<unknown>;
 
 export const processors: Record<JobName, Processor> = {
   'query.find': async (job, token) => {
-    const { queryId, chunk } = JOBS['query.find'].schema.parse(job.data);
-    await waitOrDone(job, token, await runFind(queryId, chunk, { isFinalAttempt: isFinalAttempt(job) }));
+    const { queryId } = JOBS['query.find'].schema.parse(job.data);
+    await waitOrDone(job, token, await runFind(queryId, job.id ?? `find-${queryId}`, { isFinalAttempt: isFinalAttempt(job) }));
   },
   'retrieval.move': async (job, token) => {
     const { retrievalId, generation } = JOBS['retrieval.move'].schema.parse(job.data);
