@@ -129,6 +129,160 @@ export function buildProgram(): Command {
     });
 
   program
+    .command('anonymize')
+    .description(
+      'De-identify a folder of DICOM files with a pool\'s rules (--pool) or a rules file (--rules); outputs are named <study>/<series>/<sop>.dcm by research UIDs',
+    )
+    .argument('<in-dir>', 'folder of DICOM files (searched recursively)')
+    .argument('<out-dir>', 'where de-identified files are written')
+    .option('--pool <poolId>', "use the pool's rules, secret, identity map (creating identities as retrievals do) and lookup tables")
+    .option('--rules <file.json>', 'use a rule set from a JSON file (see docs/deidentification.md)')
+    .option('--secret <hex>', 'with --rules: the UID/pseudonym key (hex, at least 32 digits); default: a new random one, printed')
+    .option('--quarantine-dir <dir>', 'write instances held for burned-in text risk here (default: not written)')
+    .option('--concurrency <n>', 'worker threads (default: one per core)', (v) => Number(v))
+    .option('--json', 'print the summary as JSON')
+    .option('--list-failed', 'also list the paths of files that failed (paths may carry names: mind where the output goes)')
+    .action(async (inDir: string, outDir: string, o) => {
+      const fs = await import('node:fs/promises');
+      const path = await import('node:path');
+      if (!!o.pool === !!o.rules) fail('give exactly one of --pool <poolId> or --rules <file.json>');
+      if (o.pool && o.secret) fail('--secret goes with --rules; a pool uses its own secret');
+      if (o.concurrency !== undefined && (!Number.isInteger(o.concurrency) || o.concurrency < 0 || o.concurrency > 256)) fail('--concurrency must be a whole number from 0 to 256');
+      const inAbs = path.resolve(inDir);
+      const outAbs = path.resolve(outDir);
+      const inStat = await fs.stat(inAbs).catch(() => null);
+      if (!inStat?.isDirectory()) fail(`input folder not found: ${inDir}`);
+      if (outAbs === inAbs || outAbs.startsWith(inAbs + path.sep)) fail('the output folder must not be inside the input folder');
+      await fs.mkdir(outAbs, { recursive: true });
+      const quarantineDir = o.quarantineDir ? path.resolve(o.quarantineDir) : undefined;
+
+      const { anonymizeFolder } = await import('../lib/anonymize/folder');
+      type Summary = Awaited<ReturnType<typeof anonymizeFolder>>;
+      const print = (r: Summary, ruleVersion: number | null) => {
+        const reasons = new Map<string, number>();
+        for (const f of r.failed) reasons.set(f.error, (reasons.get(f.error) ?? 0) + 1);
+        if (o.json) {
+          process.stdout.write(
+            JSON.stringify({
+              files: r.processed + r.failed.length,
+              processed: r.processed,
+              written: r.written,
+              quarantined: r.quarantined,
+              quarantineReasons: r.quarantineReasons,
+              failed: r.failed.length,
+              failureReasons: Object.fromEntries(reasons),
+              ruleVersion,
+            }) + '\n',
+          );
+        } else {
+          const lines = [`processed ${r.processed + r.failed.length} file(s): ${r.written} written, ${r.quarantined} quarantined, ${r.failed.length} failed`];
+          for (const [reason, n] of Object.entries(r.quarantineReasons)) lines.push(`  quarantined ${n}: ${reason}`);
+          for (const [reason, n] of reasons) lines.push(`  failed ${n}: ${reason}`);
+          if (r.quarantined && !quarantineDir) lines.push('  (quarantined instances were not written; use --quarantine-dir to keep them for review)');
+          process.stdout.write(lines.join('\n') + '\n');
+        }
+        // Source paths can carry names or MRNs: listed only on request, on stderr.
+        if (o.listFailed) for (const f of r.failed) process.stderr.write(`failed: ${f.file}: ${f.error}\n`);
+        if (r.failed.length) process.exitCode = 1;
+      };
+      const onProgress = process.stderr.isTTY ? (done: number, total: number) => process.stderr.write(`\r${done}/${total}`) : undefined;
+
+      if (o.rules) {
+        const { validateRuleSet } = await import('../lib/anonymize/rules');
+        const { dateOffsetFor, pseudonymFor } = await import('../lib/anonymize/pseudonym');
+        const text = await fs.readFile(path.resolve(o.rules), 'utf8').catch(() => fail(`cannot read the rules file ${o.rules}`));
+        let json: unknown;
+        try {
+          json = JSON.parse(text);
+        } catch {
+          fail(`the rules file ${o.rules} is not valid JSON`);
+        }
+        const checked = validateRuleSet(json);
+        if (!checked.ok) fail(`the rules file ${o.rules} is not valid:\n  ${checked.errors.join('\n  ')}`);
+        let secret: string = o.secret ?? '';
+        if (secret) {
+          if (!/^[0-9a-fA-F]{32,}$/.test(secret) || secret.length % 2) fail('--secret must be an even number of hex digits, at least 32');
+        } else {
+          const { randomBytes } = await import('node:crypto');
+          secret = randomBytes(32).toString('hex');
+          process.stderr.write(
+            `tributary: no --secret given; generated ${secret}\n` +
+              'tributary: keep it: the same secret gives the same research IDs, UIDs and date offsets in later runs, so their outputs link\n',
+          );
+        }
+        if (checked.rules.overrides.some((x) => x.action === 'lookup')) {
+          process.stderr.write('tributary: lookup overrides need a pool\'s lookup tables (--pool); with --rules they empty the attribute\n');
+        }
+        const r = await anonymizeFolder({
+          inDir: inAbs,
+          outDir: outAbs,
+          quarantineDir,
+          rules: checked.rules,
+          uidSecret: secret,
+          concurrency: o.concurrency,
+          onProgress,
+          identityFor: (patientId) => {
+            const researchId = pseudonymFor(secret, patientId);
+            return { researchId, researchName: researchId, dateOffsetDays: dateOffsetFor(secret, patientId) };
+          },
+        }).catch(report);
+        if (onProgress) process.stderr.write('\n');
+        print(r, null);
+        return;
+      }
+
+      await withDb(async () => {
+        const { db } = await import('../lib/db');
+        const { ruleSetSchema } = await import('../lib/anonymize/rules');
+        const { deidIdentityFor } = await import('../lib/pools/identity');
+        const { audit } = await import('../lib/audit');
+        const { AppError: DomainError } = await import('../lib/errors');
+        const pool = await db.pool.findUnique({ where: { id: String(o.pool) } });
+        if (!pool) fail('no pool with this id');
+        if (pool.kind !== 'RESEARCH') fail('this is an infrastructure pool (an AE title); de-identify with a research pool');
+        const rules = ruleSetSchema.parse(pool.rules);
+        const studies = new Map<string, Promise<unknown>>();
+        const r = await anonymizeFolder({
+          inDir: inAbs,
+          outDir: outAbs,
+          quarantineDir,
+          rules,
+          uidSecret: pool.secret,
+          ruleVersion: pool.ruleVersion,
+          concurrency: o.concurrency,
+          onProgress,
+          identityFor: async (patientId) => {
+            if (!patientId) throw new DomainError('VALIDATION', 'The file has no Patient ID; a pool needs one to find the research identity');
+            return deidIdentityFor(pool, rules, { sourcePatientId: patientId });
+          },
+          // The identity map learns the studies, as a retrieval would record them (once per study:
+          // instances of one study finish concurrently).
+          onInstance: async (x) => {
+            let once = studies.get(x.sourceStudyUid);
+            if (!once) {
+              once = db.studyIdentity.upsert({
+                where: { poolId_sourceStudyUid: { poolId: pool.id, sourceStudyUid: x.sourceStudyUid } },
+                create: { poolId: pool.id, sourceStudyUid: x.sourceStudyUid, researchStudyUid: x.targetStudyUid, sourcePatientId: x.patientId },
+                update: {},
+              });
+              studies.set(x.sourceStudyUid, once);
+            }
+            await once;
+          },
+        }).catch(report);
+        if (onProgress) process.stderr.write('\n');
+        await audit({
+          action: 'pool.cli-anonymize',
+          poolId: pool.id,
+          targetType: 'pool',
+          targetId: pool.id,
+          detail: { via: 'cli', ruleVersion: pool.ruleVersion, processed: r.processed, written: r.written, quarantined: r.quarantined, failed: r.failed.length },
+        });
+        print(r, pool.ruleVersion);
+      });
+    });
+
+  program
     .command('queues')
     .description('Show queue state (waiting, active, delayed, failed) per queue')
     .action(async () =>

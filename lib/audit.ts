@@ -44,7 +44,12 @@ export type AuditAction =
   | 'quarantine.drop'
   | 'export.create'
   | 'job.retry'
-  | 'job.remove';
+  | 'job.remove'
+  | 'dicomweb.stow'
+  | 'viewer.manifest-fetch'
+  | 'pool.rules-preview'
+  | 'pool.lookups-update'
+  | 'pool.cli-anonymize';
 
 export async function audit(
   e: {

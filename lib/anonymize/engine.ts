@@ -1102,9 +1102,31 @@ export function previewDiff(
   keys: DeidKeys,
   identity: DeidIdentity,
 ): PreviewRow[] {
+  return previewInstance(input, rules, keys, identity).rows;
+}
+
+export interface PreviewResult {
+  rows: PreviewRow[];
+  /** What the engine would do with the instance: held for the owner, with the reason. */
+  quarantine?: { reason: string };
+  sopClassUid: string;
+  transferSyntaxUid: string;
+  /** Counts of rows by action. */
+  counts: Record<PreviewRow['action'], number>;
+}
+
+/** previewDiff plus the quarantine verdict and counts, from one run of the engine. */
+export function previewInstance(
+  input: Buffer,
+  rules: CompiledRules | RuleSet,
+  keys: DeidKeys,
+  identity: DeidIdentity,
+  opts: { ruleVersion?: number } = {},
+): PreviewResult {
   const compiled = 'table' in rules ? rules : compileRules(rules);
   const before = readElementsForPreview(input);
-  const after = readElementsForPreview(deidentify(input, compiled, keys, identity).output);
+  const res = deidentify(input, compiled, keys, identity, opts);
+  const after = readElementsForPreview(res.output);
   // Sequence item paths differ only when a sequence is emptied; key by path + tag.
   const key = (e: PreviewElement) => `${e.path ?? ''}|${e.tag}`;
   const afterMap = new Map(after.map((e) => [key(e), e]));
@@ -1131,5 +1153,9 @@ export function previewDiff(
     if (a.path) row.path = a.path;
     rows.push(row);
   }
-  return rows;
+  const counts: PreviewResult['counts'] = { removed: 0, changed: 0, kept: 0, added: 0 };
+  for (const r of rows) counts[r.action]++;
+  const result: PreviewResult = { rows, sopClassUid: res.sopClassUid, transferSyntaxUid: res.transferSyntaxUid, counts };
+  if (res.quarantine) result.quarantine = res.quarantine;
+  return result;
 }

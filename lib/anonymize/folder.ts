@@ -26,12 +26,19 @@ export interface AnonymizeFolderOptions {
   ruleVersion?: number;
   quarantineDir?: string;
   onProgress?(done: number, total: number): void;
+  /**
+   * Called once per de-identified instance (written or quarantined), e.g. to record the
+   * source -> research study mapping of a pool. Source values: keep them out of logs.
+   */
+  onInstance?(r: { patientId: string; sourceStudyUid: string; targetStudyUid: string; outcome: 'written' | 'quarantined' }): Promise<void> | void;
 }
 
 export interface AnonymizeFolderResult {
   processed: number;
   written: number;
   quarantined: number;
+  /** Quarantine reasons (constant texts, no values) with their counts. */
+  quarantineReasons: Record<string, number>;
   failed: Array<{ file: string; error: string }>;
 }
 
@@ -113,7 +120,7 @@ function patientIdFromHead(buf: Buffer): string | undefined {
 
 export async function anonymizeFolder(opts: AnonymizeFolderOptions): Promise<AnonymizeFolderResult> {
   const files = await listFiles(opts.inDir);
-  const result: AnonymizeFolderResult = { processed: 0, written: 0, quarantined: 0, failed: [] };
+  const result: AnonymizeFolderResult = { processed: 0, written: 0, quarantined: 0, quarantineReasons: {}, failed: [] };
   const pool = createDeidPool(opts.concurrency);
   const identities = new Map<string, Promise<DeidIdentity>>();
   const incoming = path.join(opts.outDir, `.incoming-${randomBytes(4).toString('hex')}`);
@@ -141,13 +148,23 @@ export async function anonymizeFolder(opts: AnonymizeFolderOptions): Promise<Ano
         identity: await identity,
         ruleVersion: opts.ruleVersion ?? 1,
       });
-      result.processed++;
       const name = path.join(res.targetUids.study || 'unknown-study', res.targetUids.series || 'unknown-series', `${res.targetUids.sop}.dcm`);
+      // Recorded first (e.g. the pool's identity map): a file whose record fails is reported as
+      // failed, not counted as written.
+      await opts.onInstance?.({
+        patientId,
+        sourceStudyUid: res.sourceUids.study,
+        targetStudyUid: res.targetUids.study,
+        outcome: res.written === 'out' ? 'written' : 'quarantined',
+      });
+      result.processed++;
       if (res.written === 'out') {
         await moveInto(tmpOut, path.join(opts.outDir, name));
         result.written++;
       } else {
         result.quarantined++;
+        const reason = res.quarantine?.reason ?? 'quarantined';
+        result.quarantineReasons[reason] = (result.quarantineReasons[reason] ?? 0) + 1;
         if (res.written === 'quarantine' && tmpQuarantine && opts.quarantineDir) {
           await moveInto(tmpQuarantine, path.join(opts.quarantineDir, name));
         }

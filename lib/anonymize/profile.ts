@@ -160,7 +160,8 @@ function overrideToResolved(o: Override): Resolved {
   return { op, value: o.value, reason: 'override' };
 }
 
-function canonical(value: unknown): string {
+/** JSON with object keys sorted: equal rule sets give equal text (the fingerprint is hashed from it). */
+export function canonical(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
   if (value && typeof value === 'object') {
     return `{${Object.keys(value as object).sort().map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`).join(',')}}`;

@@ -10,7 +10,8 @@ import { createDeidPool } from '../anonymize/pool';
 import type { RuleSet } from '../anonymize/rules';
 import { db, Prisma, type Pool, type Tx } from '../db';
 import { absolute, ensureDir, poolInstanceRelPath, quarantineRelPath, storageRoot } from '../storage';
-import type { ResearchIdentity } from './identity';
+import type { DeidIdentity } from '../anonymize/engine';
+import type { DeidIndex } from '../anonymize/index-fields';
 
 type DeidPool = ReturnType<typeof createDeidPool>;
 const g = globalThis as unknown as { __tributaryDeidPool?: DeidPool };
@@ -47,7 +48,8 @@ export type IngestOutcome =
 export async function storeDeidentified(opts: {
   pool: Pick<Pool, 'id' | 'secret' | 'ruleVersion'>;
   rules: RuleSet;
-  identity: ResearchIdentity;
+  /** Research identity and the lookup tables of the rules (lib/pools/identity.ts deidIdentityFor). */
+  identity: DeidIdentity;
   inPath: string;
   sourcePatientId: string;
   retrievalId?: string | null;
@@ -92,76 +94,122 @@ export async function storeDeidentified(opts: {
             create: { poolId: opts.pool.id, sopInstanceUid: res.targetUids.sop, ...data },
             update: { ...data, decision: null, decidedAt: null, decidedById: null },
           }),
+          // The identity map knows the study even while all of it is held (a release indexes it later).
+          db.studyIdentity.upsert({
+            where: { poolId_sourceStudyUid: { poolId: opts.pool.id, sourceStudyUid: res.sourceUids.study } },
+            create: { poolId: opts.pool.id, sourceStudyUid: res.sourceUids.study, researchStudyUid: res.targetUids.study, sourcePatientId: opts.sourcePatientId },
+            update: {},
+          }),
           ...(opts.alsoCommit ? opts.alsoCommit(db, { kind: 'quarantined', ...source }) : []),
         ]),
       );
       return { kind: 'quarantined', reason: res.quarantine.reason, ...source };
     }
-    const ix = res.index;
     const rel = poolInstanceRelPath(opts.pool.id, res.targetUids.study, res.targetUids.series, res.targetUids.sop);
     const abs = absolute(rel);
     await ensureDir(path.dirname(abs));
     await fs.rename(tmp, abs);
     const poolId = opts.pool.id;
-    const studyData = {
-      patientId: ix.patientId ?? opts.identity.researchId,
-      patientName: ix.patientName ?? opts.identity.researchName,
-      patientSex: ix.patientSex ?? '',
-      patientBirthDate: ix.patientBirthDate ?? '',
-      studyDate: ix.studyDate ?? '',
-      studyTime: ix.studyTime ?? '',
-      studyDescription: ix.studyDescription ?? '',
-      accessionNumber: ix.accessionNumber ?? '',
-      studyId: ix.studyId ?? '',
-    };
-    const study = await upsertRace(() => db.study.upsert({
-      where: { poolId_studyInstanceUid: { poolId, studyInstanceUid: res.targetUids.study } },
-      create: { poolId, studyInstanceUid: res.targetUids.study, ...studyData },
-      update: {},
-    }));
-    const series = await upsertRace(() => db.series.upsert({
-      where: { poolId_seriesInstanceUid: { poolId, seriesInstanceUid: res.targetUids.series } },
-      create: {
-        poolId,
-        studyId: study.id,
-        seriesInstanceUid: res.targetUids.series,
-        modality: ix.modality ?? '',
-        seriesNumber: ix.seriesNumber ?? null,
-        seriesDescription: ix.seriesDescription ?? '',
-        bodyPartExamined: ix.bodyPartExamined ?? '',
-      },
-      update: {},
-    }));
-    const instanceData = {
-      seriesId: series.id,
-      sopClassUid: res.sopClassUid,
-      instanceNumber: ix.instanceNumber ?? null,
-      transferSyntaxUid: res.transferSyntaxUid,
-      rows: ix.rows ?? null,
-      columns: ix.columns ?? null,
-      numberOfFrames: ix.numberOfFrames ?? null,
+    const { studyId } = await indexDeidentified({
+      poolId,
       path: rel,
       size: res.size,
+      sopClassUid: res.sopClassUid,
+      transferSyntaxUid: res.transferSyntaxUid,
+      targetUids: res.targetUids,
+      index: res.index,
+      identity: opts.identity,
       ruleVersion: opts.pool.ruleVersion,
-    };
-    await upsertRace(() => db.$transaction([
-      db.instance.upsert({
-        where: { poolId_sopInstanceUid: { poolId, sopInstanceUid: res.targetUids.sop } },
-        create: { poolId, sopInstanceUid: res.targetUids.sop, ...instanceData },
-        update: instanceData,
-      }),
-      db.studyIdentity.upsert({
-        where: { poolId_sourceStudyUid: { poolId, sourceStudyUid: res.sourceUids.study } },
-        create: { poolId, sourceStudyUid: res.sourceUids.study, researchStudyUid: res.targetUids.study, sourcePatientId: opts.sourcePatientId },
-        update: {},
-      }),
-      ...(opts.alsoCommit ? opts.alsoCommit(db, { kind: 'stored', ...source }) : []),
-    ]));
-    return { kind: 'stored', studyId: study.id, ...source };
+      alsoCommit: () => [
+        db.studyIdentity.upsert({
+          where: { poolId_sourceStudyUid: { poolId, sourceStudyUid: res.sourceUids.study } },
+          create: { poolId, sourceStudyUid: res.sourceUids.study, researchStudyUid: res.targetUids.study, sourcePatientId: opts.sourcePatientId },
+          update: {},
+        }),
+        ...(opts.alsoCommit ? opts.alsoCommit(db, { kind: 'stored', ...source }) : []),
+      ],
+    });
+    return { kind: 'stored', studyId, ...source };
   } finally {
     await fs.rm(tmp, { force: true }).catch(() => undefined);
     await fs.rm(tmpQuarantine, { force: true }).catch(() => undefined);
   }
+}
+
+/**
+ * Indexes one de-identified file that is already at its place in the pool's storage (`path`,
+ * relative to the storage root): the Study and Series rows are upserted by research UIDs, then the
+ * Instance row is committed together with `alsoCommit` (e.g. the staged row's removal, the
+ * retrieval's per-instance record, a quarantine decision). Shared by storeDeidentified and the
+ * release of a quarantined instance (lib/pools/quarantine.ts), so both index exactly alike.
+ */
+export async function indexDeidentified(opts: {
+  poolId: string;
+  path: string;
+  size: number;
+  sopClassUid: string;
+  transferSyntaxUid: string;
+  targetUids: { study: string; series: string; sop: string };
+  /** Index fields read back from the de-identified file (research values only). */
+  index: DeidIndex;
+  /** Fallbacks when the file lacks PatientID / PatientName. */
+  identity: { researchId: string; researchName: string };
+  ruleVersion: number;
+  /** Called for each attempt of the final transaction (a lost upsert race retries it). */
+  alsoCommit?: () => Prisma.PrismaPromise<unknown>[];
+}): Promise<{ studyId: string }> {
+  const { poolId, targetUids } = opts;
+  const ix = opts.index;
+  const studyData = {
+    patientId: ix.patientId ?? opts.identity.researchId,
+    patientName: ix.patientName ?? opts.identity.researchName,
+    patientSex: ix.patientSex ?? '',
+    patientBirthDate: ix.patientBirthDate ?? '',
+    studyDate: ix.studyDate ?? '',
+    studyTime: ix.studyTime ?? '',
+    studyDescription: ix.studyDescription ?? '',
+    accessionNumber: ix.accessionNumber ?? '',
+    studyId: ix.studyId ?? '',
+  };
+  const study = await upsertRace(() => db.study.upsert({
+    where: { poolId_studyInstanceUid: { poolId, studyInstanceUid: targetUids.study } },
+    create: { poolId, studyInstanceUid: targetUids.study, ...studyData },
+    update: {},
+  }));
+  const series = await upsertRace(() => db.series.upsert({
+    where: { poolId_seriesInstanceUid: { poolId, seriesInstanceUid: targetUids.series } },
+    create: {
+      poolId,
+      studyId: study.id,
+      seriesInstanceUid: targetUids.series,
+      modality: ix.modality ?? '',
+      seriesNumber: ix.seriesNumber ?? null,
+      seriesDescription: ix.seriesDescription ?? '',
+      bodyPartExamined: ix.bodyPartExamined ?? '',
+    },
+    update: {},
+  }));
+  const instanceData = {
+    seriesId: series.id,
+    sopClassUid: opts.sopClassUid,
+    instanceNumber: ix.instanceNumber ?? null,
+    transferSyntaxUid: opts.transferSyntaxUid,
+    rows: ix.rows ?? null,
+    columns: ix.columns ?? null,
+    numberOfFrames: ix.numberOfFrames ?? null,
+    path: opts.path,
+    size: opts.size,
+    ruleVersion: opts.ruleVersion,
+  };
+  await upsertRace(() => db.$transaction([
+    db.instance.upsert({
+      where: { poolId_sopInstanceUid: { poolId, sopInstanceUid: targetUids.sop } },
+      create: { poolId, sopInstanceUid: targetUids.sop, ...instanceData },
+      update: instanceData,
+    }),
+    ...(opts.alsoCommit ? opts.alsoCommit() : []),
+  ]));
+  return { studyId: study.id };
 }
 
 /** Recomputes series/study counts and study modalities from the index (idempotent). */

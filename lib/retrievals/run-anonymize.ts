@@ -10,7 +10,7 @@ import { ruleSetSchema } from '../anonymize/rules';
 import { audit } from '../audit';
 import { db } from '../db';
 import { logger } from '../logger';
-import { resolvePatientIdentity } from '../pools/identity';
+import { identityForRetrieval } from '../pools/identity';
 import { refreshStudyCounts, storeDeidentified } from '../pools/ingest';
 import { pruneEmptyDirs, stagingDir } from '../storage';
 import { dropStaged, dropStagedFor } from './staging';
@@ -32,13 +32,11 @@ export async function runAnonymize(retrievalId: string, generation: number): Pro
   if (!r || r.attempts !== generation || r.state === 'CANCELLED' || r.state === 'DONE') return;
   const { pool } = r;
   const rules = ruleSetSchema.parse(pool.rules);
-  const identity = await resolvePatientIdentity({
-    poolId: pool.id,
-    poolSecret: pool.secret,
-    sourcePatientId: r.result.patientId,
-    researchId: r.result.item.researchId,
-    researchName: r.result.item.researchName,
-  });
+  // Research identity (existing, query row, lookup table, else pseudonym) and the lookup tables the
+  // rules name. A research ID that belongs to another patient fails the study: never merged.
+  const found = await identityForRetrieval(pool, rules, r);
+  if ('refused' in found) return;
+  const { identity } = found;
   const studyIds: string[] = [];
   for (;;) {
     const batch = await db.stagedInstance.findMany({ where: { retrievalId: r.id }, take: BATCH, orderBy: { receivedAt: 'asc' } });

@@ -1,4 +1,83 @@
-/** De-identification: rules, preview, identity map, quarantine, lookup tables. */
-import type { Endpoint } from '../endpoint';
+/**
+ * De-identification: rules, preview, identity map, lookup tables, quarantine.
+ *
+ * Who (docs/deidentification.md, "Who can do what"):
+ * - rules (read, check, save, versions) and the quarantine list: 'pool:own', pool owners and
+ *   admins. Neither shows identifying data.
+ * - preview, identity map, lookup tables, quarantine release/drop: 'pool:identity', pool owners
+ *   only. Preview shows original values; the map and the tables link MRNs to research IDs; a
+ *   release puts pixels that may show burned-in text into the pool. That is the honest broker's
+ *   call, not an administrator's.
+ */
+import { z } from 'zod';
+import { ruleSetSchema } from '../../anonymize/rules-schema';
+import { e, idParam, type Endpoint } from '../endpoint';
 
-export const deidEndpoints = {} satisfies Record<string, Endpoint>;
+const id = z.string().min(1).max(64);
+
+export const rulesUpdateSchema = z.object({
+  rules: ruleSetSchema,
+  /** The version the editor started from: a save over someone else's newer version is refused (409). */
+  baseVersion: z.number().int().min(1).optional(),
+});
+
+export const rulesCheckSchema = z.object({ rules: ruleSetSchema });
+
+/** Multipart text fields of a preview; the sample is `stagedInstanceId` or the `file` part. */
+export const previewFormSchema = z.object({
+  /** The rule set being edited, as JSON; absent = the pool's current rules. */
+  rules: z.string().max(1_000_000).optional(),
+  stagedInstanceId: id.optional(),
+});
+
+export const identityListQuerySchema = z.object({
+  q: z.string().trim().max(128).optional(),
+  page: z.coerce.number().int().min(1).max(100_000).default(1),
+  pageSize: z.coerce.number().int().min(1).max(500).default(50),
+});
+
+export const identityExportQuerySchema = z.object({ table: z.enum(['patients', 'studies']).default('patients') });
+
+/** Multipart text fields of a lookup upload (the file is the `file` part). */
+export const lookupUploadSchema = z.object({
+  kind: z.enum(['identity', 'table']),
+  table: z.string().trim().max(64).optional(),
+  mode: z.enum(['merge', 'replace']).default('merge'),
+});
+
+export const quarantineListQuerySchema = z.object({
+  status: z.enum(['pending', 'released', 'dropped', 'all']).default('pending'),
+  page: z.coerce.number().int().min(1).max(100_000).default(1),
+  pageSize: z.coerce.number().int().min(1).max(500).default(100),
+});
+
+export const quarantineDecisionSchema = z.object({
+  ids: z.array(id).min(1, 'Select at least one instance').max(500, 'At most 500 instances at once'),
+  decision: z.enum(['release', 'drop']),
+});
+
+const ruleVersionParams = z.object({ id, version: z.coerce.number().int().min(1).max(1_000_000) });
+const lookupParams = z.object({ id, table: z.string().min(1).max(64) });
+const quarantineParams = z.object({ id, quarantineId: id });
+
+export const deidEndpoints = {
+  getPoolRules: e({ method: 'get', path: '/pools/{id}/rules', summary: 'The pool’s de-identification rules, version, fingerprint and version history', tag: 'de-identification', access: 'pool:own', params: idParam }),
+  updatePoolRules: e({ method: 'put', path: '/pools/{id}/rules', summary: 'Save rules as the next version (validated; 409 when baseVersion is not the current version)', tag: 'de-identification', access: 'pool:own', params: idParam, body: rulesUpdateSchema }),
+  checkPoolRules: e({ method: 'post', path: '/pools/{id}/rules/check', summary: 'Validate rules without saving; returns what the generated rule list would change', tag: 'de-identification', access: 'pool:own', params: idParam, body: rulesCheckSchema }),
+  getPoolRuleVersion: e({ method: 'get', path: '/pools/{id}/rules/versions/{version}', summary: 'One saved version of the rules', tag: 'de-identification', access: 'pool:own', params: ruleVersionParams }),
+
+  listPreviewSamples: e({ method: 'get', path: '/pools/{id}/preview/samples', summary: 'Staged instances of retrievals into this pool, usable as preview samples', tag: 'de-identification', access: 'pool:identity', params: idParam }),
+  previewRules: e({ method: 'post', path: '/pools/{id}/preview', summary: 'Before/after table of one sample under rules being edited: multipart fields rules (JSON), stagedInstanceId, or a file part (a .dcm read in memory, never stored). Shows original values.', tag: 'de-identification', access: 'pool:identity', params: idParam, multipart: true, body: previewFormSchema }),
+
+  getIdentityMap: e({ method: 'get', path: '/pools/{id}/identity', summary: 'Identity map: MRN, research ID and name, date offset, source and research study UIDs (audited)', tag: 'de-identification', access: 'pool:identity', params: idParam, query: identityListQuerySchema }),
+  exportIdentityMap: e({ method: 'get', path: '/pools/{id}/identity/export', summary: 'Identity map as CSV, patients or studies (audited)', tag: 'de-identification', access: 'pool:identity', params: idParam, query: identityExportQuerySchema, produces: 'text/csv' }),
+
+  listLookupTables: e({ method: 'get', path: '/pools/{id}/lookups', summary: 'The pool’s lookup tables with their sizes', tag: 'de-identification', access: 'pool:identity', params: idParam }),
+  uploadLookupTable: e({ method: 'post', path: '/pools/{id}/lookups', summary: 'Upload a lookup table (.csv or .xlsx): kind identity (MRN, ResearchID, ResearchName) or table (named: original, replacement); mode merge or replace', tag: 'de-identification', access: 'pool:identity', params: idParam, multipart: true, body: lookupUploadSchema }),
+  deleteLookupTable: e({ method: 'delete', path: '/pools/{id}/lookups/{table}', summary: 'Delete a lookup table (research-id and research-name go together)', tag: 'de-identification', access: 'pool:identity', params: lookupParams }),
+
+  listQuarantine: e({ method: 'get', path: '/pools/{id}/quarantine', summary: 'Quarantined instances (held for burned-in text risk) with reason and decision', tag: 'de-identification', access: 'pool:own', params: idParam, query: quarantineListQuerySchema }),
+  releaseQuarantined: e({ method: 'post', path: '/pools/{id}/quarantine/{quarantineId}/release', summary: 'Release a quarantined instance into the pool', tag: 'de-identification', access: 'pool:identity', params: quarantineParams }),
+  dropQuarantined: e({ method: 'post', path: '/pools/{id}/quarantine/{quarantineId}/drop', summary: 'Drop a quarantined instance (the file is deleted, the record kept)', tag: 'de-identification', access: 'pool:identity', params: quarantineParams }),
+  decideQuarantine: e({ method: 'post', path: '/pools/{id}/quarantine/decisions', summary: 'Release or drop several quarantined instances', tag: 'de-identification', access: 'pool:identity', params: idParam, body: quarantineDecisionSchema }),
+} satisfies Record<string, Endpoint>;

@@ -1,0 +1,233 @@
+import Link from 'next/link';
+import { generatedRuleList, type RuleListRow, type RuleWhy } from '@/lib/anonymize/rule-list';
+import { sopClassName } from '@/lib/anonymize/sop-classes';
+import { pagePool } from '@/lib/auth/page';
+import { db } from '@/lib/db';
+import { listLookupTables } from '@/lib/pools/lookups';
+import { listPreviewSamples, previewMaxBytes } from '@/lib/pools/preview';
+import { currentRules, fingerprintOf, getRuleVersion, listRuleVersions } from '@/lib/pools/rules';
+import { PageHeader } from '@/components/ui';
+import { PoolTabs } from '../pool-tabs';
+import { RulesEditor } from './rules-editor';
+
+export const metadata = { title: 'Rules & settings · Tributary' };
+
+const WHY_LABEL: Record<RuleWhy, string> = {
+  basic: 'Basic Profile',
+  option: 'option',
+  override: 'override',
+  identity: 'research identity',
+  'keep-list': 'keep-list',
+  'safe-private': 'safe private',
+  default: 'default',
+};
+const WHY_STYLE: Record<RuleWhy, string> = {
+  basic: 'bg-slate-100 text-slate-700',
+  option: 'bg-violet-100 text-violet-800',
+  override: 'bg-amber-100 text-amber-900',
+  identity: 'bg-sky-100 text-sky-800',
+  'keep-list': 'bg-emerald-100 text-emerald-800',
+  'safe-private': 'bg-emerald-100 text-emerald-800',
+  default: 'bg-slate-100 text-slate-600',
+};
+
+function positiveInt(v: string | undefined): number | undefined {
+  if (!v || !/^\d{1,7}$/.test(v)) return undefined;
+  const n = Number(v);
+  return n >= 1 ? n : undefined;
+}
+
+export default async function PoolSettingsPage({ params, searchParams }: { params: Promise<{ poolId: string }>; searchParams: Promise<Record<string, string | undefined>> }) {
+  const { poolId } = await params;
+  const { pool, poolRole, isAdmin } = await pagePool(poolId, 'own');
+  const sp = await searchParams;
+  const owner = poolRole === 'OWNER';
+  const current = currentRules(pool);
+  const versions = await listRuleVersions(pool.id);
+
+  // ?version=N shows that version's rule list; ?edit=N loads it into the editor (to restore it).
+  const viewVersion = positiveInt(sp.version);
+  const editVersion = positiveInt(sp.edit);
+  const viewed = viewVersion && viewVersion !== pool.ruleVersion ? await getRuleVersion(pool.id, viewVersion).catch(() => null) : null;
+  const loaded = editVersion && editVersion !== pool.ruleVersion ? await getRuleVersion(pool.id, editVersion).catch(() => null) : null;
+  const listRules = viewed?.rules ?? current;
+  let list: RuleListRow[] = [];
+  let listError: string | null = null;
+  try {
+    list = generatedRuleList(listRules);
+  } catch {
+    listError = 'This version no longer compiles against the current dictionary; its JSON is shown instead.';
+  }
+  const q = (sp.q ?? '').trim().toLowerCase().slice(0, 100);
+  const why = (Object.keys(WHY_LABEL) as RuleWhy[]).includes(sp.why as RuleWhy) ? (sp.why as RuleWhy) : undefined;
+  const shown = list.filter(
+    (r) => (!why || r.why === why) && (!q || [r.tag, r.keyword, r.name, r.action, r.code, r.via].some((v) => v?.toLowerCase().includes(q))),
+  );
+
+  const [members, samples, tables] = await Promise.all([
+    db.poolMember.findMany({ where: { poolId: pool.id }, orderBy: { createdAt: 'asc' }, select: { role: true, user: { select: { id: true, name: true, email: true, active: true } } } }),
+    owner ? listPreviewSamples(pool.id) : Promise.resolve([]),
+    owner ? listLookupTables(pool.id) : Promise.resolve([]),
+  ]);
+  const link = (over: Record<string, string | number | undefined>) => {
+    const u = new URLSearchParams();
+    const merged = { version: viewed ? String(viewed.version) : undefined, q: sp.q, why, ...over };
+    for (const [k, v] of Object.entries(merged)) if (v !== undefined && v !== '') u.set(k, String(v));
+    const s = u.toString();
+    return `/pools/${pool.id}/settings${s ? `?${s}` : ''}`;
+  };
+  const savedVersion = positiveInt(sp.saved);
+
+  return (
+    <>
+      <PageHeader title={pool.name} subtitle="De-identification rules, their versions, and who is in this pool." crumbs={[{ href: '/pools', label: 'Pools' }]} />
+      <PoolTabs poolId={pool.id} active="settings" poolRole={poolRole} isAdmin={isAdmin} />
+
+      {savedVersion === pool.ruleVersion && (
+        <p role="status" className="mb-4 rounded-md border border-emerald-200 bg-emerald-50 px-3 py-2 text-emerald-900">
+          Saved as version {pool.ruleVersion} (#{fingerprintOf(current)}). Instances de-identified from now on record version {pool.ruleVersion}.
+        </p>
+      )}
+
+      <div className="grid gap-5 xl:grid-cols-[minmax(0,3fr)_minmax(0,2fr)]">
+        <section className="card p-4" aria-labelledby="rules-title">
+          <h2 id="rules-title" className="mb-1">Rules <span className="font-normal text-slate-500">· version {pool.ruleVersion} · #{fingerprintOf(current)}</span></h2>
+          <p className="mb-4 text-slate-600">
+            Every instance that enters this pool goes through these rules. Saving creates version {pool.ruleVersion + 1}; each stored instance records the version that produced it.
+            {!owner && ' As an administrator you can edit the rules; only the pool’s owner can preview them on real data.'}
+          </p>
+          <RulesEditor
+            key={`${pool.ruleVersion}-${loaded?.version ?? 'current'}`}
+            poolId={pool.id}
+            baseVersion={pool.ruleVersion}
+            initial={loaded?.rules ?? current}
+            loadedFrom={loaded?.version}
+            canPreview={owner}
+            samples={samples.map((s) => ({ id: s.id, receivedAt: s.receivedAt.toISOString(), sopClassName: sopClassName(s.sopClassUid), size: s.size }))}
+            lookupTables={tables.map((t) => t.table).filter((t) => t !== 'research-id' && t !== 'research-name')}
+            previewMaxMb={Math.floor(previewMaxBytes() / 1024 / 1024)}
+          />
+        </section>
+
+        <div className="space-y-5">
+          <section className="card p-4" aria-labelledby="versions-title">
+            <h2 id="versions-title" className="mb-2">Versions</h2>
+            <div className="max-h-72 overflow-y-auto">
+              <table className="table" aria-label="Rule versions">
+                <thead><tr><th>Version</th><th>Saved</th><th>By</th><th><span className="sr-only">Actions</span></th></tr></thead>
+                <tbody>
+                  {versions.map((v) => (
+                    <tr key={v.version} className={viewed?.version === v.version || (!viewed && v.version === pool.ruleVersion) ? 'bg-sky-50' : ''}>
+                      <td className="tabular-nums">
+                        {v.version} {v.version === pool.ruleVersion && <span className="badge bg-emerald-100 text-emerald-800">current</span>}
+                      </td>
+                      <td className="tabular-nums">{v.createdAt.toISOString().slice(0, 16).replace('T', ' ')}</td>
+                      <td>{v.createdBy ?? <span className="text-slate-400">—</span>}</td>
+                      <td className="whitespace-nowrap text-right">
+                        <Link href={link({ version: v.version === pool.ruleVersion ? undefined : v.version })}>view</Link>
+                        {v.version !== pool.ruleVersion && (
+                          <>
+                            {' · '}
+                            <Link href={`/pools/${pool.id}/settings?edit=${v.version}`}>load into editor</Link>
+                          </>
+                        )}
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          </section>
+
+          <section className="card p-4" aria-labelledby="members-title">
+            <h2 id="members-title" className="mb-2">Members <span className="font-normal text-slate-500 tabular-nums">({members.length})</span></h2>
+            {members.length === 0 ? (
+              <p className="text-slate-500">Nobody is a member of this pool yet.</p>
+            ) : (
+              <table className="table" aria-label="Members">
+                <thead><tr><th>Name</th><th>E-mail</th><th>Role in pool</th></tr></thead>
+                <tbody>
+                  {members.map((m) => (
+                    <tr key={m.user.id}>
+                      <td>{m.user.name} {!m.user.active && <span className="badge bg-slate-200 text-slate-600">inactive</span>}</td>
+                      <td>{m.user.email}</td>
+                      <td>{m.role.toLowerCase()}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            )}
+            <p className="mt-2 text-xs text-slate-500">
+              {isAdmin ? <>Change members under <Link href={`/admin/pools/${pool.id}`}>Manage pools</Link>.</> : 'An administrator changes who is in the pool.'}
+            </p>
+          </section>
+        </div>
+      </div>
+
+      <section className="card mt-5 p-4" aria-labelledby="list-title">
+        <div className="mb-2 flex flex-wrap items-end justify-between gap-3">
+          <div>
+            <h2 id="list-title">
+              Generated rule list · version {viewed?.version ?? pool.ruleVersion}
+              {viewed && <span className="ml-2 badge bg-amber-100 text-amber-900">past version</span>}
+            </h2>
+            <p className="text-slate-600">
+              What the engine does with every attribute Table E.1-1 names, every override, the keep-list and the defaults, in the engine’s order.
+              {viewed && (
+                <>
+                  {' '}Saved {viewed.createdAt.toISOString().slice(0, 16).replace('T', ' ')}{viewed.createdBy ? ` by ${viewed.createdBy}` : ''}.{' '}
+                  <Link href={link({ version: undefined })}>Back to the current version</Link>
+                </>
+              )}
+            </p>
+          </div>
+          <form className="flex flex-wrap gap-2" role="search" action={`/pools/${pool.id}/settings`}>
+            {viewed && <input type="hidden" name="version" value={viewed.version} />}
+            <label className="sr-only" htmlFor="rl-q">Search the rule list</label>
+            <input id="rl-q" name="q" defaultValue={sp.q ?? ''} className="input w-56" placeholder="Tag, keyword, action…" />
+            <label className="sr-only" htmlFor="rl-why">Why</label>
+            <select id="rl-why" name="why" defaultValue={why ?? ''} className="input w-40">
+              <option value="">any reason</option>
+              {(Object.keys(WHY_LABEL) as RuleWhy[]).map((w) => <option key={w} value={w}>{WHY_LABEL[w]}</option>)}
+            </select>
+            <button className="btn" type="submit">Search</button>
+          </form>
+        </div>
+        {listError ? (
+          <p className="text-amber-800">{listError}</p>
+        ) : (
+          <>
+            <p className="mb-1 text-xs text-slate-500 tabular-nums">{shown.length} of {list.length} rows</p>
+            <div className="max-h-[36rem] overflow-y-auto rounded border border-slate-200">
+              <table className="table" aria-label="Generated rule list">
+                <thead><tr><th>Tag</th><th>Keyword</th><th>Attribute</th><th>Action</th><th>Code</th><th>Why</th></tr></thead>
+                <tbody>
+                  {shown.map((r) => (
+                    <tr key={r.key}>
+                      <td className="whitespace-nowrap font-mono text-xs">{r.tag}</td>
+                      <td className="font-mono text-xs">{r.keyword ?? ''}</td>
+                      <td>{r.name}</td>
+                      <td>{r.action}</td>
+                      <td className="font-mono text-xs">{r.code ?? ''}</td>
+                      <td className="whitespace-nowrap">
+                        <span className={`badge ${WHY_STYLE[r.why]}`}>{WHY_LABEL[r.why]}</span>
+                        {r.via && <span className="ml-1 text-xs text-slate-500">{r.via}</span>}
+                      </td>
+                    </tr>
+                  ))}
+                  {shown.length === 0 && (
+                    <tr><td colSpan={6} className="py-4 text-center text-slate-500">No rule matches this search.</td></tr>
+                  )}
+                </tbody>
+              </table>
+            </div>
+          </>
+        )}
+        <details className="mt-3">
+          <summary className="cursor-pointer text-slate-600">Rule set JSON (version {viewed?.version ?? pool.ruleVersion})</summary>
+          <pre className="mt-2 overflow-x-auto rounded bg-slate-50 p-3 text-xs">{JSON.stringify(listRules, null, 2)}</pre>
+        </details>
+      </section>
+    </>
+  );
+}
