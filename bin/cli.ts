@@ -282,6 +282,36 @@ export function buildProgram(): Command {
       });
     });
 
+  const query = program.command('query').description('Queries by MRN');
+  query
+    .command('import')
+    .description('Import a spreadsheet (.xlsx or .csv) of MRNs as a query in a pool; prints the verdict and the query id')
+    .requiredOption('--pool <poolId>', 'target pool')
+    .requiredOption('--connector <connectorId>', 'connector to query through')
+    .requiredOption('--email <email>', 'the coordinator the query runs as (must coordinate the pool)')
+    .option('--dry-run', 'validate every row and report, start nothing')
+    .argument('<file>', 'the spreadsheet')
+    .action(async (file: string, o) =>
+      withDb(async () => {
+        const fs = await import('node:fs/promises');
+        const path = await import('node:path');
+        const { db } = await import('../lib/db');
+        const { requirePool } = await import('../lib/auth/access');
+        const { submitSpreadsheet } = await import('../lib/queries/spreadsheet');
+        const u = await db.user.findUnique({ where: { email: String(o.email).toLowerCase() } });
+        if (!u || !u.active) fail('no active user with this e-mail');
+        const actor = { userId: u.id, email: u.email, name: u.name, role: u.role, tokenPoolId: null, via: 'session' as const };
+        await requirePool(actor, o.pool, 'coordinate').catch(report);
+        const buf = await fs.readFile(file).catch(() => fail(`cannot read ${file}`));
+        const r = await submitSpreadsheet(actor, { poolId: o.pool, connectorId: o.connector, file: new File([new Uint8Array(buf)], path.basename(file)), dryRun: !!o.dryRun }).catch(report);
+        const v = r.verdict;
+        process.stdout.write(`${v.validRows} valid row(s), ${v.duplicatesMerged} duplicate(s) merged, ${v.invalid.length} invalid\n`);
+        for (const bad of v.invalid) process.stdout.write(`  row ${bad.rowNumber}: ${bad.errors.join(' ')}\n`);
+        for (const w of v.warnings) process.stdout.write(`  warning: ${w}\n`);
+        if (r.queryId) process.stdout.write(`query ${r.queryId}\n`);
+      }),
+    );
+
   program
     .command('queues')
     .description('Show queue state (waiting, active, delayed, failed) per queue')

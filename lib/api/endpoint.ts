@@ -13,8 +13,10 @@ export interface Endpoint {
   params?: ZodType;
   query?: ZodType;
   body?: ZodType;
-  /** Body is multipart/form-data (parsed by the handler itself). */
+  /** Body is multipart/form-data: text fields become the body, files reach the handler. */
   multipart?: boolean;
+  /** Largest multipart upload, when it differs from UPLOAD_MAX_BYTES (e.g. DICOM samples). */
+  maxUploadBytes?: number;
   status?: number;
   /** Non-JSON responses (files, archives). */
   produces?: string;

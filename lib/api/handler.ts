@@ -59,10 +59,10 @@ export function errorResponse(e: unknown): Response {
  * multipart/form-data: the size is checked from Content-Length before anything is read (and the
  * parsed files again after), text fields become the body, files are handed to the handler.
  */
-async function readMultipart(req: Request): Promise<{ fields: Record<string, string>; files: Record<string, File> }> {
+async function readMultipart(req: Request, maxBytes?: number): Promise<{ fields: Record<string, string>; files: Record<string, File> }> {
   const type = req.headers.get('content-type') ?? '';
   if (!type.startsWith('multipart/form-data')) throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'Send the file as multipart/form-data');
-  const max = env().UPLOAD_MAX_BYTES;
+  const max = maxBytes ?? env().UPLOAD_MAX_BYTES;
   const declared = Number(req.headers.get('content-length') ?? NaN);
   if (Number.isFinite(declared) && declared > max + 64 * 1024) throw new AppError('PAYLOAD_TOO_LARGE', `Uploads are limited to ${Math.round(max / 1024 / 1024)} MB`);
   let form: FormData;
@@ -111,7 +111,7 @@ export function route<E extends Endpoint>(
       const query = endpoint.query ? endpoint.query.parse(Object.fromEntries(url.searchParams)) : undefined;
       let rawBody: unknown;
       let files: Record<string, File> = {};
-      if (endpoint.multipart) ({ fields: rawBody, files } = await readMultipart(req));
+      if (endpoint.multipart) ({ fields: rawBody, files } = await readMultipart(req, endpoint.maxUploadBytes));
       else if (endpoint.body) rawBody = await readBody(req, endpoint.body);
       // Access is decided before the body is validated, so a caller without access learns nothing from field errors.
       const { pool } = await authorize(endpoint, actor, params, rawBody);

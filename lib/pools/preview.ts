@@ -15,17 +15,16 @@ import { canonical, compileRules } from '../anonymize/profile';
 import { audit } from '../audit';
 import type { Actor } from '../auth/actor';
 import { db, type Pool } from '../db';
-import { env } from '../env';
+import { PREVIEW_MAX_BYTES } from '../api/endpoints/deid';
 import { AppError } from '../errors';
 import { type IdentitySource, planPatientIdentity } from './identity';
 import { loadLookupTables, lookupTablesUsedBy } from './lookups';
 import { checkedRules, currentRules } from './rules';
 
-/** Hard cap on a sample, whatever UPLOAD_MAX_BYTES says (the instance is held in memory twice). */
-export const PREVIEW_MAX_BYTES = 50 * 1024 * 1024;
+export { PREVIEW_MAX_BYTES };
 
 export function previewMaxBytes(): number {
-  return Math.min(PREVIEW_MAX_BYTES, env().UPLOAD_MAX_BYTES);
+  return PREVIEW_MAX_BYTES;
 }
 
 /** Staged instances of retrievals into this pool, newest first: samples for the preview. */

@@ -48,3 +48,30 @@ describe('tributary CLI', () => {
     expect(r.err).toMatch(/no user/);
   });
 });
+
+describe('tributary query import', () => {
+  it('reports a sheet in a dry run and imports it as a query', async () => {
+    const fs = await import('node:fs/promises');
+    const os = await import('node:os');
+    const { makeConnector, makePool, makeUser } = await import('../helpers/fixtures');
+    const coord = await makeUser('COORDINATOR');
+    const pool = await makePool({ members: [{ userId: coord.id, role: 'COORDINATOR' }] });
+    const { connector } = await makeConnector({ pacsAe: 'NOWHERE', port: 9 });
+    const file = path.join(await fs.mkdtemp(path.join(os.tmpdir(), 'cli-sheet-')), 'rows.csv');
+    await fs.writeFile(file, 'PatientID;Modality\n0012345;CT\n12*;MR\n');
+    const dry = cli(['query', 'import', '--pool', pool.id, '--connector', connector.id, '--email', coord.email, '--dry-run', file]);
+    expect(dry.code, dry.err).toBe(0);
+    expect(dry.out).toMatch(/1 valid row\(s\), 0 duplicate\(s\) merged, 1 invalid/);
+    expect(dry.out).toMatch(/row 3: .*wildcard/i);
+    expect(await db.query.count({ where: { poolId: pool.id } })).toBe(0);
+    const run = cli(['query', 'import', '--pool', pool.id, '--connector', connector.id, '--email', coord.email, file]);
+    expect(run.code, run.err).toBe(0);
+    const id = /query (\S+)/.exec(run.out)?.[1];
+    expect((await db.query.findUniqueOrThrow({ where: { id } })).source).toBe('SPREADSHEET');
+    // Someone who does not coordinate the pool cannot import into it.
+    const outsider = await makeUser('COORDINATOR');
+    const refused = cli(['query', 'import', '--pool', pool.id, '--connector', connector.id, '--email', outsider.email, file]);
+    expect(refused.code).toBe(2);
+    expect(refused.err).toMatch(/not found/i);
+  });
+});

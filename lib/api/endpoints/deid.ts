@@ -23,6 +23,9 @@ export const rulesUpdateSchema = z.object({
 
 export const rulesCheckSchema = z.object({ rules: ruleSetSchema });
 
+/** Largest preview sample: a DICOM instance, held in memory twice while it is compared. */
+export const PREVIEW_MAX_BYTES = 50 * 1024 * 1024;
+
 /** Multipart text fields of a preview; the sample is `stagedInstanceId` or the `file` part. */
 export const previewFormSchema = z.object({
   /** The rule set being edited, as JSON; absent = the pool's current rules. */
@@ -67,7 +70,7 @@ export const deidEndpoints = {
   getPoolRuleVersion: e({ method: 'get', path: '/pools/{id}/rules/versions/{version}', summary: 'One saved version of the rules', tag: 'de-identification', access: 'pool:own', params: ruleVersionParams }),
 
   listPreviewSamples: e({ method: 'get', path: '/pools/{id}/preview/samples', summary: 'Staged instances of retrievals into this pool, usable as preview samples', tag: 'de-identification', access: 'pool:identity', params: idParam }),
-  previewRules: e({ method: 'post', path: '/pools/{id}/preview', summary: 'Before/after table of one sample under rules being edited: multipart fields rules (JSON), stagedInstanceId, or a file part (a .dcm read in memory, never stored). Shows original values.', tag: 'de-identification', access: 'pool:identity', params: idParam, multipart: true, body: previewFormSchema }),
+  previewRules: e({ method: 'post', path: '/pools/{id}/preview', summary: 'Before/after table of one sample under rules being edited: multipart fields rules (JSON), stagedInstanceId, or a file part (a .dcm read in memory, never stored). Shows original values.', tag: 'de-identification', access: 'pool:identity', params: idParam, multipart: true, maxUploadBytes: PREVIEW_MAX_BYTES, body: previewFormSchema }),
 
   getIdentityMap: e({ method: 'get', path: '/pools/{id}/identity', summary: 'Identity map: MRN, research ID and name, date offset, source and research study UIDs (audited)', tag: 'de-identification', access: 'pool:identity', params: idParam, query: identityListQuerySchema }),
   exportIdentityMap: e({ method: 'get', path: '/pools/{id}/identity/export', summary: 'Identity map as CSV, patients or studies (audited)', tag: 'de-identification', access: 'pool:identity', params: idParam, query: identityExportQuerySchema, produces: 'text/csv' }),
