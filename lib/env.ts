@@ -24,6 +24,14 @@ const schema = z
     DICOM_ADVERTISED_HOST: z.string().default(os.hostname()),
     UPLOAD_MAX_BYTES: z.coerce.number().int().positive().default(5 * 1024 * 1024),
     STOW_MAX_BYTES: z.coerce.number().int().positive().default(2 * 1024 * 1024 * 1024),
+    /** Origins allowed to call /dicomweb from a browser (a viewer on another origin), comma-separated; empty = no CORS. */
+    DICOMWEB_CORS_ORIGINS: z
+      .string()
+      .default('')
+      .refine(
+        (v) => v.split(',').map((o) => o.trim()).filter(Boolean).every((o) => o === '*' || /^https?:\/\/[^/\s]+$/.test(o)),
+        'must be origins like https://viewer.example.org (scheme://host[:port], no path), comma-separated, or *',
+      ),
     STAGING_MAX_AGE_HOURS: z.coerce.number().positive().default(24),
     SIGNIN_MAX_ATTEMPTS: z.coerce.number().int().positive().default(10),
     SIGNIN_WINDOW_SECONDS: z.coerce.number().int().positive().default(900),

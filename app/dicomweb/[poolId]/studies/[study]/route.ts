@@ -1,0 +1,6 @@
+/** WADO-RS retrieve study: multipart/related; type="application/dicom". */
+import { dicomweb, preflight } from '@/lib/dicomweb/route';
+import { retrieveInstances } from '@/lib/dicomweb/wado';
+
+export const GET = dicomweb<{ study: string }>('read', retrieveInstances);
+export const OPTIONS = preflight;

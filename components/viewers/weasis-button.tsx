@@ -1,0 +1,108 @@
+'use client';
+/**
+ * "Open in Weasis" for one study or a selection of a pool. Each click asks the server for a new
+ * launch (a manifest is single-use and lives 5 minutes): the weasis:// link opens the locally
+ * installed Weasis, which fetches the manifest and then the images with a short-lived read-only
+ * token. "Copy Weasis link" copies such a link for use elsewhere (e.g. a colleague's machine
+ * within the 5 minutes, or a script); the $dicom:rs variant is offered when it fits in a link.
+ */
+import { useEffect, useId, useState } from 'react';
+import { apiFetch } from '@/components/api-client';
+import { copyText } from './copy-button';
+
+interface Launch {
+  manifestUrl: string;
+  weasisUrl: string;
+  rsUrl: string | null;
+  manifestExpiresAt: string;
+  tokenExpiresAt: string;
+}
+
+export function WeasisButton({ poolId, studyIds, label }: { poolId: string; studyIds: string[]; label?: string }) {
+  const [busy, setBusy] = useState<'open' | 'copy' | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [link, setLink] = useState<{ url: string; copied: boolean } | null>(null);
+  const [opened, setOpened] = useState(false);
+  const inputId = useId();
+  const disabled = busy !== null || studyIds.length === 0;
+  const selectionKey = studyIds.join(',');
+  // A link belongs to the studies it was made for: a changed selection hides it.
+  useEffect(() => {
+    setLink(null);
+    setOpened(false);
+  }, [selectionKey]);
+
+  async function newLaunch(): Promise<Launch | null> {
+    setError(null);
+    const res = await apiFetch<Launch>(`/pools/${encodeURIComponent(poolId)}/weasis`, { method: 'POST', body: { studyIds } });
+    if (!res.ok) {
+      setError(res.error.message);
+      return null;
+    }
+    return res.data;
+  }
+
+  async function open() {
+    setBusy('open');
+    try {
+      const l = await newLaunch();
+      if (!l) return;
+      // A custom-scheme navigation: the page stays, the OS hands the link to Weasis.
+      window.location.href = l.weasisUrl;
+      setOpened(true);
+    } finally {
+      setBusy(null);
+    }
+  }
+
+  async function copy() {
+    setBusy('copy');
+    try {
+      const l = await newLaunch();
+      if (!l) return;
+      setLink({ url: l.weasisUrl, copied: await copyText(l.weasisUrl) });
+    } finally {
+      setBusy(null);
+    }
+  }
+
+  const n = studyIds.length;
+  return (
+    <div className="inline-flex flex-col gap-1">
+      <div className="inline-flex flex-wrap items-center gap-2">
+        <button type="button" className="btn btn-primary btn-sm" onClick={open} disabled={disabled}>
+          {busy === 'open' ? 'Preparing…' : (label ?? (n > 1 ? `Open ${n} studies in Weasis` : 'Open in Weasis'))}
+        </button>
+        <button type="button" className="btn btn-sm" onClick={copy} disabled={disabled}>
+          {busy === 'copy' ? 'Preparing…' : link?.copied ? 'Copied ✓' : 'Copy Weasis link'}
+        </button>
+      </div>
+      {link && (
+        <div className="flex max-w-md flex-col gap-1 text-xs text-slate-600" role="status">
+          <label className="sr-only" htmlFor={inputId}>
+            Weasis link
+          </label>
+          <input
+            id={inputId}
+            readOnly
+            value={link.url}
+            className="input font-mono text-xs"
+            onFocus={(e) => e.currentTarget.select()}
+            spellCheck={false}
+          />
+          <span>{link.copied ? 'Copied. ' : 'The browser blocked copying: select the link and press Ctrl+C (⌘C). '}It works once, within 5 minutes.</span>
+        </div>
+      )}
+      {opened && !link && (
+        <p className="text-xs text-slate-500" role="status">
+          Weasis should open now. Nothing happened? Install Weasis from weasis.org (it registers weasis:// links), then try again.
+        </p>
+      )}
+      {error && (
+        <p role="alert" className="text-xs text-rose-700">
+          {error}
+        </p>
+      )}
+    </div>
+  );
+}

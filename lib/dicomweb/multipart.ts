@@ -1,0 +1,221 @@
+/**
+ * multipart/related bodies (RFC 2387) for WADO-RS answers and STOW-RS requests, both streamed:
+ * an answer is produced part by part from files on disk as the client reads it (a study is never
+ * assembled in memory), and a request is written part by part to temporary files as it arrives,
+ * holding at most one network chunk plus a boundary's length in memory.
+ */
+import { randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { AppError } from '../errors';
+import { logger } from '../logger';
+import { badRequest } from './errors';
+
+const log = logger('dicomweb');
+const CRLF = Buffer.from('\r\n');
+
+export interface OutPart {
+  /** Full part Content-Type, e.g. `application/dicom; transfer-syntax=1.2.840.10008.1.2.1`. */
+  contentType: string;
+  contentLocation?: string;
+  /** Produces the part's bytes; called when the part is reached. */
+  body: () => AsyncIterable<Uint8Array>;
+}
+
+/** Bytes of a file (or of the range [start, start+length)) in 256 KB chunks. */
+export async function* fileChunks(absPath: string, start?: number, length?: number): AsyncGenerator<Uint8Array> {
+  if (length === 0) return;
+  const stream = createReadStream(absPath, {
+    highWaterMark: 256 * 1024,
+    ...(start !== undefined ? { start, end: length !== undefined ? start + length - 1 : undefined } : {}),
+  });
+  try {
+    for await (const chunk of stream) yield chunk as Buffer;
+  } finally {
+    stream.destroy();
+  }
+}
+
+/** A pull-driven web stream over an async generator; cancelling (client gone) ends the generator and closes its files. */
+export function streamOf(gen: AsyncGenerator<Uint8Array>): ReadableStream<Uint8Array> {
+  return new ReadableStream<Uint8Array>({
+    async pull(ctrl) {
+      try {
+        const { value, done } = await gen.next();
+        if (done) ctrl.close();
+        else ctrl.enqueue(value);
+      } catch (e) {
+        // The status line is long gone: all we can do is cut the body short (the client sees no closing boundary).
+        log.error('stream failed mid-answer', { err: e instanceof Error ? e.message : String(e) });
+        ctrl.error(e);
+      }
+    },
+    async cancel() {
+      await gen.return(undefined);
+    },
+  });
+}
+
+export function newBoundary(): string {
+  return `tributary-${randomBytes(16).toString('hex')}`;
+}
+
+/** A multipart/related answer; `type` is the root type parameter (e.g. application/dicom). */
+export function multipartResponse(parts: AsyncIterable<OutPart>, type: string, headers: Record<string, string> = {}): Response {
+  const boundary = newBoundary();
+  async function* body(): AsyncGenerator<Uint8Array> {
+    for await (const p of parts) {
+      const head = [`--${boundary}`, `Content-Type: ${p.contentType}`];
+      if (p.contentLocation) head.push(`Content-Location: ${p.contentLocation}`);
+      yield Buffer.from(head.join('\r\n') + '\r\n\r\n', 'latin1');
+      yield* p.body();
+      yield CRLF;
+    }
+    yield Buffer.from(`--${boundary}--\r\n`, 'latin1');
+  }
+  return new Response(streamOf(body()), {
+    status: 200,
+    headers: {
+      'Content-Type': `multipart/related; type="${type}"; boundary=${boundary}`,
+      'Cache-Control': 'private, no-store',
+      ...headers,
+    },
+  });
+}
+
+// -------------------------------------------------------------------------------------------
+// Reading (STOW-RS)
+
+export interface ReceivedPart {
+  index: number;
+  /** Temporary file holding the part's body. */
+  path: string;
+  /** The part's Content-Type header, lower-cased media type with parameters as sent. */
+  contentType: string | null;
+  size: number;
+}
+
+function parseHeaders(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of text.split('\r\n')) {
+    const i = line.indexOf(':');
+    if (i > 0) out[line.slice(0, i).trim().toLowerCase()] = line.slice(i + 1).trim();
+  }
+  return out;
+}
+
+/**
+ * Writes every part of a multipart body into `dir` (one file per part) as it streams in.
+ * Refuses a body larger than `maxBytes` (413) and malformed framing (400).
+ */
+export async function receiveMultipart(body: ReadableStream<Uint8Array> | null, boundary: string, dir: string, maxBytes: number): Promise<ReceivedPart[]> {
+  if (!body) throw badRequest('The request has no body');
+  if (!boundary || boundary.length > 200) throw badRequest('The multipart boundary is missing or too long');
+  const dash = Buffer.from(`--${boundary}`, 'latin1');
+  const delimiter = Buffer.from(`\r\n--${boundary}`, 'latin1');
+  const parts: ReceivedPart[] = [];
+  let state: 'preamble' | 'after-delimiter' | 'headers' | 'body' | 'done' = 'preamble';
+  let buf: Buffer = Buffer.alloc(0);
+  let total = 0;
+  let current: { fh: fs.FileHandle; part: ReceivedPart } | null = null;
+
+  const closeCurrent = async () => {
+    if (current) {
+      await current.fh.close();
+      parts.push(current.part);
+      current = null;
+    }
+  };
+
+  const reader = body.getReader();
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (value) {
+        total += value.length;
+        if (total > maxBytes) throw new AppError('PAYLOAD_TOO_LARGE', `STOW-RS requests are limited to ${maxBytes} bytes`);
+        buf = buf.length ? Buffer.concat([buf, value]) : Buffer.from(value.buffer, value.byteOffset, value.length);
+      }
+      // Consume as much of buf as the state machine can.
+      for (;;) {
+        if (state === 'preamble') {
+          let i = buf.indexOf(dash);
+          // The first delimiter starts the body or follows a line break (RFC 2046 5.1.1).
+          while (i > 0 && !(buf[i - 2] === 0x0d && buf[i - 1] === 0x0a)) i = buf.indexOf(dash, i + 1);
+          if (i < 0) {
+            if (buf.length > 64 * 1024) throw badRequest('No multipart boundary found in the body');
+            break;
+          }
+          buf = buf.subarray(i + dash.length);
+          state = 'after-delimiter';
+        }
+        if (state === 'after-delimiter') {
+          if (buf.length < 2) break;
+          if (buf[0] === 0x2d && buf[1] === 0x2d) {
+            state = 'done';
+            break;
+          }
+          const eol = buf.indexOf(CRLF);
+          if (eol < 0) {
+            if (buf.length > 1024) throw badRequest('Malformed multipart delimiter line');
+            break;
+          }
+          if (buf.subarray(0, eol).toString('latin1').trim() !== '') throw badRequest('Malformed multipart delimiter line');
+          // Keep the CRLF: headers end at the first empty line, which may be this very one.
+          buf = buf.subarray(eol);
+          state = 'headers';
+        }
+        if (state === 'headers') {
+          const end = buf.indexOf('\r\n\r\n');
+          if (end < 0) {
+            if (buf.length > 16 * 1024) throw badRequest('Multipart part headers are too long');
+            break;
+          }
+          const headers = parseHeaders(buf.subarray(2, end).toString('latin1'));
+          buf = buf.subarray(end + 4);
+          const index = parts.length;
+          const file = path.join(dir, `${String(index).padStart(5, '0')}.part`);
+          current = { fh: await fs.open(file, 'w'), part: { index, path: file, contentType: headers['content-type'] ?? null, size: 0 } };
+          state = 'body';
+        }
+        if (state === 'body') {
+          const cur = current as { fh: fs.FileHandle; part: ReceivedPart } | null;
+          if (!cur) throw new Error('multipart state without a part');
+          const j = buf.indexOf(delimiter);
+          if (j < 0) {
+            // Everything but a possible partial delimiter at the end can go to disk now.
+            const keep = delimiter.length - 1;
+            if (buf.length > keep) {
+              const out = buf.subarray(0, buf.length - keep);
+              await cur.fh.write(out);
+              cur.part.size += out.length;
+              buf = Buffer.from(buf.subarray(buf.length - keep));
+            }
+            break;
+          }
+          if (j > 0) {
+            await cur.fh.write(buf.subarray(0, j));
+            cur.part.size += j;
+          }
+          await closeCurrent();
+          buf = buf.subarray(j + delimiter.length);
+          state = 'after-delimiter';
+          continue;
+        }
+        break;
+      }
+      if (state === 'done' || done) break;
+    }
+    if (state !== 'done') throw badRequest('The multipart body ends before its closing boundary');
+    // Anything after the closing boundary is an epilogue: not read.
+    await reader.cancel().catch(() => undefined);
+    return parts;
+  } catch (e) {
+    await reader.cancel().catch(() => undefined);
+    throw e;
+  } finally {
+    const cur = current as { fh: fs.FileHandle } | null;
+    if (cur) await cur.fh.close().catch(() => undefined);
+  }
+}
