@@ -88,6 +88,15 @@ export async function stagedRetrieval(
   return { retrieval, staged, query };
 }
 
+/**
+ * Removes staged instances a test left unconsumed (files and rows), as the staging purge would:
+ * other test files assert that staging is empty after their retrievals.
+ */
+export async function discardStaged(staged: { id: string; path: string }[]): Promise<void> {
+  await Promise.all(staged.map((s) => fs.rm(s.path, { force: true })));
+  await db.stagedInstance.deleteMany({ where: { id: { in: staged.map((s) => s.id) } } });
+}
+
 /** keyword (or path/keyword inside sequences) -> value, from a stored file. */
 export async function readOutput(absPath: string): Promise<Map<string, string>> {
   const els = readElementsForPreview(await fs.readFile(absPath));

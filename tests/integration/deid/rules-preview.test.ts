@@ -10,7 +10,7 @@ import { createApiToken } from '@/lib/auth/tokens';
 import { db } from '@/lib/db';
 import { call } from '../../helpers/api';
 import { makePool, makeUser, suffix } from '../../helpers/fixtures';
-import { sourceInstance, stagedRetrieval, ultrasound } from './helpers';
+import { discardStaged, sourceInstance, stagedRetrieval, ultrasound } from './helpers';
 
 let poolId: string;
 let ownerId: string;
@@ -153,6 +153,7 @@ describe('preview', () => {
     const other = await makePool();
     const foreign = await stagedRetrieval(other.id, { mrn, instances: [sample()] });
     expect((await call(api.previewRules, { id: poolId }, { token: tokens.owner, form: form(undefined, undefined, foreign.staged[0].id) })).status).toBe(404);
+    await discardStaged([...staged, ...foreign.staged]);
   });
 
   it('refuses invalid rules (422), a missing or unreadable sample (422/400), and non-owners (admins included)', async () => {
