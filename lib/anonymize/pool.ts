@@ -41,8 +41,13 @@ function moduleDir(): string {
 
 /** The worker entry: next to this file, or under the working directory when bundled elsewhere. */
 function workerEntry(): string | null {
-  const candidates = [path.join(moduleDir(), 'worker.mjs'), path.join(process.cwd(), 'lib', 'anonymize', 'worker.mjs')];
-  return candidates.find((c) => existsSync(c)) ?? null;
+  // turbopackIgnore: these paths are resolved at run time; without the hints Next's bundler
+  // traces the whole project (tests and configs included) into the server build.
+  const candidates = [
+    path.join(/* turbopackIgnore: true */ moduleDir(), 'worker.mjs'),
+    path.join(/* turbopackIgnore: true */ process.cwd(), 'lib', 'anonymize', 'worker.mjs'),
+  ];
+  return candidates.find((c) => existsSync(/* turbopackIgnore: true */ c)) ?? null;
 }
 
 export interface DeidPool {
@@ -86,7 +91,9 @@ export function createDeidPool(size: number = os.availableParallelism()): DeidPo
   };
 
   const spawn = (): Slot => {
-    const worker = new Worker(entry!);
+    // Constructed indirectly: Next's bundler treats `new Worker(<runtime path>)` as a reason to
+    // trace the whole project into the server build (the entry is resolved at run time here).
+    const worker = Reflect.construct(Worker, [entry!]) as Worker;
     const slot: Slot = { worker, ready: false, task: null };
     worker.on('message', (msg: { ready?: boolean; id?: number; ok?: boolean; result?: DeidJobResult; error?: SerializedError }) => {
       if (msg.ready) {
