@@ -17,10 +17,17 @@ export const poolInputSchema = z.object({
 export type PoolInput = z.infer<typeof poolInputSchema>;
 export const poolPatchSchema = poolInputSchema.partial();
 
+/**
+ * The pool's study list: search (research ID, research name, description, accession), one
+ * modality, sort, page. Sorting by studyDate or patientId follows the (poolId, studyDate) and
+ * (poolId, patientId) indexes; the other sorts sort one pool's rows (see docs/browsing.md).
+ */
+export const STUDY_SORTS = ['studyDate', 'patientId', 'studyDescription', 'modalities', 'numSeries', 'numInstances', 'createdAt'] as const;
+export const STUDY_PAGE_SIZES = [25, 50, 100, 200] as const;
 export const studyListQuerySchema = z.object({
   q: z.string().trim().max(64).optional(),
-  modality: z.string().trim().max(16).optional(),
-  sort: z.enum(['studyDate', 'patientId', 'studyDescription', 'numInstances', 'createdAt']).default('studyDate'),
+  modality: z.string().trim().toUpperCase().max(16).regex(/^[A-Z0-9]*$/, 'A modality code such as CT or MR').optional(),
+  sort: z.enum(STUDY_SORTS).default('studyDate'),
   dir: z.enum(['asc', 'desc']).default('desc'),
   page: z.coerce.number().int().min(1).max(100000).default(1),
   pageSize: z.coerce.number().int().min(1).max(200).default(50),

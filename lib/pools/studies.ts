@@ -6,27 +6,56 @@ import { db, type Prisma } from '../db';
 import { AppError } from '../errors';
 import type { StudyListQuery } from './schema';
 
+/**
+ * Prisma passes contains/startsWith/endsWith to PostgreSQL's LIKE without escaping, so '%', '_'
+ * and the escape character '\\' typed by a user would act as wildcards: escape them.
+ */
+export function escapeLike(s: string): string {
+  return s.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
 export async function listStudies(poolId: string, q: StudyListQuery) {
   const where: Prisma.StudyWhereInput = { poolId };
+  const and: Prisma.StudyWhereInput[] = [];
   if (q.q) {
-    where.OR = [
-      { patientId: { contains: q.q, mode: 'insensitive' } },
-      { patientName: { contains: q.q, mode: 'insensitive' } },
-      { studyDescription: { contains: q.q, mode: 'insensitive' } },
-      { accessionNumber: { contains: q.q, mode: 'insensitive' } },
-    ];
+    const text = escapeLike(q.q);
+    and.push({
+      OR: [
+        { patientId: { contains: text, mode: 'insensitive' } },
+        { patientName: { contains: text, mode: 'insensitive' } },
+        { studyDescription: { contains: text, mode: 'insensitive' } },
+        { accessionNumber: { contains: text, mode: 'insensitive' } },
+      ],
+    });
   }
-  if (q.modality) where.modalities = { contains: q.modality.toUpperCase() };
+  if (q.modality) {
+    // Modalities are stored as "CT\\SR": match whole codes only ("CT" must not match "OCT").
+    const m = escapeLike(q.modality.toUpperCase());
+    const sep = escapeLike('\\');
+    and.push({ OR: [{ modalities: q.modality.toUpperCase() }, { modalities: { startsWith: `${m}${sep}` } }, { modalities: { endsWith: `${sep}${m}` } }, { modalities: { contains: `${sep}${m}${sep}` } }] });
+  }
+  if (and.length) where.AND = and;
+  // The tie-breaker runs in the same direction as the sort, so PostgreSQL can walk the
+  // (poolId, studyDate) / (poolId, patientId) indexes and stop after one page.
+  const orderBy: Prisma.StudyOrderByWithRelationInput[] = [{ [q.sort]: q.dir }, { id: q.dir }];
   const [rows, total] = await Promise.all([
     db.study.findMany({
       where,
-      orderBy: [{ [q.sort]: q.dir }, { id: 'asc' }],
+      orderBy,
       skip: (q.page - 1) * q.pageSize,
       take: q.pageSize,
     }),
     db.study.count({ where }),
   ]);
   return { rows, total, page: q.page, pageSize: q.pageSize };
+}
+
+/** The modality codes present in a pool, for the study list's filter. */
+export async function listPoolModalities(poolId: string): Promise<string[]> {
+  const groups = await db.study.groupBy({ by: ['modalities'], where: { poolId } });
+  const set = new Set<string>();
+  for (const g of groups) for (const m of g.modalities.split('\\')) if (m.trim()) set.add(m.trim());
+  return [...set].sort();
 }
 
 export async function getStudy(poolId: string, studyId: string) {

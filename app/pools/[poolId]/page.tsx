@@ -1,18 +1,19 @@
 import Link from 'next/link';
 import { pagePool } from '@/lib/auth/page';
-import { studyListQuerySchema } from '@/lib/pools/schema';
-import { listStudies } from '@/lib/pools/studies';
-import { EmptyState, PageHeader, formatDicomDate } from '@/components/ui';
+import { STUDY_PAGE_SIZES, studyListQuerySchema, type StudyListQuery } from '@/lib/pools/schema';
+import { listPoolModalities, listStudies } from '@/lib/pools/studies';
+import { EmptyState, PageHeader } from '@/components/ui';
 import { PoolTabs } from './pool-tabs';
+import { StudiesTable, type SortHeader } from './studies-table';
 
-const COLUMNS = [
-  { key: 'patientId', label: 'Research ID' },
-  { key: 'studyDate', label: 'Study date' },
-  { key: 'studyDescription', label: 'Description' },
-  { key: null, label: 'Modalities' },
-  { key: null, label: 'Series', right: true },
-  { key: 'numInstances', label: 'Instances', right: true },
-] as const;
+const COLUMNS: { key: StudyListQuery['sort']; label: string; right?: boolean; firstDir: 'asc' | 'desc' }[] = [
+  { key: 'patientId', label: 'Research ID', firstDir: 'asc' },
+  { key: 'studyDate', label: 'Study date', firstDir: 'desc' },
+  { key: 'studyDescription', label: 'Description', firstDir: 'asc' },
+  { key: 'modalities', label: 'Modalities', firstDir: 'asc' },
+  { key: 'numSeries', label: 'Series', right: true, firstDir: 'desc' },
+  { key: 'numInstances', label: 'Instances', right: true, firstDir: 'desc' },
+];
 
 export default async function PoolPage({ params, searchParams }: { params: Promise<{ poolId: string }>; searchParams: Promise<Record<string, string>> }) {
   const { poolId } = await params;
@@ -20,70 +21,116 @@ export default async function PoolPage({ params, searchParams }: { params: Promi
   const sp = await searchParams;
   const parsed = studyListQuerySchema.safeParse(sp);
   const q = parsed.success ? parsed.data : studyListQuerySchema.parse({});
-  const { rows, total } = await listStudies(pool.id, q);
+  const [{ rows, total }, modalities] = await Promise.all([listStudies(pool.id, q), listPoolModalities(pool.id)]);
   const pages = Math.max(1, Math.ceil(total / q.pageSize));
-  const link = (over: Record<string, string | number>) => {
-    const u = new URLSearchParams({ ...(q.q ? { q: q.q } : {}), sort: q.sort, dir: q.dir, page: String(q.page), ...Object.fromEntries(Object.entries(over).map(([k, v]) => [k, String(v)])) });
-    return `/pools/${pool.id}?${u}`;
+  const filtered = Boolean(q.q || q.modality);
+
+  const link = (over: Partial<Record<keyof StudyListQuery, string | number>>) => {
+    const base: Record<string, string> = { sort: q.sort, dir: q.dir, page: String(q.page), pageSize: String(q.pageSize) };
+    if (q.q) base.q = q.q;
+    if (q.modality) base.modality = q.modality;
+    for (const [k, v] of Object.entries(over)) base[k] = String(v);
+    if (base.pageSize === '50') delete base.pageSize;
+    if (base.page === '1') delete base.page;
+    return `/pools/${pool.id}?${new URLSearchParams(base)}`;
   };
+  const headers: SortHeader[] = COLUMNS.map((c) => ({
+    label: c.label,
+    right: c.right,
+    active: q.sort === c.key ? q.dir : null,
+    href: link({ sort: c.key, dir: q.sort === c.key ? (q.dir === 'desc' ? 'asc' : 'desc') : c.firstDir, page: 1 }),
+  }));
+  const first = total === 0 ? 0 : (q.page - 1) * q.pageSize + 1;
+  const last = Math.min(total, q.page * q.pageSize);
+
   return (
     <>
       <PageHeader title={pool.name} subtitle={pool.description} crumbs={[{ href: '/pools', label: 'Pools' }]} />
       <PoolTabs poolId={pool.id} active="studies" poolRole={poolRole} isAdmin={isAdmin} />
-      <form className="mb-3 flex gap-2" role="search">
-        <label className="sr-only" htmlFor="q">Search studies</label>
-        <input id="q" name="q" defaultValue={q.q ?? ''} placeholder="Search research ID or description" className="input max-w-xs" />
+      <form className="mb-3 flex flex-wrap items-end gap-2" role="search" aria-label="Find studies">
+        <div>
+          <label className="label" htmlFor="q">Search</label>
+          <input id="q" name="q" type="search" defaultValue={q.q ?? ''} placeholder="Research ID, name or description" className="input w-72" />
+        </div>
+        <div>
+          <label className="label" htmlFor="modality">Modality</label>
+          <select id="modality" name="modality" defaultValue={q.modality ?? ''} className="input w-28">
+            <option value="">Any</option>
+            {modalities.map((m) => (
+              <option key={m} value={m}>{m}</option>
+            ))}
+          </select>
+        </div>
+        <div>
+          <label className="label" htmlFor="pageSize">Per page</label>
+          <select id="pageSize" name="pageSize" defaultValue={String(q.pageSize)} className="input w-20">
+            {STUDY_PAGE_SIZES.map((n) => (
+              <option key={n} value={n}>{n}</option>
+            ))}
+          </select>
+        </div>
         <input type="hidden" name="sort" value={q.sort} />
         <input type="hidden" name="dir" value={q.dir} />
         <button className="btn" type="submit">Search</button>
-        <span className="ml-auto self-center text-slate-500 tabular-nums">{total} {total === 1 ? 'study' : 'studies'}</span>
+        {filtered && (
+          <Link className="btn" href={`/pools/${pool.id}`}>
+            Clear
+          </Link>
+        )}
+        <span className="ml-auto self-center tabular-nums text-slate-500" aria-live="polite">
+          {total.toLocaleString('en-US')} {total === 1 ? 'study' : 'studies'}
+          {filtered ? ' match' : ''}
+        </span>
       </form>
       {total === 0 ? (
-        <EmptyState title={q.q ? 'No study matches this search' : 'This pool has no studies yet'}>
-          {q.q
-            ? 'Try another research ID or part of a description.'
+        <EmptyState title={filtered ? 'No study matches this search' : 'This pool has no studies yet'}>
+          {filtered
+            ? 'Try another research ID, part of a description or another modality, or clear the search.'
             : 'Studies appear here once a coordinator retrieves them from the PACS and they have been de-identified with this pool’s rules.'}
         </EmptyState>
+      ) : rows.length === 0 ? (
+        <EmptyState title={`There is no page ${q.page}`}>
+          <Link href={link({ page: pages })}>Go to the last page ({pages})</Link>
+        </EmptyState>
       ) : (
-        <div className="card overflow-x-auto">
-          <table className="table" aria-label="Studies">
-            <thead>
-              <tr>
-                {COLUMNS.map((c) => (
-                  <th key={c.label} className={'right' in c && c.right ? 'text-right' : ''} aria-sort={c.key && q.sort === c.key ? (q.dir === 'asc' ? 'ascending' : 'descending') : undefined}>
-                    {c.key ? (
-                      <Link href={link({ sort: c.key, dir: q.sort === c.key && q.dir === 'desc' ? 'asc' : 'desc', page: 1 })} className="text-slate-600">
-                        {c.label} {q.sort === c.key ? (q.dir === 'asc' ? '▲' : '▼') : ''}
-                      </Link>
-                    ) : (
-                      c.label
-                    )}
-                  </th>
-                ))}
-              </tr>
-            </thead>
-            <tbody>
-              {rows.map((s) => (
-                <tr key={s.id}>
-                  <td className="font-mono text-xs">
-                    <Link href={`/pools/${pool.id}/studies/${s.id}`}>{s.patientId}</Link>
-                  </td>
-                  <td className="tabular-nums">{formatDicomDate(s.studyDate)}</td>
-                  <td>{s.studyDescription}</td>
-                  <td>{s.modalities.split('\\').join(', ')}</td>
-                  <td className="text-right tabular-nums">{s.numSeries}</td>
-                  <td className="text-right tabular-nums">{s.numInstances}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <StudiesTable
+          poolId={pool.id}
+          headers={headers}
+          rows={rows.map((s) => ({
+            id: s.id,
+            patientId: s.patientId,
+            studyDate: s.studyDate,
+            studyDescription: s.studyDescription,
+            modalities: s.modalities,
+            numSeries: s.numSeries,
+            numInstances: s.numInstances,
+          }))}
+        />
       )}
-      {pages > 1 && (
-        <nav className="mt-3 flex items-center gap-2" aria-label="Pages">
-          {q.page > 1 && <Link className="btn btn-sm" href={link({ page: q.page - 1 })}>← Previous</Link>}
-          <span className="text-slate-500">Page {q.page} of {pages}</span>
-          {q.page < pages && <Link className="btn btn-sm" href={link({ page: q.page + 1 })}>Next →</Link>}
+      {total > 0 && (
+        <nav className="mt-3 flex flex-wrap items-center gap-2" aria-label="Pages">
+          <span className="tabular-nums text-slate-500">
+            {first.toLocaleString('en-US')}–{last.toLocaleString('en-US')} of {total.toLocaleString('en-US')}
+          </span>
+          {pages > 1 && (
+            <span className="ml-auto flex items-center gap-1">
+              {q.page > 1 ? (
+                <>
+                  <Link className="btn btn-sm" href={link({ page: 1 })} aria-label="First page">« First</Link>
+                  <Link className="btn btn-sm" href={link({ page: q.page - 1 })} rel="prev">‹ Previous</Link>
+                </>
+              ) : null}
+              <span className="px-2 tabular-nums text-slate-600">
+                Page {q.page} of {pages}
+              </span>
+              {q.page < pages ? (
+                <>
+                  <Link className="btn btn-sm" href={link({ page: q.page + 1 })} rel="next">Next ›</Link>
+                  <Link className="btn btn-sm" href={link({ page: pages })} aria-label="Last page">Last »</Link>
+                </>
+              ) : null}
+            </span>
+          )}
         </nav>
       )}
     </>

@@ -1,9 +1,17 @@
+import { notFound } from 'next/navigation';
 import { pagePool } from '@/lib/auth/page';
 import { audit } from '@/lib/audit';
-import { getStudy } from '@/lib/pools/studies';
 import { AppError } from '@/lib/errors';
-import { notFound } from 'next/navigation';
+import { getStudy } from '@/lib/pools/studies';
 import { PageHeader, formatDicomDate } from '@/components/ui';
+import { WeasisButton } from '@/components/viewers/weasis-button';
+
+function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(0)} KB`;
+  if (n < 1024 ** 3) return `${(n / 1024 / 1024).toFixed(1)} MB`;
+  return `${(n / 1024 ** 3).toFixed(2)} GB`;
+}
 
 export default async function StudyPage({ params }: { params: Promise<{ poolId: string; studyId: string }> }) {
   const { poolId, studyId } = await params;
@@ -13,44 +21,107 @@ export default async function StudyPage({ params }: { params: Promise<{ poolId: 
     throw e;
   });
   await audit({ userId: actor.userId, action: 'study.view', poolId: pool.id, targetType: 'study', targetId: study.id });
+  const bytes = study.series.reduce((n, s) => n + s.instances.reduce((m, i) => m + i.size, 0), 0);
+  const instances = study.series.reduce((n, s) => n + s.instances.length, 0);
+  const api = `/api/v1/pools/${pool.id}`;
   return (
     <>
       <PageHeader
         title={`${study.patientId} · ${study.studyDescription || 'Study'}`}
-        subtitle={`${formatDicomDate(study.studyDate)} · ${study.modalities.split('\\').join(', ')} · ${study.numSeries} series · ${study.numInstances} instances`}
+        subtitle={`${formatDicomDate(study.studyDate) || 'no date'} · ${study.modalities.split('\\').filter(Boolean).join(', ')} · ${study.series.length} series · ${instances} instances · ${formatBytes(bytes)}`}
         crumbs={[{ href: '/pools', label: 'Pools' }, { href: `/pools/${pool.id}`, label: pool.name }]}
+        actions={
+          instances > 0 ? (
+            <div className="flex flex-wrap items-start gap-2">
+              <a className="btn btn-primary btn-sm" href={`${api}/studies/${study.id}/download`} download>
+                Download study (zip)
+              </a>
+              <WeasisButton poolId={pool.id} studyIds={[study.id]} />
+            </div>
+          ) : undefined
+        }
       />
-      <section className="card mb-4 p-3">
+      <section className="card mb-4 p-3" aria-label="Study details">
         <dl className="grid grid-cols-2 gap-x-6 gap-y-1 sm:grid-cols-4">
           <div><dt className="label">Research ID</dt><dd className="font-mono text-xs">{study.patientId}</dd></div>
-          <div><dt className="label">Research name</dt><dd>{study.patientName}</dd></div>
+          <div><dt className="label">Research name</dt><dd>{study.patientName || '—'}</dd></div>
           <div><dt className="label">Sex</dt><dd>{study.patientSex || '—'}</dd></div>
           <div><dt className="label">Study date (shifted)</dt><dd>{formatDicomDate(study.studyDate) || '—'}</dd></div>
           <div className="col-span-2"><dt className="label">Study Instance UID (research)</dt><dd className="break-all font-mono text-xs">{study.studyInstanceUid}</dd></div>
           <div><dt className="label">Accession</dt><dd>{study.accessionNumber || '—'}</dd></div>
         </dl>
       </section>
+
+      <h2 className="mb-2">Series</h2>
+      {study.series.length === 0 ? (
+        <p className="card mb-4 p-3 text-slate-600">This study has no series in the pool yet: its instances are still arriving or were held in quarantine.</p>
+      ) : (
+        <ul className="mb-5 grid grid-cols-[repeat(auto-fill,minmax(9.5rem,1fr))] gap-3" aria-label="Series thumbnails">
+          {study.series.map((s) => (
+            <li key={s.id} className="card overflow-hidden">
+              <a href={`#series-${s.id}`} className="block hover:no-underline" title={`Series ${s.seriesNumber ?? '—'} ${s.seriesDescription}`}>
+                <div className="flex h-36 items-center justify-center bg-black">
+                  {/* eslint-disable-next-line @next/next/no-img-element -- server-rendered PNG from our API */}
+                  <img
+                    src={`${api}/series/${s.id}/thumbnail?v=${s.instances.length}`}
+                    alt={`Series ${s.seriesNumber ?? ''} ${s.modality} thumbnail`}
+                    width={128}
+                    height={128}
+                    className="max-h-32 max-w-32 object-contain"
+                    loading={study.series.length > 12 ? 'lazy' : 'eager'}
+                    decoding="async"
+                  />
+                </div>
+                <div className="px-2 py-1.5 text-xs">
+                  <div className="font-medium text-slate-800">
+                    <span className="tabular-nums">S{s.seriesNumber ?? '—'}</span> · {s.modality || '—'}
+                    <span className="float-right font-normal tabular-nums text-slate-500">{s.instances.length}</span>
+                  </div>
+                  <div className="truncate text-slate-600">{s.seriesDescription || 'no description'}</div>
+                </div>
+              </a>
+            </li>
+          ))}
+        </ul>
+      )}
+
       {study.series.map((s) => (
-        <section key={s.id} className="card mb-3">
-          <header className="flex items-baseline gap-3 border-b border-slate-100 px-3 py-2">
-            <h2>Series {s.seriesNumber ?? '—'} · {s.modality}</h2>
+        <section key={s.id} id={`series-${s.id}`} className="card mb-3 scroll-mt-4" aria-label={`Series ${s.seriesNumber ?? ''} instances`}>
+          <header className="flex flex-wrap items-baseline gap-3 border-b border-slate-100 px-3 py-2">
+            <h3 className="font-semibold">Series {s.seriesNumber ?? '—'} · {s.modality}</h3>
             <span className="text-slate-600">{s.seriesDescription}</span>
-            <span className="ml-auto text-slate-500 tabular-nums">{s.instances.length} instances</span>
+            {s.bodyPartExamined && <span className="badge bg-slate-100 text-slate-600">{s.bodyPartExamined}</span>}
+            <span className="ml-auto tabular-nums text-slate-500">
+              {s.instances.length} instances · {formatBytes(s.instances.reduce((n, i) => n + i.size, 0))}
+            </span>
           </header>
           <div className="max-h-72 overflow-y-auto">
             <table className="table">
               <thead>
-                <tr><th>#</th><th>SOP Instance UID</th><th>Size</th><th>Rows×Cols</th><th>Rule version</th><th></th></tr>
+                <tr>
+                  <th className="w-14 text-right">#</th>
+                  <th>SOP Instance UID</th>
+                  <th className="text-right">Size</th>
+                  <th>Rows × cols</th>
+                  <th>Frames</th>
+                  <th>Rules</th>
+                  <th><span className="sr-only">Download</span></th>
+                </tr>
               </thead>
               <tbody>
                 {s.instances.map((i) => (
                   <tr key={i.id}>
-                    <td className="tabular-nums">{i.instanceNumber ?? ''}</td>
+                    <td className="text-right tabular-nums">{i.instanceNumber ?? ''}</td>
                     <td className="font-mono text-xs">{i.sopInstanceUid}</td>
-                    <td className="tabular-nums">{(i.size / 1024).toFixed(0)} KB</td>
-                    <td className="tabular-nums">{i.rows && i.columns ? `${i.rows}×${i.columns}` : ''}</td>
+                    <td className="whitespace-nowrap text-right tabular-nums">{formatBytes(i.size)}</td>
+                    <td className="whitespace-nowrap tabular-nums">{i.rows && i.columns ? `${i.rows} × ${i.columns}` : '—'}</td>
+                    <td className="tabular-nums">{i.numberOfFrames ?? (i.rows ? 1 : '—')}</td>
                     <td className="tabular-nums">v{i.ruleVersion}</td>
-                    <td><a href={`/api/v1/pools/${pool.id}/instances/${i.id}/file`} download>Download</a></td>
+                    <td className="text-right">
+                      <a href={`${api}/instances/${i.id}/file`} download aria-label={`Download instance ${i.instanceNumber ?? ''}`}>
+                        Download
+                      </a>
+                    </td>
                   </tr>
                 ))}
               </tbody>

@@ -1,0 +1,213 @@
+'use client';
+/**
+ * The pool's studies table with a selection that survives paging, sorting and searching (kept
+ * in sessionStorage per pool, so it is gone when the tab closes). The selection downloads as
+ * one zip through a plain link (GET /api/v1/pools/{id}/download?studyIds=...), so the browser
+ * streams it to disk with its own progress instead of holding it in page memory.
+ */
+import Link from 'next/link';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { WeasisButton } from '@/components/viewers/weasis-button';
+
+export interface StudyRow {
+  id: string;
+  patientId: string;
+  studyDate: string;
+  studyDescription: string;
+  modalities: string;
+  numSeries: number;
+  numInstances: number;
+}
+
+export interface SortHeader {
+  label: string;
+  href: string | null;
+  active: 'asc' | 'desc' | null;
+  right?: boolean;
+}
+
+interface Selected {
+  numInstances: number;
+  patientId: string;
+}
+
+/** Kept in step with lib/exports/download.ts (MAX_LINK_STUDIES, MAX_ZIP_INSTANCES). */
+const MAX_LINK_STUDIES = 200;
+const MAX_ZIP_INSTANCES = 100_000;
+/** Kept in step with lib/api/endpoints/viewers.ts (studies per Weasis launch). */
+const MAX_WEASIS_STUDIES = 100;
+
+function formatDate(d: string): string {
+  return /^\d{8}$/.test(d) ? `${d.slice(0, 4)}-${d.slice(4, 6)}-${d.slice(6, 8)}` : d;
+}
+
+function useSelection(poolId: string) {
+  const key = `tributary.selection.${poolId}`;
+  const [selected, setSelected] = useState<Map<string, Selected>>(new Map());
+  const loaded = useRef(false);
+  useEffect(() => {
+    try {
+      const raw = sessionStorage.getItem(key);
+      if (raw) setSelected(new Map(JSON.parse(raw) as [string, Selected][]));
+    } catch {
+      /* storage unavailable: selection lives for this page only */
+    }
+    loaded.current = true;
+  }, [key]);
+  useEffect(() => {
+    if (!loaded.current) return;
+    try {
+      if (selected.size) sessionStorage.setItem(key, JSON.stringify([...selected]));
+      else sessionStorage.removeItem(key);
+    } catch {
+      /* ignore */
+    }
+  }, [key, selected]);
+  return [selected, setSelected] as const;
+}
+
+export function StudiesTable({
+  poolId,
+  rows,
+  headers,
+}: {
+  poolId: string;
+  rows: StudyRow[];
+  headers: SortHeader[];
+}) {
+  const [selected, setSelected] = useSelection(poolId);
+  const lastClicked = useRef<number | null>(null);
+  const allOnPage = rows.length > 0 && rows.every((r) => selected.has(r.id));
+  const someOnPage = rows.some((r) => selected.has(r.id));
+  const headerBox = useRef<HTMLInputElement>(null);
+  useEffect(() => {
+    if (headerBox.current) headerBox.current.indeterminate = someOnPage && !allOnPage;
+  }, [someOnPage, allOnPage]);
+
+  const toggle = useCallback(
+    (index: number, on: boolean, range: boolean) => {
+      setSelected((prev) => {
+        const next = new Map(prev);
+        const from = range && lastClicked.current !== null ? Math.min(lastClicked.current, index) : index;
+        const to = range && lastClicked.current !== null ? Math.max(lastClicked.current, index) : index;
+        for (let i = from; i <= to; i++) {
+          const r = rows[i];
+          if (on) next.set(r.id, { numInstances: r.numInstances, patientId: r.patientId });
+          else next.delete(r.id);
+        }
+        return next;
+      });
+      lastClicked.current = index;
+    },
+    [rows, setSelected],
+  );
+
+  const togglePage = (on: boolean) =>
+    setSelected((prev) => {
+      const next = new Map(prev);
+      for (const r of rows) {
+        if (on) next.set(r.id, { numInstances: r.numInstances, patientId: r.patientId });
+        else next.delete(r.id);
+      }
+      return next;
+    });
+
+  const ids = useMemo(() => [...selected.keys()], [selected]);
+  const instances = useMemo(() => [...selected.values()].reduce((n, s) => n + s.numInstances, 0), [selected]);
+  const tooMany = ids.length > MAX_LINK_STUDIES ? `Select at most ${MAX_LINK_STUDIES} studies for one zip.` : instances > MAX_ZIP_INSTANCES ? `One zip holds at most ${MAX_ZIP_INSTANCES.toLocaleString('en-US')} instances.` : null;
+  const href = `/api/v1/pools/${poolId}/download?studyIds=${ids.join(',')}`;
+  const offPage = ids.filter((id) => !rows.some((r) => r.id === id)).length;
+
+  return (
+    <>
+      <div className="mb-2 flex min-h-9 flex-wrap items-start gap-2" role="region" aria-label="Selection">
+        {ids.length === 0 ? (
+          <span className="py-1 text-slate-500">Tick studies to download them together or open them in Weasis. Shift-click ticks a range.</span>
+        ) : (
+          <>
+            <span className="py-1 font-medium tabular-nums" aria-live="polite">
+              {ids.length} {ids.length === 1 ? 'study' : 'studies'} selected · {instances.toLocaleString('en-US')} instances
+              {offPage > 0 && <span className="font-normal text-slate-500"> ({offPage} on other pages)</span>}
+            </span>
+            {tooMany ? (
+              <span className="py-1 text-rose-700">{tooMany}</span>
+            ) : (
+              <a className="btn btn-primary btn-sm" href={href} download>
+                Download selected (zip)
+              </a>
+            )}
+            {ids.length <= MAX_WEASIS_STUDIES ? (
+              <WeasisButton poolId={poolId} studyIds={ids} />
+            ) : (
+              <span className="py-1 text-slate-500">Weasis opens at most {MAX_WEASIS_STUDIES} studies at once.</span>
+            )}
+            <button type="button" className="btn btn-sm" onClick={() => setSelected(new Map())}>
+              Clear selection
+            </button>
+          </>
+        )}
+      </div>
+      <div className="card overflow-x-auto">
+        <table className="table" aria-label="Studies">
+          <thead>
+            <tr>
+              <th className="w-8">
+                <input
+                  ref={headerBox}
+                  type="checkbox"
+                  className="size-4 align-middle"
+                  aria-label="Select all studies on this page"
+                  checked={allOnPage}
+                  onChange={(e) => togglePage(e.target.checked)}
+                />
+              </th>
+              {headers.map((h) => (
+                <th key={h.label} className={h.right ? 'text-right' : ''} aria-sort={h.active ? (h.active === 'asc' ? 'ascending' : 'descending') : undefined}>
+                  {h.href ? (
+                    <Link href={h.href} className="whitespace-nowrap text-slate-600 hover:text-slate-900">
+                      {h.label}
+                      <span aria-hidden className="ml-0.5 inline-block w-3 text-sky-700">
+                        {h.active === 'asc' ? '▲' : h.active === 'desc' ? '▼' : ''}
+                      </span>
+                    </Link>
+                  ) : (
+                    h.label
+                  )}
+                </th>
+              ))}
+            </tr>
+          </thead>
+          <tbody>
+            {rows.map((s, i) => {
+              const on = selected.has(s.id);
+              return (
+                <tr key={s.id} className={on ? 'bg-sky-50' : undefined}>
+                  <td>
+                    <input
+                      type="checkbox"
+                      className="size-4 align-middle"
+                      aria-label={`Select study ${s.patientId} ${formatDate(s.studyDate)}`}
+                      checked={on}
+                      onClick={(e) => toggle(i, e.currentTarget.checked, e.shiftKey)}
+                      onChange={() => undefined}
+                    />
+                  </td>
+                  <td className="whitespace-nowrap font-mono text-xs">
+                    <Link href={`/pools/${poolId}/studies/${s.id}`}>{s.patientId || '(no research ID)'}</Link>
+                  </td>
+                  <td className="whitespace-nowrap tabular-nums">{formatDate(s.studyDate) || '—'}</td>
+                  <td className="max-w-md truncate" title={s.studyDescription}>
+                    {s.studyDescription || <span className="text-slate-400">no description</span>}
+                  </td>
+                  <td className="whitespace-nowrap">{s.modalities.split('\\').filter(Boolean).join(', ')}</td>
+                  <td className="text-right tabular-nums">{s.numSeries}</td>
+                  <td className="text-right tabular-nums">{s.numInstances.toLocaleString('en-US')}</td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      </div>
+    </>
+  );
+}
