@@ -35,7 +35,6 @@ const schema = z
     STAGING_MAX_AGE_HOURS: z.coerce.number().positive().default(24),
     SIGNIN_MAX_ATTEMPTS: z.coerce.number().int().positive().default(10),
     SIGNIN_WINDOW_SECONDS: z.coerce.number().int().positive().default(900),
-    WORKER_CONCURRENCY: z.coerce.number().int().positive().default(4),
     DEMO_ADMIN_EMAIL: z.string().email().default('admin@tributary.local'),
     DEMO_ADMIN_PASSWORD: z.string().min(8).default('tributary-demo'),
     LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
@@ -61,7 +60,10 @@ let cached: Env | undefined;
 export class ConfigError extends Error {}
 
 export function loadEnv(source: Record<string, string | undefined> = process.env): Env {
-  const parsed = schema.safeParse(source);
+  // An empty variable (`FOO=` in a shell, `${FOO:-}` in docker-compose) means "not set": it gets
+  // the default, and a required one is reported as missing rather than accepted as "".
+  const set = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v.trim() !== ''));
+  const parsed = schema.safeParse(set);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(env)'}: ${i.message}`);
     throw new ConfigError(`Tributary configuration is invalid:\n${lines.join('\n')}\nSee README.md, "Configuration".`);

@@ -26,3 +26,17 @@ describe('configuration is validated at start', () => {
     expect(prod.TRIBUTARY_SECRET).toBe('y'.repeat(40));
   });
 });
+
+describe('empty variables', () => {
+  it('count as unset: demo mode gets its defaults (docker-compose passes `${TRIBUTARY_SECRET:-}` as "")', () => {
+    const demo = loadEnv({ TRIBUTARY_MODE: 'demo', TRIBUTARY_SECRET: '', DICOM_PORT: '', REDIS_PREFIX: ' ' });
+    expect(demo.TRIBUTARY_SECRET.length).toBeGreaterThanOrEqual(32);
+    expect(demo.DICOM_PORT).toBe(11112);
+    expect(demo.REDIS_PREFIX).toBe('tributary');
+  });
+
+  it('count as missing in production: an empty secret or database URL is refused, not accepted', () => {
+    expect(() => loadEnv({ TRIBUTARY_MODE: 'production', DATABASE_URL: 'postgresql://x@h/db', TRIBUTARY_SECRET: '' })).toThrow(/TRIBUTARY_SECRET/);
+    expect(() => loadEnv({ TRIBUTARY_MODE: 'production', DATABASE_URL: '', TRIBUTARY_SECRET: 'y'.repeat(40) })).toThrow(/DATABASE_URL/);
+  });
+});
