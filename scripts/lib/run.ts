@@ -1,6 +1,6 @@
 /** Shared by `npm run demo` and `npm start`: database preparation and the two app processes. */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 
@@ -59,8 +59,28 @@ export async function ensureDatabase(url: string, adminUrl = process.env.POSTGRE
   }
 }
 
+function newestMtime(dir: string): number {
+  if (!existsSync(dir)) return 0;
+  let newest = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    if (e.name === 'generated' || e.name === 'node_modules') continue;
+    const p = path.join(dir, e.name);
+    newest = Math.max(newest, e.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
+/**
+ * The web app needs building when there is no build, or when a source it is built from changed
+ * after it (a `git pull` must not leave the demo serving the old pages).
+ */
 export function needsBuild(): boolean {
-  return !existsSync(path.join(ROOT, '.next', 'BUILD_ID'));
+  const id = path.join(ROOT, '.next', 'BUILD_ID');
+  if (!existsSync(id)) return true;
+  const built = statSync(id).mtimeMs;
+  const sources = ['app', 'lib', 'components', 'public'].map((d) => newestMtime(path.join(ROOT, d)));
+  const files = ['next.config.mjs', 'package-lock.json', 'postcss.config.mjs', 'prisma/schema.prisma'].map((f) => (existsSync(path.join(ROOT, f)) ? statSync(path.join(ROOT, f)).mtimeMs : 0));
+  return [...sources, ...files].some((t) => t > built);
 }
 
 export function build(env: NodeJS.ProcessEnv) {

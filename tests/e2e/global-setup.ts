@@ -5,32 +5,16 @@
  * is written to test-results/e2e-state.json; global-teardown stops everything.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, statSync, writeFileSync, readdirSync } from 'node:fs';
+import { mkdirSync, openSync, writeFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { resetTestDatabase } from '../helpers/database';
 import { freePort, orthancUpload, startOrthancProcess } from '../../scripts/lib/orthanc';
+import { needsBuild } from '../../scripts/lib/run';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 export const STATE_FILE = path.join(ROOT, 'test-results', 'e2e-state.json');
-
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    if (e.name === 'generated' || e.name === 'node_modules') continue;
-    const p = path.join(dir, e.name);
-    newest = Math.max(newest, e.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
-  }
-  return newest;
-}
-
-function buildIsStale(): boolean {
-  const id = path.join(ROOT, '.next', 'BUILD_ID');
-  if (!existsSync(id)) return true;
-  const built = statSync(id).mtimeMs;
-  return ['app', 'lib', 'components'].some((d) => newestMtime(path.join(ROOT, d)) > built);
-}
 
 async function waitHttp(url: string, timeoutMs: number) {
   const end = Date.now() + timeoutMs;
@@ -80,7 +64,7 @@ export default async function globalSetup() {
   await orthancUpload(pacs.httpUrl, corpus.instances.map((i) => i.buffer));
   const world = await makeE2eWorld({ pacsPort: pacs.dicomPort, corpus });
 
-  if (buildIsStale()) {
+  if (needsBuild()) {
     const r = await new Promise<number>((resolve) => {
       const b = spawn(process.execPath, [path.join(ROOT, 'node_modules', 'next', 'dist', 'bin', 'next'), 'build'], { cwd: ROOT, env, stdio: 'inherit' });
       b.on('exit', (c) => resolve(c ?? 1));
