@@ -6,6 +6,7 @@
 import { Command, Option } from 'commander';
 import { createInterface } from 'node:readline/promises';
 import { z } from 'zod';
+import { ConfigError } from '../lib/env';
 import { AppError } from '../lib/errors';
 
 async function readSecret(prompt: string, fromStdin: boolean): Promise<string> {
@@ -43,6 +44,8 @@ function report(e: unknown): never {
     const fields = e.fields;
     fail(`${e.message}${fields ? ' (' + Object.entries(fields).map(([k, v]) => `${k}: ${v.join(', ')}`).join('; ') + ')' : ''}`);
   }
+  if (e instanceof ConfigError)
+    fail(`${e.message}\nFor the demo started with \`npm run demo\`, run the CLI in demo mode: TRIBUTARY_MODE=demo npx tributary …`);
   if (e instanceof z.ZodError) fail(e.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
   fail(e instanceof Error ? e.message : String(e));
 }

@@ -31,6 +31,15 @@ describe('tributary CLI', () => {
     expect((await findActiveToken(token))?.userId).toBe(user.id);
   });
 
+  it('stops with the configuration problem, and the demo hint, when run without a configuration', () => {
+    const bare = Object.fromEntries(Object.entries(process.env).filter(([k]) => !['TRIBUTARY_MODE', 'TRIBUTARY_SECRET', 'DATABASE_URL'].includes(k)));
+    const r = spawnSync(process.execPath, [BIN, 'user', 'list'], { encoding: 'utf8', env: bare, timeout: 60_000 });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/TRIBUTARY_SECRET/);
+    expect(r.stderr).toMatch(/DATABASE_URL/);
+    expect(r.stderr).toContain('TRIBUTARY_MODE=demo npx tributary');
+  });
+
   it('refuses a short password and a duplicate e-mail with a clear message and exit code 2', async () => {
     const email = `cli-${suffix().toLowerCase()}@test.local`;
     const short = cli(['user', 'create', '--email', email, '--name', 'X', '--password-stdin'], 'short\n');
