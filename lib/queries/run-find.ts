@@ -6,7 +6,7 @@
  */
 import { db, type Prisma } from '../db';
 import { audit } from '../audit';
-import { DicomNetworkError, findSeries, findStudiesMany, type StudyMatch } from '../dicom/scu';
+import { DicomNetworkError, DicomQueryError, findSeries, findStudiesMany, type StudyMatch } from '../dicom/scu';
 import { acquireAssociation, laneLimit, type Lane } from '../jobs/leases';
 import { inWindow, nextWindowStart } from '../connectors/schedule';
 import { logger } from '../logger';
@@ -40,6 +40,20 @@ interface ClaimedRow {
   studyDateFrom: string | null;
   studyDateTo: string | null;
   studyDescription: string | null;
+}
+
+/**
+ * Whether a row's error means "the PACS could not answer now" (the row waits and is asked again
+ * with backoff) rather than "the PACS answered no" (the row fails). Network trouble of any kind
+ * (refused, reset, timed out, aborted, association rejected) is transient, and so is the
+ * "Refused: out of resources" status family 0xA7xx, which a PACS sends when it is overloaded.
+ * Any other failure status for the row's identifier, and an invalid row, are definite.
+ */
+export function isTransientFindError(e: unknown): boolean {
+  if (e instanceof DicomQueryError) return false;
+  if (!(e instanceof DicomNetworkError)) return false;
+  if (e.reason !== 'status') return true;
+  return e.dimseStatus !== undefined && (e.dimseStatus & 0xff00) === 0xa700;
 }
 
 /** Takes the next chunk of waiting rows for this job (and any it held before a crash). */
@@ -101,15 +115,27 @@ export async function runFind(queryId: string, claim: string, opts: { isFinalAtt
         })),
       );
       const done: { id: string; count: number }[] = [];
+      const failed: { id: string; error: string }[] = [];
       const results: Prisma.QueryResultCreateManyInput[] = [];
+      // The first transient error of the chunk: its unanswered rows stay claimed by this job
+      // (RUNNING) and are asked again when the job retries with backoff. Nothing is lost.
+      let transient: Error | undefined;
       for (let i = 0; i < items.length; i++) {
         const it = items[i];
         const a = answers[i];
         if (a instanceof Error) {
-          await db.queryItem.update({ where: { id: it.id }, data: { status: 'FAILED', error: a.message } });
+          if (isTransientFindError(a)) transient ??= a;
+          else failed.push({ id: it.id, error: a.message });
           continue;
         }
-        const matches = keepExact(it.patientId, await withCounts(peer, connector.queryPool.aeTitle, a, connector.capabilities));
+        let counted: StudyMatch[];
+        try {
+          counted = await withCounts(peer, connector.queryPool.aeTitle, a, connector.capabilities);
+        } catch (e) {
+          transient ??= e as Error;
+          continue;
+        }
+        const matches = keepExact(it.patientId, counted);
         for (const m of matches) results.push(resultRow(queryId, it.id, it.patientId, m));
         done.push({ id: it.id, count: matches.length });
       }
@@ -117,10 +143,17 @@ export async function runFind(queryId: string, claim: string, opts: { isFinalAtt
       // cost thousands of single-row writes.
       await db.$transaction([
         db.queryResult.createMany({ data: results, skipDuplicates: true }),
-        db.$executeRaw`UPDATE "QueryItem" AS q SET "status" = 'DONE', "error" = NULL, "resultCount" = v.c
+        db.$executeRaw`UPDATE "QueryItem" AS q SET "status" = 'DONE', "error" = NULL, "resultCount" = v.c, "claimedBy" = NULL
           FROM (SELECT unnest(${done.map((d) => d.id)}::text[]) AS id, unnest(${done.map((d) => d.count)}::int[]) AS c) AS v
           WHERE q."id" = v.id`,
+        db.$executeRaw`UPDATE "QueryItem" AS q SET "status" = 'FAILED', "error" = v.e, "claimedBy" = NULL
+          FROM (SELECT unnest(${failed.map((d) => d.id)}::text[]) AS id, unnest(${failed.map((d) => d.error)}::text[]) AS e) AS v
+          WHERE q."id" = v.id`,
       ]);
+      if (transient) {
+        log.warn('find chunk interrupted', { queryId, answered: done.length + failed.length, waiting: items.length - done.length - failed.length });
+        throw transient;
+      }
       items = [];
     }
     await db.query.updateMany({ where: { id: queryId, error: { endsWith: '(retrying)' } }, data: { error: null } });
@@ -191,7 +224,9 @@ async function withCounts(peer: Parameters<typeof findSeries>[0], callingAe: str
         numberOfStudyRelatedInstances: counted.length === series.length && series.length ? counted.reduce((n, s) => n + (s.numberOfSeriesRelatedInstances ?? 0), 0) : undefined,
         modalitiesInStudy: m.modalitiesInStudy.length ? m.modalitiesInStudy : [...new Set(series.map((s) => s.modality).filter(Boolean))],
       });
-    } catch {
+    } catch (e) {
+      // The PACS went away: the row waits for it. Any other answer leaves the count unknown.
+      if (isTransientFindError(e)) throw e;
       out.push(m);
     }
   }

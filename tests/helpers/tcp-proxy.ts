@@ -1,7 +1,8 @@
 /**
  * A TCP proxy for tests: sits in front of a real peer, counts concurrent connections (what the
  * PACS side sees: associations) and can throttle the bytes it forwards (to make a transfer slow
- * enough to interrupt).
+ * enough to interrupt), or simulate an outage: cut a connection partway through the peer's
+ * answers and refuse new ones until told the peer is back.
  */
 import net from 'node:net';
 
@@ -11,13 +12,26 @@ export interface TcpProxy {
   maxConcurrent: number;
   active: number;
   total: number;
+  /** Connections accepted and dropped at once while the proxy was down. */
+  refused: number;
+  /**
+   * Outage: the next connection that has forwarded `bytesFromTarget` bytes from the peer is cut
+   * there, and from then on new connections are dropped at once until `up()`.
+   */
+  cutAfter(bytesFromTarget: number): void;
+  up(): void;
   close(): Promise<void>;
 }
 
 export async function startTcpProxy(opts: { targetPort: number; targetHost?: string; bytesPerSecond?: number }): Promise<TcpProxy> {
   const sockets = new Set<net.Socket>();
-  const state = { maxConcurrent: 0, active: 0, total: 0 };
+  const state = { maxConcurrent: 0, active: 0, total: 0, refused: 0, down: false, cutAt: 0 };
   const server = net.createServer((client) => {
+    if (state.down) {
+      state.refused++;
+      client.destroy();
+      return;
+    }
     state.active++;
     state.total++;
     state.maxConcurrent = Math.max(state.maxConcurrent, state.active);
@@ -36,6 +50,15 @@ export async function startTcpProxy(opts: { targetPort: number; targetHost?: str
     };
     client.on('error', done).on('close', done);
     upstream.on('error', done).on('close', done);
+    let fromTarget = 0;
+    upstream.on('data', (chunk: Buffer) => {
+      fromTarget += chunk.length;
+      if (state.cutAt && !state.down && fromTarget >= state.cutAt) {
+        state.down = true;
+        state.cutAt = 0;
+        done();
+      }
+    });
     if (!opts.bytesPerSecond) {
       client.pipe(upstream);
       upstream.pipe(client);
@@ -63,6 +86,16 @@ export async function startTcpProxy(opts: { targetPort: number; targetHost?: str
     },
     get total() {
       return state.total;
+    },
+    get refused() {
+      return state.refused;
+    },
+    cutAfter(bytesFromTarget: number) {
+      state.cutAt = bytesFromTarget;
+    },
+    up() {
+      state.down = false;
+      state.cutAt = 0;
     },
     async close() {
       for (const s of sockets) s.destroy();
