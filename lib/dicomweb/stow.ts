@@ -21,8 +21,7 @@ import path from 'node:path';
 import { remapUid } from '../anonymize/engine';
 import { ruleSetSchema, type RuleSet } from '../anonymize/rules';
 import { audit } from '../audit';
-import { readPart10Header, datasetEncoding, inflatePrefix } from '../dicom/part10';
-import { bufferSource, fileSource, rawString, tag, walkDataset } from '../dicom/walker';
+import { readObjectIds, type ObjectIds } from '../dicom/object-ids';
 import { db } from '../db';
 import { env } from '../env';
 import { AppError } from '../errors';
@@ -54,53 +53,6 @@ export const STOW_STATUS = {
  * a real (single-valued LO) PatientID, so no real row can match it.
  */
 const POOL_SIDE_MARKER = 'tributary\\pool-side';
-
-const T_SOP_CLASS = tag(0x0008, 0x0016);
-const T_SOP = tag(0x0008, 0x0018);
-const T_PATIENT_ID = tag(0x0010, 0x0020);
-const T_STUDY = tag(0x0020, 0x000d);
-const T_SERIES = tag(0x0020, 0x000e);
-
-interface ObjectIds {
-  sopClassUid: string;
-  sopInstanceUid: string;
-  patientId: string;
-  studyUid: string;
-  seriesUid: string;
-}
-
-/** The few header values the rule needs, read from the part's first bytes. */
-async function readIds(file: string): Promise<ObjectIds | null> {
-  try {
-    const meta = readPart10Header(file);
-    const enc = datasetEncoding(meta.transferSyntaxUid);
-    const fh = await fs.open(file, 'r');
-    try {
-      const { size } = await fh.stat();
-      let src = fileSource(fh.fd, size);
-      let start = meta.datasetOffset;
-      if (enc.deflated) {
-        const head = Buffer.alloc(Math.min(size - start, 256 * 1024));
-        await fh.read(head, 0, head.length, start);
-        src = bufferSource(inflatePrefix(head));
-        start = 0;
-      }
-      const { values } = walkDataset(src, start, { ...enc, wanted: [T_SOP_CLASS, T_SOP, T_PATIENT_ID, T_STUDY, T_SERIES], stopAfterTag: T_SERIES });
-      const ids = {
-        sopClassUid: rawString(values.get(T_SOP_CLASS)) ?? meta.mediaStorageSopClassUid ?? '',
-        sopInstanceUid: rawString(values.get(T_SOP)) ?? meta.mediaStorageSopInstanceUid ?? '',
-        patientId: rawString(values.get(T_PATIENT_ID)) ?? '',
-        studyUid: rawString(values.get(T_STUDY)) ?? '',
-        seriesUid: rawString(values.get(T_SERIES)) ?? '',
-      };
-      return ids.sopInstanceUid && ids.studyUid && ids.seriesUid ? ids : null;
-    } finally {
-      await fh.close();
-    }
-  } catch {
-    return null;
-  }
-}
 
 type Outcome =
   | { kind: 'stored'; ids: ObjectIds; sopUid: string; retrieveUrl: string | null; remapped: boolean; studyId: string; poolSide: boolean }
@@ -170,7 +122,7 @@ async function storePart(
   if (part.contentType && parseMediaType(part.contentType).mediaType !== 'application/dicom') {
     return { kind: 'failed', ids: null, reason: STOW_STATUS.CannotUnderstand };
   }
-  const ids = await readIds(part.path);
+  const ids = await readObjectIds(part.path);
   if (!ids) return { kind: 'failed', ids: null, reason: STOW_STATUS.CannotUnderstand };
   const pool = c.pool;
   try {

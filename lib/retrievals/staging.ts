@@ -1,7 +1,8 @@
 /**
  * The SCP's side of a retrieval: which called AEs we answer, which calling AEs may send, and
  * where a received instance belongs. An instance is accepted only when a retrieval through that
- * receiving pool is moving its study; anything else is refused (the SCP then deletes the file).
+ * receiving pool is moving its study, or when an allowed device pushes into a research pool
+ * (lib/pools/push.ts); anything else is refused (the SCP then deletes the file).
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -10,6 +11,7 @@ import { db, Prisma } from '../db';
 import { redis } from '../redis';
 import { env } from '../env';
 import { logger } from '../logger';
+import { ingestPushed, isPushAllowed } from '../pools/push';
 import { pruneEmptyDirs, stagingDir, storageRoot } from '../storage';
 
 const log = logger('staging');
@@ -28,12 +30,16 @@ export async function resolveCalledAe(calledAe: string): Promise<{ id: string; s
   return { id: pool.id, stagingDir: dir };
 }
 
-/** A calling AE is accepted when it is the PACS device of a connector that receives through this AE. */
+/**
+ * A calling AE is accepted when it is the PACS device of a connector that receives through this
+ * AE, or an allowed sending device of the research pool with this AE (lib/pools/push.ts).
+ */
 export async function isCallingAeAllowed(callingAe: string, calledAe: string): Promise<boolean> {
-  const n = await db.connector.count({
-    where: { device: { aeTitle: callingAe.trim() }, receivingPool: { aeTitle: calledAe.trim() } },
-  });
-  return n > 0;
+  const [connectors, pushers] = await Promise.all([
+    db.connector.count({ where: { device: { aeTitle: callingAe.trim() }, receivingPool: { aeTitle: calledAe.trim() } } }),
+    db.poolDevice.count({ where: { device: { aeTitle: callingAe.trim() }, pool: { aeTitle: calledAe.trim(), kind: 'RESEARCH' } } }),
+  ]);
+  return connectors + pushers > 0;
 }
 
 export interface StoredInfo {
@@ -58,6 +64,11 @@ export async function recordStaged(info: StoredInfo): Promise<void> {
     if ((await redis().get(probe)) === 'waiting') {
       await redis().set(probe, 'received', 'EX', 120);
       await fs.rm(info.path, { force: true });
+      return;
+    }
+    // A device pushing into a research pool: de-identified into the pool before we answer.
+    if (await isPushAllowed(info.callingAe, info.poolId)) {
+      await ingestPushed({ poolId: info.poolId, path: info.path, callingAe: info.callingAe });
       return;
     }
     throw new UnsolicitedInstanceError();

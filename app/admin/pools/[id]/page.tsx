@@ -4,6 +4,7 @@ import { pageAdmin } from '@/lib/auth/page';
 import { db } from '@/lib/db';
 import { listUsers } from '@/lib/users/users';
 import { PageHeader } from '@/components/ui';
+import { PoolSenders } from '@/components/admin/pool-senders';
 import { DeletePool, PoolMembers, PoolSettings, type MemberRow, type UserOption } from '@/components/admin/pools';
 
 export const metadata = { title: 'Pool · Tributary' };
@@ -25,10 +26,12 @@ export default async function AdminPoolPage({ params }: { params: Promise<{ id: 
       members: { select: { role: true, user: { select: { id: true, name: true, email: true, active: true } } }, orderBy: { createdAt: 'asc' } },
       queryConnectors: { select: { id: true, name: true } },
       receivingConnectors: { select: { id: true, name: true } },
+      allowedDevices: { select: { deviceId: true } },
       _count: { select: { studies: true, queries: true } },
     },
   });
   if (!pool) notFound();
+  const devices = pool.kind === 'RESEARCH' ? await db.device.findMany({ select: { id: true, name: true, aeTitle: true, host: true, port: true }, orderBy: { name: 'asc' } }) : [];
   const users: UserOption[] = (await listUsers()).map((u) => ({ id: u.id, name: u.name, email: u.email, active: u.active }));
   const members: MemberRow[] = pool.members.map((m) => ({ userId: m.user.id, name: m.user.name, email: m.user.email, active: m.user.active, role: m.role }));
   const connectors = [
@@ -67,6 +70,12 @@ export default async function AdminPoolPage({ params }: { params: Promise<{ id: 
             </h2>
             <PoolMembers poolId={pool.id} kind={pool.kind} members={members} users={users} />
           </section>
+          {pool.kind === 'RESEARCH' && (
+            <section className="card p-4" aria-labelledby="senders-title">
+              <h2 id="senders-title" className="mb-2">Devices that may send into this pool</h2>
+              <PoolSenders poolId={pool.id} poolAe={pool.aeTitle} devices={devices} allowed={pool.allowedDevices.map((d) => d.deviceId)} />
+            </section>
+          )}
         </div>
         <div className="space-y-4 lg:col-span-2">
           <section className="card p-4" aria-labelledby="usage-title">
