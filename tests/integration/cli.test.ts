@@ -32,7 +32,7 @@ describe('tributary CLI', () => {
   });
 
   it('stops with the configuration problem, and the demo hint, when run without a configuration', () => {
-    const bare = Object.fromEntries(Object.entries(process.env).filter(([k]) => !['TRIBUTARY_MODE', 'TRIBUTARY_SECRET', 'DATABASE_URL'].includes(k)));
+    const bare = Object.fromEntries(Object.entries(process.env).filter(([k]) => !['TRIBUTARY_MODE', 'TRIBUTARY_SECRET', 'DATABASE_URL'].includes(k))) as NodeJS.ProcessEnv;
     const r = spawnSync(process.execPath, [BIN, 'user', 'list'], { encoding: 'utf8', env: bare, timeout: 60_000 });
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/TRIBUTARY_SECRET/);
