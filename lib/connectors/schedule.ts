@@ -67,3 +67,13 @@ export function nextWindowStart(spec: string | null | undefined, at: Date = new 
   }
   return at;
 }
+
+/**
+ * When work for a connector must wait for its window: the next window opening, or null when the
+ * schedule allows work at `at` (no schedule, or inside a window). This is what the query page
+ * shows as "scheduled for …"; the jobs themselves are delayed to the same moment.
+ */
+export function waitingForWindowUntil(spec: string | null | undefined, at: Date = new Date()): Date | null {
+  if (inWindow(spec, at)) return null;
+  return nextWindowStart(spec, at);
+}

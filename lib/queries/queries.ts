@@ -7,6 +7,7 @@ import { audit } from '../audit';
 import type { Actor } from '../auth/actor';
 import { db, type QuerySource } from '../db';
 import { AppError } from '../errors';
+import { waitingForWindowUntil } from '../connectors/schedule';
 import { jobId } from '../jobs/catalogue';
 import { enqueue } from '../jobs/queues';
 import { findSlots } from './run-find';
@@ -119,8 +120,14 @@ export async function getQueryDetail(queryId: string) {
   const stored = retrievals.reduce((s, r) => s + r.stored, 0);
   const failed = retrievals.reduce((s, r) => s + r.failed, 0);
   const terminal = retrievals.filter((r) => ['DONE', 'PARTIAL', 'FAILED', 'CANCELLED'].includes(r.state)).length;
+  // Work that needs an association (rows to ask, studies to move) waits for the connector's
+  // window: say until when, and only while outside it.
+  const rowsWaiting = (q.status === 'PENDING' || q.status === 'RUNNING') && q.items.some((i) => i.status === 'PENDING' || i.status === 'RUNNING');
+  const studiesWaiting = retrievals.some((r) => r.state === 'QUEUED' || r.state === 'SCHEDULED');
+  const scheduledFor = rowsWaiting || studiesWaiting ? waitingForWindowUntil(q.connector.schedule) : null;
   return {
     ...q,
+    scheduledFor,
     progress: {
       rows: q.items.length,
       rowsDone: q.items.filter((i) => i.status !== 'PENDING' && i.status !== 'RUNNING').length,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { inWindow, nextWindowStart, parseSchedule } from '@/lib/connectors/schedule';
+import { inWindow, nextWindowStart, parseSchedule, waitingForWindowUntil } from '@/lib/connectors/schedule';
 
 const at = (day: number, hour: number) => {
   // 2026-11-22 is a Sunday (day 0).
@@ -46,5 +46,21 @@ describe('schedule windows (dcm4chee form)', () => {
 
   it('treats no schedule as always open', () => {
     expect(inWindow(null, at(3, 12))).toBe(true);
+  });
+
+  it('says until when work waits: the next opening, only while outside the window', () => {
+    const s = 'hour=18-6 dayOfWeek=1-5; dayOfWeek=0,6';
+    // Wednesday 10:30, outside: the same evening at 18:00.
+    const wed = waitingForWindowUntil(s, at(3, 10));
+    expect(wed).not.toBeNull();
+    expect([wed!.getDay(), wed!.getHours(), wed!.getMinutes()]).toEqual([3, 18, 0]);
+    // Inside a window (Wednesday night, or any time on Saturday): nothing to wait for.
+    expect(waitingForWindowUntil(s, at(3, 22))).toBeNull();
+    expect(waitingForWindowUntil(s, at(6, 12))).toBeNull();
+    expect(waitingForWindowUntil(null, at(3, 10))).toBeNull();
+    // Weekday daytime only: Friday evening waits for Monday 08:00 (over the weekend).
+    const mon = waitingForWindowUntil('hour=8-17 dayOfWeek=1-5', at(5, 19));
+    expect(mon!.getTime() - at(5, 19).getTime()).toBeGreaterThan(2 * 24 * 3600_000);
+    expect([mon!.getDay(), mon!.getHours(), mon!.getMinutes()]).toEqual([1, 8, 0]);
   });
 });

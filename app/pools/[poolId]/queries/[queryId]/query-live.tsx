@@ -51,6 +51,8 @@ export interface QueryDetailJson {
   connector: { id: string; name: string; schedule: string | null };
   error: string | null;
   source: string;
+  /** The connector's next window opening while work of this query waits for it; else null. */
+  scheduledFor: string | null;
   items: Item[];
   results: Result[];
   progress: { rows: number; rowsDone: number; studies: number; studiesDone: number; instancesExpected: number; instancesStored: number; instancesFailed: number };
@@ -145,8 +147,10 @@ export function QueryLive({ poolId, initial }: { poolId: string; initial: QueryD
             <span className="tabular-nums text-slate-600">{p.rowsDone}/{p.rows} rows answered</span>
           </div>
           {p.rows > 1 && <ProgressBar value={p.rowsDone} max={p.rows} label="Rows answered" />}
-          {data.status === 'PENDING' && data.source === 'SPREADSHEET' && data.connector.schedule && (
-            <p className="text-xs text-violet-700">Waits for the connector&apos;s window ({data.connector.schedule}).</p>
+          {data.scheduledFor && (
+            <p className="text-xs text-violet-700" data-testid="query-scheduled">
+              scheduled for {new Date(data.scheduledFor).toLocaleString()} (the connector&apos;s window: {data.connector.schedule})
+            </p>
           )}
           {data.error && <p className="field-error">{data.error}</p>}
           {!ACTIVE_QUERY.includes(data.status) && data.items.some((i) => i.status === 'FAILED' || i.status === 'CANCELLED') && (
