@@ -82,8 +82,9 @@ export async function runFind(queryId: string, claim: string, opts: { isFinalAtt
   const { connector } = q;
   if (!connector.device) throw new Error('connector has no device');
   const lane = laneForQuery(q.source);
-  // Batch queries respect the connector's schedule window; a single MRN is light and runs now.
-  if (lane === 'batch' && !inWindow(connector.schedule)) {
+  // Every association to the PACS respects the connector's schedule window, a single MRN too:
+  // the PACS tolerates associations only then.
+  if (!inWindow(connector.schedule)) {
     return { status: 'wait', until: nextWindowStart(connector.schedule).getTime(), reason: 'schedule' };
   }
   const waiting = await db.queryItem.count({ where: { queryId, OR: [{ status: 'PENDING' }, { status: 'RUNNING', claimedBy: claim }] } });

@@ -1,6 +1,7 @@
 /**
  * Jobs that behave: a connector's association cap is never exceeded (counted at the PACS side,
- * through a TCP proxy in front of Orthanc), and its schedule window holds moves and batch queries.
+ * through a TCP proxy in front of Orthanc), and its schedule window holds every association:
+ * single-MRN and batch C-FINDs and C-MOVEs.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { db } from '@/lib/db';
@@ -78,31 +79,47 @@ describe('association cap and schedule', () => {
     expect(Math.max(before, proxy.maxConcurrent)).toBe(2);
   }, 150_000);
 
-  it('holds moves and batch queries outside the schedule window and says until when', async () => {
+  it('holds every association outside the schedule window (single-MRN and batch finds, moves) and says until when', async () => {
     const now = new Date();
     const start = (now.getHours() + 2) % 24;
     const schedule = `hour=${start}-${(start + 1) % 24} dayOfWeek=*`;
     const { connector, pool, actor } = await setup({ maxAssociations: 2, schedule });
-    const { createQuery } = await import('@/lib/queries/queries');
+    const { createQuery, getQueryDetail } = await import('@/lib/queries/queries');
     const { requestRetrieval } = await import('@/lib/retrievals/request');
-    // A single MRN is answered at once (C-FIND is light); its move waits for the window.
+    const associationsBefore = proxy.total;
+    // A single MRN waits for the window too: the PACS tolerates associations only then.
     const single = await createQuery(actor, { poolId: pool.id, connectorId: connector.id, items: [{ patientId: corpus.patients[0].patientId }] });
-    const found = await findAll(single.id);
-    await requestRetrieval(actor, single.id, [found.results[0].studyInstanceUid]);
+    // And a spreadsheet (batch) query.
+    const batch = await createQuery(actor, { poolId: pool.id, connectorId: connector.id, source: 'SPREADSHEET', fileName: 'x.csv', items: [{ patientId: corpus.patients[1].patientId }] });
+    const { queue } = await import('@/lib/jobs/queues');
+    const delayedFinds = await waitFor(async () => {
+      const ids = new Set((await queue('find').getDelayed()).map((j) => (j.data as { queryId: string }).queryId));
+      return ids.has(single.id) && ids.has(batch.id) ? ids : null;
+    }, { what: 'both find jobs to wait as delayed jobs', timeoutMs: 20_000 });
+    expect(delayedFinds.size).toBeGreaterThanOrEqual(2);
+    for (const id of [single.id, batch.id]) {
+      const q = await getQueryDetail(id);
+      expect(q.status).toBe('PENDING');
+      expect(q.scheduledFor?.getHours(), 'the query says until when').toBe(start);
+    }
+
+    // A study found earlier (recorded as this query's result): its move waits for the window.
+    const study = corpus.patients[0].studies[0];
+    const item = await db.queryItem.findFirstOrThrow({ where: { queryId: single.id } });
+    await db.queryResult.create({ data: { queryId: single.id, itemId: item.id, studyInstanceUid: study.studyInstanceUid, patientId: corpus.patients[0].patientId, numInstances: 8 } });
+    await requestRetrieval(actor, single.id, [study.studyInstanceUid]);
     const held = await waitFor(async () => {
       const r = await db.retrieval.findFirst({ where: { queryId: single.id } });
       return r?.state === 'SCHEDULED' ? r : null;
     }, { what: 'the move to be scheduled' });
     expect(held.scheduledFor?.getHours()).toBe(start);
     expect(held.scheduledFor!.getTime()).toBeGreaterThan(Date.now());
-    // A spreadsheet (batch) query waits for the window too.
-    const batch = await createQuery(actor, { poolId: pool.id, connectorId: connector.id, source: 'SPREADSHEET', fileName: 'x.csv', items: [{ patientId: corpus.patients[1].patientId }] });
-    await new Promise((r) => setTimeout(r, 2500));
-    expect((await db.query.findUniqueOrThrow({ where: { id: batch.id } })).status).toBe('PENDING');
-    expect(await db.stagedInstance.count({ where: { retrievalId: held.id } })).toBe(0);
-    const { queue } = await import('@/lib/jobs/queues');
     const delayed = await queue('move').getDelayed();
     const job = delayed.find((j) => (j.data as { retrievalId: string }).retrievalId === held.id);
     expect(job, 'the move job waits as a delayed job').toBeDefined();
+
+    expect(proxy.total, 'no association was opened to the PACS outside its window').toBe(associationsBefore);
+    expect(await db.queryResult.count({ where: { queryId: batch.id } })).toBe(0);
+    expect(await db.stagedInstance.count({ where: { retrievalId: held.id } })).toBe(0);
   });
 });
