@@ -67,6 +67,12 @@ export function lookupTag(tag: number): DictEntry | undefined {
   return undefined;
 }
 
+/** Every dictionary entry (repeating groups under their first group), for the keep-list generator. */
+export function dictionaryEntries(): Array<[number, DictEntry]> {
+  load();
+  return [...byTag!.entries()];
+}
+
 export function tagForKeyword(keyword: string): number | undefined {
   load();
   return byKeyword!.get(keyword);

@@ -14,7 +14,7 @@ import { deflateRawSync } from 'node:zlib';
 import { AppError } from '../errors';
 import { shiftDA, shiftDT } from './dates';
 import { formatTag, keywordOf, lookupTag } from './dictionary';
-import { NOT_KEPT_BY_GROUP_VRS } from './keep-list';
+import { FREE_TEXT_VRS } from './keep-list';
 import {
   type El,
   type Item,
@@ -367,6 +367,9 @@ function pathMatches(sel: ParsedSelector, tag: number, creator: string | undefin
 
 const KEEP_AS_IS: Resolved = { op: 'keep', reason: 'K' };
 const REMOVE_UNLISTED: Resolved = { op: 'remove', reason: 'not on keep-list' };
+const REMOVE_UNKNOWN: Resolved = { op: 'remove', reason: 'not in the dictionary' };
+const REMOVE_VR_MISMATCH: Resolved = { op: 'remove', reason: 'keep-list attribute sent with a free-text VR' };
+const UID_UNNAMED: Resolved = { op: 'uid', reason: 'unnamed UID' };
 const REMOVE_PRIVATE: Resolved = { op: 'remove', reason: 'private' };
 const REMOVE_SILENT: Resolved = { op: 'remove', reason: 'group length' };
 
@@ -404,20 +407,21 @@ function decide(run: Run, el: El, level: Level, creator: string | undefined): Re
   if (row) return row;
   for (const m of r.tableMasks) if (((tag & m.mask) >>> 0) === m.value) return m.resolved;
 
-  // Not named by Table E.1-1 (keep-list.ts).
+  // Not named by Table E.1-1: the keep-list (keep-list.ts), else removed.
   const vr = el.vr;
-  if (vr === 'SQ') return r.keepTags.has(tag) || r.keepGroups.has(group) ? KEEP_AS_IS : REMOVE_UNLISTED;
-  if (vr === 'UI') {
-    if (r.keepTags.has(tag) || r.retainUids) return KEEP_AS_IS;
-    return { op: 'uid', reason: 'unnamed UID' };
+  const listed = r.keepTags.get(tag);
+  if (listed !== undefined) {
+    // Reviewed entries (true) are kept as they are; technical ones only with a VR that holds no free text.
+    if (listed || !FREE_TEXT_VRS.has(vr)) return KEEP_AS_IS;
+    return REMOVE_VR_MISMATCH;
   }
+  if (lookupTag(tag) === undefined) return REMOVE_UNKNOWN;
+  if (vr === 'UI') return r.retainUids ? KEEP_AS_IS : UID_UNNAMED;
   if (vr === 'DA' || vr === 'DT') {
     if (r.dates === 'full') return { op: 'keep', reason: 'unnamed date (full dates)' };
     if (r.dates === 'modified') return { op: 'shiftDate', reason: 'unnamed date (modified dates)' };
     return { op: 'remove', reason: 'unnamed date' };
   }
-  if (r.keepTags.has(tag)) return KEEP_AS_IS;
-  if (r.keepGroups.has(group) && !NOT_KEPT_BY_GROUP_VRS.has(vr) && !r.groupExclusions.has(tag)) return KEEP_AS_IS;
   if (level.mode === 'clean' && TEXT_VRS.has(vr) && vr !== 'PN') return { op: 'clean', reason: 'text inside a cleaned sequence' };
   return REMOVE_UNLISTED;
 }

@@ -19,7 +19,7 @@
 import { createHash } from 'node:crypto';
 import rawRows from './data/confidentiality_profile_attributes.json';
 import { lookupTag, tagForKeyword } from './dictionary';
-import { KEEP_GROUPS, KEEP_KEYWORDS, NOT_KEPT_BY_GROUP_KEYWORDS } from './keep-list';
+import { KEEP_KEYWORDS, KEEP_TECHNICAL } from './keep-list';
 import { type OptionKey, type Override, type ParsedSelector, type RuleSet, parseSelector, validateRuleSet } from './rules';
 import { SAFE_PRIVATE, privateKey } from './safe-private';
 
@@ -146,10 +146,12 @@ export interface CompiledRules {
   readonly pathOverrides: readonly PathRule[];
   /** Safe private attributes (privateKey form), when Retain Safe Private is on. */
   readonly safePrivate: ReadonlySet<string>;
-  readonly keepTags: ReadonlySet<number>;
-  readonly keepGroups: ReadonlySet<number>;
-  /** Attributes inside keepGroups that the group rule does not keep (NOT_KEPT_BY_GROUP_KEYWORDS). */
-  readonly groupExclusions: ReadonlySet<number>;
+  /**
+   * The keep-list (keep-list.ts) by tag: true for reviewed attributes (kept whatever their VR),
+   * false for KEEP_TECHNICAL ones (kept only while the element's VR is not a free-text VR).
+   * Overlay attributes are in it for every 60xx group only with Clean Graphics.
+   */
+  readonly keepTags: ReadonlyMap<number, boolean>;
   /** How dates the table does not name are treated, and what (0028,0303) says. */
   readonly dates: 'full' | 'modified' | 'removed';
   readonly retainUids: boolean;
@@ -230,22 +232,24 @@ export function compileRules(input: RuleSet): CompiledRules {
     for (const e of SAFE_PRIVATE) safePrivate.add(privateKey(e.group, e.creator, e.offset));
   }
 
-  const keepTags = new Set<number>();
+  const keepTags = new Map<number, boolean>();
+  for (const entry of KEEP_TECHNICAL) {
+    const m = /^\(([0-9A-F]{4}),([0-9A-F]{4})\) /.exec(entry);
+    if (!m) throw new Error(`Unreadable keep-list entry ${entry}`);
+    const group = parseInt(m[1], 16);
+    const elem = parseInt(m[2], 16);
+    if (group === 0x6000) {
+      // Overlay planes travel with their Overlay Data, which only Clean Graphics keeps.
+      if (!options.has('cleanGraphics')) continue;
+      for (let g = 0x6000; g <= 0x601e; g += 2) keepTags.set(((g << 16) | elem) >>> 0, false);
+      continue;
+    }
+    keepTags.set(((group << 16) | elem) >>> 0, false);
+  }
   for (const keyword of KEEP_KEYWORDS) {
     const tag = tagForKeyword(keyword);
     if (tag === undefined) throw new Error(`Keep-list keyword ${keyword} is not in the dictionary`);
-    keepTags.add(tag);
-  }
-  const groupExclusions = new Set<number>();
-  for (const keyword of NOT_KEPT_BY_GROUP_KEYWORDS) {
-    const tag = tagForKeyword(keyword);
-    if (tag === undefined) throw new Error(`Keep-list keyword ${keyword} is not in the dictionary`);
-    groupExclusions.add(tag);
-  }
-  const keepGroups = new Set<number>(KEEP_GROUPS);
-  if (options.has('cleanGraphics')) {
-    // Overlay planes travel with their Overlay Data, which Clean Graphics keeps.
-    for (let g = 0x6000; g <= 0x601e; g += 2) keepGroups.add(g);
+    keepTags.set(tag, true);
   }
 
   const dates = options.has('retainLongitudinalFullDates')
@@ -269,8 +273,6 @@ export function compileRules(input: RuleSet): CompiledRules {
     pathOverrides,
     safePrivate,
     keepTags,
-    keepGroups,
-    groupExclusions,
     dates,
     retainUids: options.has('retainUids'),
   };

@@ -7,8 +7,8 @@
  *
  * Server-side (it compiles the rules against the dictionary). No values of any instance here.
  */
-import { formatTag, keywordOf, lookupTag, tagForKeyword } from './dictionary';
-import { KEEP_KEYWORDS, NOT_KEPT_BY_GROUP_KEYWORDS } from './keep-list';
+import { formatTag, keywordOf, lookupTag, parseTag, tagForKeyword } from './dictionary';
+import { KEEP_KEYWORDS, KEEP_TECHNICAL } from './keep-list';
 import { type CompiledRules, PROFILE_ROWS, type Resolved, compileRules } from './profile';
 import { type RuleSet, parseSelector } from './rules';
 import { SAFE_PRIVATE } from './safe-private';
@@ -153,33 +153,33 @@ export function generatedRuleList(rules: RuleSet | CompiledRules): RuleListRow[]
     }
   }
 
-  // 5. The keep-list: single attributes, then groups.
-  for (const keyword of KEEP_KEYWORDS) {
-    const tag = tagForKeyword(keyword);
-    if (tag === undefined || seen.has(tag)) continue;
-    seen.add(tag);
-    const vr = lookupTag(tag)?.vr;
+  // 5. The keep-list: the reviewed attributes, then the technical ones (keep-list.ts).
+  const keepRow = (tag: number, tagText: string, keyword: string, vr: string | undefined, technical: boolean) => {
     const masked = maskOverrideFor(tag);
     rows.push({
       key: `keep:${keyword}`,
-      tag: formatTag(tag),
+      tag: tagText,
       keyword,
       name: humanize(keyword) ?? keyword,
       action: masked ? actionLabel(masked.resolved) : vr === 'SQ' ? 'K keep (contents processed)' : 'K keep',
       why: masked ? 'override' : 'keep-list',
-      via: masked ? 'mask override' : undefined,
+      via: masked ? 'mask override' : technical ? 'technical (kept unless sent with a free-text VR)' : undefined,
     });
+  };
+  for (const keyword of KEEP_KEYWORDS) {
+    const tag = tagForKeyword(keyword);
+    if (tag === undefined || seen.has(tag)) continue;
+    seen.add(tag);
+    keepRow(tag, formatTag(tag), keyword, lookupTag(tag)?.vr, false);
   }
-  const excluded = NOT_KEPT_BY_GROUP_KEYWORDS.join(', ');
-  for (const group of [...c.keepGroups].sort((a, b) => a - b)) {
-    rows.push({
-      key: `keep-group:${hex4(group)}`,
-      tag: `(${hex4(group)},xxxx)`,
-      name: `Group ${hex4(group)}: attributes the table does not name, except free text (LT, ST, UT, UC), person names, UN and ${excluded}`,
-      action: 'K keep',
-      why: 'keep-list',
-      via: group >= 0x6000 && group <= 0x601e ? 'cleanGraphics' : undefined,
-    });
+  for (const entry of KEEP_TECHNICAL) {
+    const [tagText, vr, keyword] = entry.split(' ');
+    const tag = parseTag(tagText)!;
+    if (seen.has(tag)) continue;
+    const overlay = tag >>> 16 === 0x6000;
+    if (overlay && !c.options.has('cleanGraphics')) continue;
+    seen.add(tag);
+    keepRow(tag, overlay ? tagText.replace('(6000', '(60XX') : tagText, keyword, vr, true);
   }
 
   // 6. Defaults for what nothing above names.
@@ -199,7 +199,7 @@ export function generatedRuleList(rules: RuleSet | CompiledRules): RuleListRow[]
     why: c.dates === 'removed' ? 'default' : 'option',
     via: c.dates === 'full' ? 'retainLongitudinalFullDates' : c.dates === 'modified' ? 'retainLongitudinalModifiedDates' : undefined,
   });
-  rows.push({ key: 'default:other', tag: '(gggg,eeee)', name: 'Every other standard attribute', action: 'X remove', why: 'default' });
+  rows.push({ key: 'default:other', tag: '(gggg,eeee)', name: 'Every other attribute: standard ones not listed above, and any tag the dictionary does not know', action: 'X remove', why: 'default' });
   rows.push({ key: 'default:group-length', tag: '(gggg,0000)', name: 'Group lengths', action: 'X remove', why: 'default' });
   return rows;
 }
