@@ -96,11 +96,20 @@ async function readBody(req: Request, schema: ZodType | undefined): Promise<unkn
   }
 }
 
+/**
+ * Every handler route() builds carries its endpoint under this key, so a test can check that each
+ * route file under app/api/v1 is built here, from the contract entry of its own method and path
+ * (tests/integration/api/contract.test.ts).
+ */
+export const API_ROUTE = Symbol.for('tributary.api-route');
+
+export type RouteHandler = ((req: Request, ctx: { params: Promise<Record<string, string>> }) => Promise<Response>) & { [API_ROUTE]: Endpoint };
+
 export function route<E extends Endpoint>(
   endpoint: E,
   fn: (ctx: HandlerContext<Infer<E['params']>, Infer<E['query']>, Infer<E['body']>>) => Promise<unknown>,
-) {
-  return async (req: Request, ctx: { params: Promise<Record<string, string>> }): Promise<Response> => {
+): RouteHandler {
+  const handler = async (req: Request, ctx: { params: Promise<Record<string, string>> }): Promise<Response> => {
     try {
       const actor = endpoint.auth === 'none' ? null : await getActor(req);
       if (endpoint.auth !== 'none' && !actor) throw new AppError('UNAUTHENTICATED', 'Sign in or send an API token');
@@ -127,4 +136,5 @@ export function route<E extends Endpoint>(
       return errorResponse(e);
     }
   };
+  return Object.assign(handler, { [API_ROUTE]: endpoint });
 }
