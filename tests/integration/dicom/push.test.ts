@@ -17,6 +17,7 @@ import { db } from '@/lib/db';
 import { generateCorpus } from '@/lib/synthetic';
 import { makeConnector, makePool, suffix } from '../../helpers/fixtures';
 import { DCMTK_ENV, freePort } from '../../helpers/orthanc';
+import { allFiles } from '../../helpers/files';
 
 const run = promisify(execFile);
 
@@ -51,16 +52,6 @@ async function storescu(callingAe: string, calledAe: string, which = files) {
     const x = e as { stdout?: string; stderr?: string };
     return { ok: false, out: `${x.stdout ?? ''}${x.stderr ?? ''}` };
   }
-}
-
-async function allFiles(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const e of await fs.readdir(dir, { withFileTypes: true }).catch(() => [])) {
-    const p = path.join(dir, e.name);
-    if (e.isDirectory()) out.push(...(await allFiles(p)));
-    else out.push(p);
-  }
-  return out;
 }
 
 async function setup() {

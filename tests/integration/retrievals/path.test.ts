@@ -7,6 +7,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOrthanc, freePort, type OrthancHandle } from '../../helpers/orthanc';
+import { allFiles } from '../../helpers/files';
 import { actorOf, makeConnector, makePool, makeUser, waitFor } from '../../helpers/fixtures';
 import { generateCorpus, type Corpus } from '@/lib/synthetic';
 import { db } from '@/lib/db';
@@ -34,16 +35,6 @@ afterAll(async () => {
   await worker?.stop();
   await orthanc?.stop();
 });
-
-async function allFiles(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const e of await fs.readdir(dir, { withFileTypes: true }).catch(() => [])) {
-    const p = path.join(dir, e.name);
-    if (e.isDirectory()) out.push(...(await allFiles(p)));
-    else out.push(p);
-  }
-  return out;
-}
 
 describe('query, retrieve, de-identify, browse', () => {
   it('brings a patient’s studies into the pool with no PHI and no staging left', async () => {
