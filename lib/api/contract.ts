@@ -16,6 +16,7 @@ import { type Endpoint, e, idParam as id } from './endpoint';
 import { batchEndpoints } from './endpoints/batch';
 import { browseEndpoints } from './endpoints/browse';
 import { deidEndpoints } from './endpoints/deid';
+import { poolMemberEndpoints } from './endpoints/pools';
 import { viewerEndpoints } from './endpoints/viewers';
 
 export type { Access, Endpoint } from './endpoint';
@@ -48,7 +49,7 @@ export const api = {
   updatePool: e({ method: 'patch', path: '/pools/{id}', summary: 'Update a pool', tag: 'pools', access: 'pool:own', params: id, body: poolPatchSchema }),
   deletePool: e({ method: 'delete', path: '/pools/{id}', summary: 'Delete a pool and its data', tag: 'pools', access: 'admin', params: id }),
   setPoolMembers: e({ method: 'put', path: '/pools/{id}/members', summary: 'Replace the pool members', tag: 'pools', access: 'pool:own', params: id, body: z.object({ members: z.array(poolMemberInputSchema).max(500) }) }),
-  removePoolMember: e({ method: 'delete', path: '/pools/{id}/members/{userId}', summary: 'Remove a pool member', tag: 'pools', access: 'pool:own', params: poolMember }),
+  removePoolMember: e({ method: 'delete', path: '/pools/{id}/members/{userId}', summary: 'Remove a pool member (409 when it would leave the pool without an owner)', tag: 'pools', access: 'pool:own', params: poolMember }),
   listStudies: e({ method: 'get', path: '/pools/{id}/studies', summary: 'De-identified studies of a pool', tag: 'studies', access: 'pool:read', params: id, query: studyListQuerySchema }),
   getStudy: e({ method: 'get', path: '/pools/{id}/studies/{studyId}', summary: 'A study with its series and instances', tag: 'studies', access: 'pool:read', params: poolStudy }),
   getInstanceFile: e({ method: 'get', path: '/pools/{id}/instances/{instanceId}/file', summary: 'Download one de-identified instance (application/dicom)', tag: 'studies', access: 'pool:read', params: poolInstance, produces: 'application/dicom' }),
@@ -75,6 +76,7 @@ export const api = {
   ...deidEndpoints,
   ...browseEndpoints,
   ...viewerEndpoints,
+  ...poolMemberEndpoints,
   ...batchEndpoints,
 } satisfies Record<string, Endpoint>;
 

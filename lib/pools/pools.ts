@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { DEFAULT_RULES } from '../anonymize/rules';
 import { audit } from '../audit';
 import type { Actor } from '../auth/actor';
-import { visiblePoolIds } from '../auth/access';
-import { db, Prisma } from '../db';
+import { isAdmin, visiblePoolIds } from '../auth/access';
+import { db, Prisma, type Tx } from '../db';
 import { AppError } from '../errors';
 import { removePoolData } from '../storage';
 import type { PoolInput } from './schema';
@@ -55,9 +55,36 @@ export async function createPool(actor: Actor, input: PoolInput) {
   return pool;
 }
 
+type MemberRole = 'OWNER' | 'COORDINATOR' | 'RESEARCHER';
+
+/**
+ * Member changes run in a transaction that first locks the pool's row, so two owners removing
+ * or demoting each other at the same moment cannot leave the pool without an owner.
+ */
+async function lockedRoles(tx: Tx, poolId: string): Promise<Map<string, MemberRole>> {
+  await tx.$queryRaw`SELECT id FROM "Pool" WHERE id = ${poolId} FOR UPDATE`;
+  const rows = await tx.poolMember.findMany({ where: { poolId }, select: { userId: true, role: true } });
+  return new Map(rows.map((r) => [r.userId, r.role]));
+}
+
+/**
+ * A pool that has an owner keeps one: only an administrator may leave it without (the admin pages
+ * warn about it), e.g. when the owner has left and the new one is not known yet.
+ */
+function keepAnOwner(actor: Actor, before: Iterable<MemberRole>, after: Iterable<MemberRole>) {
+  if (isAdmin(actor)) return;
+  if ([...before].includes('OWNER') && ![...after].includes('OWNER')) {
+    throw new AppError('CONFLICT', 'A pool needs at least one owner: make another member an owner first', { role: ['the last owner cannot be removed or changed'] });
+  }
+}
+
 export async function updatePool(actor: Actor, id: string, input: Partial<PoolInput>) {
+  if (input.members && new Set(input.members.map((m) => m.userId)).size !== input.members.length) {
+    throw new AppError('VALIDATION', 'A user is listed twice in members', { members: ['listed twice'] });
+  }
   const pool = await db
     .$transaction(async (tx) => {
+      if (input.members) keepAnOwner(actor, (await lockedRoles(tx, id)).values(), input.members.map((m) => m.role));
       const p = await tx.pool.update({
         where: { id },
         data: { name: input.name, aeTitle: input.aeTitle, description: input.description, kind: input.kind },
@@ -74,11 +101,18 @@ export async function updatePool(actor: Actor, id: string, input: Partial<PoolIn
       return p;
     })
     .catch(conflict);
-  await audit({ userId: actor.userId, action: input.members ? 'pool.members-update' : 'pool.update', poolId: id, targetType: 'pool', targetId: id });
+  await audit({
+    userId: actor.userId,
+    action: input.members ? 'pool.members-update' : 'pool.update',
+    poolId: id,
+    targetType: 'pool',
+    targetId: id,
+    detail: input.members ? { change: 'replace', members: input.members.length } : undefined,
+  });
   return pool;
 }
 
-export async function setPoolMembers(actor: Actor, poolId: string, members: { userId: string; role: 'OWNER' | 'COORDINATOR' | 'RESEARCHER' }[]) {
+export async function setPoolMembers(actor: Actor, poolId: string, members: { userId: string; role: MemberRole }[]) {
   const users = await db.user.count({ where: { id: { in: members.map((m) => m.userId) } } });
   if (users !== new Set(members.map((m) => m.userId)).size) throw new AppError('VALIDATION', 'Unknown user in members', { members: ['unknown user'] });
   return updatePool(actor, poolId, { members });
@@ -111,8 +145,65 @@ export async function getPoolDetail(id: string) {
   });
 }
 
+/** The pool's members for its owners: name, e-mail, role, whether the account is active. */
+export async function listPoolMembers(poolId: string) {
+  const rows = await db.poolMember.findMany({
+    where: { poolId },
+    orderBy: { createdAt: 'asc' },
+    select: { role: true, user: { select: { id: true, name: true, email: true, active: true } } },
+  });
+  return rows.map((r) => ({ userId: r.user.id, name: r.user.name, email: r.user.email, active: r.user.active, role: r.role }));
+}
+
+/**
+ * An owner adds a user by their exact e-mail address (owners cannot list the users of the
+ * system). An unknown or deactivated address is a clear 422, an existing member a 409.
+ */
+export async function addPoolMember(actor: Actor, poolId: string, input: { email: string; role: MemberRole }) {
+  const user = await db.user.findFirst({
+    where: { email: { equals: input.email.trim(), mode: 'insensitive' }, active: true },
+    select: { id: true, name: true, email: true, active: true },
+  });
+  if (!user) {
+    throw new AppError('VALIDATION', 'No active account has this e-mail address. Check the spelling, or ask an administrator to create the account.', {
+      email: ['no active account with this e-mail address'],
+    });
+  }
+  try {
+    await db.poolMember.create({ data: { poolId, userId: user.id, role: input.role } });
+  } catch (e) {
+    if (e instanceof Prisma.PrismaClientKnownRequestError && e.code === 'P2002') {
+      throw new AppError('CONFLICT', 'This user is already a member of the pool: change their role in the list', { email: ['already a member'] });
+    }
+    throw e;
+  }
+  await audit({ userId: actor.userId, action: 'pool.members-update', poolId, targetType: 'user', targetId: user.id, detail: { change: 'add', role: input.role } });
+  return { userId: user.id, name: user.name, email: user.email, active: user.active, role: input.role };
+}
+
+export async function changePoolMemberRole(actor: Actor, poolId: string, userId: string, role: MemberRole) {
+  const from = await db.$transaction(async (tx) => {
+    const roles = await lockedRoles(tx, poolId);
+    const current = roles.get(userId);
+    if (!current) throw new AppError('NOT_FOUND', 'Member not found');
+    keepAnOwner(actor, roles.values(), new Map(roles).set(userId, role).values());
+    await tx.poolMember.update({ where: { poolId_userId: { poolId, userId } }, data: { role } });
+    return current;
+  });
+  if (from !== role) await audit({ userId: actor.userId, action: 'pool.members-update', poolId, targetType: 'user', targetId: userId, detail: { change: 'role', from, role } });
+  return { userId, role };
+}
+
 export async function removePoolMember(actor: Actor, poolId: string, userId: string) {
-  const res = await db.poolMember.deleteMany({ where: { poolId, userId } });
-  if (!res.count) throw new AppError('NOT_FOUND', 'Member not found');
-  await audit({ userId: actor.userId, action: 'pool.members-update', poolId, targetType: 'user', targetId: userId });
+  const role = await db.$transaction(async (tx) => {
+    const roles = await lockedRoles(tx, poolId);
+    const current = roles.get(userId);
+    if (!current) throw new AppError('NOT_FOUND', 'Member not found');
+    const after = new Map(roles);
+    after.delete(userId);
+    keepAnOwner(actor, roles.values(), after.values());
+    await tx.poolMember.delete({ where: { poolId_userId: { poolId, userId } } });
+    return current;
+  });
+  await audit({ userId: actor.userId, action: 'pool.members-update', poolId, targetType: 'user', targetId: userId, detail: { change: 'remove', role } });
 }

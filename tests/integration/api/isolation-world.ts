@@ -131,6 +131,8 @@ export async function buildIsolationWorld(): Promise<IsolationWorld> {
     createPool: { name: `p${s}`, aeTitle: `P${s}` },
     updatePool: { name: `hijacked ${s}` },
     setPoolMembers: { members: [{ userId: researcherA.id, role: 'OWNER' }] },
+    addPoolMember: { email: researcherA.email, role: 'OWNER' },
+    updatePoolMember: { role: 'RESEARCHER' },
     createConnector: { name: `c${s}`, deviceId: device.id, queryPoolId: poolA.id, receivingPoolId: poolB.id },
     updateConnector: { name: `c2${s}`, deviceId: device.id, queryPoolId: poolA.id, receivingPoolId: poolB.id },
     createQuery: { poolId: poolB.id, connectorId: connector.id, items: [{ patientId: '12345' }] },

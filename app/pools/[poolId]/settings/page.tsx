@@ -2,11 +2,12 @@ import Link from 'next/link';
 import { generatedRuleList, type RuleListRow, type RuleWhy } from '@/lib/anonymize/rule-list';
 import { sopClassName } from '@/lib/anonymize/sop-classes';
 import { pagePool } from '@/lib/auth/page';
-import { db } from '@/lib/db';
 import { listLookupTables } from '@/lib/pools/lookups';
+import { listPoolMembers } from '@/lib/pools/pools';
 import { listPreviewSamples, previewMaxBytes } from '@/lib/pools/preview';
 import { currentRules, fingerprintOf, getRuleVersion, listRuleVersions } from '@/lib/pools/rules';
 import { PageHeader } from '@/components/ui';
+import { MembersEditor } from '@/components/pools/members-editor';
 import { PoolTabs } from '../pool-tabs';
 import { RulesEditor } from './rules-editor';
 
@@ -39,7 +40,7 @@ function positiveInt(v: string | undefined): number | undefined {
 
 export default async function PoolSettingsPage({ params, searchParams }: { params: Promise<{ poolId: string }>; searchParams: Promise<Record<string, string | undefined>> }) {
   const { poolId } = await params;
-  const { pool, poolRole, isAdmin } = await pagePool(poolId, 'own');
+  const { actor, pool, poolRole, isAdmin } = await pagePool(poolId, 'own');
   const sp = await searchParams;
   const owner = poolRole === 'OWNER';
   const current = currentRules(pool);
@@ -65,7 +66,7 @@ export default async function PoolSettingsPage({ params, searchParams }: { param
   );
 
   const [members, samples, tables] = await Promise.all([
-    db.poolMember.findMany({ where: { poolId: pool.id }, orderBy: { createdAt: 'asc' }, select: { role: true, user: { select: { id: true, name: true, email: true, active: true } } } }),
+    listPoolMembers(pool.id),
     owner ? listPreviewSamples(pool.id) : Promise.resolve([]),
     owner ? listLookupTables(pool.id) : Promise.resolve([]),
   ]);
@@ -141,25 +142,31 @@ export default async function PoolSettingsPage({ params, searchParams }: { param
 
           <section className="card p-4" aria-labelledby="members-title">
             <h2 id="members-title" className="mb-2">Members <span className="font-normal text-slate-500 tabular-nums">({members.length})</span></h2>
-            {members.length === 0 ? (
-              <p className="text-slate-500">Nobody is a member of this pool yet.</p>
+            {owner ? (
+              <MembersEditor poolId={pool.id} members={members} selfId={actor.userId} />
             ) : (
-              <table className="table" aria-label="Members">
-                <thead><tr><th>Name</th><th>E-mail</th><th>Role in pool</th></tr></thead>
-                <tbody>
-                  {members.map((m) => (
-                    <tr key={m.user.id}>
-                      <td>{m.user.name} {!m.user.active && <span className="badge bg-slate-200 text-slate-600">inactive</span>}</td>
-                      <td>{m.user.email}</td>
-                      <td>{m.role.toLowerCase()}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
+              <>
+                {members.length === 0 ? (
+                  <p className="text-slate-500">Nobody is a member of this pool yet.</p>
+                ) : (
+                  <table className="table" aria-label="Members">
+                    <thead><tr><th>Name</th><th>E-mail</th><th>Role in pool</th></tr></thead>
+                    <tbody>
+                      {members.map((m) => (
+                        <tr key={m.userId}>
+                          <td>{m.name} {!m.active && <span className="badge bg-slate-200 text-slate-600">inactive</span>}</td>
+                          <td>{m.email}</td>
+                          <td>{m.role.toLowerCase()}</td>
+                        </tr>
+                      ))}
+                    </tbody>
+                  </table>
+                )}
+                <p className="mt-2 text-xs text-slate-500">
+                  The pool’s owners change who is in it{isAdmin ? <>; as an administrator, use <Link href={`/admin/pools/${pool.id}`}>Manage pools</Link></> : ''}.
+                </p>
+              </>
             )}
-            <p className="mt-2 text-xs text-slate-500">
-              {isAdmin ? <>Change members under <Link href={`/admin/pools/${pool.id}`}>Manage pools</Link>.</> : 'An administrator changes who is in the pool.'}
-            </p>
           </section>
         </div>
       </div>
