@@ -12,8 +12,9 @@
 import { createHash, createHmac } from 'node:crypto';
 import { deflateRawSync } from 'node:zlib';
 import { AppError } from '../errors';
+import { type IdentifierKind, IDENTIFIER_KEYWORDS, REMOVED_TOKEN, cleanText, compileIdentifiers, identifierTokens } from './clean-text';
 import { shiftDA, shiftDT } from './dates';
-import { formatTag, keywordOf, lookupTag } from './dictionary';
+import { formatTag, keywordOf, lookupTag, tagForKeyword } from './dictionary';
 import { FREE_TEXT_VRS } from './keep-list';
 import {
   type El,
@@ -301,7 +302,7 @@ interface Run {
   secret: Buffer | string;
   identity: DeidIdentity;
   changes: Map<string, DeidChange>;
-  /** Top-level elements, for the identifiers that "clean" scrubs from text. */
+  /** Top-level elements (quarantine checks; the identifiers that "clean" removes are searched from here down). */
   topEls: El[];
   identifiers?: RegExp | null;
   target: { study: string; series: string; sop: string };
@@ -427,51 +428,51 @@ function decide(run: Run, el: El, level: Level, creator: string | undefined): Re
 }
 
 // ---------------------------------------------------------------------------------------------
-// Cleaning text: known identifiers of this instance are cut out of descriptors.
+// Cleaning text (clean-text.ts): identifiers of this instance, dates, phones, e-mails, long numbers.
 
-const IDENTIFIER_TAGS: readonly number[] = [
-  0x00100010, 0x00100020, 0x00100021, 0x00101000, 0x00101001, 0x00101005, 0x00101060, 0x00101040, 0x00102154,
-  0x00101090, 0x00080050, 0x00200010, 0x00080080, 0x00080081, 0x00081040, 0x00081010, 0x00181000, 0x00080090,
-  0x00081050, 0x00081060, 0x00081070, 0x00081048, 0x00380010, 0x00401001, 0x00400009, 0x00400253, 0x00100030,
-  0x00321032, 0x00102297, 0x00400006,
-];
-
-function escapeRegExp(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
-function identifierPattern(run: Run): RegExp | null {
-  if (run.identifiers !== undefined) return run.identifiers;
-  const tokens = new Set<string>();
-  for (const el of run.topEls) {
-    if (!IDENTIFIER_TAGS.includes(el.tag) || el.items) continue;
-    const v = valueString(run.buf, el).trim();
-    if (!v) continue;
-    for (const value of v.split('\\')) {
-      const whole = value.trim();
-      if (whole.length >= 2) tokens.add(whole);
-      if (el.vr === 'PN') {
-        for (const part of whole.split(/[\^=\s,]+/)) if (part.length >= 2) tokens.add(part);
-      }
-      if (el.vr === 'DA' && /^\d{8}$/.test(whole)) {
-        const [y, m, d] = [whole.slice(0, 4), whole.slice(4, 6), whole.slice(6, 8)];
-        for (const f of [`${y}-${m}-${d}`, `${d}/${m}/${y}`, `${m}/${d}/${y}`, `${d}.${m}.${y}`]) tokens.add(f);
-      }
+const IDENTIFIER_KIND: ReadonlyMap<number, IdentifierKind> = (() => {
+  const m = new Map<number, IdentifierKind>();
+  for (const kind of ['id', 'place'] as const) {
+    for (const keyword of IDENTIFIER_KEYWORDS[kind]) {
+      const tag = tagForKeyword(keyword);
+      if (tag === undefined) throw new Error(`Identifier keyword ${keyword} is not in the dictionary`);
+      m.set(tag, kind);
     }
   }
-  if (!tokens.size) {
-    run.identifiers = null;
-    return null;
-  }
-  const sorted = [...tokens].sort((a, b) => b.length - a.length).map(escapeRegExp);
-  run.identifiers = new RegExp(`(?<![A-Za-z0-9])(?:${sorted.join('|')})(?![A-Za-z0-9])`, 'gi');
+  return m;
+})();
+
+/** Identifying values of the whole instance (every depth), compiled once, when first needed. */
+function identifierPattern(run: Run): RegExp | null {
+  if (run.identifiers !== undefined) return run.identifiers;
+  const tokens: string[] = [];
+  const walk = (els: El[]) => {
+    for (const el of els) {
+      if (el.items) {
+        for (const item of el.items) walk(item.els);
+        continue;
+      }
+      const kind = el.vr === 'PN' ? 'name' : IDENTIFIER_KIND.get(el.tag);
+      if (!kind || (el.tag >>> 16) & 1) continue;
+      const v = valueString(run.buf, el);
+      if (v) for (const t of identifierTokens(kind, v)) tokens.push(t);
+    }
+  };
+  walk(run.topEls);
+  run.identifiers = compileIdentifiers(tokens);
   return run.identifiers;
 }
 
-function scrub(run: Run, text: string): string {
-  const re = identifierPattern(run);
-  if (!re) return text;
-  return text.replace(re, '').replace(/[ ]{2,}/g, ' ').trim();
+/** Cleans a text value of VR `vr`, value by value; CS and values that would grow too long drop the token. */
+function cleanValue(run: Run, text: string, vr: string): string {
+  const ids = identifierPattern(run);
+  const values = text.split('\\');
+  const token = vr === 'CS' ? '' : REMOVED_TOKEN;
+  let out = values.map((v) => cleanText(v, ids, token)).join('\\');
+  const max = MAX_LENGTH[vr];
+  if (token && max !== undefined && Buffer.byteLength(out, 'latin1') > max) out = values.map((v) => cleanText(v, ids, '')).join('\\');
+  if (vr === 'CS') out = out.toUpperCase();
+  return out;
 }
 
 function pseudonymAe(run: Run, value: string): string {
@@ -597,7 +598,7 @@ function apply(run: Run, el: El, res: Resolved, level: Level, out: Out, creator:
       }
       if (TEXT_VRS.has(vr) && vr !== 'PN') {
         const before = valueString(buf, el);
-        const after = scrub(run, before);
+        const after = cleanValue(run, before, vr);
         if (after === before) return keepOriginal(run, el, level, out, creator);
         emitString(out, el, after, syntax);
         report(run, el.tag, 'clean', level);

@@ -296,7 +296,7 @@ describe('sequences', () => {
     const clean = values(deid(ctInstance([content]), rules({ options: ['retainLongitudinalModifiedDates', 'cleanStructuredContent'] })).output);
     expect(clean.get('ContentSequence[0]|ValueType')).toBe('TEXT');
     expect(clean.get('ContentSequence[0]/ConceptNameCodeSequence[0]|CodeMeaning')).toBe('Finding');
-    expect(clean.get('ContentSequence[0]|TextValue')).toBe('Nodule seen, discussed with');
+    expect(clean.get('ContentSequence[0]|TextValue')).toBe('Nodule seen, discussed with [removed]');
     expect(clean.get('ContentSequence[0]|PersonName')).toBe('ANONYMIZED');
   });
 
@@ -476,10 +476,10 @@ describe('options on a CT instance', () => {
     expect(v.get('|PatientAge')).toBe('059Y');
   });
 
-  it('Clean Descriptors keeps descriptions with this patient\'s identifiers cut out', () => {
+  it('Clean Descriptors keeps descriptions with this patient\'s identifiers replaced by a token', () => {
     const v = values(deid(ctInstance(), rules({ options: ['cleanDescriptors'] })).output);
     expect(v.get('|SeriesDescription')).toBe('AXIAL 5mm');
-    expect(v.get('|StudyDescription')).toBe('CT CHEST for');
+    expect(v.get('|StudyDescription')).toBe('CT CHEST for [removed]');
     const code = values(deid(ctInstance(), rules({ options: ['cleanDescriptors'] })).output);
     expect(code.get('DeidentificationMethodCodeSequence[1]|CodeValue')).toBe('113105');
   });
