@@ -2,9 +2,35 @@
  * Browsing a pool's de-identified index. Every function takes the poolId that access control
  * already checked and scopes every lookup by it, so an id from another pool finds nothing.
  */
+import { audit } from '../audit';
+import type { Actor } from '../auth/actor';
 import { db, type Prisma } from '../db';
 import { AppError } from '../errors';
+import { logger } from '../logger';
+import { key, redis } from '../redis';
 import type { StudyListQuery } from './schema';
+
+const log = logger('pools');
+
+/** A user browsing a pool (paging, sorting, searching) is recorded once per this window. */
+export const POOL_VIEW_AUDIT_WINDOW_SECONDS = 10 * 60;
+
+/**
+ * Audits that a user looked at a pool's study list (pool page or GET /pools/{id}/studies):
+ * one `pool.view` per user and pool per POOL_VIEW_AUDIT_WINDOW_SECONDS, whichever way they came
+ * in, so paging through 40 pages is one event. A Redis key is the "already recorded" flag; if
+ * Redis is down every view is recorded. Ids only: the search text is not recorded (people type
+ * MRNs into search boxes).
+ */
+export async function auditPoolView(actor: Pick<Actor, 'userId'>, poolId: string, via: 'page' | 'api'): Promise<void> {
+  try {
+    const first = await redis().set(key('pool-view-audit', actor.userId, poolId), '1', 'EX', POOL_VIEW_AUDIT_WINDOW_SECONDS, 'NX');
+    if (first !== 'OK') return;
+  } catch (err) {
+    log.warn('pool view de-duplication unavailable', { err: err instanceof Error ? err.message : String(err) });
+  }
+  await audit({ userId: actor.userId, action: 'pool.view', poolId, targetType: 'pool', targetId: poolId, detail: { via } });
+}
 
 /**
  * Prisma passes contains/startsWith/endsWith to PostgreSQL's LIKE without escaping, so '%', '_'

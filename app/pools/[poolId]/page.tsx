@@ -1,7 +1,7 @@
 import Link from 'next/link';
 import { pagePool } from '@/lib/auth/page';
 import { STUDY_PAGE_SIZES, studyListQuerySchema, type StudyListQuery } from '@/lib/pools/schema';
-import { listPoolModalities, listStudies } from '@/lib/pools/studies';
+import { auditPoolView, listPoolModalities, listStudies } from '@/lib/pools/studies';
 import { EmptyState, PageHeader } from '@/components/ui';
 import { PoolTabs } from './pool-tabs';
 import { StudiesTable, type SortHeader } from './studies-table';
@@ -17,11 +17,12 @@ const COLUMNS: { key: StudyListQuery['sort']; label: string; right?: boolean; fi
 
 export default async function PoolPage({ params, searchParams }: { params: Promise<{ poolId: string }>; searchParams: Promise<Record<string, string>> }) {
   const { poolId } = await params;
-  const { pool, poolRole, isAdmin } = await pagePool(poolId, 'read');
+  const { actor, pool, poolRole, isAdmin } = await pagePool(poolId, 'read');
   const sp = await searchParams;
   const parsed = studyListQuerySchema.safeParse(sp);
   const q = parsed.success ? parsed.data : studyListQuerySchema.parse({});
   const [{ rows, total }, modalities] = await Promise.all([listStudies(pool.id, q), listPoolModalities(pool.id)]);
+  await auditPoolView(actor, pool.id, 'page');
   const pages = Math.max(1, Math.ceil(total / q.pageSize));
   const filtered = Boolean(q.q || q.modality);
 

@@ -1,5 +1,9 @@
 import { api } from '@/lib/api/contract';
 import { route } from '@/lib/api/handler';
-import { listStudies } from '@/lib/pools/studies';
+import { auditPoolView, listStudies } from '@/lib/pools/studies';
 
-export const GET = route(api.listStudies, async ({ params, query }) => listStudies(params.id, query));
+export const GET = route(api.listStudies, async ({ actor, params, query }) => {
+  const list = await listStudies(params.id, query);
+  await auditPoolView(actor, params.id, 'api');
+  return list;
+});
