@@ -106,7 +106,7 @@ describe('reads are audited with ids only', () => {
     await redis().del(key('pool-view-audit', user.id, poolId), key('pool-view-audit', other.id, poolId));
     const t0 = new Date();
     const search = secrets.find((s) => s.startsWith('TRB')) ?? 'TRB';
-    for (const query of [{}, { page: '2' }, { sort: 'patientId', dir: 'asc' }, { q: search }]) {
+    for (const query of [{}, { page: '2' }, { sort: 'patientId', dir: 'asc' }, { q: search }] as Record<string, string>[]) {
       expect((await call(api.listStudies, { id: poolId }, { token, query })).status).toBe(200);
     }
     let views = await eventsSince(t0, { action: 'pool.view', poolId });
