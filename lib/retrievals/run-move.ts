@@ -21,11 +21,22 @@ const log = logger('retrieval.move');
 
 export class MoveFailedError extends Error {}
 
+/**
+ * A move whose sub-operations partly failed (the PACS could not send some instances: an archive
+ * tier offline, a busy storage node) is retried automatically this many times, with the job's
+ * backoff (5 s, 10 s, 20 s), each time asking only for what is still missing. After that what
+ * arrived is de-identified and the study ends PARTIAL; the coordinator's Retry remains.
+ * Counted with the job's other failed attempts (a PACS outage uses some of them up).
+ */
+export const SUBOPERATION_RETRIES = 3;
+
+export class SubOperationsFailedError extends MoveFailedError {}
+
 export async function laneForRetrieval(r: { attempts: number; query: { source: 'SINGLE' | 'SPREADSHEET' } }): Promise<Lane> {
   return r.query.source === 'SINGLE' || r.attempts > 0 ? 'interactive' : 'batch';
 }
 
-export async function runMove(retrievalId: string, generation: number, opts: { isFinalAttempt?: boolean } = {}): Promise<StepOutcome> {
+export async function runMove(retrievalId: string, generation: number, opts: { isFinalAttempt?: boolean; attemptsMade?: number } = {}): Promise<StepOutcome> {
   const r = await db.retrieval.findUnique({
     where: { id: retrievalId },
     include: { query: { select: { source: true } }, connector: { include: { device: true, receivingPool: true, queryPool: true } } },
@@ -68,10 +79,12 @@ export async function runMove(retrievalId: string, generation: number, opts: { i
       where: { id: r.id },
       data: { state: 'MOVING', scheduledFor: null, startedAt: r.startedAt ?? new Date(), lastError: null },
     });
-    const plan = await planMove(r.id, peer, connector.queryPool.aeTitle, r.studyInstanceUid, r.attempts);
+    // A user retry (new generation) or this job's own retry asks only for what is missing.
+    const plan = await planMove(r.id, peer, connector.queryPool.aeTitle, r.studyInstanceUid, r.attempts > 0 || (opts.attemptsMade ?? 0) > 0);
     let lastWrite = 0;
     let done = { completed: 0, failed: 0, warnings: 0 };
     let failure: string | null = null;
+    const ended: string[] = [];
     for (const target of plan.targets) {
       const result = await move(peer, connector.receivingPool.aeTitle, connector.receivingPool.aeTitle, target, {
         timeoutMs: 30 * 60_000,
@@ -89,16 +102,26 @@ export async function runMove(retrievalId: string, generation: number, opts: { i
         return { status: 'done' };
       }
       done = { completed: done.completed + result.completed, failed: done.failed + result.failed, warnings: done.warnings + result.warnings };
+      ended.push(result.status);
       if (result.status === 'failure' && result.completed === 0) failure = result.errorComment ? `PACS refused the move: ${result.errorComment}` : 'PACS reported the move failed and sent nothing';
     }
     const total = plan.alreadyHave + done.completed + done.failed + done.warnings;
     const staged = await db.stagedInstance.count({ where: { retrievalId: r.id } });
-    await db.retrieval.update({
-      where: { id: r.id },
-      data: { expected: Math.max(total, plan.expectedAtPacs ?? 0, staged), failed: done.failed, state: 'ANONYMIZING' },
-    });
     if (failure && staged === 0 && plan.targets.length > 0) throw new MoveFailedError(failure);
-    if (done.failed > 0) log.warn('move partial', { retrievalId: r.id, failed: done.failed, completed: done.completed });
+    // A move that ended with a failure status after sending some instances (Orthanc stops at the
+    // first instance it cannot read and reports no counts) is incomplete too: then the study's
+    // size from the C-FIND stands, and what we hold is compared with it.
+    const endedInFailure = failure !== null || ended.some((st) => st === 'failure');
+    const expected = Math.max(total, plan.expectedAtPacs ?? 0, staged, endedInFailure ? r.expected : 0);
+    const missing = Math.max(done.failed, expected - (await instancesHeld(r.id)), 0);
+    if (missing > 0 && !opts.isFinalAttempt && (opts.attemptsMade ?? 0) < SUBOPERATION_RETRIES) {
+      // Keep what arrived staged (not de-identified yet) and ask again for the rest after the backoff.
+      await db.retrieval.update({ where: { id: r.id }, data: { expected } });
+      log.warn('move incomplete, retrying', { retrievalId: r.id, missing, failed: done.failed, completed: done.completed, attempt: (opts.attemptsMade ?? 0) + 1 });
+      throw new SubOperationsFailedError(`The PACS could not send ${missing} instance(s)`);
+    }
+    await db.retrieval.update({ where: { id: r.id }, data: { expected, failed: missing, state: 'ANONYMIZING' } });
+    if (missing > 0) log.warn('move partial', { retrievalId: r.id, missing, failed: done.failed, completed: done.completed });
     await enqueue('retrieval.anonymize', { retrievalId: r.id, generation }, { jobId: jobId.anonymize(r.id, generation) });
     return { status: 'done' };
   } catch (e) {
@@ -124,6 +147,15 @@ export async function runMove(retrievalId: string, generation: number, opts: { i
   }
 }
 
+/** Distinct SOP instances of this retrieval we hold: de-identified or quarantined, or staged. */
+async function instancesHeld(retrievalId: string): Promise<number> {
+  const [row] = await db.$queryRaw<{ n: bigint }[]>`
+    SELECT count(*) AS n FROM (
+      SELECT "sourceSopUid" AS uid FROM "RetrievalInstance" WHERE "retrievalId" = ${retrievalId}
+      UNION SELECT "sopInstanceUid" FROM "StagedInstance" WHERE "retrievalId" = ${retrievalId}) AS held`;
+  return Number(row?.n ?? 0);
+}
+
 export interface MovePlan {
   targets: MoveTarget[];
   /** Instances of this study already in the pool (or quarantined) from earlier attempts. */
@@ -133,19 +165,40 @@ export interface MovePlan {
 }
 
 /**
- * What to ask the PACS for. First attempt: the whole study. A retry after a partial retrieval:
- * list the study's instances at the PACS (series then image level C-FIND, as the query AE) and
- * ask only for what is missing — whole series where none of it arrived, else the missing
- * instances of that series.
+ * What to ask the PACS for. First attempt: the whole study. A retry (the coordinator's, or the
+ * job's own after failed sub-operations or an outage) when something already arrived: list the
+ * study's instances at the PACS (series then image level C-FIND, as the query AE) and ask only
+ * for what is missing — whole series where none of it arrived, else the missing instances of
+ * that series. When the PACS cannot list them, the whole study again.
  */
-export async function planMove(retrievalId: string, peer: DicomPeer, queryAe: string, studyUid: string, generation: number): Promise<MovePlan> {
-  const have = await db.retrievalInstance.findMany({ where: { retrievalId }, select: { sourceSopUid: true } });
-  if (generation === 0 || have.length === 0) return { targets: [{ studyInstanceUid: studyUid }], alreadyHave: 0 };
-  const got = new Set(have.map((h) => h.sourceSopUid));
+export async function planMove(retrievalId: string, peer: DicomPeer, queryAe: string, studyUid: string, onlyMissing: boolean): Promise<MovePlan> {
+  if (!onlyMissing) return { targets: [{ studyInstanceUid: studyUid }], alreadyHave: 0 };
+  // What we have: de-identified (or quarantined) from earlier attempts, and staged, waiting.
+  const [have, staged] = await Promise.all([
+    db.retrievalInstance.findMany({ where: { retrievalId }, select: { sourceSopUid: true } }),
+    db.stagedInstance.findMany({ where: { retrievalId }, select: { sopInstanceUid: true } }),
+  ]);
+  const got = new Set([...have.map((h) => h.sourceSopUid), ...staged.map((s) => s.sopInstanceUid)]);
+  if (got.size === 0) return { targets: [{ studyInstanceUid: studyUid }], alreadyHave: 0 };
   const targets: MoveTarget[] = [];
   let atPacs = 0;
-  for (const series of await findSeries(peer, queryAe, studyUid)) {
-    const instances = await findInstances(peer, queryAe, studyUid, series.seriesInstanceUid);
+  const whole = { targets: [{ studyInstanceUid: studyUid }], alreadyHave: 0 };
+  // A PACS that answers the listing with a failure status (Orthanc does when it cannot read a
+  // file it needs for the answer) gets the whole study asked again: what we already hold is
+  // dropped as a duplicate on arrival. Network errors still fail the attempt (backoff).
+  const listing = async <T>(fn: () => Promise<T>): Promise<T | null> => {
+    try {
+      return await fn();
+    } catch (e) {
+      if (e instanceof DicomNetworkError && e.reason === 'status') return null;
+      throw e;
+    }
+  };
+  const allSeries = await listing(() => findSeries(peer, queryAe, studyUid));
+  if (!allSeries) return whole;
+  for (const series of allSeries) {
+    const instances = await listing(() => findInstances(peer, queryAe, studyUid, series.seriesInstanceUid));
+    if (!instances) return whole;
     atPacs += instances.length;
     const missing = instances.map((i) => i.sopInstanceUid).filter((uid) => !got.has(uid));
     if (!missing.length) continue;

@@ -12,6 +12,8 @@ export interface TcpProxy {
   maxConcurrent: number;
   active: number;
   total: number;
+  /** Bytes forwarded from clients to the target, over all connections. */
+  bytesFromClients: number;
   /** Connections accepted and dropped at once while the proxy was down. */
   refused: number;
   /**
@@ -25,7 +27,7 @@ export interface TcpProxy {
 
 export async function startTcpProxy(opts: { targetPort: number; targetHost?: string; bytesPerSecond?: number }): Promise<TcpProxy> {
   const sockets = new Set<net.Socket>();
-  const state = { maxConcurrent: 0, active: 0, total: 0, refused: 0, down: false, cutAt: 0 };
+  const state = { maxConcurrent: 0, active: 0, total: 0, refused: 0, down: false, cutAt: 0, bytesFromClients: 0 };
   const server = net.createServer((client) => {
     if (state.down) {
       state.refused++;
@@ -50,6 +52,7 @@ export async function startTcpProxy(opts: { targetPort: number; targetHost?: str
     };
     client.on('error', done).on('close', done);
     upstream.on('error', done).on('close', done);
+    client.on('data', (chunk: Buffer) => void (state.bytesFromClients += chunk.length));
     let fromTarget = 0;
     upstream.on('data', (chunk: Buffer) => {
       fromTarget += chunk.length;
@@ -86,6 +89,9 @@ export async function startTcpProxy(opts: { targetPort: number; targetHost?: str
     },
     get total() {
       return state.total;
+    },
+    get bytesFromClients() {
+      return state.bytesFromClients;
     },
     get refused() {
       return state.refused;

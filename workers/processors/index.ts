@@ -29,7 +29,7 @@ export const processors: Record<JobName, Processor> = {
   },
   'retrieval.move': async (job, token) => {
     const { retrievalId, generation } = JOBS['retrieval.move'].schema.parse(job.data);
-    await waitOrDone(job, token, await runMove(retrievalId, generation, { isFinalAttempt: isFinalAttempt(job) }));
+    await waitOrDone(job, token, await runMove(retrievalId, generation, { isFinalAttempt: isFinalAttempt(job), attemptsMade: job.attemptsMade }));
   },
   'retrieval.anonymize': async (job) => {
     const { retrievalId, generation } = JOBS['retrieval.anonymize'].schema.parse(job.data);
