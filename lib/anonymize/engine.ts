@@ -12,6 +12,7 @@
 import { createHash, createHmac } from 'node:crypto';
 import { deflateRawSync } from 'node:zlib';
 import { AppError } from '../errors';
+import { burnedInReason } from './burned-in';
 import { type IdentifierKind, IDENTIFIER_KEYWORDS, REMOVED_TOKEN, cleanText, compileIdentifiers, identifierTokens } from './clean-text';
 import { shiftDA, shiftDT } from './dates';
 import { formatTag, keywordOf, lookupTag, tagForKeyword } from './dictionary';
@@ -788,35 +789,20 @@ function flushAdditions(run: Run, additions: Addition[], ai: number, before: num
 // ---------------------------------------------------------------------------------------------
 // Burned-in text risk
 
-const QUARANTINE_MODALITIES: Record<string, string> = {
-  US: 'ultrasound often carries burned-in text',
-  SC: 'secondary capture may carry burned-in text',
-  OT: 'modality OT may carry burned-in text',
-  XC: 'external camera photography may show a face',
-  DOC: 'scanned documents carry text',
-};
-
 function topValue(run: Run, tag: number): string {
   const el = run.topEls.find((e) => e.tag === tag);
   return el && !el.items ? valueString(run.buf, el).trim() : '';
 }
 
+/** The burned-in text verdict (burned-in.ts) from the top-level attributes. */
 function quarantineReason(run: Run, sopClassUid: string): string | undefined {
-  if (topValue(run, T.BurnedInAnnotation).toUpperCase() === 'YES') return 'BurnedInAnnotation (0028,0301) is YES';
-  if (topValue(run, T.RecognizableVisualFeatures).toUpperCase() === 'YES') return 'RecognizableVisualFeatures (0028,0302) is YES';
-  const modality = topValue(run, T.Modality).toUpperCase();
-  if (QUARANTINE_MODALITIES[modality]) return `Modality ${modality}: ${QUARANTINE_MODALITIES[modality]}`;
-  if (sopClassUid.startsWith('1.2.840.10008.5.1.4.1.1.7')) {
-    // .7 and .7.1-.7.4: (multi-frame) Secondary Capture; .77.x are VL classes (photographs, endoscopy...).
-    if (sopClassUid === '1.2.840.10008.5.1.4.1.1.7' || sopClassUid.startsWith('1.2.840.10008.5.1.4.1.1.7.')) {
-      return 'Secondary Capture SOP class may carry burned-in text';
-    }
-  }
-  if (sopClassUid.startsWith('1.2.840.10008.5.1.4.1.1.104.')) return 'encapsulated document cannot be inspected';
-  const imageType = topValue(run, T.ImageType).toUpperCase().split('\\').map((s) => s.trim());
-  if (imageType.some((v) => v === 'SCREEN SAVE' || v === 'SCREENSHOT' || v === 'SCREEN SHOT')) return 'ImageType says screen save';
-  if (imageType.includes('SECONDARY')) return 'ImageType says SECONDARY (derived images often carry burned-in text)';
-  return undefined;
+  return burnedInReason({
+    burnedInAnnotation: topValue(run, T.BurnedInAnnotation),
+    recognizableVisualFeatures: topValue(run, T.RecognizableVisualFeatures),
+    modality: topValue(run, T.Modality),
+    sopClassUid,
+    imageType: topValue(run, T.ImageType),
+  });
 }
 
 // ---------------------------------------------------------------------------------------------

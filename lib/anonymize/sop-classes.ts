@@ -2,6 +2,8 @@
  * Names of the common storage SOP classes (PS3.4 Annex B / PS3.6 Table A-1), for lists that show
  * what an instance is (quarantine, preview). Plain data: safe in browser code.
  */
+import { HELD_SOP_CLASSES } from './burned-in';
+
 const NAMES: Record<string, string> = {
   '1.2.840.10008.5.1.4.1.1.1': 'Computed Radiography Image',
   '1.2.840.10008.5.1.4.1.1.1.1': 'Digital X-Ray Image (presentation)',
@@ -59,6 +61,9 @@ const NAMES: Record<string, string> = {
   '1.2.840.10008.5.1.4.1.1.481.3': 'RT Structure Set',
   '1.2.840.10008.5.1.4.1.1.481.5': 'RT Plan',
 };
+
+// The classes held for burned-in text (burned-in.ts) are named there; list them all here too.
+for (const c of HELD_SOP_CLASSES) NAMES[c.uid] ??= c.name;
 
 /** The SOP class's name, or its UID when the name is not known here. */
 export function sopClassName(uid: string): string {
