@@ -4,11 +4,13 @@
  * launch (a manifest is single-use and lives 5 minutes): the weasis:// link opens the locally
  * installed Weasis, which fetches the manifest and then the images with a short-lived read-only
  * token. "Copy Weasis link" copies such a link for use elsewhere (e.g. a colleague's machine
- * within the 5 minutes, or a script); the $dicom:rs variant is offered when it fits in a link.
+ * within the 5 minutes, or a script) and shows, next to it, the other launch form: `$dicom:rs`,
+ * where Weasis queries the pool's DICOMweb itself and sends the token as an HTTP header (it is in
+ * no URL Weasis fetches), offered when it fits in a link (large selections do not).
  */
 import { useEffect, useId, useState } from 'react';
 import { apiFetch } from '@/components/api-client';
-import { copyText } from './copy-button';
+import { CopyButton, copyText } from './copy-button';
 
 interface Launch {
   manifestUrl: string;
@@ -21,9 +23,10 @@ interface Launch {
 export function WeasisButton({ poolId, studyIds, label }: { poolId: string; studyIds: string[]; label?: string }) {
   const [busy, setBusy] = useState<'open' | 'copy' | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const [link, setLink] = useState<{ url: string; copied: boolean } | null>(null);
+  const [link, setLink] = useState<{ url: string; rsUrl: string | null; copied: boolean; tokenExpiresAt: string } | null>(null);
   const [opened, setOpened] = useState(false);
   const inputId = useId();
+  const rsId = useId();
   const disabled = busy !== null || studyIds.length === 0;
   const selectionKey = studyIds.join(',');
   // A link belongs to the studies it was made for: a changed selection hides it.
@@ -60,7 +63,7 @@ export function WeasisButton({ poolId, studyIds, label }: { poolId: string; stud
     try {
       const l = await newLaunch();
       if (!l) return;
-      setLink({ url: l.weasisUrl, copied: await copyText(l.weasisUrl) });
+      setLink({ url: l.weasisUrl, rsUrl: l.rsUrl, tokenExpiresAt: l.tokenExpiresAt, copied: await copyText(l.weasisUrl) });
     } finally {
       setBusy(null);
     }
@@ -91,6 +94,30 @@ export function WeasisButton({ poolId, studyIds, label }: { poolId: string; stud
             spellCheck={false}
           />
           <span>{link.copied ? 'Copied. ' : 'The browser blocked copying: select the link and press Ctrl+C (⌘C). '}It works once, within 5 minutes.</span>
+          <div className="mt-1 border-t border-slate-200 pt-1.5">
+            <span className="font-medium text-slate-700" id={rsId}>
+              Or launch over DICOMweb (<code className="font-mono">$dicom:rs</code>)
+            </span>
+            {link.rsUrl ? (
+              <>
+                <div className="mt-1 flex items-center gap-1">
+                  <input aria-labelledby={rsId} readOnly value={link.rsUrl} className="input min-w-0 flex-1 font-mono text-xs" onFocus={(e) => e.currentTarget.select()} spellCheck={false} />
+                  <CopyButton text={link.rsUrl} label="Copy" />
+                  <a className="btn btn-sm" href={link.rsUrl}>
+                    Open
+                  </a>
+                </div>
+                <span>
+                  Weasis queries this pool’s DICOMweb itself and sends the access as a header, never in a URL it fetches. Usable until{' '}
+                  {new Date(link.tokenExpiresAt).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}, for these studies only.
+                </span>
+              </>
+            ) : (
+              <p className="mt-1">
+                Too many studies for one DICOMweb link; use the link above, or select fewer studies.
+              </p>
+            )}
+          </div>
         </div>
       )}
       {opened && !link && (

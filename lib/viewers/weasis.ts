@@ -109,15 +109,38 @@ function attrs(pairs: [string, string | undefined][]): string {
     .join('');
 }
 
+/** The studies a manifest can list: those with something to show (the XSD wants at least one Series and Instance in each). */
+export function listableStudies(studies: ManifestStudy[]): ManifestStudy[] {
+  return studies
+    .map((s) => ({ ...s, series: s.series.filter((se) => fit.UI(se.seriesInstanceUid) && se.instances.some((i) => fit.UI(i.sopInstanceUid))) }))
+    .filter((s) => fit.UI(s.studyInstanceUid) && s.series.length > 0);
+}
+
+/**
+ * What Weasis should tell the user (the arcQuery's Message element, shown as a dialog) when some
+ * or all of the launched studies have no images in the pool yet — instead of an empty viewer.
+ */
+export function manifestMessage(studies: ManifestStudy[]): ManifestInput['message'] {
+  const n = studies.length;
+  const empty = n - listableStudies(studies).length;
+  if (empty === 0) return undefined;
+  const why = 'their images are still arriving, or were held in quarantine for review';
+  if (empty === n) {
+    return {
+      title: 'No images',
+      description: n === 1 ? `This study has no images in the pool yet: ${why.replace('their', 'its')}.` : `None of these ${n} studies has images in the pool yet: ${why}.`,
+      severity: 'WARN',
+    };
+  }
+  return { title: 'Some studies have no images', description: `${empty} of the ${n} studies have no images in the pool yet (${why}); the others are shown.`, severity: 'INFO' };
+}
+
 export function buildManifestXml(m: ManifestInput): string {
   const out: string[] = ['<?xml version="1.0" encoding="UTF-8"?>', `<manifest xmlns="${WEASIS_NS}"${attrs([['uid', m.uid]])}>`];
   out.push(`  <arcQuery${attrs([['arcId', m.arcId], ['baseUrl', m.baseUrl], ['requireOnlySOPInstanceUID', 'false']])}>`);
   for (const [k, v] of Object.entries(m.httpTags)) out.push(`    <httpTag${attrs([['key', k], ['value', v]])}/>`);
   if (m.message) out.push(`    <Message${attrs([['title', m.message.title], ['description', m.message.description], ['severity', m.message.severity]])}/>`);
-  // Only studies with something to show (the XSD wants at least one Series and Instance in each).
-  const shown = m.studies
-    .map((s) => ({ ...s, series: s.series.filter((se) => fit.UI(se.seriesInstanceUid) && se.instances.some((i) => fit.UI(i.sopInstanceUid))) }))
-    .filter((s) => fit.UI(s.studyInstanceUid) && s.series.length > 0);
+  const shown = listableStudies(m.studies);
   // Weasis groups by patient: one Patient per research ID, its studies inside.
   const byPatient = new Map<string, ManifestStudy[]>();
   for (const s of shown) {
@@ -284,6 +307,7 @@ export async function createWeasisLaunch(opts: { actor: Actor; pool: Pool; study
     baseUrl: `${root}/wado`,
     httpTags: { Authorization: `Bearer ${token}` },
     studies,
+    message: manifestMessage(studies),
   });
   const meta: StoredManifest = { poolId: opts.pool.id, userId: opts.actor.userId, studies: studies.length };
   const k = manifestKey(id);
