@@ -118,6 +118,15 @@ export function codeToOp(code: string): Op {
   }
 }
 
+/**
+ * X/Z rows resolved to X because the attribute is Type 3 wherever composite IODs use it, so removing
+ * it is the conformant choice (PS3.15 E.1: "X unless Z is required to maintain IOD conformance")
+ * and a zero-item sequence would break its "one or more items" rule (dciodvfy reports it).
+ */
+export const X_Z_RESOLVED_TO_X: ReadonlyMap<number, string> = new Map([
+  [0x00081110, 'Referenced Study Sequence: Type 3 in the General Study module, one or more items when present'],
+]);
+
 export interface MaskRule {
   mask: number;
   value: number;
@@ -183,6 +192,10 @@ export function compileRules(input: RuleSet): CompiledRules {
   for (const row of PROFILE_ROWS) {
     const { code, via } = resolveRowCode(row, options);
     const resolved: Resolved = { op: codeToOp(code), reason: via ? `${code} (${via})` : code };
+    if (code === 'X/Z' && X_Z_RESOLVED_TO_X.has(parseTagText(row.tag))) {
+      resolved.op = 'remove';
+      resolved.reason = `${resolved.reason}, X: Type 3`;
+    }
     if (via === 'cleanGraphics') resolved.graphics = true;
     if (row.tag.startsWith('(GGGG')) {
       privateDefault = resolved;
@@ -276,6 +289,11 @@ export function compileRules(input: RuleSet): CompiledRules {
     dates,
     retainUids: options.has('retainUids'),
   };
+}
+
+function parseTagText(text: string): number {
+  const m = /^\(([0-9A-F]{4}),([0-9A-F]{4})\)$/.exec(text);
+  return m ? parseInt(m[1] + m[2], 16) >>> 0 : -1;
 }
 
 /** Table rows by tag, for UIs that show what the profile does to an attribute. */

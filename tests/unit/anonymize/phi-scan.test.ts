@@ -4,7 +4,7 @@
  * and no PHI string survives in any form: raw bytes (UTF-8 and Latin-1), or any element value
  * decoded as Latin-1 or UTF-8, compared case-insensitively and with "^" read as a space.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -48,6 +48,19 @@ function pixelBytes(buf: Buffer): Buffer {
   return parsed.buf.subarray(el.start, el.end);
 }
 
+/**
+ * dciodvfy (David Clunie's dicom3tools, Debian package `dicom3tools`): the IOD it validated against
+ * and its error lines (values it quotes blanked, so a changed value does not count as a new error).
+ */
+function dciodvfy(file: string): { iod: string; errors: Set<string> } {
+  const r = spawnSync('dciodvfy', [file], { encoding: 'latin1' });
+  if (r.error) throw new Error(`dciodvfy could not run (install the Debian package dicom3tools): ${r.error.message}`);
+  const lines = `${r.stdout}\n${r.stderr}`.split('\n').map((l) => l.trim());
+  const iod = lines.find((l) => /^[A-Za-z0-9]+$/.test(l)) ?? '';
+  const errors = new Set(lines.filter((l) => l.startsWith('Error')).map((l) => l.replace(/\[\d+\] = <[^>]*>/g, '[n] = <>')));
+  return { iod, errors };
+}
+
 describe('PHI scan of the synthetic corpus with DEFAULT_RULES', () => {
   it('has a corpus with PHI to find', () => {
     expect(corpus.instances.length).toBeGreaterThan(10);
@@ -87,5 +100,13 @@ describe('PHI scan of the synthetic corpus with DEFAULT_RULES', () => {
     writeFileSync(f, out);
     execFileSync('dcmdump', ['-q', f], { env: { ...process.env, TCP_NODELAY: '1' } });
     expect(res.quarantine).toBeUndefined();
+    // 4. It still validates as the same IOD: dciodvfy finds no error the input did not have.
+    const fin = path.join(tmp, 'in.dcm');
+    writeFileSync(fin, inst.buffer);
+    const before = dciodvfy(fin);
+    const after = dciodvfy(f);
+    expect(before.iod).toMatch(/^(CT|MR)Image$/);
+    expect(after.iod).toBe(before.iod);
+    expect([...after.errors].filter((e) => !before.errors.has(e))).toEqual([]);
   });
 });
