@@ -154,13 +154,18 @@ export async function retryQuery(actor: Actor, queryId: string) {
   return { rows: rows.count };
 }
 
+/**
+ * Cancels the rows not yet asked and every study not finished: waiting ones, and running ones
+ * too — a move in progress sees the state within ~2 s, sends C-CANCEL and drops what it staged;
+ * de-identification stops at its next batch. Studies already DONE stay in the pool.
+ */
 export async function cancelQuery(actor: Actor, queryId: string) {
   const q = await db.query.findUnique({ where: { id: queryId } });
   if (!q) throw new AppError('NOT_FOUND', 'Query not found');
-  await db.$transaction([
+  const [rows, studies] = await db.$transaction([
     db.queryItem.updateMany({ where: { queryId, status: { in: ['PENDING', 'RUNNING'] } }, data: { status: 'CANCELLED' } }),
-    db.retrieval.updateMany({ where: { queryId, state: { in: ['QUEUED', 'SCHEDULED'] } }, data: { state: 'CANCELLED', finishedAt: new Date() } }),
+    db.retrieval.updateMany({ where: { queryId, state: { in: ['QUEUED', 'SCHEDULED', 'MOVING', 'ANONYMIZING'] } }, data: { state: 'CANCELLED', finishedAt: new Date() } }),
     db.query.update({ where: { id: queryId }, data: { status: q.status === 'DONE' ? 'DONE' : 'CANCELLED' } }),
   ]);
-  await audit({ userId: actor.userId, action: 'query.cancel', poolId: q.poolId, targetType: 'query', targetId: queryId });
+  await audit({ userId: actor.userId, action: 'query.cancel', poolId: q.poolId, targetType: 'query', targetId: queryId, detail: { rows: rows.count, studies: studies.count } });
 }

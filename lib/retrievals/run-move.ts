@@ -7,7 +7,7 @@
  * SOP instance, so a retried or resumed move never duplicates an instance.
  */
 import { createHash } from 'node:crypto';
-import { db } from '../db';
+import { db, type Prisma } from '../db';
 import { DicomNetworkError, findInstances, findSeries, move, type DicomPeer, type MoveTarget } from '../dicom/scu';
 import { inWindow, nextWindowStart } from '../connectors/schedule';
 import { jobId } from '../jobs/catalogue';
@@ -48,7 +48,7 @@ export async function runMove(retrievalId: string, generation: number, opts: { i
 
   if (!inWindow(connector.schedule)) {
     const until = nextWindowStart(connector.schedule);
-    await db.retrieval.update({ where: { id: r.id }, data: { state: 'SCHEDULED', scheduledFor: until } });
+    if (!(await advance(r.id, generation, { state: 'SCHEDULED', scheduledFor: until }))) return { status: 'done' };
     return { status: 'wait', until: until.getTime(), reason: 'schedule' };
   }
   const lane = await laneForRetrieval(r);
@@ -75,10 +75,7 @@ export async function runMove(retrievalId: string, generation: number, opts: { i
       .catch(() => undefined);
   }, 2000);
   try {
-    await db.retrieval.update({
-      where: { id: r.id },
-      data: { state: 'MOVING', scheduledFor: null, startedAt: r.startedAt ?? new Date(), lastError: null },
-    });
+    if (!(await advance(r.id, generation, { state: 'MOVING', scheduledFor: null, startedAt: r.startedAt ?? new Date(), lastError: null }))) return { status: 'done' };
     // A user retry (new generation) or this job's own retry asks only for what is missing.
     const plan = await planMove(r.id, peer, connector.queryPool.aeTitle, r.studyInstanceUid, r.attempts > 0 || (opts.attemptsMade ?? 0) > 0);
     let lastWrite = 0;
@@ -105,6 +102,11 @@ export async function runMove(retrievalId: string, generation: number, opts: { i
       ended.push(result.status);
       if (result.status === 'failure' && result.completed === 0) failure = result.errorComment ? `PACS refused the move: ${result.errorComment}` : 'PACS reported the move failed and sent nothing';
     }
+    // Cancelled while moving (our SCP then refuses what still arrives, which ends the move too).
+    if ((await db.retrieval.findUnique({ where: { id: r.id }, select: { state: true } }))?.state === 'CANCELLED') {
+      await dropIfCancelled(r.id, generation);
+      return { status: 'done' };
+    }
     const total = plan.alreadyHave + done.completed + done.failed + done.warnings;
     const staged = await db.stagedInstance.count({ where: { retrievalId: r.id } });
     if (failure && staged === 0 && plan.targets.length > 0) throw new MoveFailedError(failure);
@@ -120,7 +122,10 @@ export async function runMove(retrievalId: string, generation: number, opts: { i
       log.warn('move incomplete, retrying', { retrievalId: r.id, missing, failed: done.failed, completed: done.completed, attempt: (opts.attemptsMade ?? 0) + 1 });
       throw new SubOperationsFailedError(`The PACS could not send ${missing} instance(s)`);
     }
-    await db.retrieval.update({ where: { id: r.id }, data: { expected, failed: missing, state: 'ANONYMIZING' } });
+    if (!(await advance(r.id, generation, { expected, failed: missing, state: 'ANONYMIZING' }))) {
+      await dropIfCancelled(r.id, generation);
+      return { status: 'done' };
+    }
     if (missing > 0) log.warn('move partial', { retrievalId: r.id, missing, failed: done.failed, completed: done.completed });
     await enqueue('retrieval.anonymize', { retrievalId: r.id, generation }, { jobId: jobId.anonymize(r.id, generation) });
     return { status: 'done' };
@@ -130,14 +135,23 @@ export async function runMove(retrievalId: string, generation: number, opts: { i
     const staged = await db.stagedInstance.count({ where: { retrievalId: r.id } });
     if (opts.isFinalAttempt && staged > 0) {
       // Keep what arrived: de-identify it and mark the study partial.
-      await db.retrieval.update({ where: { id: r.id }, data: { state: 'ANONYMIZING', lastError: message } });
+      if (!(await advance(r.id, generation, { state: 'ANONYMIZING', lastError: message }))) {
+        await dropIfCancelled(r.id, generation);
+        return { status: 'done' };
+      }
       await enqueue('retrieval.anonymize', { retrievalId: r.id, generation }, { jobId: jobId.anonymize(r.id, generation) });
       return { status: 'done' };
     }
-    await db.retrieval.update({
-      where: { id: r.id },
-      data: opts.isFinalAttempt ? { state: 'FAILED', lastError: message, finishedAt: new Date() } : { state: 'QUEUED', lastError: `${message} (retrying)` },
-    });
+    const current = await advance(
+      r.id,
+      generation,
+      opts.isFinalAttempt ? { state: 'FAILED', lastError: message, finishedAt: new Date() } : { state: 'QUEUED', lastError: `${message} (retrying)` },
+    );
+    if (!current) {
+      // Cancelled meanwhile: nothing to retry, nothing to keep.
+      await dropIfCancelled(r.id, generation);
+      return { status: 'done' };
+    }
     if (opts.isFinalAttempt) return { status: 'done' };
     throw e;
   } finally {
@@ -145,6 +159,21 @@ export async function runMove(retrievalId: string, generation: number, opts: { i
     await studyLock.release();
     await lease.release();
   }
+}
+
+/**
+ * Moves the retrieval to its next state unless a coordinator cancelled it (or retried it: a new
+ * generation) meanwhile. False when it did not: the caller stops.
+ */
+async function advance(id: string, generation: number, data: Prisma.RetrievalUpdateManyMutationInput): Promise<boolean> {
+  const n = await db.retrieval.updateMany({ where: { id, attempts: generation, state: { not: 'CANCELLED' } }, data });
+  return n.count > 0;
+}
+
+/** A cancelled retrieval keeps nothing staged (unless a newer generation owns it now). */
+async function dropIfCancelled(id: string, generation: number) {
+  const x = await db.retrieval.findUnique({ where: { id }, select: { state: true, attempts: true } });
+  if (x?.state === 'CANCELLED' && x.attempts === generation) await dropStagedFor(id);
 }
 
 /** Distinct SOP instances of this retrieval we hold: de-identified or quarantined, or staged. */
