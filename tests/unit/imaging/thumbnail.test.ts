@@ -2,8 +2,9 @@
  * Thumbnails from files: synthetic CT/MR (lib/synthetic), windowing compared with DCMTK's
  * dcmj2pnm as an independent renderer, multi-frame (middle frame, every encapsulation layout),
  * compressed data encoded by DCMTK (JPEG-LS, JPEG lossless, RLE, deflate) and by the codecs
- * (JPEG 2000) decoded to the same picture as the uncompressed file, and placeholders for what
- * cannot be shown.
+ * (JPEG 2000) decoded to the same picture as the uncompressed file, lossy baseline JPEG (made by
+ * DCMTK's dcmj2pnm + img2dcm) decoded like dcmj2pnm decodes it, and placeholders for what cannot
+ * be shown.
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -171,6 +172,43 @@ describe('compressed pixel data', () => {
         expect(r.png.equals(await reference(ct))).toBe(true);
       });
     }
+
+    it.skipIf(!hasTool('img2dcm'))('baseline JPEG (1.2.840.10008.1.2.4.50, lossy, from img2dcm): decoded like dcmj2pnm decodes it', async () => {
+      // A real JPEG file: the synthetic CT rendered with its window by dcmj2pnm, written as JPEG
+      // (quality 85: visible 8x8 block artefacts), then wrapped as DICOM by img2dcm (Secondary
+      // Capture, MONOCHROME2, 8 bits, the JPEG stream copied as it is).
+      const ctFile = write([...generateCtStudy({ instances: 1, rows: 128, columns: 128 })][0].buffer);
+      const jpg = `${ctFile}.jpg`;
+      const env = { ...process.env, TCP_NODELAY: '1' };
+      execFileSync('dcmj2pnm', ['+Wi', '1', '+oj', '+Jq', '85', ctFile, jpg], { stdio: 'pipe', env });
+      expect(fs.readFileSync(jpg).subarray(0, 3).equals(Buffer.from([0xff, 0xd8, 0xff]))).toBe(true);
+      const file = `${jpg}.dcm`;
+      execFileSync('img2dcm', ['-i', 'JPEG', jpg, file], { stdio: 'pipe', env });
+      const { transferSyntaxUid, dataset } = readNaturalized(fs.readFileSync(file));
+      expect(transferSyntaxUid).toBe('1.2.840.10008.1.2.4.50');
+      expect([dataset.PhotometricInterpretation, dataset.BitsStored, dataset.Rows, dataset.Columns]).toEqual(['MONOCHROME2', 8, 128, 128]);
+
+      const r = image(await thumbnailOfFile(file, 128));
+      expect(r.decoded).toBe(true);
+      const ours = decodePng(r.png);
+      expect([ours.width, ours.height, ours.channels]).toEqual([128, 128, 1]);
+      // DCMTK decodes the same stream (its own IJG libjpeg); 8-bit values are shown unchanged.
+      const out = `${file}.pgm`;
+      execFileSync('dcmj2pnm', ['+op', file, out], { stdio: 'pipe', env });
+      const theirs = readPnm(fs.readFileSync(out)).data;
+      expect(ours.data.length).toBe(theirs.length);
+      let worst = 0;
+      for (let i = 0; i < theirs.length; i++) worst = Math.max(worst, Math.abs(ours.data[i] - theirs[i]));
+      // Two IDCT implementations may round a sample differently by one step; nothing more.
+      expect(worst).toBeLessThanOrEqual(1);
+      expect(notConstant(ours.data)).toBe(true);
+      // And it is the picture: close to the uncompressed rendering, not equal (the JPEG is lossy).
+      const lossless = decodePng(image(await thumbnailOfFile(ctFile, 128)).png).data;
+      let sum = 0;
+      for (let i = 0; i < lossless.length; i++) sum += Math.abs(lossless[i] - ours.data[i]);
+      expect(sum / lossless.length).toBeGreaterThan(0);
+      expect(sum / lossless.length).toBeLessThan(4);
+    });
 
     it('multi-frame JPEG-LS: the middle frame, with a Basic Offset Table, without, and split into fragments', async () => {
       const encoded = fs.readFileSync(encode('dcmcjpls', [], multiFrame()));
