@@ -5,6 +5,9 @@ import { actorFromSession } from '@/lib/auth/actor';
 import { SignOutButton } from '@/components/sign-out-button';
 
 export const metadata: Metadata = { title: 'Tributary', description: 'Research imaging broker' };
+// Every page shows who is signed in: rendered per request, never prerendered at build time
+// (so `next build` needs no database or secret, e.g. in the Docker image).
+export const dynamic = 'force-dynamic';
 
 export default async function RootLayout({ children }: { children: React.ReactNode }) {
   const actor = await actorFromSession();

@@ -21,7 +21,10 @@ function clientIp(headers: Record<string, unknown> | undefined): string {
 }
 
 export const authOptions: NextAuthOptions = {
-  secret: env().TRIBUTARY_SECRET,
+  // Read when next-auth uses the options (a request), not on import: `next build` needs no secret.
+  get secret() {
+    return env().TRIBUTARY_SECRET;
+  },
   session: { strategy: 'jwt', maxAge: 8 * 60 * 60 },
   pages: { signIn: '/signin' },
   providers: [
