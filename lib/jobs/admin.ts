@@ -49,7 +49,9 @@ export async function retryFailedJob(name: QueueName, jobId: string): Promise<{ 
   const job = await findJob(name, jobId);
   const state = await job.getState();
   if (state !== 'failed') throw new AppError('CONFLICT', `Only failed jobs can be retried; this job is ${state}`);
-  await job.retry('failed');
+  // Reset the counters: a job that used all its attempts would otherwise be on its last one
+  // at once (the processors fail the row or study for good on the last attempt).
+  await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
   return { id: jobId, state: 'waiting' };
 }
 
