@@ -206,7 +206,9 @@ describe('sequences', () => {
         { tag: 0x00091001, vr: 'LO', value: 'PRIVATE PHI' },
       ]] },
     ]] },
-    // X/Z: emptied.
+    // X/Z: emptied (Acquisition Context Sequence is Type 2 where used)...
+    { tag: 0x00400555, vr: 'SQ', value: [[{ tag: 0x0040a040, vr: 'CS', value: 'TEXT' }, { tag: 0x0040a160, vr: 'UT', value: 'Context of Doe' }]] },
+    // ...except Referenced Study Sequence, Type 3 with one or more items: removed.
     { tag: 0x00081110, vr: 'SQ', value: [[{ tag: 0x00081155, vr: 'UI', value: '1.2.3.4.5' }]] },
     // X: removed with everything inside.
     { tag: 0x00400275, vr: 'SQ', value: [[
@@ -246,7 +248,8 @@ describe('sequences', () => {
       });
 
       it('empties X/Z sequences, removes X sequences and dummies D sequences', () => {
-        expect(v.get('|ReferencedStudySequence')).toBe('<sequence, 0 items>');
+        expect(v.get('|AcquisitionContextSequence')).toBe('<sequence, 0 items>');
+        expect(v.has('|ReferencedStudySequence')).toBe(false);
         expect(v.has('|RequestAttributesSequence')).toBe(false);
         expect(v.has('RequestAttributesSequence[0]|AccessionNumber')).toBe(false);
         expect(v.get('InstitutionCodeSequence[0]|CodeValue')).toBe('ANONYMIZED');
