@@ -34,7 +34,7 @@ async function failedJob(n: number): Promise<string> {
   await enqueue('retrieval.anonymize', { retrievalId: `no-such-retrieval-${n}`, generation: 0 }, { jobId: id, attempts: 1 });
   failing ??= new Worker(
     QUEUES.anonymize,
-    async () => {
+    async (): Promise<void> => {
       throw new Error('stand-in failure');
     },
     { connection: createRedis(), prefix: bullPrefix() },
