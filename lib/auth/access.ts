@@ -35,6 +35,20 @@ export function requireAdmin(actor: Actor | null): Actor {
   return a;
 }
 
+/**
+ * A pool's AE title, kind and allowed sending devices are part of the hospital's DICOM setup
+ * (what the PACS and modalities are configured with): administrators change them. An owner may
+ * change the rest of the pool (name, description, members).
+ */
+export const ADMIN_ONLY_POOL_FIELDS = ['aeTitle', 'kind', 'allowedDeviceIds'] as const;
+
+export function requirePoolChange(actor: Actor, changed: string[]): void {
+  if (isAdmin(actor)) return;
+  const refused = changed.filter((f) => (ADMIN_ONLY_POOL_FIELDS as readonly string[]).includes(f));
+  if (refused.length)
+    throw new AppError('FORBIDDEN', `Only an administrator changes a pool's ${refused.join(', ')}`, Object.fromEntries(refused.map((f) => [f, ['administrators only']])));
+}
+
 const COORDINATING: PoolRole[] = ['OWNER', 'COORDINATOR'];
 
 /** Pure decision, exported for unit tests. */

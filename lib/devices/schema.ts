@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { patchSchema } from '../patch-schema';
 import { aeTitleSchema, hostSchema, portSchema } from '../dicom-names';
 
 export const deviceInputSchema = z.object({
@@ -10,6 +11,6 @@ export const deviceInputSchema = z.object({
   description: z.string().trim().max(500).default(''),
 });
 export type DeviceInput = z.infer<typeof deviceInputSchema>;
-export const devicePatchSchema = deviceInputSchema.partial();
+export const devicePatchSchema = patchSchema(deviceInputSchema);
 
 export const deviceSchema = deviceInputSchema.extend({ id: z.string(), createdAt: z.string() });

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { DEFAULT_RULES } from '../anonymize/rules';
 import { audit } from '../audit';
 import type { Actor } from '../auth/actor';
-import { isAdmin, visiblePoolIds } from '../auth/access';
+import { isAdmin, requirePoolChange, visiblePoolIds } from '../auth/access';
 import { db, Prisma, type Tx } from '../db';
 import { AppError } from '../errors';
 import { removePoolData } from '../storage';
@@ -79,6 +79,7 @@ function keepAnOwner(actor: Actor, before: Iterable<MemberRole>, after: Iterable
 }
 
 export async function updatePool(actor: Actor, id: string, input: Partial<PoolInput>) {
+  requirePoolChange(actor, Object.keys(input).filter((k) => input[k as keyof PoolInput] !== undefined));
   if (input.members && new Set(input.members.map((m) => m.userId)).size !== input.members.length) {
     throw new AppError('VALIDATION', 'A user is listed twice in members', { members: ['listed twice'] });
   }

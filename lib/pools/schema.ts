@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { patchSchema } from '../patch-schema';
 import { aeTitleSchema } from '../dicom-names';
 
 export const poolRoleSchema = z.enum(['OWNER', 'COORDINATOR', 'RESEARCHER']);
@@ -15,7 +16,7 @@ export const poolInputSchema = z.object({
   allowedDeviceIds: z.array(z.string()).max(200).optional(),
 });
 export type PoolInput = z.infer<typeof poolInputSchema>;
-export const poolPatchSchema = poolInputSchema.partial();
+export const poolPatchSchema = patchSchema(poolInputSchema);
 
 /**
  * The pool's study list: search (research ID, research name, description, accession), one

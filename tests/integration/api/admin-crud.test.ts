@@ -38,13 +38,14 @@ afterAll(async () => {
 describe('devices', () => {
   it('are created, read, changed and deleted', async () => {
     const s = suffix();
-    const created = await call(api.createDevice, {}, { token: admin, body: { name: `CT ${s}`, aeTitle: `CT_${s}`, host: 'ct1.hospital.example', port: 104 } });
+    const created = await call(api.createDevice, {}, { token: admin, body: { name: `CT ${s}`, aeTitle: `CT_${s}`, host: 'ct1.hospital.example', port: 104, tls: true, description: 'Research CT, room 4' } });
     expect(created.status, created.text).toBe(201);
     const id = (created.json as Row).id;
     const patched = await call(api.updateDevice, { id }, { token: admin, body: { port: 11112, host: '10.0.0.7' } });
     expect(patched.status, patched.text).toBe(200);
     const got = await call(api.getDevice, { id }, { token: admin });
-    expect(got.json).toMatchObject({ id, name: `CT ${s}`, aeTitle: `CT_${s}`, host: '10.0.0.7', port: 11112 });
+    // Fields the PATCH did not name keep their values (no defaults filled in).
+    expect(got.json).toMatchObject({ id, name: `CT ${s}`, aeTitle: `CT_${s}`, host: '10.0.0.7', port: 11112, tls: true, description: 'Research CT, room 4' });
     const list = await call(api.listDevices, {}, { token: admin });
     expect((list.json as Row[]).map((d) => d.id)).toContain(id);
     expect((await call(api.deleteDevice, { id }, { token: admin })).status).toBe(200);
@@ -65,6 +66,9 @@ describe('pools and connectors', () => {
     const receivingPool = await mk(`Receive ${s}`, `R_${s}`, 'INFRASTRUCTURE');
     const research = await mk(`Research ${s}`, `RS_${s}`, 'RESEARCH');
 
+    // A PATCH of the name leaves the kind (and the rest) as it was.
+    expect((await call(api.updatePool, { id: queryPool }, { token: admin, body: { name: `Query AE ${s}` } })).status).toBe(200);
+    expect(await db.pool.findUniqueOrThrow({ where: { id: queryPool } })).toMatchObject({ name: `Query AE ${s}`, kind: 'INFRASTRUCTURE', aeTitle: `Q_${s}` });
     const desc = await call(api.updatePool, { id: research }, { token: admin, body: { description: 'Lung nodules, PI Dr. Example' } });
     expect(desc.status, desc.text).toBe(200);
     expect((await call(api.getPool, { id: research }, { token: admin })).json).toMatchObject({ description: 'Lung nodules, PI Dr. Example' });
@@ -100,6 +104,31 @@ describe('pools and connectors', () => {
     expect((await call(api.deletePool, { id: research }, { token: admin })).status).toBe(200);
     expect(await db.pool.count({ where: { id: { in: [queryPool, research] } } })).toBe(0);
     expect(await db.poolMember.count({ where: { poolId: research } })).toBe(0);
+  });
+});
+
+describe('what a pool owner may change', () => {
+  it('name, description and members, but not the AE title, kind or sending devices (administrators only)', async () => {
+    const owner = await makeUser('RESEARCHER');
+    const token = (await createApiToken({ userId: owner.id, name: 't' })).token;
+    const pool = await makePool({ members: [{ userId: owner.id, role: 'OWNER' }] });
+    const ok = await call(api.updatePool, { id: pool.id }, { token, body: { name: `Renamed ${pool.aeTitle}`, description: 'Protocol 2026-17' } });
+    expect(ok.status, ok.text).toBe(200);
+    expect(await db.pool.findUniqueOrThrow({ where: { id: pool.id } })).toMatchObject({ name: `Renamed ${pool.aeTitle}`, description: 'Protocol 2026-17' });
+
+    const device = await db.device.create({ data: { name: `Owner dev ${suffix()}`, aeTitle: `OWN_${suffix()}`, host: '127.0.0.1', port: 104 } });
+    for (const body of [{ aeTitle: 'STOLEN_AE' }, { kind: 'INFRASTRUCTURE' }, { allowedDeviceIds: [device.id] }]) {
+      const res = await call(api.updatePool, { id: pool.id }, { token, body });
+      expect(res.status, JSON.stringify(body)).toBe(403);
+      expect(Object.keys((res.json as Err).error.fields ?? {})).toEqual(Object.keys(body));
+    }
+    const after = await db.pool.findUniqueOrThrow({ where: { id: pool.id }, include: { allowedDevices: true } });
+    expect(after).toMatchObject({ aeTitle: pool.aeTitle, kind: 'RESEARCH' });
+    expect(after.allowedDevices).toEqual([]);
+    // The administrator may.
+    const byAdmin = await call(api.updatePool, { id: pool.id }, { token: admin, body: { allowedDeviceIds: [device.id] } });
+    expect(byAdmin.status, byAdmin.text).toBe(200);
+    expect(await db.poolDevice.count({ where: { poolId: pool.id, deviceId: device.id } })).toBe(1);
   });
 });
 
