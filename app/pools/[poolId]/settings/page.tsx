@@ -38,6 +38,8 @@ function positiveInt(v: string | undefined): number | undefined {
   return n >= 1 ? n : undefined;
 }
 
+const RULE_ROWS = 400;
+
 export default async function PoolSettingsPage({ params, searchParams }: { params: Promise<{ poolId: string }>; searchParams: Promise<Record<string, string | undefined>> }) {
   const { poolId } = await params;
   const { actor, pool, poolRole, isAdmin } = await pagePool(poolId, 'own');
@@ -64,6 +66,9 @@ export default async function PoolSettingsPage({ params, searchParams }: { param
   const shown = list.filter(
     (r) => (!why || r.why === why) && (!q || [r.tag, r.keyword, r.name, r.action, r.code, r.via].some((v) => v?.toLowerCase().includes(q))),
   );
+
+  // The keep-list makes the full list a few thousand rows: the first RULE_ROWS unless asked for all.
+  const visible = sp.all === '1' ? shown : shown.slice(0, RULE_ROWS);
 
   const [members, samples, tables] = await Promise.all([
     listPoolMembers(pool.id),
@@ -204,12 +209,20 @@ export default async function PoolSettingsPage({ params, searchParams }: { param
           <p className="text-amber-800">{listError}</p>
         ) : (
           <>
-            <p className="mb-1 text-xs text-slate-500 tabular-nums">{shown.length} of {list.length} rows</p>
+            <p className="mb-1 text-xs text-slate-500 tabular-nums">
+              {shown.length} of {list.length} rows
+              {visible.length < shown.length && (
+                <>
+                  {' '}· showing the first {visible.length}: search or choose a reason to narrow the list, or{' '}
+                  <Link href={link({ all: 1 })}>show all {shown.length}</Link>
+                </>
+              )}
+            </p>
             <div className="max-h-[36rem] overflow-y-auto rounded border border-slate-200">
               <table className="table" aria-label="Generated rule list">
                 <thead><tr><th>Tag</th><th>Keyword</th><th>Attribute</th><th>Action</th><th>Code</th><th>Why</th></tr></thead>
                 <tbody>
-                  {shown.map((r) => (
+                  {visible.map((r) => (
                     <tr key={r.key}>
                       <td className="whitespace-nowrap font-mono text-xs">{r.tag}</td>
                       <td className="font-mono text-xs">{r.keyword ?? ''}</td>
