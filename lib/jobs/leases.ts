@@ -4,7 +4,10 @@
  *
  * Two lanes share the cap: "interactive" work (a coordinator's single-MRN query, a retry) may
  * take any free slot; "batch" work (spreadsheet rows) leaves one slot free when the cap is above
- * one, so a single query is never stuck behind an 800-row batch.
+ * one, so a single query is never stuck behind an 800-row batch. Interactive work that found no
+ * free slot registers as a waiter (for a few seconds, renewed by each try); while a waiter is
+ * registered no batch work gets a slot, so with a cap of one the next slot a batch gives back
+ * (batch finds give theirs back between chunks) goes to the coordinator.
  *
  * A lease expires unless renewed, so a killed worker gives its slots back after `ttlMs`.
  */
@@ -35,6 +38,38 @@ end
 return 0
 `;
 
+/**
+ * Like ACQUIRE, with the lane's waiters: KEYS[2] is the connector's interactive waiters (member
+ * = waiter id, score = expiry). ARGV[5] = 1 for interactive, ARGV[6] waiter id ('' for none),
+ * ARGV[7] waiter ttl. Batch work is refused while any interactive waiter is registered.
+ */
+const ACQUIRE_LANE = `
+local k = KEYS[1]
+local w = KEYS[2]
+local now = tonumber(ARGV[1])
+local interactive = ARGV[5] == '1'
+redis.call('ZREMRANGEBYSCORE', k, '-inf', now)
+redis.call('ZREMRANGEBYSCORE', w, '-inf', now)
+if not interactive and redis.call('ZCARD', w) > 0 then
+  return 0
+end
+local n = redis.call('ZCARD', k)
+if n < tonumber(ARGV[2]) then
+  redis.call('ZADD', k, now + tonumber(ARGV[3]), ARGV[4])
+  redis.call('PEXPIRE', k, tonumber(ARGV[3]) * 2)
+  if interactive and ARGV[6] ~= '' then redis.call('ZREM', w, ARGV[6]) end
+  return 1
+end
+if interactive and ARGV[6] ~= '' then
+  redis.call('ZADD', w, now + tonumber(ARGV[7]), ARGV[6])
+  redis.call('PEXPIRE', w, tonumber(ARGV[7]) * 2)
+end
+return 0
+`;
+
+/** How long an interactive waiter holds batch work off without trying again. */
+export const WAITER_TTL_MS = 5_000;
+
 export interface Lease {
   id: string;
   release(): Promise<void>;
@@ -45,11 +80,13 @@ export function laneLimit(maxAssociations: number, lane: Lane): number {
   return maxAssociations - 1;
 }
 
-export async function tryAcquire(resource: string, limit: number, ttlMs = 30_000): Promise<Lease | null> {
+export async function tryAcquire(resource: string, limit: number, ttlMs = 30_000, lane?: { interactive: boolean; waiter?: string }): Promise<Lease | null> {
   const r = redis();
   const k = key('lease', resource);
   const id = randomUUID();
-  const ok = await r.eval(ACQUIRE, 1, k, Date.now(), limit, ttlMs, id);
+  const ok = lane
+    ? await r.eval(ACQUIRE_LANE, 2, k, key('lease-waiters', resource), Date.now(), limit, ttlMs, id, lane.interactive ? '1' : '0', lane.waiter ?? '', WAITER_TTL_MS)
+    : await r.eval(ACQUIRE, 1, k, Date.now(), limit, ttlMs, id);
   if (ok !== 1) return null;
   const timer = setInterval(() => {
     void r.eval(RENEW, 1, k, id, Date.now() + ttlMs, ttlMs).catch(() => undefined);
@@ -64,8 +101,12 @@ export async function tryAcquire(resource: string, limit: number, ttlMs = 30_000
   };
 }
 
-export function acquireAssociation(connectorId: string, maxAssociations: number, lane: Lane, ttlMs?: number) {
-  return tryAcquire(`connector:${connectorId}`, laneLimit(maxAssociations, lane), ttlMs);
+/**
+ * An association slot of the connector for `lane`. `waiter`: a stable id of the interactive work
+ * asking (its job id), so a failed try registers it as waiting and a later success clears it.
+ */
+export function acquireAssociation(connectorId: string, maxAssociations: number, lane: Lane, opts: { ttlMs?: number; waiter?: string } = {}) {
+  return tryAcquire(`connector:${connectorId}`, laneLimit(maxAssociations, lane), opts.ttlMs, { interactive: lane === 'interactive', waiter: opts.waiter });
 }
 
 export async function activeLeases(resource: string): Promise<number> {

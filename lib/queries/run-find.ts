@@ -7,7 +7,7 @@
 import { db, type Prisma } from '../db';
 import { audit } from '../audit';
 import { DicomNetworkError, DicomQueryError, findSeries, findStudiesMany, type StudyMatch } from '../dicom/scu';
-import { acquireAssociation, laneLimit, type Lane } from '../jobs/leases';
+import { acquireAssociation, laneLimit, type Lane, type Lease } from '../jobs/leases';
 import { inWindow, nextWindowStart } from '../connectors/schedule';
 import { logger } from '../logger';
 
@@ -92,13 +92,21 @@ export async function runFind(queryId: string, claim: string, opts: { isFinalAtt
     await finishQueryIfComplete(queryId);
     return { status: 'done' };
   }
-  const lease = await acquireAssociation(connector.id, connector.maxAssociations, lane);
-  if (!lease) return { status: 'wait', until: Date.now() + 200 + Math.floor(Math.random() * 300), reason: 'capacity' };
+  const acquire = () => acquireAssociation(connector.id, connector.maxAssociations, lane, { waiter: claim });
+  const capacityWait = (): StepOutcome => ({ status: 'wait', until: Date.now() + 200 + Math.floor(Math.random() * 300), reason: 'capacity' });
+  let lease: Lease | null = await acquire();
+  if (!lease) return capacityWait();
   const peer = { aeTitle: connector.device.aeTitle, host: connector.device.host, port: connector.device.port, tls: connector.device.tls };
   let items: ClaimedRow[] = [];
   try {
     await db.query.updateMany({ where: { id: q.id, status: 'PENDING' }, data: { status: 'RUNNING' } });
     for (;;) {
+      if (!lease) {
+        // A batch gives its slot back between chunks: a coordinator's single query waiting for
+        // one (even with a cap of one) gets in, and this job goes on when a slot is free again.
+        lease = await acquire();
+        if (!lease) return capacityWait();
+      }
       const fresh = await db.query.findUnique({ where: { id: queryId }, select: { status: true } });
       if (fresh?.status === 'CANCELLED') return { status: 'done' };
       items = await claimChunk(queryId, claim);
@@ -155,6 +163,10 @@ export async function runFind(queryId: string, claim: string, opts: { isFinalAtt
         log.warn('find chunk interrupted', { queryId, answered: done.length + failed.length, waiting: items.length - done.length - failed.length });
         throw transient;
       }
+      if (lane === 'batch') {
+        await lease.release();
+        lease = null;
+      }
       items = [];
     }
     await db.query.updateMany({ where: { id: queryId, error: { endsWith: '(retrying)' } }, data: { error: null } });
@@ -172,7 +184,7 @@ export async function runFind(queryId: string, claim: string, opts: { isFinalAtt
     }
     throw e;
   } finally {
-    await lease.release();
+    await lease?.release();
   }
 }
 

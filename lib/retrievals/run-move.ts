@@ -52,7 +52,7 @@ export async function runMove(retrievalId: string, generation: number, opts: { i
     return { status: 'wait', until: until.getTime(), reason: 'schedule' };
   }
   const lane = await laneForRetrieval(r);
-  const lease = await acquireAssociation(connector.id, connector.maxAssociations, lane);
+  const lease = await acquireAssociation(connector.id, connector.maxAssociations, lane, { waiter: `move-${r.id}-${generation}` });
   if (!lease) return { status: 'wait', until: Date.now() + 500 + Math.floor(Math.random() * 1000), reason: 'capacity' };
   // One move of a given source study through a receiving pool at a time, so instances arriving
   // at the SCP match exactly one retrieval.
