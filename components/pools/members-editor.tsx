@@ -89,11 +89,11 @@ export function MembersEditor({ poolId, members: initial, selfId }: { poolId: st
       {members.length === 0 ? (
         <p className="text-slate-500">Nobody is a member of this pool yet.</p>
       ) : (
-        <table className="table" aria-label="Members">
+        <div className="-mx-1 overflow-x-auto">
+        <table className="table w-full" aria-label="Members">
           <thead>
             <tr>
-              <th>Name</th>
-              <th>E-mail</th>
+              <th>Member</th>
               <th>Role in pool</th>
               <th className="w-px"><span className="sr-only">Actions</span></th>
             </tr>
@@ -107,8 +107,8 @@ export function MembersEditor({ poolId, members: initial, selfId }: { poolId: st
                     {m.name}
                     {m.userId === selfId && <span className="ml-1 text-xs font-normal text-slate-500">(you)</span>}
                     {!m.active && <span className="badge ml-2 bg-slate-200 text-slate-600">inactive</span>}
+                    <span className="block break-all text-xs font-normal text-slate-600">{m.email}</span>
                   </td>
-                  <td className="text-slate-600">{m.email}</td>
                   <td className="whitespace-nowrap">
                     <label className="sr-only" htmlFor={`member-role-${m.userId}`}>Role of {m.name}</label>
                     <select
@@ -141,6 +141,7 @@ export function MembersEditor({ poolId, members: initial, selfId }: { poolId: st
             })}
           </tbody>
         </table>
+        </div>
       )}
       {owners === 1 && <p className="text-xs text-slate-500">A pool keeps at least one owner: to hand the pool over, make the new owner an owner first, then change or remove yourself.</p>}
 

@@ -17,7 +17,7 @@ test('a coordinator uploads a 52-row spreadsheet, sees the bad rows, runs the re
 
   await signIn(page, w.users.coordinator, w.password);
   await page.getByRole('link', { name: 'Neuro cohort' }).click();
-  await page.getByRole('tab', { name: 'Query & retrieve' }).click();
+  await page.getByRole('navigation', { name: 'Pool sections' }).getByRole('link', { name: 'Query & retrieve' }).click();
   await page.getByLabel('Spreadsheet (.xlsx or .csv)').setInputFiles({ name: 'cohort.xlsx', mimeType: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet', buffer: file });
   await page.getByRole('button', { name: 'Check file' }).click();
   const check = page.getByRole('status', { name: 'File check' });

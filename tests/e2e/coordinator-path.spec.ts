@@ -7,7 +7,7 @@ test('a coordinator queries by MRN, retrieves, and the study arrives de-identifi
   await signIn(page, w.users.coordinator, w.password);
 
   await page.getByRole('link', { name: 'Cardiac cohort' }).click();
-  await page.getByRole('tab', { name: 'Query & retrieve' }).click();
+  await page.getByRole('navigation', { name: 'Pool sections' }).getByRole('link', { name: 'Query & retrieve' }).click();
   await page.getByLabel('MRN (Patient ID) *').fill(patient.patientId);
   await page.getByRole('button', { name: 'Run query' }).click();
 

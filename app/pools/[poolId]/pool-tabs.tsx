@@ -19,20 +19,20 @@ export function PoolTabs({ poolId, active, poolRole, isAdmin }: { poolId: string
     { key: 'settings', href: `/pools/${poolId}/settings`, label: 'Rules & settings', show: owns || isAdmin },
   ];
   return (
-    <div className="mb-4 flex gap-1 overflow-x-auto border-b border-slate-200" role="tablist">
+    // Links to the pool's pages (not an ARIA tab widget: each is its own page, reached with Tab and Enter).
+    <nav className="mb-4 flex gap-1 overflow-x-auto border-b border-slate-200" aria-label="Pool sections">
       {tabs
         .filter((t) => t.show)
         .map((t) => (
           <Link
             key={t.key}
             href={t.href}
-            role="tab"
-            aria-selected={active === t.key}
+            aria-current={active === t.key ? 'page' : undefined}
             className={`-mb-px whitespace-nowrap border-b-2 px-3 py-1.5 text-sm hover:no-underline ${active === t.key ? 'border-sky-700 font-medium text-sky-800' : 'border-transparent text-slate-600 hover:text-slate-900'}`}
           >
             {t.label}
           </Link>
         ))}
-    </div>
+    </nav>
   );
 }

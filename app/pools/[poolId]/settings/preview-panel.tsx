@@ -156,7 +156,14 @@ export function PreviewPanel({ poolId, rules, samples, maxMb, beforePreview }: {
             <input id="preview-q" className="input max-w-xs" placeholder="Filter by tag, keyword or value" value={q} onChange={(e) => setQ(e.target.value)} />
           </div>
           <div className="card max-h-[32rem] overflow-auto">
-            <table className="table" aria-label="Before and after">
+            <table className="table w-full table-fixed" aria-label="Before and after">
+              <colgroup>
+                <col className="w-28" />
+                <col className="w-[28%]" />
+                <col />
+                <col />
+                <col className="w-24" />
+              </colgroup>
               <thead>
                 <tr><th>Tag</th><th>Attribute</th><th>Before</th><th>After</th><th>Result</th></tr>
               </thead>
@@ -164,12 +171,12 @@ export function PreviewPanel({ poolId, rules, samples, maxMb, beforePreview }: {
                 {rows.map((r, i) => (
                   <tr key={`${r.path ?? ''}|${r.tag}|${i}`}>
                     <td className="whitespace-nowrap font-mono text-xs">{r.tag}</td>
-                    <td className="text-xs">
+                    <td className="break-words text-xs">
                       {r.path && <span className="block text-slate-500">{r.path} ›</span>}
                       {r.keyword ?? <span className="text-slate-500">private / unknown</span>}
                     </td>
-                    <td className="max-w-xs break-all font-mono text-xs">{r.before ?? <span className="text-slate-400">—</span>}</td>
-                    <td className="max-w-xs break-all font-mono text-xs">{r.after ?? <span className="text-slate-400">—</span>}</td>
+                    <td className="break-all font-mono text-xs">{r.before ?? <span className="text-slate-400">—</span>}</td>
+                    <td className="break-all font-mono text-xs">{r.after ?? <span className="text-slate-400">—</span>}</td>
                     <td><span className={`badge ${ACTION_STYLE[r.action]}`}>{r.action}</span></td>
                   </tr>
                 ))}
