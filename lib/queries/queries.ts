@@ -54,7 +54,8 @@ export async function createQuery(
       error: bad.errors.join('; '),
     })),
   ];
-  // One INSERT for all rows (a nested create would send one per row).
+  // One INSERT for all rows, raw with one JSON parameter: a nested create would send one per
+  // row, and createMany spends ~0.5 ms of CPU per row in Prisma's WASM query compiler.
   const query = await db.$transaction(async (tx) => {
     const q = await tx.query.create({
       data: {
@@ -66,7 +67,15 @@ export async function createQuery(
         status: 'PENDING',
       },
     });
-    await tx.queryItem.createMany({ data: rows.map((r) => ({ ...r, queryId: q.id })) });
+    await tx.$executeRaw`
+      INSERT INTO "QueryItem" ("id", "queryId", "rowNumber", "mergedRowNumbers", "patientId", "accessionNumber", "modality",
+        "studyDateFrom", "studyDateTo", "studyDescription", "researchId", "researchName", "status", "error")
+      SELECT gen_random_uuid()::text, ${q.id}, x."rowNumber", coalesce(x."mergedRowNumbers", '{}'), x."patientId", x."accessionNumber", x."modality",
+        x."studyDateFrom", x."studyDateTo", x."studyDescription", x."researchId", x."researchName",
+        coalesce(x."status", 'PENDING')::"QueryItemStatus", x."error"
+      FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS x("rowNumber" int, "mergedRowNumbers" int[], "patientId" text,
+        "accessionNumber" text, "modality" text, "studyDateFrom" text, "studyDateTo" text, "studyDescription" text,
+        "researchId" text, "researchName" text, "status" text, "error" text)`;
     return q;
   });
   // Nothing to ask the PACS when every row was invalid: the query is done at once.

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { db } from '@/lib/db';
 import { DicomNetworkError, DicomQueryError } from '@/lib/dicom/scu';
-import { isTransientFindError } from '@/lib/queries/run-find';
+import { FIND_CHUNK, isTransientFindError } from '@/lib/queries/run-find';
 import { generateCorpus, type Corpus } from '@/lib/synthetic';
 import { actorOf, makeConnector, makeUser, makePool, waitFor } from '../../helpers/fixtures';
 import { freePort, startOrthanc, type OrthancHandle } from '../../helpers/orthanc';
@@ -20,7 +20,7 @@ let worker: { stop(): Promise<void> };
 
 beforeAll(async () => {
   const scpPort = await freePort();
-  // 300 patients, each with one or two studies: two chunks of rows (200 + 100).
+  // 300 patients, each with one or two studies: several chunks of rows.
   corpus = generateCorpus({ seed: 77, patients: 300, studiesPerPatient: undefined, seriesPerStudy: 1, instancesPerSeries: 1, rows: 8, columns: 8 });
   orthanc = await startOrthanc({ aet: 'FO_PACS', modalities: { Q: ['FO_Q', '127.0.0.1', scpPort], R: ['FO_R', '127.0.0.1', scpPort] } });
   await orthanc.uploadFiles(corpus.instances.map((i) => i.buffer));
@@ -58,8 +58,8 @@ describe('PACS outage during a batch C-FIND', () => {
     const pool = await makePool({ members: [{ userId: coordinator.id, role: 'COORDINATOR' }] });
     const { createQuery } = await import('@/lib/queries/queries');
 
-    // The first association is cut once ~30 KB of answers came back (a few dozen of its 200
-    // rows), and the PACS then refuses connections until we say it is back.
+    // The first association is cut once ~30 KB of answers came back (a few dozen of its rows),
+    // and the PACS then refuses connections until we say it is back.
     proxy.cutAfter(30_000);
     const query = await createQuery(actorOf(coordinator), {
       poolId: pool.id,
@@ -80,7 +80,7 @@ describe('PACS outage during a batch C-FIND', () => {
     const count = (s: string) => during.find((g) => g.status === s)?._count ?? 0;
     expect(count('FAILED'), 'no row fails during the outage').toBe(0);
     expect(count('DONE'), 'rows answered before the cut kept their results').toBeGreaterThan(0);
-    expect(count('DONE'), 'the cut came partway through the first chunk').toBeLessThan(200);
+    expect(count('DONE'), 'the cut came partway through the first chunk').toBeLessThan(FIND_CHUNK);
 
     proxy.up();
     const done = await waitFor(async () => {

@@ -94,7 +94,7 @@ describe('interactive and batch lanes', () => {
 
   it('with a cap of one, lets a single-MRN query in between the chunks of a batch C-FIND', async () => {
     // Requests to the PACS go through a slow link (~100 C-FINDs a second): a 1,000-row batch
-    // takes ~10 s, a chunk of 200 rows ~2 s.
+    // takes ~10 s or more, a chunk of rows a second or two.
     const slowPacs = await startTcpProxy({ targetPort: orthanc.dicomPort, bytesPerSecond: 25_000 });
     try {
       const { q, r } = await infraPools();

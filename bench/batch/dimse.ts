@@ -1,0 +1,83 @@
+/**
+ * bench/batch/dimse — the DICOM layer alone: 1,000 study-level C-FINDs against a private
+ * Orthanc with `findStudiesMany` (one association, then two in parallel), beside DCMTK findscu
+ * on one association with findscu's usual keys and with the same return keys as Tributary.
+ * No jobs, no database: where bench/batch/run.ts falls short of findscu, this says how much is
+ * the DIMSE path itself.
+ *
+ *   npx tsx bench/batch/dimse.ts [--rows 1000] [--rounds 3]
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { DCMTK_ENV, startOrthanc } from '../../tests/helpers/orthanc';
+
+const args = process.argv.slice(2);
+const opt = (name: string, def: number) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? Number(args[i + 1]) : def;
+};
+const N = opt('rows', 1000);
+const ROUNDS = opt('rounds', 3);
+
+async function main() {
+  const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'tributary-bench-dimse-'));
+  Object.assign(process.env, { TRIBUTARY_MODE: 'test', LOG_LEVEL: 'error', STORAGE_ROOT: path.join(tmp, 'storage'), TRIBUTARY_SECRET: 'bench-secret-bench-secret-bench-secret-1' });
+  const { generateCorpus } = await import('../../lib/synthetic');
+  const { findStudiesMany } = await import('../../lib/dicom/scu');
+  const corpus = generateCorpus({ seed: 5, patients: N, studiesPerPatient: 1, seriesPerStudy: 1, instancesPerSeries: 1, rows: 8, columns: 8 });
+  const orthanc = await startOrthanc({ aet: 'DIMSE_PACS', modalities: { Q: ['DIMSE_Q', '127.0.0.1', 1], F: ['FINDSCU', '127.0.0.1', 1] } });
+  try {
+    await orthanc.uploadFiles(corpus.instances.map((i) => i.buffer));
+    const mrns = corpus.patients.map((p) => p.patientId);
+    const usual: string[] = [];
+    const same: string[] = [];
+    for (let i = 0; i < N; i++) {
+      for (const [list, keys] of [
+        [usual, '(0020,000d) UI\n(0008,0020) DA\n(0008,1030) LO\n(0008,0061) CS\n(0020,1208) IS\n(0010,0010) PN\n'],
+        [same, '(0008,0050) SH\n(0008,0061) CS\n(0008,0020) DA\n(0008,1030) LO\n(0010,0010) PN\n(0010,0030) DA\n(0020,000d) UI\n(0008,0030) TM\n(0020,1206) IS\n(0020,1208) IS\n'],
+      ] as const) {
+        const dump = path.join(tmp, `${i}-${list.length}-${keys.length}.txt`);
+        await fs.writeFile(dump, `(0008,0052) CS [STUDY]\n(0010,0020) LO [${mrns[i]}]\n${keys}`);
+        const out = dump.replace(/\.txt$/, '.dcm');
+        execFileSync('dump2dcm', ['--write-xfer-little', dump, out], { stdio: 'ignore' });
+        list.push(out);
+      }
+    }
+    const findscu = (files: string[]) => {
+      const t = process.hrtime.bigint();
+      const r = spawnSync('findscu', ['-S', '-aet', 'FINDSCU', '-aec', 'DIMSE_PACS', '127.0.0.1', String(orthanc.dicomPort), ...files], { env: DCMTK_ENV, maxBuffer: 1 << 26 });
+      if (r.status !== 0) throw new Error('findscu failed');
+      return N / (Number(process.hrtime.bigint() - t) / 1e9);
+    };
+    const peer = { aeTitle: 'DIMSE_PACS', host: '127.0.0.1', port: orthanc.dicomPort };
+    const ours = async (associations: number) => {
+      const per = Math.ceil(N / associations);
+      const t = process.hrtime.bigint();
+      const parts = await Promise.all(
+        Array.from({ length: associations }, (_, k) => findStudiesMany(peer, 'DIMSE_Q', mrns.slice(k * per, (k + 1) * per).map((m) => ({ patientId: m })))),
+      );
+      const rate = N / (Number(process.hrtime.bigint() - t) / 1e9);
+      const found = parts.flat().filter((x) => Array.isArray(x) && x.length === 1).length;
+      if (found !== N) throw new Error(`found ${found} of ${N}`);
+      return rate;
+    };
+    const f = (n: number) => n.toFixed(0).padStart(5);
+    process.stdout.write(`${N} study-level C-FINDs, rows/s: findscu (usual keys) | findscu (our keys) | ours, 1 association | ours, 2 associations\n`);
+    for (let round = 0; round < ROUNDS; round++) {
+      process.stdout.write(`  ${f(findscu(usual))} | ${f(findscu(same))} | ${f(await ours(1))} | ${f(await ours(2))}\n`);
+    }
+  } finally {
+    await orthanc.stop();
+    await fs.rm(tmp, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (e) => {
+    process.stderr.write(`bench failed: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(1);
+  },
+);
