@@ -22,13 +22,13 @@ export function actorOf(u: { id: string; email: string; name: string; role: 'ADM
   return { userId: u.id, email: u.email, name: u.name, role: u.role, tokenPoolId, via: tokenPoolId ? 'token' : 'session' };
 }
 
-export async function makePool(opts: { kind?: 'RESEARCH' | 'INFRASTRUCTURE'; members?: { userId: string; role: 'OWNER' | 'COORDINATOR' | 'RESEARCHER' }[]; rules?: unknown } = {}) {
+export async function makePool(opts: { kind?: 'RESEARCH' | 'INFRASTRUCTURE'; aeTitle?: string; members?: { userId: string; role: 'OWNER' | 'COORDINATOR' | 'RESEARCHER' }[]; rules?: unknown } = {}) {
   const s = suffix();
   const rules = (opts.rules ?? DEFAULT_RULES) as Prisma.InputJsonValue;
   return db.pool.create({
     data: {
       name: `Pool ${s}`,
-      aeTitle: `T_${s}`,
+      aeTitle: opts.aeTitle ?? `T_${s}`,
       kind: opts.kind ?? 'RESEARCH',
       secret: randomBytes(32).toString('hex'),
       rules,
@@ -38,12 +38,16 @@ export async function makePool(opts: { kind?: 'RESEARCH' | 'INFRASTRUCTURE'; mem
   });
 }
 
-/** A device + query pool + receiving pool + connector for a PACS at host:port with AE `pacsAe`. */
-export async function makeConnector(opts: { pacsAe: string; host?: string; port: number; maxAssociations?: number; schedule?: string | null }) {
+/**
+ * A device + query pool + receiving pool + connector for a PACS at host:port with AE `pacsAe`.
+ * `queryAe` / `receiveAe` fix the two pools' AE titles (when the PACS was configured with them
+ * before the test made its pools); otherwise they are random.
+ */
+export async function makeConnector(opts: { pacsAe: string; host?: string; port: number; maxAssociations?: number; schedule?: string | null; queryAe?: string; receiveAe?: string }) {
   const s = suffix();
   const device = await db.device.create({ data: { name: `PACS ${s}`, aeTitle: opts.pacsAe, host: opts.host ?? '127.0.0.1', port: opts.port } });
-  const queryPool = await makePool({ kind: 'INFRASTRUCTURE' });
-  const receivingPool = await makePool({ kind: 'INFRASTRUCTURE' });
+  const queryPool = await makePool({ kind: 'INFRASTRUCTURE', aeTitle: opts.queryAe });
+  const receivingPool = await makePool({ kind: 'INFRASTRUCTURE', aeTitle: opts.receiveAe });
   const connector = await db.connector.create({
     data: {
       name: `Connector ${s}`,

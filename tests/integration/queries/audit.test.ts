@@ -49,9 +49,7 @@ function expectNoPhi(events: unknown[], phi: string[]) {
 
 describe('audit events of queries and retrievals', () => {
   it('rows failed and studies retrieved carry ids and counts, never PHI', async () => {
-    const { connector, queryPool, receivingPool } = await makeConnector({ pacsAe: 'AUD_PACS', port: orthanc.dicomPort });
-    await db.pool.update({ where: { id: queryPool.id }, data: { aeTitle: 'AUD_Q' } });
-    await db.pool.update({ where: { id: receivingPool.id }, data: { aeTitle: 'AUD_R' } });
+    const { connector } = await makeConnector({ pacsAe: 'AUD_PACS', port: orthanc.dicomPort, queryAe: 'AUD_Q', receiveAe: 'AUD_R' });
     const coordinator = await makeUser('COORDINATOR');
     const pool = await makePool({ members: [{ userId: coordinator.id, role: 'COORDINATOR' }] });
     const actor = actorOf(coordinator);

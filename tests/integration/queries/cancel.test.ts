@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { db } from '@/lib/db';
 import { generateCorpus, type Corpus } from '@/lib/synthetic';
-import { actorOf, makePool, makeUser, waitFor } from '../../helpers/fixtures';
+import { actorOf, makeConnector, makePool, makeUser, waitFor } from '../../helpers/fixtures';
 import { freePort, startOrthanc, type OrthancHandle } from '../../helpers/orthanc';
 import { startTcpProxy, type TcpProxy } from '../../helpers/tcp-proxy';
 
@@ -35,13 +35,8 @@ afterAll(async () => {
 
 describe('cancel a query', () => {
   it('cancels its moving and its waiting studies; a running move stops and keeps nothing', async () => {
-    const q = await makePool({ kind: 'INFRASTRUCTURE' });
-    const r = await makePool({ kind: 'INFRASTRUCTURE' });
-    await db.pool.update({ where: { id: q.id }, data: { aeTitle: 'CXL_Q' } });
-    await db.pool.update({ where: { id: r.id }, data: { aeTitle: 'CXL_R' } });
-    const device = await db.device.create({ data: { name: `CXL ${q.id}`, aeTitle: 'CXL_PACS', host: '127.0.0.1', port: orthanc.dicomPort } });
     // Cap 2, batch lane: one study moves at a time, the others wait QUEUED.
-    const connector = await db.connector.create({ data: { name: `CXL ${q.id}`, deviceId: device.id, queryPoolId: q.id, receivingPoolId: r.id, maxAssociations: 2 } });
+    const { connector } = await makeConnector({ pacsAe: 'CXL_PACS', port: orthanc.dicomPort, maxAssociations: 2, queryAe: 'CXL_Q', receiveAe: 'CXL_R' });
     const coordinator = await makeUser('COORDINATOR');
     const pool = await makePool({ members: [{ userId: coordinator.id, role: 'COORDINATOR' }] });
     const actor = actorOf(coordinator);

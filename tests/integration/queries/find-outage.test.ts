@@ -51,9 +51,7 @@ describe('which C-FIND errors make a row wait', () => {
 
 describe('PACS outage during a batch C-FIND', () => {
   it('keeps the unanswered rows waiting and completes every row once the PACS is back', async () => {
-    const pools = await makeConnector({ pacsAe: 'FO_PACS', port: proxy.port, maxAssociations: 2 });
-    await db.pool.update({ where: { id: pools.queryPool.id }, data: { aeTitle: 'FO_Q' } });
-    await db.pool.update({ where: { id: pools.receivingPool.id }, data: { aeTitle: 'FO_R' } });
+    const pools = await makeConnector({ pacsAe: 'FO_PACS', port: proxy.port, maxAssociations: 2, queryAe: 'FO_Q', receiveAe: 'FO_R' });
     const coordinator = await makeUser('COORDINATOR');
     const pool = await makePool({ members: [{ userId: coordinator.id, role: 'COORDINATOR' }] });
     const { createQuery } = await import('@/lib/queries/queries');

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { db } from '@/lib/db';
 import { generateCorpus, type Corpus } from '@/lib/synthetic';
-import { actorOf, makePool, makeUser, waitFor } from '../../helpers/fixtures';
+import { actorOf, makeConnector, makePool, makeUser, waitFor } from '../../helpers/fixtures';
 import { freePort, startOrthanc, type OrthancHandle } from '../../helpers/orthanc';
 
 let orthanc: OrthancHandle;
@@ -21,12 +21,7 @@ beforeAll(async () => {
   await orthanc.uploadFiles(corpus.instances.map((i) => i.buffer));
   const { startWorker } = await import('@/workers/index');
   worker = await startWorker({ scpPort });
-  const q = await makePool({ kind: 'INFRASTRUCTURE' });
-  const r = await makePool({ kind: 'INFRASTRUCTURE' });
-  await db.pool.update({ where: { id: q.id }, data: { aeTitle: 'CAP_Q' } });
-  await db.pool.update({ where: { id: r.id }, data: { aeTitle: 'CAP_R' } });
-  const device = await db.device.create({ data: { name: `CAP ${q.id}`, aeTitle: 'CAP_PACS', host: '127.0.0.1', port: orthanc.dicomPort } });
-  connectorId = (await db.connector.create({ data: { name: `CAP ${q.id}`, deviceId: device.id, queryPoolId: q.id, receivingPoolId: r.id, maxAssociations: 2 } })).id;
+  connectorId = (await makeConnector({ pacsAe: 'CAP_PACS', port: orthanc.dicomPort, maxAssociations: 2, queryAe: 'CAP_Q', receiveAe: 'CAP_R' })).connector.id;
 });
 
 afterAll(async () => {

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { db } from '@/lib/db';
 import { storageRoot } from '@/lib/storage';
 import { generateCorpus, type Corpus } from '@/lib/synthetic';
-import { actorOf, makePool, makeUser, waitFor } from '../../helpers/fixtures';
+import { actorOf, makeConnector, makePool, makeUser, waitFor } from '../../helpers/fixtures';
 import { freePort, startOrthanc, type OrthancHandle } from '../../helpers/orthanc';
 import { startTcpProxy, type TcpProxy } from '../../helpers/tcp-proxy';
 
@@ -47,12 +47,7 @@ afterAll(async () => {
 
 describe('crash mid-move', () => {
   it('resumes after SIGKILL with exact counts, no duplicates and no staging left', async () => {
-    const q = await makePool({ kind: 'INFRASTRUCTURE' });
-    const r = await makePool({ kind: 'INFRASTRUCTURE' });
-    await db.pool.update({ where: { id: q.id }, data: { aeTitle: 'CRASH_Q' } });
-    await db.pool.update({ where: { id: r.id }, data: { aeTitle: 'CRASH_R' } });
-    const device = await db.device.create({ data: { name: `CRASH ${q.id}`, aeTitle: 'CRASH_PACS', host: '127.0.0.1', port: orthanc.dicomPort } });
-    const connector = await db.connector.create({ data: { name: `CRASH ${q.id}`, deviceId: device.id, queryPoolId: q.id, receivingPoolId: r.id, maxAssociations: 2 } });
+    const { connector, receivingPool: r } = await makeConnector({ pacsAe: 'CRASH_PACS', port: orthanc.dicomPort, maxAssociations: 2, queryAe: 'CRASH_Q', receiveAe: 'CRASH_R' });
     const coordinator = await makeUser('COORDINATOR');
     const pool = await makePool({ members: [{ userId: coordinator.id, role: 'COORDINATOR' }] });
     const expected = corpus.instances.length;

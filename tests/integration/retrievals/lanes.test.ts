@@ -37,10 +37,8 @@ afterAll(async () => {
 let infra: { q: { id: string }; r: { id: string } } | null = null;
 async function infraPools() {
   if (!infra) {
-    const q = await makePool({ kind: 'INFRASTRUCTURE' });
-    const r = await makePool({ kind: 'INFRASTRUCTURE' });
-    await db.pool.update({ where: { id: q.id }, data: { aeTitle: 'LANE_Q' } });
-    await db.pool.update({ where: { id: r.id }, data: { aeTitle: 'LANE_R' } });
+    const q = await makePool({ kind: 'INFRASTRUCTURE', aeTitle: 'LANE_Q' });
+    const r = await makePool({ kind: 'INFRASTRUCTURE', aeTitle: 'LANE_R' });
     infra = { q, r };
   }
   return infra;

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { db } from '@/lib/db';
 import { generateCorpus, type Corpus } from '@/lib/synthetic';
 import { freePort, orthancUpload, startOrthancProcess, type OrthancProcess, type OrthancOptions } from '../../../scripts/lib/orthanc';
-import { actorOf, makePool, makeUser, waitFor } from '../../helpers/fixtures';
+import { actorOf, makeConnector, makePool, makeUser, waitFor } from '../../helpers/fixtures';
 
 let pacs: OrthancProcess | null = null;
 let pacsOpts: OrthancOptions;
@@ -40,13 +40,8 @@ afterAll(async () => {
 
 describe('PACS outage mid-batch', () => {
   it('holds the remaining studies while the PACS is down and completes them when it is back', async () => {
-    const q = await makePool({ kind: 'INFRASTRUCTURE' });
-    const r = await makePool({ kind: 'INFRASTRUCTURE' });
-    await db.pool.update({ where: { id: q.id }, data: { aeTitle: 'OUT_Q' } });
-    await db.pool.update({ where: { id: r.id }, data: { aeTitle: 'OUT_R' } });
-    const device = await db.device.create({ data: { name: `OUT ${q.id}`, aeTitle: 'OUT_PACS', host: '127.0.0.1', port: pacsOpts.dicomPort } });
     // Cap 2: the batch lane moves one study at a time, so there is a "rest of the batch".
-    const connector = await db.connector.create({ data: { name: `OUT ${q.id}`, deviceId: device.id, queryPoolId: q.id, receivingPoolId: r.id, maxAssociations: 2 } });
+    const { connector } = await makeConnector({ pacsAe: 'OUT_PACS', port: pacsOpts.dicomPort, maxAssociations: 2, queryAe: 'OUT_Q', receiveAe: 'OUT_R' });
     const coordinator = await makeUser('COORDINATOR');
     const pool = await makePool({ members: [{ userId: coordinator.id, role: 'COORDINATOR' }] });
     const { createQuery } = await import('@/lib/queries/queries');

@@ -38,9 +38,7 @@ afterAll(async () => {
 
 describe('query, retrieve, de-identify, browse', () => {
   it('brings a patient’s studies into the pool with no PHI and no staging left', async () => {
-    const { connector, queryPool, receivingPool } = await makeConnector({ pacsAe: 'PATH_PACS', port: orthanc.dicomPort });
-    await db.pool.update({ where: { id: queryPool.id }, data: { aeTitle: 'PATH_QUERY' } });
-    await db.pool.update({ where: { id: receivingPool.id }, data: { aeTitle: 'PATH_RECV' } });
+    const { connector } = await makeConnector({ pacsAe: 'PATH_PACS', port: orthanc.dicomPort, queryAe: 'PATH_QUERY', receiveAe: 'PATH_RECV' });
     const coordinator = await makeUser('COORDINATOR');
     const pool = await makePool({ members: [{ userId: coordinator.id, role: 'COORDINATOR' }] });
     const patient = corpus.patients[0];

@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { db } from '@/lib/db';
 import { SUBOPERATION_RETRIES } from '@/lib/retrievals/run-move';
 import { generateCorpus, type Corpus } from '@/lib/synthetic';
-import { actorOf, makePool, makeUser, waitFor } from '../../helpers/fixtures';
+import { actorOf, makeConnector, makePool, makeUser, waitFor } from '../../helpers/fixtures';
 import { freePort, startOrthanc, type OrthancHandle } from '../../helpers/orthanc';
 import { startTcpProxy, type TcpProxy } from '../../helpers/tcp-proxy';
 
@@ -66,12 +66,7 @@ async function takeOffline(instance: { buffer: Buffer }): Promise<() => Promise<
 
 describe('C-MOVE with failed sub-operations', () => {
   it('retries automatically for what is missing, then completes, or ends PARTIAL after the bounded retries', async () => {
-    const q = await makePool({ kind: 'INFRASTRUCTURE' });
-    const r = await makePool({ kind: 'INFRASTRUCTURE' });
-    await db.pool.update({ where: { id: q.id }, data: { aeTitle: 'SUB_Q' } });
-    await db.pool.update({ where: { id: r.id }, data: { aeTitle: 'SUB_R' } });
-    const device = await db.device.create({ data: { name: `SUB ${q.id}`, aeTitle: 'SUB_PACS', host: '127.0.0.1', port: orthanc.dicomPort } });
-    const connector = await db.connector.create({ data: { name: `SUB ${q.id}`, deviceId: device.id, queryPoolId: q.id, receivingPoolId: r.id, maxAssociations: 4 } });
+    const { connector } = await makeConnector({ pacsAe: 'SUB_PACS', port: orthanc.dicomPort, maxAssociations: 4, queryAe: 'SUB_Q', receiveAe: 'SUB_R' });
     const coordinator = await makeUser('COORDINATOR');
     const pool = await makePool({ members: [{ userId: coordinator.id, role: 'COORDINATOR' }] });
     const actor = actorOf(coordinator);
