@@ -34,7 +34,7 @@ export default async function globalSetup() {
   mkdirSync(path.join(ROOT, 'test-results'), { recursive: true });
   const webPort = Number(process.env.E2E_PORT ?? 3211);
   const scpPort = await freePort();
-  const dbUrl = await resetTestDatabase('tributary_e2e');
+  const dbUrl = await resetTestDatabase(process.env.E2E_DATABASE_NAME ?? 'tributary_e2e');
   const storageRoot = await fs.mkdtemp(path.join(os.tmpdir(), 'tributary-e2e-storage-'));
   const env: NodeJS.ProcessEnv = {
     ...process.env,
