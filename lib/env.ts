@@ -21,6 +21,10 @@ const schema = z
     PUBLIC_URL: z.string().url().default('http://localhost:3000'),
     STORAGE_ROOT: z.string().default(path.join(process.cwd(), 'var', 'storage')),
     DICOM_PORT: z.coerce.number().int().min(1).max(65535).default(11112),
+    /** Address the DICOM SCP listens on (e.g. the imaging VLAN's interface); default every interface. */
+    DICOM_BIND: z.string().regex(/^[0-9A-Za-z.:_-]+$/, 'must be an IP address or host name').default('0.0.0.0'),
+    /** Address the web app listens on (e.g. 127.0.0.1 behind a reverse proxy); default every interface. */
+    HOST: z.string().regex(/^[0-9A-Za-z.:_-]+$/, 'must be an IP address or host name').default('0.0.0.0'),
     DICOM_ADVERTISED_HOST: z.string().default(os.hostname()),
     UPLOAD_MAX_BYTES: z.coerce.number().int().positive().default(5 * 1024 * 1024),
     STOW_MAX_BYTES: z.coerce.number().int().positive().default(2 * 1024 * 1024 * 1024),

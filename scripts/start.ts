@@ -11,8 +11,8 @@ async function main() {
   prismaGenerate(env);
   migrate(env);
   if (needsBuild()) build(env);
-  say(`web on port ${process.env.PORT ?? 3000}, DICOM SCP on port ${e.DICOM_PORT}`);
-  await startApp(env, { port: Number(process.env.PORT ?? 3000) });
+  say(`web on ${e.HOST}:${process.env.PORT ?? 3000}, DICOM SCP on ${e.DICOM_BIND}:${e.DICOM_PORT}`);
+  await startApp(env, { port: Number(process.env.PORT ?? 3000), host: e.HOST });
 }
 
 main().catch((err) => {

@@ -10,6 +10,7 @@ import { db } from '../lib/db';
 import { env } from '../lib/env';
 import { backoffDelay, JOBS, QUEUES, type JobName, type QueueName } from '../lib/jobs/catalogue';
 import { bullPrefix, closeQueues, queue } from '../lib/jobs/queues';
+import { startWorkerHeartbeat } from '../lib/health/worker-heartbeat';
 import { logger } from '../lib/logger';
 import { closeDeidPool } from '../lib/pools/ingest';
 import { isCallingAeAllowed, recordStaged, resolveCalledAe } from '../lib/retrievals/staging';
@@ -63,6 +64,7 @@ export async function startWorker(opts: { scpPort?: number; withScp?: boolean } 
   if (opts.withScp !== false) {
     scp = await startScp({
       port: opts.scpPort ?? e.DICOM_PORT,
+      host: e.DICOM_BIND,
       pduTimeoutMs: 5 * 60_000,
       hooks: {
         resolveCalledAe,
@@ -80,13 +82,16 @@ export async function startWorker(opts: { scpPort?: number; withScp?: boolean } 
           }),
       },
     });
-    log.info('DICOM SCP listening', { port: scp.port });
+    log.info('DICOM SCP listening', { port: scp.port, bind: e.DICOM_BIND });
   }
+  const running = scp;
+  const heartbeat = startWorkerHeartbeat(() => ({ listening: running !== null, port: running?.port ?? null, bind: running ? e.DICOM_BIND : null }));
   log.info('workers started', { queues: Object.values(QUEUES).length });
 
   return {
     scpPort: scp?.port ?? 0,
     async stop() {
+      await heartbeat.stop();
       await Promise.all(workers.map((w) => w.close()));
       if (scp) await scp.close();
       await closeDeidPool();

@@ -76,6 +76,8 @@ export interface ScpHooks {
 
 export interface ScpOptions {
   port: number;
+  /** Address to listen on; default every interface (DICOM_BIND). */
+  host?: string;
   hooks: ScpHooks;
   /** Largest PDU we announce we can receive. Default 262144 (dcmjs-dimse's own maximum). */
   maxPduLength?: number;
@@ -698,6 +700,8 @@ export function startScp(opts: ScpOptions): Promise<RunningScp> {
           }),
       });
     });
-    server.listen(opts.port, { connectTimeout: pduTimeout, associationTimeout: 60_000, pduTimeout });
+    // dcmjs-dimse hands its first argument to net.Server.listen, which also takes { port, host }.
+    const where = opts.host ? ({ port: opts.port, host: opts.host } as unknown as number) : opts.port;
+    server.listen(where, { connectTimeout: pduTimeout, associationTimeout: 60_000, pduTimeout });
   });
 }

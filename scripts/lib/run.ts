@@ -1,8 +1,9 @@
 /** Shared by `npm run demo` and `npm start`: database preparation and the two app processes. */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
+import { supervise } from './supervise';
 
 export const ROOT = path.resolve(import.meta.dirname, '..', '..');
 
@@ -88,33 +89,28 @@ export function build(env: NodeJS.ProcessEnv) {
   runNode([path.join(ROOT, 'node_modules', 'next', 'dist', 'bin', 'next'), 'build'], env, 'next build');
 }
 
-/** Starts `next start` and the worker; stops both when either exits or on SIGINT/SIGTERM. */
-export function startApp(env: NodeJS.ProcessEnv, opts: { port: number; onStop?: () => Promise<void> }): Promise<never> {
-  const children: ChildProcess[] = [];
-  const web = spawn(process.execPath, [path.join(ROOT, 'node_modules', 'next', 'dist', 'bin', 'next'), 'start', '-p', String(opts.port)], {
-    cwd: ROOT,
-    env,
-    stdio: 'inherit',
-  });
-  const worker = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'workers', 'index.ts')], { cwd: ROOT, env, stdio: 'inherit' });
-  children.push(web, worker);
+/**
+ * Starts `next start` and the worker under the supervisor (scripts/lib/supervise.ts): a crashed
+ * child is restarted with backoff while the other keeps serving; SIGINT/SIGTERM stop both.
+ */
+export function startApp(env: NodeJS.ProcessEnv, opts: { port: number; host?: string; onStop?: () => Promise<void> }): Promise<never> {
+  const sup = supervise(
+    [
+      { name: 'web', command: process.execPath, args: [path.join(ROOT, 'node_modules', 'next', 'dist', 'bin', 'next'), 'start', '-p', String(opts.port), '-H', opts.host ?? '0.0.0.0'] },
+      { name: 'worker', command: process.execPath, args: ['--import', 'tsx', path.join(ROOT, 'workers', 'index.ts')] },
+    ],
+    { cwd: ROOT, env, log: say },
+  );
   let stopping = false;
-  return new Promise((_, reject) => {
-    const stop = async (code: number) => {
+  return new Promise(() => {
+    const stop = async () => {
       if (stopping) return;
       stopping = true;
-      for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
-      await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : null)));
+      await sup.stop();
       await opts.onStop?.().catch(() => undefined);
-      process.exit(code);
+      process.exit(0);
     };
-    for (const c of children)
-      c.once('exit', (code) => {
-        if (!stopping) say(`${c === web ? 'web' : 'worker'} exited (${code}); stopping`);
-        void stop(code ?? 1);
-      });
-    process.on('SIGINT', () => void stop(0));
-    process.on('SIGTERM', () => void stop(0));
-    void reject;
+    process.on('SIGINT', () => void stop());
+    process.on('SIGTERM', () => void stop());
   });
 }

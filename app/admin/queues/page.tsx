@@ -5,6 +5,8 @@ import { queueCounts } from '@/lib/jobs/status';
 import { EmptyState, PageHeader } from '@/components/ui';
 import { formatDateTime } from '@/components/admin/format';
 import { AutoRefresh, FailedJobActions } from '@/components/admin/queues';
+import { HealthPanel } from '@/components/admin/health';
+import { getHealth } from '@/lib/health/get-health';
 
 export const metadata = { title: 'Queues · Tributary' };
 export const dynamic = 'force-dynamic';
@@ -26,6 +28,8 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
 export default async function QueuesPage() {
   await pageAdmin();
   const names = Object.values(QUEUES);
+  const health = await getHealth();
+  const now = Date.now();
   let counts: Record<string, Record<string, number>>;
   let failed: Record<string, FailedJobSummary[]>;
   try {
@@ -37,6 +41,7 @@ export default async function QueuesPage() {
     return (
       <>
         <PageHeader title="Queues" subtitle="Background jobs: queries, retrievals, de-identification, housekeeping." actions={<AutoRefresh initiallyOn={false} />} />
+        <HealthPanel health={health} now={now} />
         <EmptyState title="The job queues cannot be read">
           Redis did not answer within 5 seconds. Check that Redis is running and that <code className="font-mono">REDIS_URL</code> points to it;
           queued work is kept in Redis and resumes when it is back.
@@ -49,6 +54,7 @@ export default async function QueuesPage() {
   return (
     <>
       <PageHeader title="Queues" subtitle="Background jobs: queries, retrievals, de-identification, housekeeping." actions={<AutoRefresh />} />
+      <HealthPanel health={health} now={now} />
       <div className="card mb-5 overflow-x-auto">
         <table className="table" aria-label="Queue counts">
           <thead>
