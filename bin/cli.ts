@@ -315,6 +315,28 @@ export function buildProgram(): Command {
       }),
     );
 
+  const backup = program.command('backup').description('Consistent backup and restore of the database and pool storage (docs/operations.md)');
+  backup
+    .command('create')
+    .description('Dump the database and copy the files its rows name into a new folder, with a manifest of hashes')
+    .requiredOption('--out <dir>', 'a new, empty folder')
+    .action(async (o: { out: string }) => {
+      const { createBackup } = await import('../lib/backup/create-backup');
+      const m = await createBackup({ outDir: o.out });
+      process.stdout.write(`backup written to ${o.out}: ${m.counts.instances} instances, ${m.counts.quarantined} quarantined, ${m.counts.bytes} bytes of files; database at migration ${m.migration}\n`);
+    });
+  backup
+    .command('restore')
+    .description('Restore a backup into an EMPTY database (DATABASE_URL) and an EMPTY storage root (STORAGE_ROOT)')
+    .requiredOption('--from <dir>', 'a folder written by `backup create`')
+    .action(async (o: { from: string }) => {
+      const { env } = await import('../lib/env');
+      const { restoreBackup } = await import('../lib/backup/restore-backup');
+      const e = env();
+      const r = await restoreBackup({ fromDir: o.from, databaseUrl: e.DATABASE_URL, storageRoot: e.STORAGE_ROOT });
+      process.stdout.write(`restored ${r.instances} instances and ${r.quarantined} quarantined instances (${r.files} files) into ${e.STORAGE_ROOT}; run \`tributary migrate\` if this code is newer than the backup\n`);
+    });
+
   program
     .command('queues')
     .description('Show queue state (waiting, active, delayed, failed) per queue')

@@ -14,7 +14,8 @@ import { startWorkerHeartbeat } from '../lib/health/worker-heartbeat';
 import { logger } from '../lib/logger';
 import { closeDeidPool } from '../lib/pools/ingest';
 import { isCallingAeAllowed, recordStaged, resolveCalledAe } from '../lib/retrievals/staging';
-import { createRedis } from '../lib/redis';
+import { createRedis, key, redis } from '../lib/redis';
+import { recoverJobsFromDatabase, watchForLostQueues } from '../lib/jobs/recover';
 import { processors } from './processors';
 
 const log = logger('worker');
@@ -31,7 +32,7 @@ const CONCURRENCY: Record<QueueName, number> = {
   [QUEUES.maintenance]: 1,
 };
 
-export async function startWorker(opts: { scpPort?: number; withScp?: boolean } = {}): Promise<RunningWorker> {
+export async function startWorker(opts: { scpPort?: number; withScp?: boolean; queueCheckMs?: number } = {}): Promise<RunningWorker> {
   const e = env();
   const workers: Worker[] = [];
   for (const name of Object.values(QUEUES)) {
@@ -58,7 +59,22 @@ export async function startWorker(opts: { scpPort?: number; withScp?: boolean } 
     w.on('error', (err) => log.error('worker error', { queue: name, err: err.message }));
     workers.push(w);
   }
-  await queue(QUEUES.maintenance).upsertJobScheduler('staging-purge', { every: 15 * 60_000 }, { name: 'staging.purge', data: {} });
+  const ensureSchedules = async () => {
+    await queue(QUEUES.maintenance).upsertJobScheduler('staging-purge', { every: 15 * 60_000 }, { name: 'staging.purge', data: {} });
+  };
+  await ensureSchedules();
+  // Redis holds only queues: when it starts empty or comes back without its data, whatever the
+  // database says is under way is enqueued again (lib/jobs/recover.ts).
+  const queueWatch = watchForLostQueues({
+    redis: redis(),
+    markerKey: key('queues-alive'),
+    onLost: async () => {
+      await ensureSchedules();
+      await recoverJobsFromDatabase();
+    },
+    intervalMs: opts.queueCheckMs,
+  });
+  await queueWatch.ready;
 
   let scp: { port: number; close(): Promise<void> } | null = null;
   if (opts.withScp !== false) {
@@ -91,6 +107,7 @@ export async function startWorker(opts: { scpPort?: number; withScp?: boolean } 
   return {
     scpPort: scp?.port ?? 0,
     async stop() {
+      queueWatch.stop();
       await heartbeat.stop();
       await Promise.all(workers.map((w) => w.close()));
       if (scp) await scp.close();

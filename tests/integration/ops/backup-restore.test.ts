@@ -1,0 +1,121 @@
+/**
+ * Backup and restore, run as an operator would (the CLI, child processes): a pool with studies is
+ * backed up; restored into a scratch database and an empty folder, it serves the same studies
+ * with the same bytes (read through the app's own code). A backup with one changed byte is refused
+ * before anything is written; a non-empty target is refused. Staging originals are not backed up.
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateCorpus } from '@/lib/synthetic';
+import { absolute } from '@/lib/storage';
+import { TEST_DATABASE, testDatabaseUrl } from '../../helpers/database';
+import { makePool } from '../../helpers/fixtures';
+import { seedPool } from '../browse/seed';
+
+const ROOT = path.resolve(import.meta.dirname, '..', '..', '..');
+const BIN = path.join(ROOT, 'bin', 'tributary.mjs');
+const SCRATCH_DB = `${TEST_DATABASE}_restore`;
+const adminUrl = process.env.TEST_ADMIN_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+
+let work: string;
+let poolId: string;
+let expected: { studies: number; instances: number };
+
+function run(args: string[], env: Record<string, string> = {}) {
+  const r = spawnSync(process.execPath, args, { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 120_000, cwd: ROOT });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+async function adminQuery(sql: string) {
+  const c = new pg.Client({ connectionString: adminUrl });
+  await c.connect();
+  try {
+    await c.query(sql);
+  } finally {
+    await c.end();
+  }
+}
+
+function readPool(env: Record<string, string>) {
+  const r = run(['--import', 'tsx', path.join(ROOT, 'tests', 'helpers', 'scripts', 'read-pool.ts'), poolId], env);
+  expect(r.err).toBe('');
+  expect(r.code).toBe(0);
+  return JSON.parse(r.out) as { total: number; studies: { uid: string; instances: number }[]; files: Record<string, string> };
+}
+
+beforeAll(async () => {
+  work = await fs.mkdtemp(path.join(os.tmpdir(), 'tributary-backup-'));
+  await adminQuery(`DROP DATABASE IF EXISTS "${SCRATCH_DB}" WITH (FORCE)`);
+  const pool = await makePool();
+  poolId = pool.id;
+  const corpus = generateCorpus({ seed: 4242, patients: 3, seriesPerStudy: 2, instancesPerSeries: 2 });
+  await seedPool(poolId, corpus.instances.map((i) => i.buffer));
+  expected = { studies: new Set(corpus.instances.map((i) => i.studyInstanceUid)).size, instances: corpus.instances.length };
+  // An original in staging: it holds PHI and must not end up in a backup.
+  const staged = absolute(path.join('staging', 'some-receiving-pool', '1.2.3', '1.2.3.4.dcm'));
+  await fs.mkdir(path.dirname(staged), { recursive: true });
+  await fs.writeFile(staged, corpus.instances[0].buffer);
+});
+
+afterAll(async () => {
+  await adminQuery(`DROP DATABASE IF EXISTS "${SCRATCH_DB}" WITH (FORCE)`);
+  await fs.rm(work, { recursive: true, force: true });
+});
+
+describe('backup and restore', () => {
+  it('restores into a scratch database and folder a pool that serves the same studies with the same bytes', async () => {
+    const before = readPool({});
+    expect(before.total).toBe(expected.studies);
+    expect(Object.keys(before.files)).toHaveLength(expected.instances);
+
+    const out = path.join(work, 'backup');
+    const b = run([BIN, 'backup', 'create', '--out', out]);
+    expect(b.err).toBe('');
+    expect(b.code).toBe(0);
+    const manifest = JSON.parse(await fs.readFile(path.join(out, 'manifest.json'), 'utf8'));
+    expect(manifest.files.some((f: { path: string }) => f.path.startsWith('staging'))).toBe(false);
+    expect(manifest.counts.instances).toBeGreaterThanOrEqual(expected.instances);
+    expect(await fs.readdir(path.join(out, 'storage'))).not.toContain('staging');
+
+    await adminQuery(`CREATE DATABASE "${SCRATCH_DB}"`);
+    const restoredRoot = path.join(work, 'restored-storage');
+    const env = { DATABASE_URL: testDatabaseUrl(SCRATCH_DB), STORAGE_ROOT: restoredRoot };
+    const r = run([BIN, 'backup', 'restore', '--from', out], env);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+
+    const after = readPool(env);
+    expect(after).toEqual(before);
+
+    // Into a database that is no longer empty: refused.
+    const again = run([BIN, 'backup', 'restore', '--from', out], { ...env, STORAGE_ROOT: path.join(work, 'other') });
+    expect(again.code).toBe(2);
+    expect(again.err).toMatch(/not empty/);
+  });
+
+  it('refuses a backup with one changed byte before writing anything', async () => {
+    const out = path.join(work, 'backup');
+    const manifest = JSON.parse(await fs.readFile(path.join(out, 'manifest.json'), 'utf8'));
+    const victim = path.join(out, 'storage', manifest.files[0].path);
+    const bytes = await fs.readFile(victim);
+    bytes[bytes.length - 1] ^= 0xff;
+    await fs.writeFile(victim, bytes);
+
+    await adminQuery(`DROP DATABASE IF EXISTS "${SCRATCH_DB}" WITH (FORCE)`);
+    await adminQuery(`CREATE DATABASE "${SCRATCH_DB}"`);
+    const target = path.join(work, 'damaged-target');
+    const r = run([BIN, 'backup', 'restore', '--from', out], { DATABASE_URL: testDatabaseUrl(SCRATCH_DB), STORAGE_ROOT: target });
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/damaged/);
+    const c = new pg.Client({ connectionString: testDatabaseUrl(SCRATCH_DB) });
+    await c.connect();
+    const tables = await c.query(`SELECT count(*)::int AS n FROM information_schema.tables WHERE table_schema = 'public'`);
+    await c.end();
+    expect(tables.rows[0].n).toBe(0);
+    expect(await fs.readdir(target).catch(() => [])).toEqual([]);
+  });
+});
