@@ -33,7 +33,11 @@ export function redact(fields: Record<string, unknown>): Record<string, unknown>
 
 function write(level: Level, scope: string, msg: string, fields?: Record<string, unknown>) {
   if (ORDER[level] < threshold()) return;
-  const line = JSON.stringify({ t: new Date().toISOString(), level, scope, msg, ...(fields ? redact(fields) : {}) });
+  // An Error anywhere in the fields (nested too) is written by class and code only; Prisma and
+  // driver errors carry enumerable copies of their message (meta, cause.originalMessage).
+  const line = JSON.stringify({ t: new Date().toISOString(), level, scope, msg, ...(fields ? redact(fields) : {}) }, (_k, v: unknown) =>
+    v instanceof Error ? errorSummary(v) : v,
+  );
   process.stderr.write(line + '\n');
 }
 

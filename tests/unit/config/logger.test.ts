@@ -37,6 +37,15 @@ describe('PHI-safe logger', () => {
     expect(line).not.toContain('invalid input syntax');
   });
 
+  it('writes a nested error by class and code too (driver errors carry enumerable copies of the message)', () => {
+    const spy = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    const driver = Object.assign(new Error('duplicate key (0012345)'), { name: 'DriverAdapterError', cause: { originalCode: '23505', originalMessage: 'Key (0012345) exists' } });
+    logger('t').warn('x', { context: { step: 'store', errors: [driver] } });
+    const line = String(spy.mock.calls[0][0]);
+    expect(JSON.parse(line).context.errors[0]).toMatchObject({ class: 'DriverAdapterError', code: '23505' });
+    expect(line).not.toContain('0012345');
+  });
+
   it('keeps a code that is not a plain token out of the line', () => {
     const e = Object.assign(new Error('x'), { code: 'PATIENT 0012345' });
     expect(errorSummary(e, 0)).toEqual({ class: 'Error' });
