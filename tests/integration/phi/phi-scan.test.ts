@@ -65,6 +65,7 @@ afterAll(async () => {
   await db.$executeRawUnsafe('DROP TRIGGER IF EXISTS phi_scan_identity ON "PatientIdentity"');
   await db.$executeRawUnsafe('DROP TRIGGER IF EXISTS phi_scan_staged ON "StagedInstance"');
   await db.$executeRawUnsafe('DROP TRIGGER IF EXISTS phi_scan_result ON "QueryResult"');
+  for (const f of ['phi_scan_identity', 'phi_scan_staged', 'phi_scan_result']) await db.$executeRawUnsafe(`DROP FUNCTION IF EXISTS ${f}()`);
   process.stderr.write = realWrite as typeof process.stderr.write;
   if (savedLevel === undefined) delete process.env.LOG_LEVEL;
   else process.env.LOG_LEVEL = savedLevel;
