@@ -3,7 +3,7 @@
  * (no names, MRNs, accession numbers, source UIDs) in action, targetId or detail.
  */
 import { db, type Tx } from './db';
-import { logger } from './logger';
+import { logger, redact } from './logger';
 
 const log = logger('audit');
 
@@ -70,7 +70,8 @@ export async function audit(
         poolId: e.poolId ?? null,
         targetType: e.targetType ?? null,
         targetId: e.targetId ?? null,
-        detail: e.detail ?? undefined,
+        // Same second line of defence as the logger: identity-like keys never keep their value.
+        detail: e.detail ? (redact(e.detail) as Record<string, string | number | boolean | null>) : undefined,
       },
     });
   } catch (err) {

@@ -5,7 +5,13 @@
  * birth dates, accession numbers or source UIDs. As a second line of defence, fields whose
  * names suggest identity (patientName, patientId, mrn, birthDate, accession...) are replaced by
  * "[redacted]" before the line is written.
+ *
+ * Errors are logged by class and code only (lib/errors.ts errorSummary), never by message: a
+ * database or parser message quotes the value it choked on, which may be a PatientID or a UID.
+ * Pass the Error itself (`{ err: e }`), not `e.message`.
  */
+import { errorSummary } from './errors';
+
 type Level = 'debug' | 'info' | 'warn' | 'error';
 const ORDER: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 const PHI_KEYS = /patient.?name|patient.?id|^mrn$|birth|accession|^name$|studyinstanceuid|sourcestudyuid|researchname/i;
@@ -19,7 +25,7 @@ export function redact(fields: Record<string, unknown>): Record<string, unknown>
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(fields)) {
     if (PHI_KEYS.test(k)) out[k] = '[redacted]';
-    else if (v instanceof Error) out[k] = { name: v.name, message: v.message, code: (v as { code?: unknown }).code };
+    else if (v instanceof Error) out[k] = errorSummary(v);
     else out[k] = v;
   }
   return out;
@@ -27,7 +33,11 @@ export function redact(fields: Record<string, unknown>): Record<string, unknown>
 
 function write(level: Level, scope: string, msg: string, fields?: Record<string, unknown>) {
   if (ORDER[level] < threshold()) return;
-  const line = JSON.stringify({ t: new Date().toISOString(), level, scope, msg, ...(fields ? redact(fields) : {}) });
+  // An Error anywhere in the fields (nested too) is written by class and code only; Prisma and
+  // driver errors carry enumerable copies of their message (meta, cause.originalMessage).
+  const line = JSON.stringify({ t: new Date().toISOString(), level, scope, msg, ...(fields ? redact(fields) : {}) }, (_k, v: unknown) =>
+    v instanceof Error ? errorSummary(v) : v,
+  );
   process.stderr.write(line + '\n');
 }
 

@@ -4,11 +4,12 @@
  * same Redis and PostgreSQL; the SCP port must then differ per host.
  * SIGTERM/SIGINT: stop taking jobs, let running ones finish, close the SCP.
  */
-import { Worker, type Job } from 'bullmq';
+import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { startScp } from '../lib/dicom/scp';
 import { db } from '../lib/db';
 import { env } from '../lib/env';
 import { backoffDelay, JOBS, QUEUES, type JobName, type QueueName } from '../lib/jobs/catalogue';
+import { jobFailure } from '../lib/jobs/failure';
 import { bullPrefix, closeQueues, queue } from '../lib/jobs/queues';
 import { startWorkerHeartbeat } from '../lib/health/worker-heartbeat';
 import { logger } from '../lib/logger';
@@ -40,8 +41,13 @@ export async function startWorker(opts: { scpPort?: number; withScp?: boolean; q
       name,
       async (job: Job, token?: string) => {
         const p = processors[job.name as JobName];
-        if (!p || JOBS[job.name as JobName].queue !== name) throw new Error(`unknown job ${job.name} on ${name}`);
-        return p(job, token);
+        if (!p || JOBS[job.name as JobName]?.queue !== name) throw new UnrecoverableError('unknown job on this queue');
+        try {
+          return await p(job, token);
+        } catch (e) {
+          // BullMQ stores the message and stack in Redis: PHI-free ones only (lib/jobs/failure.ts).
+          throw jobFailure(e, job.name);
+        }
       },
       {
         connection: createRedis(),
@@ -55,8 +61,8 @@ export async function startWorker(opts: { scpPort?: number; withScp?: boolean; q
         settings: { backoffStrategy: (attemptsMade: number) => backoffDelay(attemptsMade) },
       },
     );
-    w.on('failed', (job, err) => log.warn('job failed', { job: job?.name, id: job?.id, attempt: job?.attemptsMade, err: err.message }));
-    w.on('error', (err) => log.error('worker error', { queue: name, err: err.message }));
+    w.on('failed', (job, err) => log.warn('job failed', { job: job?.name, id: job?.id, attempt: job?.attemptsMade, err }));
+    w.on('error', (err) => log.error('worker error', { queue: name, err }));
     workers.push(w);
   }
   const ensureSchedules = async () => {
@@ -134,7 +140,7 @@ async function main() {
 
 if (process.argv[1] && /workers[/\\]index\.(ts|js|mjs)$/.test(process.argv[1])) {
   main().catch((err) => {
-    log.error('worker failed to start', { err: err instanceof Error ? err.message : String(err) });
+    log.error('worker failed to start', { err });
     process.exit(1);
   });
 }

@@ -51,7 +51,7 @@ export function errorResponse(e: unknown): Response {
       { status: 422 },
     );
   }
-  log.error('unhandled error', { err: e instanceof Error ? { name: e.name, message: e.message, stack: e.stack } : String(e) });
+  log.error('unhandled error', { err: e });
   return NextResponse.json({ error: { code: 'INTERNAL', message: 'Internal error' } }, { status: 500 });
 }
 

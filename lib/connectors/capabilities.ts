@@ -14,7 +14,7 @@ import type { Actor } from '../auth/actor';
 import { db, type Prisma } from '../db';
 import { echo, findInstances, findSeries, findStudies, move, type StudyMatch } from '../dicom/scu';
 import { env } from '../env';
-import { AppError } from '../errors';
+import { AppError, publicMessage } from '../errors';
 import { acquireAssociation } from '../jobs/leases';
 import { key, redis } from '../redis';
 
@@ -62,7 +62,7 @@ function filledKeys(matches: StudyMatch[]) {
   };
 }
 
-const errText = (e: unknown) => (e instanceof Error ? e.message : String(e));
+const errText = (e: unknown) => publicMessage(e, 'Check failed');
 
 /** The SCP accepts (and discards) an instance announced here, for the move test only. */
 export function probeKey(receivingPoolId: string, sopInstanceUid: string) {

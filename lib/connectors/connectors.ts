@@ -2,7 +2,7 @@ import { audit } from '../audit';
 import type { Actor } from '../auth/actor';
 import { db, Prisma } from '../db';
 import { echo } from '../dicom/scu';
-import { AppError } from '../errors';
+import { AppError, publicMessage } from '../errors';
 import type { ConnectorInput } from './schema';
 
 function conflict(e: unknown): never {
@@ -65,7 +65,7 @@ export async function echoConnector(actor: Actor, id: string): Promise<{ ok: boo
     const r = await echo(peer, c.queryPool.aeTitle, { timeoutMs: 10_000 });
     result = { ok: true, ms: r.ms, message: `C-ECHO answered in ${r.ms} ms by ${c.device.aeTitle} at ${c.device.host}:${c.device.port}` };
   } catch (e) {
-    result = { ok: false, message: e instanceof Error ? e.message : 'C-ECHO failed' };
+    result = { ok: false, message: publicMessage(e, 'C-ECHO failed') };
   }
   await audit({ userId: actor.userId, action: 'connector.echo', targetType: 'connector', targetId: id, detail: { ok: result.ok } });
   return result;
@@ -78,6 +78,6 @@ export async function echoDevice(deviceId: string, callingAe: string) {
     const r = await echo({ aeTitle: d.aeTitle, host: d.host, port: d.port, tls: d.tls }, callingAe, { timeoutMs: 10_000 });
     return { ok: true, ms: r.ms, message: `C-ECHO answered in ${r.ms} ms` };
   } catch (e) {
-    return { ok: false, message: e instanceof Error ? e.message : 'C-ECHO failed' };
+    return { ok: false, message: publicMessage(e, 'C-ECHO failed') };
   }
 }

@@ -369,7 +369,7 @@ class TributaryScp extends Scp {
 
   override associationRequested(assoc: Association): void {
     this.negotiate(assoc).catch((err: unknown) => {
-      log.error('association negotiation failed', { err: err instanceof Error ? err.message : String(err) });
+      log.error('association negotiation failed', { err });
       this.reject(constants.RejectResult.Transient, constants.RejectReason.NoReasonGiven);
     });
   }
@@ -477,7 +477,7 @@ class TributaryScp extends Scp {
           p.outcome = outcome;
         },
         (err: unknown) => {
-          log.error('store failed unexpectedly', { calledAe: this.calledAe, err: err instanceof Error ? err.message : String(err) });
+          log.error('store failed unexpectedly', { calledAe: this.calledAe, err });
           p.outcome = { status: STATUS_PROCESSING_FAILURE };
         },
       )
@@ -562,7 +562,7 @@ class TributaryScp extends Scp {
     try {
       await this.hooks.onStored(info);
     } catch (e) {
-      log.warn('onStored hook failed; object refused', { calledAe: this.calledAe, err: e instanceof Error ? e.name : 'error' });
+      log.warn('onStored hook failed; object refused', { calledAe: this.calledAe, err: e });
       await fsp.rm(finalPath, { force: true });
       return { status: STATUS_PROCESSING_FAILURE, comment: 'Could not record the object' };
     }

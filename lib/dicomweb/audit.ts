@@ -28,7 +28,7 @@ export async function auditOnce(e: {
     if (first !== 'OK') return;
   } catch (err) {
     // Redis down: record every time rather than lose the event.
-    log.warn('audit de-duplication unavailable', { err: err instanceof Error ? err.message : String(err) });
+    log.warn('audit de-duplication unavailable', { err });
   }
   await audit({
     userId: e.userId,

@@ -47,7 +47,7 @@ export function streamOf(gen: AsyncGenerator<Uint8Array>): ReadableStream<Uint8A
         else ctrl.enqueue(value);
       } catch (e) {
         // The status line is long gone: all we can do is cut the body short (the client sees no closing boundary).
-        log.error('stream failed mid-answer', { err: e instanceof Error ? e.message : String(e) });
+        log.error('stream failed mid-answer', { err: e });
         ctrl.error(e);
       }
     },

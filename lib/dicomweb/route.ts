@@ -65,7 +65,7 @@ export function dicomwebError(e: unknown): Response {
     code = e.code;
     message = e.message;
   } else {
-    log.error('unhandled error', { err: e instanceof Error ? { name: e.name, message: e.message, stack: e.stack } : String(e) });
+    log.error('unhandled error', { err: e });
   }
   const headers: Record<string, string> = { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store', Warning: warningHeader(message) };
   if (status === 401) headers['WWW-Authenticate'] = 'Bearer realm="tributary"';

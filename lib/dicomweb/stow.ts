@@ -180,7 +180,7 @@ async function storePart(
   } catch (e) {
     // Our messages (AppError) name tags and offsets, never values; anything else is logged by name only,
     // since a database error could quote the arguments of its query (a source PatientID).
-    log.warn('STOW-RS object refused', { poolId: pool.id, part: part.index, err: e instanceof AppError ? `${e.code}: ${e.message}` : e instanceof Error ? e.name : 'error' });
+    log.warn('STOW-RS object refused', { poolId: pool.id, part: part.index, err: e });
     return { kind: 'failed', ids, reason: failureReasonOf(e) };
   }
 }

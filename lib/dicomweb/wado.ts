@@ -169,7 +169,7 @@ export async function retrieveMetadata(c: DicomwebContext<Uids>): Promise<Respon
     const pending: Promise<DicomJson | null>[] = [];
     const start = (r: InstanceRow) =>
       metadataOf(root, r).catch((e) => {
-        log.warn('metadata of an instance could not be read', { instanceId: r.id, err: e instanceof Error ? e.message : String(e) });
+        log.warn('metadata of an instance could not be read', { instanceId: r.id, err: e });
         return null;
       });
     let next = 0;

@@ -27,7 +27,7 @@ export async function auditPoolView(actor: Pick<Actor, 'userId'>, poolId: string
     const first = await redis().set(key('pool-view-audit', actor.userId, poolId), '1', 'EX', POOL_VIEW_AUDIT_WINDOW_SECONDS, 'NX');
     if (first !== 'OK') return;
   } catch (err) {
-    log.warn('pool view de-duplication unavailable', { err: err instanceof Error ? err.message : String(err) });
+    log.warn('pool view de-duplication unavailable', { err });
   }
   await audit({ userId: actor.userId, action: 'pool.view', poolId, targetType: 'pool', targetId: poolId, detail: { via } });
 }

@@ -6,6 +6,7 @@
  */
 import { db, type Prisma } from '../db';
 import { audit } from '../audit';
+import { AppError, publicMessage } from '../errors';
 import { DicomNetworkError, DicomQueryError, findSeries, findStudiesMany, type StudyMatch } from '../dicom/scu';
 import { acquireAssociation, laneLimit, type Lane, type Lease } from '../jobs/leases';
 import { inWindow, nextWindowStart } from '../connectors/schedule';
@@ -79,7 +80,7 @@ export async function runFind(queryId: string, claim: string, opts: { isFinalAtt
   });
   if (!q || q.status === 'CANCELLED') return { status: 'done' };
   const { connector } = q;
-  if (!connector.device) throw new Error('connector has no device');
+  if (!connector.device) throw new AppError('CONFLICT', 'connector has no device');
   const lane = laneForQuery(q.source);
   // Every association to the PACS respects the connector's schedule window, a single MRN too:
   // the PACS tolerates associations only then.
@@ -133,7 +134,7 @@ export async function runFind(queryId: string, claim: string, opts: { isFinalAtt
         const a = answers[i];
         if (a instanceof Error) {
           if (isTransientFindError(a)) transient ??= a;
-          else failed.push({ id: it.id, error: a.message });
+          else failed.push({ id: it.id, error: publicMessage(a, 'C-FIND failed') });
           continue;
         }
         let counted: StudyMatch[];
@@ -172,8 +173,9 @@ export async function runFind(queryId: string, claim: string, opts: { isFinalAtt
     await finishQueryIfComplete(queryId);
     return { status: 'done' };
   } catch (e) {
-    const message = e instanceof Error ? e.message : 'C-FIND failed';
-    log.warn('find failed', { queryId, reason: e instanceof DicomNetworkError ? e.reason : 'error', final: !!opts.isFinalAttempt });
+    // Our message for our errors; a database or library error by its class and code only.
+    const message = publicMessage(e, 'C-FIND failed');
+    log.warn('find failed', { queryId, reason: e instanceof DicomNetworkError ? e.reason : 'error', err: e, final: !!opts.isFinalAttempt });
     await db.query.update({ where: { id: queryId }, data: { error: opts.isFinalAttempt ? message : `${message} (retrying)` } });
     if (opts.isFinalAttempt) {
       // This job's claimed rows, and the rows nobody could ask for (every slot shares the PACS).

@@ -71,7 +71,7 @@ export async function runAnonymize(retrievalId: string, generation: number): Pro
           await fs.rm(s.path, { force: true });
           await pruneEmptyDirs(path.dirname(s.path), stagingDir(s.receivingPoolId));
         } catch (e) {
-          log.warn('instance failed de-identification', { retrievalId: r.id, err: e instanceof Error ? e.message : String(e) });
+          log.warn('instance failed de-identification', { retrievalId: r.id, err: e });
           // The staged original goes first: a crash in between can only under-count, never count twice.
           await dropStaged(s);
           await db.retrieval.update({ where: { id: r.id }, data: { failed: { increment: 1 } } });

@@ -8,6 +8,8 @@
  */
 import { createHash } from 'node:crypto';
 import { db, type Prisma } from '../db';
+import { AppError, publicMessage } from '../errors';
+import { hex4 } from '../dicom/errors';
 import { DicomNetworkError, findInstances, findSeries, move, type DicomPeer, type MoveTarget } from '../dicom/scu';
 import { inWindow, nextWindowStart } from '../connectors/schedule';
 import { jobId } from '../jobs/catalogue';
@@ -19,7 +21,21 @@ import type { StepOutcome } from '../queries/run-find';
 
 const log = logger('retrieval.move');
 
-export class MoveFailedError extends Error {}
+/**
+ * A move that failed. The message is ours (PHI-free: it goes into the job's failure reason). The
+ * PACS's own Error Comment is free text we cannot vouch for (a PACS may quote the study's UID),
+ * so it is kept apart: shown to the study's coordinators in Retrieval.lastError, never logged
+ * and never put into job state.
+ */
+export class MoveFailedError extends AppError {
+  constructor(
+    message: string,
+    public readonly pacsComment?: string,
+  ) {
+    super('DICOM_NETWORK', message);
+    this.name = 'MoveFailedError';
+  }
+}
 
 /**
  * A move whose sub-operations partly failed (the PACS could not send some instances: an archive
@@ -30,7 +46,19 @@ export class MoveFailedError extends Error {}
  */
 export const SUBOPERATION_RETRIES = 3;
 
-export class SubOperationsFailedError extends MoveFailedError {}
+export class SubOperationsFailedError extends MoveFailedError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SubOperationsFailedError';
+  }
+}
+
+/** What the coordinator reads on the study: our message, then what the PACS said (one printable line). */
+function shownError(e: unknown): string {
+  const message = publicMessage(e, 'C-MOVE failed');
+  const comment = e instanceof MoveFailedError ? e.pacsComment?.replace(/[^\x20-\x7e]/g, ' ').trim().slice(0, 64) : undefined;
+  return comment ? `${message}: ${comment}` : message;
+}
 
 export async function laneForRetrieval(r: { attempts: number; query: { source: 'SINGLE' | 'SPREADSHEET' } }): Promise<Lane> {
   return r.query.source === 'SINGLE' || r.attempts > 0 ? 'interactive' : 'batch';
@@ -80,7 +108,7 @@ export async function runMove(retrievalId: string, generation: number, opts: { i
     const plan = await planMove(r.id, peer, connector.queryPool.aeTitle, r.studyInstanceUid, r.attempts > 0 || (opts.attemptsMade ?? 0) > 0);
     let lastWrite = 0;
     let done = { completed: 0, failed: 0, warnings: 0 };
-    let failure: string | null = null;
+    let failure: MoveFailedError | null = null;
     const ended: string[] = [];
     for (const target of plan.targets) {
       const result = await move(peer, connector.receivingPool.aeTitle, connector.receivingPool.aeTitle, target, {
@@ -100,7 +128,8 @@ export async function runMove(retrievalId: string, generation: number, opts: { i
       }
       done = { completed: done.completed + result.completed, failed: done.failed + result.failed, warnings: done.warnings + result.warnings };
       ended.push(result.status);
-      if (result.status === 'failure' && result.completed === 0) failure = result.errorComment ? `PACS refused the move: ${result.errorComment}` : 'PACS reported the move failed and sent nothing';
+      if (result.status === 'failure' && result.completed === 0)
+        failure = new MoveFailedError(`PACS reported the move failed (status ${hex4(result.dimseStatus)}) and sent nothing`, result.errorComment || undefined);
     }
     // Cancelled while moving (our SCP then refuses what still arrives, which ends the move too).
     if ((await db.retrieval.findUnique({ where: { id: r.id }, select: { state: true } }))?.state === 'CANCELLED') {
@@ -109,7 +138,7 @@ export async function runMove(retrievalId: string, generation: number, opts: { i
     }
     const total = plan.alreadyHave + done.completed + done.failed + done.warnings;
     const staged = await db.stagedInstance.count({ where: { retrievalId: r.id } });
-    if (failure && staged === 0 && plan.targets.length > 0) throw new MoveFailedError(failure);
+    if (failure && staged === 0 && plan.targets.length > 0) throw failure;
     // A move that ended with a failure status after sending some instances (Orthanc stops at the
     // first instance it cannot read and reports no counts) is incomplete too: then the study's
     // size from the C-FIND stands, and what we hold is compared with it.
@@ -130,8 +159,10 @@ export async function runMove(retrievalId: string, generation: number, opts: { i
     await enqueue('retrieval.anonymize', { retrievalId: r.id, generation }, { jobId: jobId.anonymize(r.id, generation) });
     return { status: 'done' };
   } catch (e) {
-    const message = e instanceof Error ? e.message : 'C-MOVE failed';
-    log.warn('move failed', { retrievalId: r.id, reason: e instanceof DicomNetworkError ? e.reason : 'error', final: !!opts.isFinalAttempt });
+    // Stored on the study for its coordinators; the job's failure reason and the log get no more
+    // than our message and the error's class (workers/index.ts, lib/jobs/failure.ts).
+    const message = shownError(e);
+    log.warn('move failed', { retrievalId: r.id, reason: e instanceof DicomNetworkError ? e.reason : 'error', err: e, final: !!opts.isFinalAttempt });
     const staged = await db.stagedInstance.count({ where: { retrievalId: r.id } });
     if (opts.isFinalAttempt && staged > 0) {
       // Keep what arrived: de-identify it and mark the study partial.
