@@ -46,6 +46,7 @@ export type AuditAction =
   | 'job.retry'
   | 'job.remove'
   | 'dicomweb.stow'
+  | 'dicomweb.stow-duplicate'
   | 'viewer.manifest-fetch'
   | 'pool.rules-preview'
   | 'pool.lookups-update'

@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, readdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { AppError } from '../errors';
+import { requireSafeUid } from '../dicom/uids';
 import type { DeidIdentity } from './engine';
 import { TS_DEFLATED, TS_EXPLICIT_BE, TS_IMPLICIT_LE, TS_JPIP_DEFLATE, parsePart10, readTag, valueString } from './parse';
 import { createDeidPool } from './pool';
@@ -148,7 +149,12 @@ export async function anonymizeFolder(opts: AnonymizeFolderOptions): Promise<Ano
         identity: await identity,
         ruleVersion: opts.ruleVersion ?? 1,
       });
-      const name = path.join(res.targetUids.study || 'unknown-study', res.targetUids.series || 'unknown-series', `${res.targetUids.sop}.dcm`);
+      // UIDs kept by the rules come from the input: lib/dicom/uids.ts decides what may name a path.
+      const name = path.join(
+        res.targetUids.study ? requireSafeUid(res.targetUids.study, 'Study Instance UID') : 'unknown-study',
+        res.targetUids.series ? requireSafeUid(res.targetUids.series, 'Series Instance UID') : 'unknown-series',
+        `${requireSafeUid(res.targetUids.sop, 'SOP Instance UID')}.dcm`,
+      );
       // Recorded first (e.g. the pool's identity map): a file whose record fails is reported as
       // failed, not counted as written.
       await opts.onInstance?.({

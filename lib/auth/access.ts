@@ -5,6 +5,10 @@
  * - Admins manage devices, connectors, users and see every pool; they do not see identity maps.
  * - Pool members see their pools. Pool role COORDINATOR or OWNER may query and retrieve;
  *   OWNER manages members and rules and alone reads the identity map.
+ * - Putting source data into a pool over STOW-RS ('ingest') is the OWNER's alone: what it stores
+ *   reveals the research identity of any PatientID it carries (QIDO answers the research ID, the
+ *   shifted dates the offset), which only the owner, who sees the identity map anyway, may learn.
+ *   Coordinators bring data in through connectors; admins are not owners by being admins.
  * - A pool-scoped API token reaches its pool only, read-only.
  * - A pool the actor may not see answers NOT_FOUND, never FORBIDDEN, so ids cannot be probed.
  */
@@ -12,7 +16,7 @@ import { db, type Pool, type PoolRole } from '../db';
 import { AppError } from '../errors';
 import type { Actor } from './actor';
 
-export type PoolNeed = 'read' | 'coordinate' | 'own' | 'identity';
+export type PoolNeed = 'read' | 'coordinate' | 'own' | 'identity' | 'ingest';
 
 export interface PoolAccess {
   pool: Pool;
@@ -73,6 +77,7 @@ export function decidePool(
     case 'own':
       return admin || poolRole === 'OWNER' ? 'allow' : 'forbidden';
     case 'identity':
+    case 'ingest':
       return poolRole === 'OWNER' ? 'allow' : 'forbidden';
   }
 }

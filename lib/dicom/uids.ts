@@ -3,6 +3,7 @@
  * pure helpers (Part-10 header, element walker, synthetic generator) load without the
  * networking stack.
  */
+import { AppError } from '../errors';
 
 /** Our implementation class UID, sent in A-ASSOCIATE and written into Part-10 meta headers. */
 export const IMPLEMENTATION_CLASS_UID = '1.2.826.0.1.3680043.10.1078.0.1';
@@ -42,9 +43,20 @@ export const SopClass = {
 } as const;
 
 /**
- * A UID as it may appear in a file name: digits and dots only, 1..64 characters, no empty
- * components. Anything else from the network is refused before it reaches a path.
+ * THE UID check: a UID as it may appear in a file name or be looked up: digits and dots only,
+ * 1..64 characters, no empty components (so never ".", "..", "", "a/b" or a leading/trailing
+ * dot). Everything that builds a storage path from a UID goes through this (lib/storage,
+ * the SCP's staging, the folder anonymizer), and DICOMweb checks request UIDs with it.
  */
 export function isSafeUid(uid: unknown): uid is string {
   return typeof uid === 'string' && uid.length > 0 && uid.length <= 64 && /^[0-9]+(\.[0-9]+)*$/.test(uid);
+}
+
+/**
+ * isSafeUid or BAD_REQUEST. The message names what was wrong, never the value (a source UID is
+ * PHI-adjacent). STOW-RS answers it as 0xC000 (cannot understand) for that object.
+ */
+export function requireSafeUid(uid: unknown, what: string): string {
+  if (!isSafeUid(uid)) throw new AppError('BAD_REQUEST', `Invalid ${what}: a UID must be 1 to 64 digits and dots, without empty components`);
+  return uid;
 }

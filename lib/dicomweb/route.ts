@@ -40,8 +40,11 @@ export interface DicomwebContext<P> {
   root: string;
 }
 
+/** Reading needs pool membership; STOW-RS needs 'ingest' (the pool's owner, lib/auth/access.ts). */
+export type DicomwebNeed = 'read' | 'ingest';
+
 type RouteCtx = { params: Promise<Record<string, string>> };
-export type DicomwebHandler = ((req: Request, ctx: RouteCtx) => Promise<Response>) & { [DICOMWEB_ROUTE]?: 'read' | 'coordinate' };
+export type DicomwebHandler = ((req: Request, ctx: RouteCtx) => Promise<Response>) & { [DICOMWEB_ROUTE]?: DicomwebNeed };
 
 export function dicomwebRoot(poolId: string): string {
   return `${env().PUBLIC_URL.replace(/\/$/, '')}/dicomweb/${poolId}`;
@@ -87,7 +90,7 @@ function withHeaders(res: Response, extra: Record<string, string>): Response {
 }
 
 export function dicomweb<P extends Record<string, string> = Record<string, string>>(
-  need: 'read' | 'coordinate',
+  need: DicomwebNeed,
   fn: (c: DicomwebContext<P & { poolId: string }>) => Promise<Response>,
 ): DicomwebHandler {
   const handler: DicomwebHandler = async (req, ctx) => {

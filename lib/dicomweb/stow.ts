@@ -14,6 +14,16 @@
  * names and other PHI are still handled by the rules). Anything else (including an object
  * carrying a pool study's UID with another PatientID) is new data: research identity from its
  * PatientID, UIDs remapped, dates shifted, like any ingest.
+ *
+ * Who may store: the pool's owner only (need 'ingest', lib/auth/access.ts). What a STOW stores
+ * answers the research identity of whatever PatientID it carries (the research ID in QIDO, the
+ * date offset in the shifted dates), so every request that creates or uses identity-map entries
+ * is audited as 'pool.identity-view' (via 'stow', counts only).
+ *
+ * Nothing stored is ever replaced: an object whose research SOP Instance UID is already in the
+ * pool (indexed or held in quarantine) fails with 0x0111 (duplicate SOP instance), its stored
+ * bytes stay as they are, and the attempt is audited ('dicomweb.stow-duplicate'). UIDs that an
+ * object keeps (pool-side data, Retain UIDs) must pass lib/dicom/uids.ts (0xC000 otherwise).
  */
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
@@ -22,13 +32,14 @@ import { remapUid } from '../anonymize/engine';
 import { ruleSetSchema, type RuleSet } from '../anonymize/rules';
 import { audit } from '../audit';
 import { readObjectIds, type ObjectIds } from '../dicom/object-ids';
+import { requireSafeUid } from '../dicom/uids';
 import { db } from '../db';
 import { env } from '../env';
 import { AppError } from '../errors';
 import { logger } from '../logger';
 import type { DeidIdentity } from '../anonymize/engine';
 import { deidIdentityFor } from '../pools/identity';
-import { refreshStudyCounts, storeDeidentified, type IngestOutcome } from '../pools/ingest';
+import { DuplicateInstanceError, refreshStudyCounts, storeDeidentified, type IngestOutcome } from '../pools/ingest';
 import { storageRoot } from '../storage';
 import { parseMediaType } from './accept';
 import { badRequest } from './errors';
@@ -41,6 +52,8 @@ const log = logger('dicomweb');
 /** Failure reasons (PS3.18 I.2.2 / PS3.4 B.2.3) and the warning we use. */
 export const STOW_STATUS = {
   ProcessingFailure: 0x0110,
+  /** The SOP instance is already in the pool: not replaced (PS3.4 "Duplicate SOP Instance"). */
+  DuplicateSopInstance: 0x0111,
   SopClassNotSupported: 0x0122,
   CannotUnderstand: 0xc000,
   /** Warning: coercion of data elements (the object was stored under new UIDs, or held for review). */
@@ -59,7 +72,15 @@ type Outcome =
   | { kind: 'quarantined'; ids: ObjectIds; sopUid: string }
   | { kind: 'failed'; ids: ObjectIds | null; reason: number };
 
+/** Identity-map entries a request created or used (for the identity audit), and refused duplicates. */
+interface StowTally {
+  identitiesCreated: number;
+  identitiesReused: number;
+  duplicates: number;
+}
+
 function failureReasonOf(e: unknown): number {
+  if (e instanceof DuplicateInstanceError) return STOW_STATUS.DuplicateSopInstance;
   if (e instanceof AppError && e.code === 'BAD_REQUEST') return STOW_STATUS.CannotUnderstand;
   if (e instanceof AppError && e.code === 'UNSUPPORTED_MEDIA_TYPE') return STOW_STATUS.SopClassNotSupported;
   return STOW_STATUS.ProcessingFailure;
@@ -97,7 +118,24 @@ export async function stow(c: DicomwebContext<Record<string, string>>): Promise<
     if (!parts.length) throw badRequest('The multipart body has no parts');
     const rules = ruleSetSchema.parse(c.pool.rules);
     const identities = new Map<string, Promise<DeidIdentity>>();
-    const outcomes = await mapLimited(parts, 4, (p) => storePart(c, p, rules, identities));
+    const tally: StowTally = { identitiesCreated: 0, identitiesReused: 0, duplicates: 0 };
+    let outcomes: Outcome[];
+    try {
+      outcomes = await mapLimited(parts, 4, (p) => storePart(c, p, rules, identities, tally));
+    } finally {
+      // The caller learned (or could now learn) the research identity of every PatientID it sent.
+      const used = tally.identitiesCreated + tally.identitiesReused;
+      if (used) {
+        await audit({
+          userId: c.actor.userId,
+          action: 'pool.identity-view',
+          poolId: c.pool.id,
+          targetType: 'pool',
+          targetId: c.pool.id,
+          detail: { via: 'stow', patients: used, created: tally.identitiesCreated, reused: tally.identitiesReused },
+        });
+      }
+    }
     const studyIds = outcomes.flatMap((o) => (o.kind === 'stored' ? [o.studyId] : []));
     if (studyIds.length) await refreshStudyCounts(studyIds);
     const counts = {
@@ -105,6 +143,7 @@ export async function stow(c: DicomwebContext<Record<string, string>>): Promise<
       quarantined: outcomes.filter((o) => o.kind === 'quarantined').length,
       failed: outcomes.filter((o) => o.kind === 'failed').length,
       poolSide: outcomes.filter((o) => o.kind === 'stored' && o.poolSide).length,
+      duplicates: tally.duplicates,
     };
     await audit({ userId: c.actor.userId, action: 'dicomweb.stow', poolId: c.pool.id, targetType: 'pool', targetId: c.pool.id, detail: counts });
     return stowResponse(outcomes);
@@ -118,6 +157,7 @@ async function storePart(
   part: ReceivedPart,
   rules: RuleSet,
   identities: Map<string, Promise<DeidIdentity>>,
+  tally: StowTally,
 ): Promise<Outcome> {
   if (part.contentType && parseMediaType(part.contentType).mediaType !== 'application/dicom') {
     return { kind: 'failed', ids: null, reason: STOW_STATUS.CannotUnderstand };
@@ -131,6 +171,13 @@ async function storePart(
       select: { patientId: true, patientName: true },
     });
     const poolSide = existing !== null && existing.patientId === ids.patientId;
+    const retain = poolSide || rules.options.includes('retainUids');
+    if (retain) {
+      // Kept UIDs become storage paths: refuse ".", "..", "a/b" and the like before anything is written.
+      requireSafeUid(ids.studyUid, 'Study Instance UID');
+      requireSafeUid(ids.seriesUid, 'Series Instance UID');
+      requireSafeUid(ids.sopInstanceUid, 'SOP Instance UID');
+    }
     let outcome: IngestOutcome;
     if (poolSide) {
       outcome = await storeDeidentified({
@@ -141,6 +188,7 @@ async function storePart(
         identity: { researchId: existing.patientId, researchName: existing.patientName || existing.patientId, dateOffsetDays: 0 },
         inPath: part.path,
         sourcePatientId: POOL_SIDE_MARKER,
+        replace: false,
         alsoCommit: (tx) => [tx.studyIdentity.deleteMany({ where: { poolId: pool.id, sourceStudyUid: ids.studyUid, sourcePatientId: POOL_SIDE_MARKER } })],
       });
     } else {
@@ -149,12 +197,13 @@ async function storePart(
       // The research identity (created on first use) and the lookup tables the rules name, as for a retrieval.
       let identity = identities.get(ids.patientId);
       if (!identity) {
-        identity = deidIdentityFor(pool, rules, { sourcePatientId: ids.patientId });
+        identity = deidIdentityFor(pool, rules, { sourcePatientId: ids.patientId }, {
+          onEntry: ({ created }) => void (created ? tally.identitiesCreated++ : tally.identitiesReused++),
+        });
         identities.set(ids.patientId, identity);
       }
-      outcome = await storeDeidentified({ pool, rules, identity: await identity, inPath: part.path, sourcePatientId: ids.patientId });
+      outcome = await storeDeidentified({ pool, rules, identity: await identity, inPath: part.path, sourcePatientId: ids.patientId, replace: false });
     }
-    const retain = poolSide || rules.options.includes('retainUids');
     const targetSop = retain ? ids.sopInstanceUid : remapUid(ids.sopInstanceUid, pool.secret);
     if (outcome.kind === 'quarantined') return { kind: 'quarantined', ids, sopUid: targetSop };
     // Read the stored row back (by the predicted research UID, or the original if an override kept it).
@@ -178,6 +227,17 @@ async function storePart(
       poolSide,
     };
   } catch (e) {
+    if (e instanceof DuplicateInstanceError) {
+      tally.duplicates++;
+      await audit({
+        userId: c.actor.userId,
+        action: 'dicomweb.stow-duplicate',
+        poolId: pool.id,
+        targetType: e.instanceId ? 'instance' : 'pool',
+        targetId: e.instanceId ?? pool.id,
+        detail: { part: part.index },
+      });
+    }
     // Our messages (AppError) name tags and offsets, never values; anything else is logged by name only,
     // since a database error could quote the arguments of its query (a source PatientID).
     log.warn('STOW-RS object refused', { poolId: pool.id, part: part.index, err: e });

@@ -5,6 +5,7 @@
  */
 import fs from 'node:fs/promises';
 import { db } from '../db';
+import { isSafeUid } from '../dicom/uids';
 import { absolute } from '../storage';
 import { logger } from '../logger';
 import { negotiateInstances, negotiateOctets, negotiatePixels, requireJson } from './accept';
@@ -17,7 +18,6 @@ import type { DicomwebContext, PoolScope } from './route';
 import { frameMediaType, TS } from './syntax';
 
 const log = logger('dicomweb');
-const UID = /^[0-9.]{1,64}$/;
 
 export interface InstanceRow {
   id: string;
@@ -32,7 +32,7 @@ export interface InstanceRow {
 }
 
 export function checkUid(uid: string | undefined, what: string): string {
-  if (!uid || !UID.test(uid)) throw badRequest(`Invalid ${what}`);
+  if (!isSafeUid(uid)) throw badRequest(`Invalid ${what}`);
   return uid;
 }
 

@@ -95,8 +95,13 @@ const conflict = () => new AppError('CONFLICT', 'This research ID is already ass
 
 /** The MRN's identity in the pool, created on first use (see the order above). */
 export async function resolvePatientIdentity(opts: IdentityInput): Promise<ResearchIdentity> {
+  return (await resolvePatientIdentityEntry(opts)).identity;
+}
+
+/** resolvePatientIdentity, telling whether the identity-map entry was created now or already there. */
+export async function resolvePatientIdentityEntry(opts: IdentityInput): Promise<{ identity: ResearchIdentity; created: boolean }> {
   const planned = await planPatientIdentity(opts);
-  if (planned.existing) return planned.identity;
+  if (planned.existing) return { identity: planned.identity, created: false };
   const { researchId, researchName, dateOffsetDays } = planned.identity;
   const holder = await db.patientIdentity.findUnique({
     where: { poolId_researchId: { poolId: opts.poolId, researchId } },
@@ -107,13 +112,13 @@ export async function resolvePatientIdentity(opts: IdentityInput): Promise<Resea
     const created = await db.patientIdentity.create({
       data: { poolId: opts.poolId, sourcePatientId: opts.sourcePatientId, researchId, researchName, dateOffsetDays },
     });
-    return { researchId: created.researchId, researchName: created.researchName, dateOffsetDays: created.dateOffsetDays };
+    return { identity: { researchId: created.researchId, researchName: created.researchName, dateOffsetDays: created.dateOffsetDays }, created: true };
   } catch (e) {
     if (e instanceof Prisma.PrismaClientKnownRequestError && e.code === 'P2002') {
       const again = await db.patientIdentity.findUnique({
         where: { poolId_sourcePatientId: { poolId: opts.poolId, sourcePatientId: opts.sourcePatientId } },
       });
-      if (again) return { researchId: again.researchId, researchName: again.researchName, dateOffsetDays: again.dateOffsetDays };
+      if (again) return { identity: { researchId: again.researchId, researchName: again.researchName, dateOffsetDays: again.dateOffsetDays }, created: false };
       // The research ID was taken by another patient of this pool meanwhile: refuse rather than merge two people.
       throw conflict();
     }
@@ -129,10 +134,20 @@ export async function deidIdentityFor(
   pool: { id: string; secret: string },
   rules: RuleSet,
   patient: { sourcePatientId: string; researchId?: string | null; researchName?: string | null },
-  opts: { create?: boolean } = {},
+  opts: {
+    create?: boolean;
+    /** Told whether the identity-map entry was created now or already existed (for auditing its use). */
+    onEntry?: (e: { created: boolean }) => void;
+  } = {},
 ): Promise<DeidIdentity> {
   const input = { poolId: pool.id, poolSecret: pool.secret, ...patient };
-  const identity = opts.create === false ? (await planPatientIdentity(input)).identity : await resolvePatientIdentity(input);
+  let identity: ResearchIdentity;
+  if (opts.create === false) identity = (await planPatientIdentity(input)).identity;
+  else {
+    const entry = await resolvePatientIdentityEntry(input);
+    opts.onEntry?.({ created: entry.created });
+    identity = entry.identity;
+  }
   const tables = lookupTablesUsedBy(rules);
   return tables.length ? { ...identity, lookups: await loadLookupTables(pool.id, tables) } : { ...identity };
 }

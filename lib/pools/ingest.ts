@@ -3,12 +3,14 @@
  * move the result into the pool's storage under research UIDs, and index it. Shared by
  * retrievals, pushes and STOW-RS.
  */
+import { constants as fsConstants } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { createDeidPool } from '../anonymize/pool';
 import type { RuleSet } from '../anonymize/rules';
 import { db, Prisma, type Pool, type Tx } from '../db';
+import { AppError } from '../errors';
 import { absolute, ensureDir, poolInstanceRelPath, quarantineRelPath, storageRoot } from '../storage';
 import type { DeidIdentity } from '../anonymize/engine';
 import type { DeidIndex } from '../anonymize/index-fields';
@@ -41,6 +43,43 @@ async function upsertRace<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/**
+ * The instance is already in the pool (indexed, or held in its quarantine) and the caller asked
+ * not to replace it: its bytes stay as they are. `instanceId` is the indexed row's id, when there is one.
+ */
+export class DuplicateInstanceError extends AppError {
+  constructor(public readonly instanceId: string | null) {
+    super('CONFLICT', 'This instance is already in the pool; it is not replaced');
+  }
+}
+
+const isUniqueViolation = (e: unknown) => e instanceof Prisma.PrismaClientKnownRequestError && e.code === 'P2002';
+
+/**
+ * Puts `from` at `to` only if nothing is there yet (a hard link fails with EEXIST, atomically;
+ * a copy with COPYFILE_EXCL where links are not supported). Throws DuplicateInstanceError otherwise.
+ */
+async function placeNew(from: string, to: string): Promise<void> {
+  try {
+    await fs.link(from, to);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') throw new DuplicateInstanceError(null);
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EXDEV') throw e;
+    try {
+      await fs.copyFile(from, to, fsConstants.COPYFILE_EXCL);
+    } catch (e2) {
+      if ((e2 as NodeJS.ErrnoException).code === 'EEXIST') throw new DuplicateInstanceError(null);
+      throw e2;
+    }
+  }
+}
+
+async function existingInstanceId(poolId: string, sopInstanceUid: string): Promise<string | null> {
+  const row = await db.instance.findUnique({ where: { poolId_sopInstanceUid: { poolId, sopInstanceUid } }, select: { id: true } });
+  return row?.id ?? null;
+}
+
 export type IngestOutcome =
   | { kind: 'stored'; studyId: string; sourceSeriesUid: string; sourceSopUid: string }
   | { kind: 'quarantined'; reason: string; sourceSeriesUid: string; sourceSopUid: string };
@@ -53,6 +92,12 @@ export async function storeDeidentified(opts: {
   inPath: string;
   sourcePatientId: string;
   retrievalId?: string | null;
+  /**
+   * false: an instance whose research SOP Instance UID is already in the pool (indexed or held in
+   * quarantine) is refused with DuplicateInstanceError and its stored bytes stay untouched
+   * (STOW-RS). Default true: a retrieval that resumes stores the same instance again.
+   */
+  replace?: boolean;
   /** Extra writes committed atomically with the index rows (e.g. removing the staged row). */
   alsoCommit?: (tx: typeof db, done: { kind: IngestOutcome['kind']; sourceSeriesUid: string; sourceSopUid: string }) => Prisma.PrismaPromise<unknown>[];
 }): Promise<IngestOutcome> {
@@ -71,11 +116,18 @@ export async function storeDeidentified(opts: {
       ruleVersion: opts.pool.ruleVersion,
     });
     const source = { sourceSeriesUid: res.sourceUids.series, sourceSopUid: res.sourceUids.sop };
+    const noReplace = opts.replace === false;
+    if (noReplace) {
+      const id = await existingInstanceId(opts.pool.id, res.targetUids.sop);
+      if (id) throw new DuplicateInstanceError(id);
+    }
     if (res.quarantine) {
       // Held for the pool owner: the de-identified file waits outside the pool's storage.
       const rel = quarantineRelPath(opts.pool.id, res.targetUids.sop);
       await ensureDir(path.dirname(absolute(rel)));
-      await fs.rename(tmpQuarantine, absolute(rel));
+      // A pending one has its file in place; a dropped one (file gone) may be held again.
+      if (noReplace) await placeNew(tmpQuarantine, absolute(rel));
+      else await fs.rename(tmpQuarantine, absolute(rel));
       const data = {
         retrievalId: opts.retrievalId ?? null,
         reason: res.quarantine.reason,
@@ -108,9 +160,11 @@ export async function storeDeidentified(opts: {
     const rel = poolInstanceRelPath(opts.pool.id, res.targetUids.study, res.targetUids.series, res.targetUids.sop);
     const abs = absolute(rel);
     await ensureDir(path.dirname(abs));
-    await fs.rename(tmp, abs);
+    if (noReplace) await placeNew(tmp, abs);
+    else await fs.rename(tmp, abs);
     const poolId = opts.pool.id;
     const { studyId } = await indexDeidentified({
+      replace: opts.replace,
       poolId,
       path: rel,
       size: res.size,
@@ -128,6 +182,10 @@ export async function storeDeidentified(opts: {
         }),
         ...(opts.alsoCommit ? opts.alsoCommit(db, { kind: 'stored', ...source }) : []),
       ],
+    }).catch(async (e) => {
+      // Not replacing: the file placed above is ours alone (the path was free), so it goes.
+      if (noReplace) await fs.rm(abs, { force: true }).catch(() => undefined);
+      throw e;
     });
     return { kind: 'stored', studyId, ...source };
   } finally {
@@ -157,6 +215,8 @@ export async function indexDeidentified(opts: {
   ruleVersion: number;
   /** Called for each attempt of the final transaction (a lost upsert race retries it). */
   alsoCommit?: () => Prisma.PrismaPromise<unknown>[];
+  /** false: the Instance row is created, never updated (DuplicateInstanceError if it exists). */
+  replace?: boolean;
 }): Promise<{ studyId: string }> {
   const { poolId, targetUids } = opts;
   const ix = opts.index;
@@ -201,6 +261,23 @@ export async function indexDeidentified(opts: {
     size: opts.size,
     ruleVersion: opts.ruleVersion,
   };
+  if (opts.replace === false) {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await db.$transaction([
+          db.instance.create({ data: { poolId, sopInstanceUid: targetUids.sop, ...instanceData } }),
+          ...(opts.alsoCommit ? opts.alsoCommit() : []),
+        ]);
+        return { studyId: study.id };
+      } catch (e) {
+        if (!isUniqueViolation(e)) throw e;
+        // Another writer got there first (this instance), or lost an upsert race of alsoCommit's rows (retry).
+        const id = await existingInstanceId(poolId, targetUids.sop);
+        if (id) throw new DuplicateInstanceError(id);
+        if (attempt >= 3) throw e;
+      }
+    }
+  }
   await upsertRace(() => db.$transaction([
     db.instance.upsert({
       where: { poolId_sopInstanceUid: { poolId, sopInstanceUid: targetUids.sop } },

@@ -5,7 +5,7 @@ import type { Actor } from '../auth/actor';
 import { isAdmin, requirePoolChange, visiblePoolIds } from '../auth/access';
 import { db, Prisma, type Tx } from '../db';
 import { AppError } from '../errors';
-import { removePoolData } from '../storage';
+import { removePoolData, removeStagedFiles } from '../storage';
 import type { PoolInput } from './schema';
 
 function conflict(e: unknown): never {
@@ -122,8 +122,17 @@ export async function setPoolMembers(actor: Actor, poolId: string, members: { us
 export async function deletePool(actor: Actor, id: string) {
   const inUse = await db.connector.count({ where: { OR: [{ queryPoolId: id }, { receivingPoolId: id }] } });
   if (inUse) throw new AppError('CONFLICT', `This pool is used by ${inUse} connector(s) as query or receiving pool`);
+  // Originals staged for this pool's retrievals (under their receiving pool's staging area) and
+  // pushed to it: their rows would only lose their retrieval, their files must go with the pool.
+  const staged = await db.stagedInstance.findMany({
+    where: { OR: [{ receivingPoolId: id }, { retrieval: { poolId: id } }] },
+    select: { id: true, path: true, receivingPoolId: true },
+  });
   await db.pool.delete({ where: { id } });
-  // The index rows are gone with the pool (cascade); its de-identified files go too.
+  await db.stagedInstance.deleteMany({ where: { id: { in: staged.map((s) => s.id) } } });
+  // The index rows are gone with the pool (cascade); every file of it goes too: de-identified data,
+  // quarantine (may show burned-in text), thumbnails and staged originals.
+  await removeStagedFiles(staged);
   await removePoolData(id);
   await audit({ userId: actor.userId, action: 'pool.delete', targetType: 'pool', targetId: id });
 }

@@ -12,7 +12,8 @@ import { db } from '../db';
 import { logger } from '../logger';
 import { identityForRetrieval } from '../pools/identity';
 import { refreshStudyCounts, storeDeidentified } from '../pools/ingest';
-import { pruneEmptyDirs, stagingDir } from '../storage';
+import { isSafeUid } from '../dicom/uids';
+import { pruneEmptyDirs, stagingDir, stagingStudyDir } from '../storage';
 import { dropStaged, dropStagedFor } from './staging';
 
 const log = logger('retrieval.anonymize');
@@ -81,8 +82,8 @@ export async function runAnonymize(retrievalId: string, generation: number): Pro
     await refreshStudyCounts(studyIds.splice(0));
     await refreshStoredCount(r.id);
   }
-  const dir = stagingDir(r.connector.receivingPoolId);
-  await pruneEmptyDirs(path.join(dir, r.studyInstanceUid), dir);
+  // (The SCP never stages under an unsafe UID, so there is nothing to prune for one.)
+  if (isSafeUid(r.studyInstanceUid)) await pruneEmptyDirs(stagingStudyDir(r.connector.receivingPoolId, r.studyInstanceUid), stagingDir(r.connector.receivingPoolId));
   await refreshStoredCount(r.id);
   const done = await db.retrieval.findUniqueOrThrow({ where: { id: r.id } });
   if (done.state === 'CANCELLED') return;

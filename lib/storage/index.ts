@@ -4,20 +4,18 @@
  *   staging/<receivingPoolId>/<sourceStudyUid>/<sopInstanceUid>.dcm   originals, short-lived
  *   pools/<poolId>/<studyUid>/<seriesUid>/<sopInstanceUid>.dcm          de-identified pool data
  *   quarantine/<poolId>/<sopInstanceUid>.dcm                             de-identified, held for the pool owner
+ *   thumbs/<poolId>/<seriesId>.png                                       cached series thumbnails
  *   tmp/                                                                 partial writes, renamed into place
  * Pool paths use research UIDs only. Staging paths carry source UIDs (not names or MRNs) and
- * never leave the server.
+ * never leave the server. Every UID in a path passes lib/dicom/uids.ts requireSafeUid (digits and
+ * dots, no ".", ".." or "/"), so no UID can name another directory.
  */
 import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { requireSafeUid } from '../dicom/uids';
 import { env } from '../env';
 
-const UID = /^[0-9.]{1,64}$/;
-
-function checkUid(uid: string, what: string) {
-  if (!UID.test(uid)) throw new Error(`invalid ${what} for a storage path`);
-}
 
 export function storageRoot(): string {
   return path.resolve(env().STORAGE_ROOT);
@@ -27,15 +25,20 @@ export function stagingDir(receivingPoolId: string): string {
   return path.join(storageRoot(), 'staging', receivingPoolId);
 }
 
+/** Where the SCP stages a study's originals: <stagingDir>/<sourceStudyUid>. */
+export function stagingStudyDir(receivingPoolId: string, studyUid: string): string {
+  return path.join(stagingDir(receivingPoolId), requireSafeUid(studyUid, 'Study Instance UID'));
+}
+
 export function poolInstanceRelPath(poolId: string, studyUid: string, seriesUid: string, sopUid: string): string {
-  checkUid(studyUid, 'study UID');
-  checkUid(seriesUid, 'series UID');
-  checkUid(sopUid, 'SOP instance UID');
+  requireSafeUid(studyUid, 'Study Instance UID');
+  requireSafeUid(seriesUid, 'Series Instance UID');
+  requireSafeUid(sopUid, 'SOP Instance UID');
   return path.join('pools', poolId, studyUid, seriesUid, `${sopUid}.dcm`);
 }
 
 export function quarantineRelPath(poolId: string, sopUid: string): string {
-  checkUid(sopUid, 'SOP instance UID');
+  requireSafeUid(sopUid, 'SOP Instance UID');
   return path.join('quarantine', poolId, `${sopUid}.dcm`);
 }
 
@@ -77,6 +80,26 @@ export async function pruneEmptyDirs(dir: string, stopAt: string) {
   }
 }
 
+const POOL_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+/**
+ * Every file kept for one pool: its de-identified data, its quarantine, its cached thumbnails and
+ * its staging area (pushes and, for a receiving pool, retrievals). For a deleted pool.
+ */
 export async function removePoolData(poolId: string) {
-  await fs.rm(path.join(storageRoot(), 'pools', poolId), { recursive: true, force: true });
+  if (!POOL_ID.test(poolId)) throw new Error('invalid pool id for a storage path');
+  for (const area of ['pools', 'quarantine', 'thumbs', 'staging']) {
+    await fs.rm(path.join(storageRoot(), area, poolId), { recursive: true, force: true });
+  }
+}
+
+/** Removes staged originals (absolute paths inside the storage root) and their emptied study folders. */
+export async function removeStagedFiles(staged: { path: string; receivingPoolId: string }[]) {
+  const root = storageRoot();
+  for (const s of staged) {
+    const p = path.resolve(s.path);
+    if (!p.startsWith(root + path.sep)) continue;
+    await fs.rm(p, { force: true });
+    await pruneEmptyDirs(path.dirname(p), stagingDir(s.receivingPoolId));
+  }
 }

@@ -197,3 +197,48 @@ export function parseMultipart(contentType: string, body: Buffer): Part[] {
 export async function bodyOf(res: Response): Promise<Buffer> {
   return Buffer.from(await res.arrayBuffer());
 }
+
+/** One STOW-RS request with these Part-10 objects, answered as parsed DICOM JSON (stow-*.test.ts). */
+export async function stowObjects(poolId: string, token: string, objects: Buffer[], boundary = 'stow-b0undary') {
+  const chunks: Buffer[] = [];
+  for (const o of objects) chunks.push(Buffer.from(`--${boundary}\r\nContent-Type: application/dicom\r\n\r\n`), o, Buffer.from('\r\n'));
+  chunks.push(Buffer.from(`--${boundary}--\r\n`));
+  const res = await dw('POST', `/dicomweb/${poolId}/studies`, {
+    token,
+    headers: { 'content-type': `multipart/related; type="application/dicom"; boundary=${boundary}`, accept: 'application/dicom+json' },
+    body: new Uint8Array(Buffer.concat(chunks)),
+  });
+  const text = (await bodyOf(res)).toString('utf8');
+  type Json = Record<string, { vr: string; Value?: unknown[] }>;
+  const json = text && res.headers.get('content-type')?.includes('json') ? (JSON.parse(text) as Json) : null;
+  const items = (tag: string) => (json?.[tag]?.Value ?? []) as Json[];
+  return {
+    status: res.status,
+    text,
+    json,
+    /** ReferencedSOPSequence items. */
+    stored: items('00081199'),
+    /** FailureReason of each FailedSOPSequence item. */
+    failureReasons: items('00081198').map((i) => i['00081197']?.Value?.[0] as number),
+  };
+}
+
+/** Every file under `dir` (relative paths), [] when it does not exist. */
+export async function filesUnder(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (d: string) => {
+    let entries: fs.Dirent[];
+    try {
+      entries = await fsp.readdir(d, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) await walk(p);
+      else out.push(path.relative(dir, p));
+    }
+  };
+  await walk(dir);
+  return out.sort();
+}

@@ -2,7 +2,8 @@
  * STOW-RS into a pool: objects full of PHI come out de-identified like any retrieval; objects that
  * are already this pool's research data (a viewer's SR/SEG made on pool images) keep their UIDs;
  * the response follows PS3.18 (200/202/409, Referenced/Failed SOP Sequence); bad bodies are
- * refused; only coordinators and owners may store.
+ * refused; only the pool's owner may store (tests/integration/dicomweb/stow-identity.test.ts has
+ * the identity-lookup attack, stow-files.test.ts the UID and replacement ones).
  */
 import fs from 'node:fs/promises';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
@@ -60,8 +61,11 @@ const seqItems = (j: Json | null, tag: string) => (j?.[tag]?.Value ?? []) as Jso
 const v = (j: Json, tag: string) => j[tag]?.Value?.[0];
 
 beforeAll(async () => {
-  const [coord, researcher, outsider] = await Promise.all([makeUser('COORDINATOR'), makeUser('RESEARCHER'), makeUser('COORDINATOR')]);
-  pool = await makePool({ members: [{ userId: coord.id, role: 'COORDINATOR' }, { userId: researcher.id, role: 'RESEARCHER' }] });
+  const [owner, coord, researcher, outsider, admin] = await Promise.all([makeUser('RESEARCHER'), makeUser('COORDINATOR'), makeUser('RESEARCHER'), makeUser('COORDINATOR'), makeUser('ADMIN')]);
+  pool = await makePool({ members: [{ userId: owner.id, role: 'OWNER' }, { userId: coord.id, role: 'COORDINATOR' }, { userId: researcher.id, role: 'RESEARCHER' }] });
+  tokens.owner = (await createApiToken({ userId: owner.id, name: 'stow' })).token;
+  tokens.ownerScoped = (await createApiToken({ userId: owner.id, name: 'viewer', poolId: pool.id })).token;
+  tokens.admin = (await createApiToken({ userId: admin.id, name: 'a' })).token;
   tokens.coordinator = (await createApiToken({ userId: coord.id, name: 'stow' })).token;
   tokens.coordinatorScoped = (await createApiToken({ userId: coord.id, name: 'viewer', poolId: pool.id })).token;
   tokens.researcher = (await createApiToken({ userId: researcher.id, name: 'r' })).token;
@@ -73,7 +77,7 @@ describe('STOW-RS', () => {
   it('stores objects with PHI de-identified, answering new UIDs with RetrieveURLs (202, coercion warning)', async () => {
     const patient = corpus.patients[0];
     const sent = corpus.instances.filter((i) => i.patientId === patient.patientId).slice(0, 3);
-    const res = await stow(tokens.coordinator, sent.map((i) => ({ body: i.buffer })));
+    const res = await stow(tokens.owner, sent.map((i) => ({ body: i.buffer })));
     expect(res.status, res.text).toBe(202);
     expect(res.json?.['00081198']).toBeUndefined();
     const items = seqItems(res.json, '00081199');
@@ -119,7 +123,7 @@ describe('STOW-RS', () => {
     d.dict['00081140'] = { vr: 'SQ', Value: [{ '00081150': { vr: 'UI', Value: [existing.sopClassUid] }, '00081155': { vr: 'UI', Value: [existing.sopInstanceUid] } }] };
     const derived = Buffer.from(d.write());
     const before = await db.studyIdentity.count({ where: { poolId: pool.id } });
-    const res = await stow(tokens.coordinator, [{ body: derived }]);
+    const res = await stow(tokens.owner, [{ body: derived }]);
     expect(res.status, res.text).toBe(200);
     const [item] = seqItems(res.json, '00081199');
     expect(v(item, '00081155')).toBe(newSop);
@@ -141,7 +145,7 @@ describe('STOW-RS', () => {
     const other = corpus.instances.find((i) => i.patientId === corpus.patients[1].patientId)!;
     const d = readDicom(other.buffer);
     d.dict['0020000D'] = { vr: 'UI', Value: [study.studyInstanceUid] };
-    const res = await stow(tokens.coordinator, [{ body: Buffer.from(d.write()) }]);
+    const res = await stow(tokens.owner, [{ body: Buffer.from(d.write()) }]);
     expect(res.status, res.text).toBe(202);
     const [item] = seqItems(res.json, '00081199');
     expect(v(item, '00081155')).toBe(remapUid(other.sopInstanceUid, pool.secret));
@@ -150,11 +154,11 @@ describe('STOW-RS', () => {
 
   it('reports unreadable parts in FailedSOPSequence (202 with others stored, 409 when none)', async () => {
     const good = corpus.instances[5];
-    const mixed = await stow(tokens.coordinator, [{ body: Buffer.from('not dicom at all') }, { body: good.buffer }]);
+    const mixed = await stow(tokens.owner, [{ body: Buffer.from('not dicom at all') }, { body: good.buffer }]);
     expect(mixed.status, mixed.text).toBe(202);
     expect(seqItems(mixed.json, '00081198').map((i) => v(i, '00081197'))).toEqual([0xc000]);
     expect(seqItems(mixed.json, '00081199')).toHaveLength(1);
-    const none = await stow(tokens.coordinator, [{ body: Buffer.alloc(300) }, { body: good.buffer, type: 'application/pdf' }]);
+    const none = await stow(tokens.owner, [{ body: Buffer.alloc(300) }, { body: good.buffer, type: 'application/pdf' }]);
     expect(none.status).toBe(409);
     expect(seqItems(none.json, '00081198')).toHaveLength(2);
     expect(none.json?.['00081199']).toBeUndefined();
@@ -164,25 +168,28 @@ describe('STOW-RS', () => {
     const good = corpus.instances[0].buffer;
     const m = multipart([{ body: good }]);
     const truncated = m.bytes.subarray(0, m.bytes.length - 20);
-    const post = (body: BodyInit, ct: string) => dw('POST', `/dicomweb/${pool.id}/studies`, { token: tokens.coordinator, headers: { 'content-type': ct }, body });
+    const post = (body: BodyInit, ct: string) => dw('POST', `/dicomweb/${pool.id}/studies`, { token: tokens.owner, headers: { 'content-type': ct }, body });
     expect((await post(new Uint8Array(truncated), m.contentType)).status).toBe(400);
     expect((await post(new Uint8Array(m.bytes), 'multipart/related; type="application/dicom"')).status).toBe(400);
     expect((await post(new Uint8Array(Buffer.from('--other--\r\n')), m.contentType)).status).toBe(400);
     expect((await post(new Uint8Array(good), 'application/dicom')).status).toBe(415);
     expect((await post(new Uint8Array(m.bytes), m.contentType.replace('application/dicom', 'application/dicom+json'))).status).toBe(415);
     const big = multipart([{ body: Buffer.alloc(1024 * 1024 + 10) }]);
-    const tooBig = await dw('POST', `/dicomweb/${pool.id}/studies`, { token: tokens.coordinator, headers: { 'content-type': big.contentType }, body: big.body });
+    const tooBig = await dw('POST', `/dicomweb/${pool.id}/studies`, { token: tokens.owner, headers: { 'content-type': big.contentType }, body: big.body });
     expect(tooBig.status).toBe(413);
     // Nothing of the refused requests reached the pool or lingers in the temporary area.
     const tmp = await fs.readdir(absolute('tmp')).catch(() => []);
     expect(tmp.filter((f) => f.startsWith('stow-'))).toEqual([]);
   });
 
-  it('lets only coordinators and owners store: researchers and read-only tokens 403, non-members 404', async () => {
+  it('lets only the owner store: coordinators, researchers, admins and pool tokens 403, non-members 404', async () => {
     const body = [{ body: corpus.instances[1].buffer }];
     const count = await db.instance.count({ where: { poolId: pool.id } });
     expect((await stow(tokens.researcher, body)).status).toBe(403);
+    expect((await stow(tokens.coordinator, body)).status).toBe(403);
+    expect((await stow(tokens.admin, body)).status).toBe(403);
     expect((await stow(tokens.coordinatorScoped, body)).status).toBe(403);
+    expect((await stow(tokens.ownerScoped, body)).status).toBe(403);
     const outsider = await stow(tokens.outsider, body);
     expect(outsider.status).toBe(404);
     expect(outsider.text).not.toContain(pool.name);

@@ -26,6 +26,16 @@ describe('decidePool: the one access decision', () => {
     expect(decidePool(actor('RESEARCHER'), 'p1', 'OWNER', 'identity')).toBe('allow');
   });
 
+  it('lets only the pool owner ingest (STOW-RS): not coordinators, admins or pool-scoped tokens', () => {
+    expect(decidePool(actor('RESEARCHER'), 'p1', 'OWNER', 'ingest')).toBe('allow');
+    expect(decidePool(actor('COORDINATOR'), 'p1', 'COORDINATOR', 'ingest')).toBe('forbidden');
+    expect(decidePool(actor('RESEARCHER'), 'p1', 'RESEARCHER', 'ingest')).toBe('forbidden');
+    expect(decidePool(actor('ADMIN'), 'p1', null, 'ingest')).toBe('forbidden');
+    expect(decidePool(actor('ADMIN'), 'p1', 'COORDINATOR', 'ingest')).toBe('forbidden');
+    expect(decidePool(actor('RESEARCHER', 'p1'), 'p1', 'OWNER', 'ingest')).toBe('forbidden');
+    expect(decidePool(actor('COORDINATOR'), 'p1', null, 'ingest')).toBe('not-found');
+  });
+
   it('lets admins read, coordinate and own every pool', () => {
     for (const need of ['read', 'coordinate', 'own'] as const) expect(decidePool(actor('ADMIN'), 'p1', null, need)).toBe('allow');
   });

@@ -1,4 +1,5 @@
 import Link from 'next/link';
+import { decidePool } from '@/lib/auth/access';
 import { pagePool } from '@/lib/auth/page';
 import { db } from '@/lib/db';
 import { allowedOrigins } from '@/lib/dicomweb/cors';
@@ -33,7 +34,7 @@ export default async function ViewersPage({ params }: { params: Promise<{ poolId
       select: { id: true, patientId: true, studyDate: true, studyDescription: true, modalities: true, numInstances: true },
     }),
   ]);
-  const canStore = isAdmin || poolRole === 'OWNER' || poolRole === 'COORDINATOR';
+  const canStore = decidePool(actor, pool.id, poolRole, 'ingest') === 'allow';
   const origins = allowedOrigins();
   const snippet = ohifSnippet(pool.id, pool.name);
   const now = Date.now();
@@ -75,7 +76,7 @@ export default async function ViewersPage({ params }: { params: Promise<{ poolId
                 <Code>POST /studies</Code> —{' '}
                 {canStore
                   ? 'you may store: objects are de-identified with this pool’s rules (use a token that is not limited to this pool; pool tokens are read-only).'
-                  : 'coordinators and owners of the pool only.'}
+                  : 'the pool’s owners only (what is stored reveals research identities); coordinators bring data in through connectors.'}
               </td>
             </tr>
           </tbody>
