@@ -78,9 +78,10 @@ export async function recordStaged(info: StoredInfo): Promise<void> {
     select: { id: true },
   });
   if (!retrieval) {
-    // The capability check's move test: accept, note it arrived, keep nothing.
+    // The capability check's move test: accept from the connector's PACS, note it arrived, keep nothing.
     const probe = probeKey(info.poolId, info.sopInstanceUid);
-    if ((await redis().get(probe)) === 'waiting') {
+    const waiting = /^waiting:(.+)$/.exec((await redis().get(probe)) ?? '');
+    if (waiting && info.senderDeviceIds.includes(waiting[1])) {
       await redis().set(probe, 'received', 'EX', 120);
       await fs.rm(info.path, { force: true });
       return;

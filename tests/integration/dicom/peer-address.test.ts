@@ -15,7 +15,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { probeKey } from '@/lib/connectors/capabilities';
 import { db } from '@/lib/db';
+import { redis } from '@/lib/redis';
 import { generateCorpus } from '@/lib/synthetic';
 import { makeConnector, makePool, suffix } from '../../helpers/fixtures';
 import { DCMTK_ENV, freePort } from '../../helpers/orthanc';
@@ -214,5 +216,20 @@ describe('C-MOVE sub-operations (C-STOREs into a connector’s receiving AE)', (
     expect((await db.retrieval.findUniqueOrThrow({ where: { id: retrieval.id } })).received).toBe(files.length);
     const staged = await db.stagedInstance.findMany({ where: { retrievalId: retrieval.id } });
     expect(staged.map((s) => s.callingAeTitle)).toEqual(files.map(() => a.device.aeTitle));
+  });
+
+  it('answers the capability check’s move test only from the connector’s own PACS', async () => {
+    const { a, deviceB, retrieval } = await movingRetrieval();
+    // No retrieval waits for the study any more: only the probe can take it.
+    await db.retrieval.update({ where: { id: retrieval.id }, data: { state: 'DONE' } });
+    const other = corpus.instances[1];
+    const probe = probeKey(a.receivingPool.id, other.sopInstanceUid);
+    await redis().set(probe, `waiting:${a.device.id}`, 'EX', 120);
+    const fromB = await storescu('loopback', deviceB.aeTitle, a.receivingPool.aeTitle, [files[1]]);
+    expect(fromB.out).toMatch(/Received Store Response \(.*0x110\)/);
+    expect(await redis().get(probe)).toBe(`waiting:${a.device.id}`);
+    const fromA = await storescu('loopback', a.device.aeTitle, a.receivingPool.aeTitle, [files[1]]);
+    expect(fromA.ok, fromA.out).toBe(true);
+    expect(await redis().get(probe)).toBe('received');
   });
 });
