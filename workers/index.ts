@@ -97,6 +97,7 @@ export async function startWorker(opts: { scpPort?: number; withScp?: boolean; q
             path: info.path,
             size: info.size,
             callingAe: info.callingAe,
+            senderDeviceIds: info.senderDeviceIds,
             sopClassUid: info.sopClassUid,
             sopInstanceUid: info.sopInstanceUid,
             studyInstanceUid: info.studyInstanceUid,

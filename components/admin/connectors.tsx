@@ -400,7 +400,8 @@ export function ConnectorsManager({ connectors, devices, pools, scp }: { connect
           <h2 id="pacs-setup-title" className="mb-1">For the PACS administrator</h2>
           <p className="mb-3 text-xs text-slate-500">
             Tributary’s DICOM receiver listens at <span className="font-mono">{scp.host}:{scp.port}</span>; the called AE title selects the pool.
-            “Test connection” sends a C-ECHO to the PACS as the query AE.
+            It takes images only from the PACS’s registered host, or from the addresses listed on its device: if the PACS sends from other
+            nodes, add them on the Devices page. “Test connection” sends a C-ECHO to the PACS as the query AE.
           </p>
           <ul className="space-y-2">
             {connectors.map((c) => (

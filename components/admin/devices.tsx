@@ -5,7 +5,7 @@ import { useRouter } from 'next/navigation';
 import { Fragment, useState } from 'react';
 import { apiFetch, validate } from '@/components/api-client';
 import { EmptyState } from '@/components/ui';
-import { deviceInputSchema } from '@/lib/devices/schema';
+import { deviceInputSchema, splitAddresses } from '@/lib/devices/schema';
 import { escapeCancels, FormAlert, OtherFieldErrors, str, useApiAction, useFieldBinder } from './kit';
 
 export interface DeviceRow {
@@ -15,12 +15,13 @@ export interface DeviceRow {
   host: string;
   port: number;
   tls: boolean;
+  addresses: string[];
   description: string;
   connectors: number;
   pools: number;
 }
 
-const KNOWN = ['name', 'aeTitle', 'host', 'port', 'tls', 'description'];
+const KNOWN = ['name', 'aeTitle', 'host', 'port', 'tls', 'addresses', 'description'];
 
 export function DeviceForm({ initial, onDone, onCancel }: { initial?: DeviceRow; onDone: () => void; onCancel?: () => void }) {
   const a = useApiAction();
@@ -35,6 +36,7 @@ export function DeviceForm({ initial, onDone, onCancel }: { initial?: DeviceRow;
       host: str(fd.get('host')),
       port: str(fd.get('port')),
       tls: fd.get('tls') === 'on',
+      addresses: splitAddresses(str(fd.get('addresses'))),
       description: str(fd.get('description')),
     });
     if (!v.ok) return a.invalid(v.fields);
@@ -72,6 +74,23 @@ export function DeviceForm({ initial, onDone, onCancel }: { initial?: DeviceRow;
             <input id={f.id('tls')} name="tls" type="checkbox" defaultChecked={initial?.tls ?? false} className="h-4 w-4 rounded border-slate-300" />
             DICOM over TLS
           </label>
+        </div>
+        <div className="sm:col-span-12">
+          <label className="label" htmlFor={f.id('addresses')}>Also sends from</label>
+          <input
+            {...f.input('addresses', 'font-mono')}
+            defaultValue={initial?.addresses.join(', ')}
+            autoComplete="off"
+            spellCheck={false}
+            placeholder="10.1.2.0/24, 10.1.3.7"
+            aria-describedby={[`${f.id('addresses')}-hint`, f.input('addresses')['aria-describedby']].filter(Boolean).join(' ')}
+          />
+          <p id={`${f.id('addresses')}-hint`} className="mt-1 text-xs text-slate-500">
+            Tributary accepts images from this device only when they come from an address its host resolves to, or from one of these
+            addresses or CIDR ranges (IPv4 or IPv6, separated by commas). Add them when the device sends from other nodes than the one you
+            query, e.g. a PACS cluster or a NAT gateway. The AE title alone is not trusted.
+          </p>
+          {f.error('addresses')}
         </div>
         <div className="sm:col-span-12">
           <label className="label" htmlFor={f.id('description')}>Description</label>
@@ -181,6 +200,11 @@ export function DevicesManager({ devices }: { devices: DeviceRow[] }) {
                       <td className="font-mono text-xs">{d.aeTitle}</td>
                       <td className="font-mono text-xs tabular-nums">
                         {d.host}:{d.port}
+                        {d.addresses.length > 0 && (
+                          <span className="block text-slate-500" title="Also accepted from these addresses">
+                            also from {d.addresses.join(', ')}
+                          </span>
+                        )}
                       </td>
                       <td>{d.tls ? <span className="badge bg-emerald-100 text-emerald-800">TLS</span> : <span className="text-slate-400">—</span>}</td>
                       <td className="max-w-sm truncate text-slate-600" title={d.description}>

@@ -64,7 +64,10 @@ function filledKeys(matches: StudyMatch[]) {
 
 const errText = (e: unknown) => publicMessage(e, 'Check failed');
 
-/** The SCP accepts (and discards) an instance announced here, for the move test only. */
+/**
+ * The SCP accepts (and discards) an instance announced here, for the move test only. The value
+ * is `waiting:<device id>`: only the connector's own PACS device (AE title and address) answers it.
+ */
 export function probeKey(receivingPoolId: string, sopInstanceUid: string) {
   return key('probe', receivingPoolId, createHash('sha256').update(sopInstanceUid).digest('hex').slice(0, 32));
 }
@@ -125,7 +128,7 @@ export async function checkConnector(actor: Actor, connectorId: string, input: {
     }
     if (!input.moveTest || !sop) return caps;
     const probe = probeKey(c.receivingPoolId, sop);
-    await redis().set(probe, 'waiting', 'EX', 120);
+    await redis().set(probe, `waiting:${c.device.id}`, 'EX', 120);
     try {
       const r = await move(peer, c.receivingPool.aeTitle, c.receivingPool.aeTitle, { studyInstanceUid: study.studyInstanceUid, seriesInstanceUid: firstSeries, sopInstanceUids: [sop] }, { timeoutMs: 60_000 });
       const arrived = (await redis().get(probe)) === 'received';
@@ -134,7 +137,7 @@ export async function checkConnector(actor: Actor, connectorId: string, input: {
         completed: r.completed,
         message: arrived
           ? `The PACS delivered to ${c.receivingPool.aeTitle} at ${env().DICOM_ADVERTISED_HOST}:${env().DICOM_PORT}`
-          : `The PACS could not deliver to ${c.receivingPool.aeTitle} (status ${r.status}${r.errorComment ? `: ${r.errorComment}` : ''}); check that the PACS knows this AE at ${env().DICOM_ADVERTISED_HOST}:${env().DICOM_PORT} and that the worker is running`,
+          : `The PACS could not deliver to ${c.receivingPool.aeTitle} (status ${r.status}${r.errorComment ? `: ${r.errorComment}` : ''}); check that the PACS knows this AE at ${env().DICOM_ADVERTISED_HOST}:${env().DICOM_PORT}, that it sends from ${c.device.host} or an address listed on the device, and that the worker is running`,
       };
     } catch (e) {
       caps.move = { ok: false, completed: 0, message: errText(e) };

@@ -21,7 +21,13 @@
  *      Success. Any failure removes the file and answers a failure status; the association and
  *      the SCP go on serving.
  * File names hold UIDs only (checked to be digits and dots), never PHI. Logs hold AE titles,
- * counts and status codes.
+ * peer addresses, counts and status codes.
+ *
+ * Who may call: the isCallingAeAllowed hook judges the calling AE title together with the peer
+ * address (an AE title alone is only a claim); every refusal is logged with both AE titles, the
+ * peer address and a reason code, and answered with A-ASSOCIATE-RJ (permanent, service user,
+ * "calling AE title not recognized"; "called AE title not recognized" for an unknown pool). The
+ * devices the caller was identified as travel with every stored object (StoredInfo) for routing.
  *
  * Throughput (bench/receive): the staging file is opened asynchronously and the C-STORE-RSP is
  * encoded here rather than through dcmjs-dimse's dcmjs round trip; together that took a
@@ -63,13 +69,29 @@ export interface StoredInfo {
   transferSyntaxUid: string;
   moveOriginatorAe?: string;
   moveOriginatorMessageId?: number;
+  /** The address the association came from (IPv4-mapped IPv6 as the socket reports it). */
+  peerAddress: string;
+  /** The registered devices the caller was identified as when the association was accepted. */
+  senderDeviceIds: string[];
 }
+
+/**
+ * The verdict on a caller. A refusal carries a short reason code for the log (no PHI: AE titles
+ * and addresses only); an acceptance names the devices the caller was identified as, so each
+ * stored object can be routed by who sent it and not only by what AE title it claimed.
+ */
+export type CallingDecision = { allowed: true; senderDeviceIds: string[] } | { allowed: false; reason: string };
 
 export interface ScpHooks {
   /** Unknown called AE -> null -> association rejected. */
   resolveCalledAe(calledAe: string): Promise<{ id: string; stagingDir: string } | null>;
-  /** Unregistered calling AE -> false -> association rejected. */
-  isCallingAeAllowed(callingAe: string, calledAe: string): Promise<boolean>;
+  /**
+   * May this caller (calling AE title, from this peer address) open an association to this
+   * called AE? Refused -> A-ASSOCIATE-RJ "calling AE title not recognized", and a log line.
+   * A bare boolean is accepted for SCPs that know no devices (tests, benchmarks): `true` then
+   * identifies the caller as no device at all.
+   */
+  isCallingAeAllowed(callingAe: string, calledAe: string, peerAddress: string): Promise<boolean | CallingDecision>;
   /** Called once the file is complete and renamed; if it throws, the file is removed and the C-STORE fails. */
   onStored(info: StoredInfo): Promise<void>;
 }
@@ -317,6 +339,8 @@ function makeScpClass(opts: ScpOptions, registry: Set<TributaryScp>) {
 class TributaryScp extends Scp {
   private calledAe = '';
   private callingAe = '';
+  private readonly peerAddress: string;
+  private senderDeviceIds: string[] = [];
   private pool: { id: string; stagingDir: string } | null = null;
   private readonly pending = new WeakMap<CStoreRequest, Pending>();
   private readonly requestOf = new WeakMap<Writable, CStoreRequest>();
@@ -337,6 +361,8 @@ class TributaryScp extends Scp {
   ) {
     super(socket, netOpts);
     this.sock = socket;
+    // Read now: a closed socket no longer knows its peer.
+    this.peerAddress = socket.remoteAddress ?? '';
     socket.setNoDelay(true);
     registry.add(this);
     socket.once('close', () => {
@@ -369,7 +395,8 @@ class TributaryScp extends Scp {
 
   override associationRequested(assoc: Association): void {
     this.negotiate(assoc).catch((err: unknown) => {
-      log.error('association negotiation failed', { err });
+      // The logger writes errors by class and code only (a database error's message can quote values).
+      log.error('association rejected', { calledAe: this.calledAe, callingAe: this.callingAe, peer: this.peerAddress, reason: 'negotiation-failed', err });
       this.reject(constants.RejectResult.Transient, constants.RejectReason.NoReasonGiven);
     });
   }
@@ -382,15 +409,17 @@ class TributaryScp extends Scp {
   private async negotiate(assoc: Association): Promise<void> {
     this.calledAe = assoc.getCalledAeTitle().trim();
     this.callingAe = assoc.getCallingAeTitle().trim();
+    const refused = (reason: string, rejectReason: number) => {
+      log.warn('association rejected', { calledAe: this.calledAe, callingAe: this.callingAe, peer: this.peerAddress, reason });
+      this.reject(constants.RejectResult.Permanent, rejectReason);
+    };
     const pool = await this.hooks.resolveCalledAe(this.calledAe);
-    if (!pool) {
-      log.warn('association rejected: unknown called AE', { calledAe: this.calledAe, callingAe: this.callingAe });
-      return this.reject(constants.RejectResult.Permanent, constants.RejectReason.CalledAeNotRecognized);
-    }
-    if (!(await this.hooks.isCallingAeAllowed(this.callingAe, this.calledAe))) {
-      log.warn('association rejected: calling AE not allowed', { calledAe: this.calledAe, callingAe: this.callingAe });
-      return this.reject(constants.RejectResult.Permanent, constants.RejectReason.CallingAeNotRecognized);
-    }
+    if (!pool) return refused('called-ae-unknown', constants.RejectReason.CalledAeNotRecognized);
+    const verdict = await this.hooks.isCallingAeAllowed(this.callingAe, this.calledAe, this.peerAddress);
+    const decision: CallingDecision =
+      typeof verdict === 'boolean' ? (verdict ? { allowed: true, senderDeviceIds: [] } : { allowed: false, reason: 'calling-ae-not-allowed' }) : verdict;
+    if (!decision.allowed) return refused(decision.reason, constants.RejectReason.CallingAeNotRecognized);
+    this.senderDeviceIds = decision.senderDeviceIds;
     this.pool = pool;
     await fsp.mkdir(path.join(pool.stagingDir, '.incoming'), { recursive: true });
 
@@ -417,7 +446,7 @@ class TributaryScp extends Scp {
     // own maximum instead lets a peer with small receive PDUs still send us large ones.
     assoc.setMaxPduLength(this.maxPdu);
     this.sendAssociationAccept();
-    log.info('association accepted', { calledAe: this.calledAe, callingAe: this.callingAe, contexts: accepted });
+    log.info('association accepted', { calledAe: this.calledAe, callingAe: this.callingAe, peer: this.peerAddress, contexts: accepted });
   }
 
   override associationReleaseRequested(): void {
@@ -558,6 +587,8 @@ class TributaryScp extends Scp {
       transferSyntaxUid: p.transferSyntaxUid,
       moveOriginatorAe: typeof originatorAe === 'string' && originatorAe.trim() ? originatorAe.trim() : undefined,
       moveOriginatorMessageId: typeof originatorId === 'number' ? originatorId : undefined,
+      peerAddress: this.peerAddress,
+      senderDeviceIds: this.senderDeviceIds,
     };
     try {
       await this.hooks.onStored(info);

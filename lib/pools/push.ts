@@ -1,8 +1,8 @@
 /**
  * Devices that push into a research pool (C-STORE to the pool's own AE title), e.g. a research
  * scanner or a workstation sending a study it made. A pool lists its allowed sending devices;
- * the SCP accepts an association to a research pool's AE only from those devices' AE titles
- * (lib/retrievals/staging.ts), and every pushed instance goes through the pool's rules exactly
+ * the SCP accepts an association to a research pool's AE only from those devices, each known by
+ * its AE title and the address it calls from (lib/retrievals/staging.ts), and every pushed instance goes through the pool's rules exactly
  * like a retrieval or a STOW-RS upload: research identity from its PatientID (stable pseudonym
  * or lookup table), UIDs remapped, dates shifted, quarantine for burned-in risks.
  *
@@ -26,10 +26,14 @@ const log = logger('push');
 
 export class PushRefusedError extends Error {}
 
-/** Whether `callingAe` is an allowed sending device of the research pool `poolId`. */
-export async function isPushAllowed(callingAe: string, poolId: string): Promise<boolean> {
+/**
+ * Whether one of the devices the sender was identified as (AE title + address, see
+ * lib/devices/identify-sender.ts) is an allowed sending device of the research pool `poolId`.
+ */
+export async function isPushAllowed(senderDeviceIds: readonly string[], poolId: string): Promise<boolean> {
+  if (!senderDeviceIds.length) return false;
   const n = await db.poolDevice.count({
-    where: { poolId, pool: { kind: 'RESEARCH' }, device: { aeTitle: callingAe.trim() } },
+    where: { poolId, pool: { kind: 'RESEARCH' }, deviceId: { in: [...senderDeviceIds] } },
   });
   return n > 0;
 }

@@ -1,13 +1,17 @@
 /**
- * The SCP's side of a retrieval: which called AEs we answer, which calling AEs may send, and
- * where a received instance belongs. An instance is accepted only when a retrieval through that
- * receiving pool is moving its study, or when an allowed device pushes into a research pool
- * (lib/pools/push.ts); anything else is refused (the SCP then deletes the file).
+ * The SCP's side of a retrieval: which called AEs we answer, who may send, and where a received
+ * instance belongs. A caller is a registered device only when its calling AE title AND the
+ * address it connects from match (lib/devices/identify-sender.ts). An instance is accepted only
+ * when a retrieval of a connector whose PACS is the sending device is moving its study through
+ * that receiving pool, or when an allowed device pushes into a research pool (lib/pools/push.ts);
+ * anything else is refused (the SCP then deletes the file).
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { probeKey } from '../connectors/capabilities';
 import { db, Prisma } from '../db';
+import type { CallingDecision } from '../dicom/scp';
+import { identifySender } from '../devices/identify-sender';
 import { redis } from '../redis';
 import { env } from '../env';
 import { logger } from '../logger';
@@ -31,15 +35,22 @@ export async function resolveCalledAe(calledAe: string): Promise<{ id: string; s
 }
 
 /**
- * A calling AE is accepted when it is the PACS device of a connector that receives through this
- * AE, or an allowed sending device of the research pool with this AE (lib/pools/push.ts).
+ * A caller is accepted when it is (AE title and address) the PACS device of a connector that
+ * receives through this AE, or an allowed sending device of the research pool with this AE
+ * (lib/pools/push.ts). Refusal reasons: calling-ae-unknown (no device has this AE title),
+ * address-mismatch (devices have it, none at this address), not-a-sender-here (the device is
+ * real but neither receives through nor may push to this AE).
  */
-export async function isCallingAeAllowed(callingAe: string, calledAe: string): Promise<boolean> {
+export async function isCallingAeAllowed(callingAe: string, calledAe: string, peerAddress: string): Promise<CallingDecision> {
+  const sender = await identifySender({ callingAe, peerAddress });
+  if ('refused' in sender) return { allowed: false, reason: sender.refused };
+  const deviceId = { in: sender.deviceIds };
   const [connectors, pushers] = await Promise.all([
-    db.connector.count({ where: { device: { aeTitle: callingAe.trim() }, receivingPool: { aeTitle: calledAe.trim() } } }),
-    db.poolDevice.count({ where: { device: { aeTitle: callingAe.trim() }, pool: { aeTitle: calledAe.trim(), kind: 'RESEARCH' } } }),
+    db.connector.count({ where: { deviceId, receivingPool: { aeTitle: calledAe.trim() } } }),
+    db.poolDevice.count({ where: { deviceId, pool: { aeTitle: calledAe.trim(), kind: 'RESEARCH' } } }),
   ]);
-  return connectors + pushers > 0;
+  if (connectors + pushers === 0) return { allowed: false, reason: 'not-a-sender-here' };
+  return { allowed: true, senderDeviceIds: sender.deviceIds };
 }
 
 export interface StoredInfo {
@@ -47,6 +58,8 @@ export interface StoredInfo {
   path: string;
   size: number;
   callingAe: string;
+  /** The devices the SCP identified the caller as (AE title + address); empty: none. */
+  senderDeviceIds: string[];
   sopClassUid: string;
   sopInstanceUid: string;
   studyInstanceUid: string;
@@ -55,19 +68,26 @@ export interface StoredInfo {
 
 export async function recordStaged(info: StoredInfo): Promise<void> {
   const retrieval = await db.retrieval.findFirst({
-    where: { state: 'MOVING', studyInstanceUid: info.studyInstanceUid, connector: { receivingPoolId: info.poolId } },
+    // Only the connector's own PACS feeds its retrieval: another device receiving through the
+    // same AE (or sending the same study) cannot slip objects into it.
+    where: {
+      state: 'MOVING',
+      studyInstanceUid: info.studyInstanceUid,
+      connector: { receivingPoolId: info.poolId, deviceId: { in: info.senderDeviceIds } },
+    },
     select: { id: true },
   });
   if (!retrieval) {
-    // The capability check's move test: accept, note it arrived, keep nothing.
+    // The capability check's move test: accept from the connector's PACS, note it arrived, keep nothing.
     const probe = probeKey(info.poolId, info.sopInstanceUid);
-    if ((await redis().get(probe)) === 'waiting') {
+    const waiting = /^waiting:(.+)$/.exec((await redis().get(probe)) ?? '');
+    if (waiting && info.senderDeviceIds.includes(waiting[1])) {
       await redis().set(probe, 'received', 'EX', 120);
       await fs.rm(info.path, { force: true });
       return;
     }
     // A device pushing into a research pool: de-identified into the pool before we answer.
-    if (await isPushAllowed(info.callingAe, info.poolId)) {
+    if (await isPushAllowed(info.senderDeviceIds, info.poolId)) {
       await ingestPushed({ poolId: info.poolId, path: info.path, callingAe: info.callingAe });
       return;
     }

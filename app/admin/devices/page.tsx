@@ -16,6 +16,7 @@ export default async function DevicesPage() {
       host: true,
       port: true,
       tls: true,
+      addresses: true,
       description: true,
       _count: { select: { connectors: true, allowedInPools: true } },
     },

@@ -52,6 +52,24 @@ describe('devices', () => {
     expect((await call(api.getDevice, { id }, { token: admin })).status).toBe(404);
     expect(await db.device.count({ where: { id } })).toBe(0);
   });
+
+  it('keep the addresses and CIDR ranges a device may send from; anything else is a field error', async () => {
+    const s = suffix();
+    const body = { name: `Cluster ${s}`, aeTitle: `CL_${s}`, host: 'pacs.hospital.example', port: 104 };
+    const bad = await call(api.createDevice, {}, { token: admin, body: { ...body, addresses: ['10.1.2.0/24', 'pacs-node-2'] } });
+    expect(bad.status, bad.text).toBe(422);
+    expect((bad.json as Err).error.fields?.addresses?.join(' ')).toContain('pacs-node-2');
+    const created = await call(api.createDevice, {}, { token: admin, body: { ...body, addresses: ['10.1.2.0/24', ' 2001:db8::7 '] } });
+    expect(created.status, created.text).toBe(201);
+    const id = (created.json as Row).id;
+    expect(created.json).toMatchObject({ addresses: ['10.1.2.0/24', '2001:db8::7'] });
+    // A PATCH without the list keeps it; one with a bad entry changes nothing.
+    expect((await call(api.updateDevice, { id }, { token: admin, body: { port: 105 } })).status).toBe(200);
+    expect((await call(api.updateDevice, { id }, { token: admin, body: { addresses: ['10.1.2.0/40'] } })).status).toBe(422);
+    expect((await db.device.findUniqueOrThrow({ where: { id } })).addresses).toEqual(['10.1.2.0/24', '2001:db8::7']);
+    expect((await call(api.updateDevice, { id }, { token: admin, body: { addresses: [] } })).status).toBe(200);
+    expect((await db.device.findUniqueOrThrow({ where: { id } })).addresses).toEqual([]);
+  });
 });
 
 describe('pools and connectors', () => {
