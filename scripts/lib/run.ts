@@ -91,7 +91,8 @@ export function build(env: NodeJS.ProcessEnv) {
 /** Starts `next start` and the worker; stops both when either exits or on SIGINT/SIGTERM. */
 export function startApp(env: NodeJS.ProcessEnv, opts: { port: number; onStop?: () => Promise<void> }): Promise<never> {
   const children: ChildProcess[] = [];
-  const web = spawn(process.execPath, [path.join(ROOT, 'node_modules', 'next', 'dist', 'bin', 'next'), 'start', '-p', String(opts.port)], {
+  // The preload hands route handlers the connection's address (lib/auth/client-address.ts).
+  const web = spawn(process.execPath, ['-r', path.join(ROOT, 'scripts', 'peer-address.cjs'), path.join(ROOT, 'node_modules', 'next', 'dist', 'bin', 'next'), 'start', '-p', String(opts.port)], {
     cwd: ROOT,
     env,
     stdio: 'inherit',

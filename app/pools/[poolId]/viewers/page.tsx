@@ -3,6 +3,7 @@ import { pagePool } from '@/lib/auth/page';
 import { db } from '@/lib/db';
 import { allowedOrigins } from '@/lib/dicomweb/cors';
 import { dicomwebRoot } from '@/lib/dicomweb/route';
+import { env } from '@/lib/env';
 import { listTokens } from '@/lib/users/tokens';
 import { ohifSnippet } from '@/lib/viewers/ohif';
 import { MANIFEST_TTL_SECONDS, VIEWER_TOKEN_TTL_SECONDS } from '@/lib/viewers/weasis';
@@ -89,7 +90,7 @@ export default async function ViewersPage({ params }: { params: Promise<{ poolId
           A pool token reads this pool only (it cannot store, query the PACS or reach another pool). Give one to each viewer or script, and revoke it
           when it is no longer needed. All your tokens are on <Link href="/account">your account page</Link>.
         </p>
-        <CreatePoolTokenForm poolId={pool.id} defaultName={`Viewer ${today}`} />
+        <CreatePoolTokenForm poolId={pool.id} defaultName={`Viewer ${today}`} defaultDays={env().API_TOKEN_DEFAULT_DAYS} />
         {tokens.length > 0 && (
           <div className="mt-4 overflow-x-auto">
             <table className="table" aria-label="Your tokens for this pool">
