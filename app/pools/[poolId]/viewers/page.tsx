@@ -145,7 +145,8 @@ export default async function ViewersPage({ params }: { params: Promise<{ poolId
             <li>
               Click <strong>Open in Weasis</strong> on a study (here, on the pool’s study list or on a study page). Weasis downloads a manifest
               that works once, within {MANIFEST_TTL_SECONDS / 60} minutes, then the images with a read-only access that ends after{' '}
-              {VIEWER_TOKEN_TTL_SECONDS / 3600} hours and reaches only the studies you opened.
+              {VIEWER_TOKEN_TTL_SECONDS / 3600} hours and reaches only the studies you opened. The link your browser opens holds only that
+              one-time code, never the access itself, because browsers keep opened links in their history.
             </li>
             <li>
               <strong>Copy Weasis link</strong> gives the same launch as a link, for another machine or a script.
@@ -154,7 +155,8 @@ export default async function ViewersPage({ params }: { params: Promise<{ poolId
           <p className="mb-3 text-xs text-slate-500">
             Weasis can also browse the pool itself: add a DICOMweb node with the URL above and the HTTP header{' '}
             <Code>Authorization: Bearer &lt;pool token&gt;</Code>, or launch <Code>weasis://$dicom:rs --url &quot;{root}&quot; -r &quot;studyUID=…&quot; -H &quot;Authorization: Bearer …&quot;</Code>{' '}
-            (the token stays in a header, never in a URL).
+            (Weasis sends the token in a header, never in a URL it requests; but that link contains the token, so copy it rather than open it
+            from the browser, which would keep it in its history).
           </p>
           {recent.length === 0 ? (
             <EmptyState title="No studies in this pool yet">Open in Weasis appears here once studies have arrived.</EmptyState>
