@@ -7,10 +7,11 @@ import { encode } from 'next-auth/jwt';
 import { describe, expect, it } from 'vitest';
 import { getActor } from '@/lib/auth/actor';
 import { authOptions } from '@/lib/auth/options';
+import { actorFromViewerToken, createViewerToken } from '@/lib/dicomweb/viewer-tokens';
 import { env } from '@/lib/env';
 import { updateUser } from '@/lib/users/users';
 import { GET as me } from '@/app/api/v1/me/route';
-import { actorOf, makeUser } from '../../helpers/fixtures';
+import { actorOf, makePool, makeUser } from '../../helpers/fixtures';
 
 type Authorize = (c: Record<string, string>, req: { headers: Record<string, string> }) => Promise<{ id: string } | null>;
 const authorize = (authOptions.providers[0] as unknown as { options: { authorize: Authorize } }).options.authorize;
@@ -62,6 +63,16 @@ describe('session version', () => {
     expect(await meStatus(cookie)).toBe(200);
     await updateUser(actorOf(admin), u.id, { role: 'RESEARCHER' });
     expect(await meStatus(cookie)).toBe(401);
+  });
+
+  it('a Weasis viewer token launched before a password change ends with the session', async () => {
+    const admin = await makeUser('ADMIN');
+    const u = await makeUser('RESEARCHER');
+    const pool = await makePool({ members: [{ userId: u.id, role: 'RESEARCHER' }] });
+    const { token } = await createViewerToken({ userId: u.id, poolId: pool.id, studyUids: null, parentTokenId: null }, 3600);
+    expect((await actorFromViewerToken(token))?.actor.userId).toBe(u.id);
+    await updateUser(actorOf(admin), u.id, { password: 'another new password' });
+    expect(await actorFromViewerToken(token)).toBeNull();
   });
 
   it('refuses a session JWT without a session version (issued before versions existed, or forged without one)', async () => {
