@@ -84,7 +84,7 @@ export function buildProgram(): Command {
         if (password.length < PASSWORD_MIN_LENGTH) fail(`password must be at least ${PASSWORD_MIN_LENGTH} characters`);
         const u = await db.user.findUnique({ where: { email: String(o.email).toLowerCase() } });
         if (!u) fail('no user with this e-mail');
-        await db.user.update({ where: { id: u.id }, data: { passwordHash: await hashPassword(password) } });
+        await db.user.update({ where: { id: u.id }, data: { passwordHash: await hashPassword(password), sessionVersion: { increment: 1 } } });
         process.stdout.write('password changed\n');
       }),
     );
@@ -105,7 +105,7 @@ export function buildProgram(): Command {
     .requiredOption('--email <email>', 'the user the token acts as')
     .requiredOption('--name <name>', 'what the token is for')
     .option('--pool <poolId>', 'scope the token to one pool (read-only: DICOMweb, downloads)')
-    .option('--expires-in-days <n>', 'expiry in days', (v) => Number(v))
+    .option('--expires-in-days <n>', 'expiry in days, 1 to 365 (default: API_TOKEN_DEFAULT_DAYS, 90)', (v) => Number(v))
     .action(async (o) =>
       withDb(async () => {
         const { db } = await import('../lib/db');
@@ -114,9 +114,11 @@ export function buildProgram(): Command {
         const u = await db.user.findUnique({ where: { email: String(o.email).toLowerCase() } });
         if (!u) fail('no user with this e-mail');
         if (o.pool && !(await db.pool.findUnique({ where: { id: o.pool } }))) fail('no pool with this id');
+        if (o.expiresInDays !== undefined && !(Number.isInteger(o.expiresInDays) && o.expiresInDays >= 1 && o.expiresInDays <= 365)) fail('--expires-in-days must be a whole number from 1 to 365');
         const t = await createApiToken({ userId: u.id, name: o.name, poolId: o.pool ?? null, expiresInDays: o.expiresInDays ?? null });
         await audit({ userId: u.id, action: 'token.create', poolId: o.pool ?? null, targetType: 'token', targetId: t.id, detail: { via: 'cli' } });
         process.stdout.write(t.token + '\n');
+        process.stderr.write(`expires ${t.expiresAt.toISOString()}\n`);
       }),
     );
 

@@ -39,6 +39,14 @@ const schema = z
     STAGING_MAX_AGE_HOURS: z.coerce.number().positive().default(24),
     SIGNIN_MAX_ATTEMPTS: z.coerce.number().int().positive().default(10),
     SIGNIN_WINDOW_SECONDS: z.coerce.number().int().positive().default(900),
+    /**
+     * Reverse proxies in front of the web app that append to X-Forwarded-For (nginx
+     * `proxy_add_x_forwarded_for`, a load balancer). 0 = none: X-Forwarded-For is ignored and the
+     * sign-in limit per address uses the connection's own address (lib/auth/client-address.ts).
+     */
+    TRUSTED_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(0),
+    /** Lifetime of an API token when its creator does not choose one (days, at most 365). */
+    API_TOKEN_DEFAULT_DAYS: z.coerce.number().int().min(1).max(365).default(90),
     DEMO_ADMIN_EMAIL: z.string().email().default('admin@tributary.local'),
     DEMO_ADMIN_PASSWORD: z.string().min(8).default('tributary-demo'),
     LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),

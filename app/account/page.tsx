@@ -1,6 +1,7 @@
 import Link from 'next/link';
 import { pageActor } from '@/lib/auth/page';
 import { listPools } from '@/lib/pools/pools';
+import { env } from '@/lib/env';
 import { listTokens } from '@/lib/users/tokens';
 import { EmptyState, PageHeader } from '@/components/ui';
 import { formatDate, formatDateTime } from '@/components/admin/format';
@@ -87,7 +88,7 @@ export default async function AccountPage() {
         </p>
         <div className="card mb-4 p-4">
           <h3 className="mb-3 text-sm font-semibold">New token</h3>
-          <CreateTokenForm pools={scopable} />
+          <CreateTokenForm pools={scopable} defaultDays={env().API_TOKEN_DEFAULT_DAYS} />
         </div>
         {tokens.length === 0 ? (
           <EmptyState title="You have no API token">

@@ -2,6 +2,7 @@
 import { signIn } from 'next-auth/react';
 import { useRouter, useSearchParams } from 'next/navigation';
 import { useState } from 'react';
+import { safeCallbackPath } from '@/lib/auth/callback-url';
 
 export function SignInForm() {
   const router = useRouter();
@@ -20,7 +21,8 @@ export function SignInForm() {
       setError(res?.error && res.error !== 'CredentialsSignin' ? res.error : 'Wrong e-mail or password.');
       return;
     }
-    router.push(params.get('callbackUrl') ?? '/pools');
+    // Only a path of this site: ?callbackUrl= comes from whoever wrote the link.
+    router.push(safeCallbackPath(params.get('callbackUrl')));
     router.refresh();
   }
 

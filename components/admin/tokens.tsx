@@ -18,7 +18,7 @@ interface Created {
   scope: string;
 }
 
-export function CreateTokenForm({ pools }: { pools: { id: string; name: string }[] }) {
+export function CreateTokenForm({ pools, defaultDays }: { pools: { id: string; name: string }[]; defaultDays: number }) {
   const router = useRouter();
   const a = useApiAction();
   const f = useFieldBinder(a.fields);
@@ -83,6 +83,7 @@ export function CreateTokenForm({ pools }: { pools: { id: string; name: string }
           <p className="mt-2 text-xs text-amber-900">
             Send it as <code className="font-mono">Authorization: Bearer {created.prefix}…</code> to <code className="font-mono">/api/v1</code>
             {created.scope !== 'all my access' ? ' and to the pool’s DICOMweb (read-only)' : ''}. Tributary stores only a hash of it.
+            {created.expiresAt && ` It expires on ${new Date(created.expiresAt).toLocaleDateString()}.`}
           </p>
         </div>
       )}
@@ -108,13 +109,14 @@ export function CreateTokenForm({ pools }: { pools: { id: string; name: string }
           </div>
           <div className="sm:col-span-3">
             <label className="label" htmlFor={f.id('expiresInDays')}>Expires after (days)</label>
-            <input {...f.input('expiresInDays', 'tabular-nums')} type="number" min={1} max={365} placeholder="never" />
+            <input {...f.input('expiresInDays', 'tabular-nums')} type="number" min={1} max={365} defaultValue={defaultDays} />
             {f.error('expiresInDays')}
           </div>
         </div>
         <p className="text-xs text-slate-500">
           A token scoped to one pool reaches that pool only, read-only: use it for viewers (OHIF, Weasis) and scripts that download. A token
-          with all your access can do through the API whatever you can do here.
+          with all your access can do through the API whatever you can do here. Every token expires (1 to 365 days; {defaultDays} unless you
+          choose): create a new one when it does.
         </p>
         <OtherFieldErrors fields={a.fields} known={['name', 'poolId', 'expiresInDays']} />
         <FormAlert message={a.error} />

@@ -15,7 +15,7 @@ interface Created {
   name: string;
 }
 
-export function CreatePoolTokenForm({ poolId, defaultName }: { poolId: string; defaultName: string }) {
+export function CreatePoolTokenForm({ poolId, defaultName, defaultDays }: { poolId: string; defaultName: string; defaultDays: number }) {
   const router = useRouter();
   const a = useApiAction();
   const f = useFieldBinder(a.fields);
@@ -68,7 +68,7 @@ export function CreatePoolTokenForm({ poolId, defaultName }: { poolId: string; d
         </div>
         <div className="w-40">
           <label className="label" htmlFor={f.id('expiresInDays')}>Expires after (days)</label>
-          <input {...f.input('expiresInDays', 'tabular-nums')} type="number" min={1} max={365} defaultValue={90} />
+          <input {...f.input('expiresInDays', 'tabular-nums')} type="number" min={1} max={365} defaultValue={defaultDays} />
           {f.error('expiresInDays')}
         </div>
         <button type="submit" className="btn btn-primary" disabled={a.busy}>

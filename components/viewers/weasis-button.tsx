@@ -3,10 +3,12 @@
  * "Open in Weasis" for one study or a selection of a pool. Each click asks the server for a new
  * launch (a manifest is single-use and lives 5 minutes): the weasis:// link opens the locally
  * installed Weasis, which fetches the manifest and then the images with a short-lived read-only
- * token. "Copy Weasis link" copies such a link for use elsewhere (e.g. a colleague's machine
- * within the 5 minutes, or a script) and shows, next to it, the other launch form: `$dicom:rs`,
- * where Weasis queries the pool's DICOMweb itself and sends the token as an HTTP header (it is in
- * no URL Weasis fetches), offered when it fits in a link (large selections do not).
+ * token. The link the browser opens (and keeps in its history) carries only the single-use
+ * manifest code, never the token. "Copy Weasis link" copies such a link for use elsewhere (e.g. a
+ * colleague's machine within the 5 minutes, or a script). On request it also shows the other
+ * launch form, `$dicom:rs`, where Weasis queries the pool's DICOMweb itself and sends the token as
+ * an HTTP header: that link carries the 4-hour token itself, so it is offered for copying only,
+ * never as a link to click, and the reason is said next to it.
  */
 import { useEffect, useId, useState } from 'react';
 import { apiFetch } from '@/components/api-client';
@@ -21,9 +23,10 @@ interface Launch {
 }
 
 export function WeasisButton({ poolId, studyIds, label }: { poolId: string; studyIds: string[]; label?: string }) {
-  const [busy, setBusy] = useState<'open' | 'copy' | null>(null);
+  const [busy, setBusy] = useState<'open' | 'copy' | 'rs' | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const [link, setLink] = useState<{ url: string; rsUrl: string | null; copied: boolean; tokenExpiresAt: string } | null>(null);
+  const [link, setLink] = useState<{ url: string; copied: boolean } | null>(null);
+  const [rs, setRs] = useState<{ url: string | null; tokenExpiresAt: string } | null>(null);
   const [opened, setOpened] = useState(false);
   const inputId = useId();
   const rsId = useId();
@@ -32,12 +35,13 @@ export function WeasisButton({ poolId, studyIds, label }: { poolId: string; stud
   // A link belongs to the studies it was made for: a changed selection hides it.
   useEffect(() => {
     setLink(null);
+    setRs(null);
     setOpened(false);
   }, [selectionKey]);
 
-  async function newLaunch(): Promise<Launch | null> {
+  async function newLaunch(rsLink = false): Promise<Launch | null> {
     setError(null);
-    const res = await apiFetch<Launch>(`/pools/${encodeURIComponent(poolId)}/weasis`, { method: 'POST', body: { studyIds } });
+    const res = await apiFetch<Launch>(`/pools/${encodeURIComponent(poolId)}/weasis`, { method: 'POST', body: { studyIds, rsLink } });
     if (!res.ok) {
       setError(res.error.message);
       return null;
@@ -63,7 +67,19 @@ export function WeasisButton({ poolId, studyIds, label }: { poolId: string; stud
     try {
       const l = await newLaunch();
       if (!l) return;
-      setLink({ url: l.weasisUrl, rsUrl: l.rsUrl, tokenExpiresAt: l.tokenExpiresAt, copied: await copyText(l.weasisUrl) });
+      setLink({ url: l.weasisUrl, copied: await copyText(l.weasisUrl) });
+      setRs(null);
+    } finally {
+      setBusy(null);
+    }
+  }
+
+  async function showRs() {
+    setBusy('rs');
+    try {
+      const l = await newLaunch(true);
+      if (!l) return;
+      setRs({ url: l.rsUrl, tokenExpiresAt: l.tokenExpiresAt });
     } finally {
       setBusy(null);
     }
@@ -98,24 +114,27 @@ export function WeasisButton({ poolId, studyIds, label }: { poolId: string; stud
             <span className="font-medium text-slate-700" id={rsId}>
               Or launch over DICOMweb (<code className="font-mono">$dicom:rs</code>)
             </span>
-            {link.rsUrl ? (
+            {!rs ? (
+              <div className="mt-1">
+                <button type="button" className="btn btn-sm" onClick={showRs} disabled={disabled}>
+                  {busy === 'rs' ? 'Preparing…' : 'Show DICOMweb link'}
+                </button>
+              </div>
+            ) : rs.url ? (
               <>
                 <div className="mt-1 flex items-center gap-1">
-                  <input aria-labelledby={rsId} readOnly value={link.rsUrl} className="input min-w-0 flex-1 font-mono text-xs" onFocus={(e) => e.currentTarget.select()} spellCheck={false} />
-                  <CopyButton text={link.rsUrl} label="Copy" />
-                  <a className="btn btn-sm" href={link.rsUrl}>
-                    Open
-                  </a>
+                  <input aria-labelledby={rsId} readOnly value={rs.url} className="input min-w-0 flex-1 font-mono text-xs" onFocus={(e) => e.currentTarget.select()} spellCheck={false} />
+                  <CopyButton text={rs.url} label="Copy" />
                 </div>
                 <span>
-                  Weasis queries this pool’s DICOMweb itself and sends the access as a header, never in a URL it fetches. Usable until{' '}
-                  {new Date(link.tokenExpiresAt).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}, for these studies only.
+                  Weasis queries this pool’s DICOMweb itself and sends the access as a header. This link itself contains that access, until{' '}
+                  {new Date(rs.tokenExpiresAt).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}, for these studies: it is offered
+                  for copying only, because a link opened from the browser stays in its history, where anyone using this profile could reuse it.
+                  Prefer the link above: it holds a one-time code that is used up when Weasis opens it.
                 </span>
               </>
             ) : (
-              <p className="mt-1">
-                Too many studies for one DICOMweb link; use the link above, or select fewer studies.
-              </p>
+              <p className="mt-1">Too many studies for one DICOMweb link; use the link above, or select fewer studies.</p>
             )}
           </div>
         </div>

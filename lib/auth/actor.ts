@@ -1,7 +1,9 @@
 /**
  * Who is asking: resolved from `Authorization: Bearer <api token>` or the next-auth session
  * cookie, and re-read from the database on every request so deactivation and role changes
- * apply at once.
+ * apply at once. A session is refused when the sessionVersion in its JWT is not the user's
+ * current one: a password, role or active change (lib/users/users.ts, `tributary user
+ * set-password`) ends every session issued before it, not only after the JWT's 8 hours.
  */
 import { getServerSession } from 'next-auth';
 import { getToken } from 'next-auth/jwt';
@@ -41,17 +43,17 @@ export async function actorFromToken(token: string): Promise<Actor | null> {
   };
 }
 
-async function actorForUserId(uid: string | undefined): Promise<Actor | null> {
-  if (!uid) return null;
+async function actorForSession(uid: unknown, sv: unknown): Promise<Actor | null> {
+  if (typeof uid !== 'string' || !uid || typeof sv !== 'number') return null;
   const user = await db.user.findUnique({ where: { id: uid } });
-  if (!user || !user.active) return null;
+  if (!user || !user.active || user.sessionVersion !== sv) return null;
   return { userId: user.id, email: user.email, name: user.name, role: user.role, tokenPoolId: null, via: 'session' };
 }
 
 /** For server components and pages (reads the request's cookies through next/headers). */
 export async function actorFromSession(): Promise<Actor | null> {
-  const session = (await getServerSession(authOptions)) as { uid?: string } | null;
-  return actorForUserId(session?.uid);
+  const session = (await getServerSession(authOptions)) as { uid?: string; sv?: number } | null;
+  return actorForSession(session?.uid, session?.sv);
 }
 
 function cookiesOf(req: Request): Record<string, string> {
@@ -72,7 +74,7 @@ export async function actorFromRequestCookie(req: Request): Promise<Actor | null
     secret: env().TRIBUTARY_SECRET,
     secureCookie: env().PUBLIC_URL.startsWith('https://'),
   });
-  return actorForUserId(jwt?.uid as string | undefined);
+  return actorForSession(jwt?.uid, jwt?.sv);
 }
 
 /** For route handlers: a bearer token if one is sent (a bad token is not retried as a session). */

@@ -26,10 +26,14 @@ export async function reset(kind: string, value: string) {
   await redis().del(k(kind, value));
 }
 
-/** Sign-in: at most SIGNIN_MAX_ATTEMPTS per account and 5x that per address, per window. */
-export async function checkSignIn(email: string, ip: string) {
+/**
+ * Sign-in: at most SIGNIN_MAX_ATTEMPTS per account and 5x that per client address, per window.
+ * `ip` null: the address is not known (lib/auth/client-address.ts); then only the account is
+ * counted — one shared "unknown" bucket would let anyone lock everybody out.
+ */
+export async function checkSignIn(email: string, ip: string | null) {
   const { SIGNIN_MAX_ATTEMPTS: max, SIGNIN_WINDOW_SECONDS: win } = env();
   const a = await hit('signin-account', email, max, win);
-  const b = await hit('signin-ip', ip || 'unknown', max * 5, win);
+  const b = ip ? await hit('signin-ip', ip, max * 5, win) : { allowed: true, retryAfter: 0 };
   return { allowed: a.allowed && b.allowed, retryAfter: Math.max(a.retryAfter, b.retryAfter) };
 }

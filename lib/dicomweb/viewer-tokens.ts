@@ -5,6 +5,8 @@
  * - they reach only this pool's DICOMweb, read-only, and only the studies the launch named;
  * - they live in Redis (hashed) with a TTL, so a launch leaves nothing in the user's token list;
  * - a token minted by an API token dies with it (revoked or expired parent => refused);
+ * - it carries the user's sessionVersion at launch: a password, role or active change ends it
+ *   like the session that launched it;
  * - every request still goes through requirePool, so removing the user from the pool ends access
  *   at once.
  *
@@ -26,6 +28,11 @@ export interface ViewerGrant {
   parentTokenId: string | null;
 }
 
+interface StoredGrant extends ViewerGrant {
+  /** User.sessionVersion when the token was made. */
+  sessionVersion: number;
+}
+
 const redisKey = (token: string) => key('viewer-token', createHash('sha256').update(token).digest('hex'));
 
 export async function createViewerToken(grant: ViewerGrant, ttlSeconds: number): Promise<{ token: string; expiresAt: Date }> {
@@ -36,8 +43,10 @@ export async function createViewerToken(grant: ViewerGrant, ttlSeconds: number):
     if (parent?.expiresAt) ttl = Math.min(ttl, Math.floor((parent.expiresAt.getTime() - Date.now()) / 1000));
   }
   ttl = Math.max(1, ttl);
+  const user = await db.user.findUniqueOrThrow({ where: { id: grant.userId }, select: { sessionVersion: true } });
+  const stored: StoredGrant = { ...grant, sessionVersion: user.sessionVersion };
   const token = VIEWER_TOKEN_PREFIX + randomBytes(24).toString('base64url');
-  await redis().set(redisKey(token), JSON.stringify(grant), 'EX', ttl);
+  await redis().set(redisKey(token), JSON.stringify(stored), 'EX', ttl);
   return { token, expiresAt: new Date(Date.now() + ttl * 1000) };
 }
 
@@ -46,14 +55,14 @@ export async function actorFromViewerToken(token: string): Promise<{ actor: Acto
   if (!token.startsWith(VIEWER_TOKEN_PREFIX) || token.length > 200) return null;
   const raw = await redis().get(redisKey(token));
   if (!raw) return null;
-  let grant: ViewerGrant;
+  let grant: StoredGrant;
   try {
-    grant = JSON.parse(raw) as ViewerGrant;
+    grant = JSON.parse(raw) as StoredGrant;
   } catch {
     return null;
   }
   const user = await db.user.findUnique({ where: { id: grant.userId } });
-  if (!user || !user.active) return null;
+  if (!user || !user.active || user.sessionVersion !== grant.sessionVersion) return null;
   if (grant.parentTokenId) {
     const parent = await db.apiToken.findUnique({ where: { id: grant.parentTokenId }, select: { revokedAt: true, expiresAt: true } });
     if (!parent || parent.revokedAt || (parent.expiresAt && parent.expiresAt.getTime() < Date.now())) return null;

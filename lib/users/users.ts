@@ -27,6 +27,9 @@ export async function updateUser(actor: Actor, id: string, input: { name?: strin
   if (!existing) throw new AppError('NOT_FOUND', 'User not found');
   if (id === actor.userId && (input.active === false || (input.role && input.role !== 'ADMIN')))
     throw new AppError('CONFLICT', 'You cannot deactivate yourself or remove your own admin role');
+  // A new password, role or active state ends the user's existing sessions (lib/auth/actor.ts).
+  const endsSessions =
+    !!input.password || (input.role !== undefined && input.role !== existing.role) || (input.active !== undefined && input.active !== existing.active);
   const user = await db.user.update({
     where: { id },
     data: {
@@ -34,6 +37,7 @@ export async function updateUser(actor: Actor, id: string, input: { name?: strin
       role: input.role,
       active: input.active,
       passwordHash: input.password ? await hashPassword(input.password) : undefined,
+      sessionVersion: endsSessions ? { increment: 1 } : undefined,
     },
     select: publicUser,
   });

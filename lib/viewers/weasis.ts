@@ -9,7 +9,10 @@
  * requests inside carry a short-lived viewer token in the manifest's httpTag, never in a URL.
  *
  * The alternative `$dicom:rs` link skips the manifest: Weasis queries the pool's DICOMweb itself
- * with the token as an `-H` header argument (it is in the weasis:// link, but in no HTTP URL).
+ * with the token as an `-H` header argument (in no HTTP URL, but in the weasis:// link itself).
+ * It is made only on request (`rsLink`): a weasis:// link a browser opens stays in its history,
+ * so the default link carries only the single-use manifest code, which Weasis uses up within
+ * seconds, and never the 4-hour token.
  */
 import { randomBytes } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
@@ -283,14 +286,14 @@ export interface WeasisLaunch {
   manifestUrl: string;
   /** weasis://$dicom:get -w "<manifestUrl>" */
   weasisUrl: string;
-  /** weasis://$dicom:rs … -H "Authorization: Bearer …"; null when too long for a link (large selections). */
+  /** weasis://$dicom:rs … -H "Authorization: Bearer …" (the token in the link): only when asked for (rsLink), and null when too long for a link. */
   rsUrl: string | null;
   manifestExpiresAt: string;
   tokenExpiresAt: string;
 }
 
 /** Builds and stores a manifest for studies (Study ids) of a pool the caller may read. */
-export async function createWeasisLaunch(opts: { actor: Actor; pool: Pool; studyIds: string[]; parentTokenId: string | null }): Promise<WeasisLaunch> {
+export async function createWeasisLaunch(opts: { actor: Actor; pool: Pool; studyIds: string[]; parentTokenId: string | null; rsLink?: boolean }): Promise<WeasisLaunch> {
   const studyIds = [...new Set(opts.studyIds)];
   if (studyIds.length > MAX_STUDIES_PER_LAUNCH) throw new AppError('VALIDATION', `At most ${MAX_STUDIES_PER_LAUNCH} studies per launch`, { studyIds: ['too many'] });
   const studies = await loadStudies(opts.pool.id, studyIds);
@@ -319,15 +322,15 @@ export async function createWeasisLaunch(opts: { actor: Actor; pool: Pool; study
       poolId: opts.pool.id,
       targetType: 'study',
       targetId: studyId,
-      detail: { viewer: 'weasis', studies: studyIds.length, tokenTtlMinutes: Math.round((expiresAt.getTime() - Date.now()) / 60000) },
+      detail: { viewer: 'weasis', studies: studyIds.length, rsLink: !!opts.rsLink, tokenTtlMinutes: Math.round((expiresAt.getTime() - Date.now()) / 60000) },
     });
   }
   const manifestUrl = manifestUrlFor(id);
-  const rs = rsLaunchUrl(root, studyUids, token);
+  const rs = opts.rsLink ? rsLaunchUrl(root, studyUids, token) : null;
   return {
     manifestUrl,
     weasisUrl: manifestLaunchUrl(manifestUrl),
-    rsUrl: rs.length <= MAX_LAUNCH_URL ? rs : null,
+    rsUrl: rs && rs.length <= MAX_LAUNCH_URL ? rs : null,
     manifestExpiresAt: new Date(Date.now() + MANIFEST_TTL_SECONDS * 1000).toISOString(),
     tokenExpiresAt: expiresAt.toISOString(),
   };

@@ -94,9 +94,11 @@ export function build(env: NodeJS.ProcessEnv) {
  * child is restarted with backoff while the other keeps serving; SIGINT/SIGTERM stop both.
  */
 export function startApp(env: NodeJS.ProcessEnv, opts: { port: number; host?: string; onStop?: () => Promise<void> }): Promise<never> {
+  // The web child preloads scripts/peer-address.cjs: it hands route handlers the connection's
+  // address (lib/auth/client-address.ts).
   const sup = supervise(
     [
-      { name: 'web', command: process.execPath, args: [path.join(ROOT, 'node_modules', 'next', 'dist', 'bin', 'next'), 'start', '-p', String(opts.port), '-H', opts.host ?? '0.0.0.0'] },
+      { name: 'web', command: process.execPath, args: ['-r', path.join(ROOT, 'scripts', 'peer-address.cjs'), path.join(ROOT, 'node_modules', 'next', 'dist', 'bin', 'next'), 'start', '-p', String(opts.port), '-H', opts.host ?? '0.0.0.0'] },
       { name: 'worker', command: process.execPath, args: ['--import', 'tsx', path.join(ROOT, 'workers', 'index.ts')] },
     ],
     { cwd: ROOT, env, log: say },

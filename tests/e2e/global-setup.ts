@@ -74,7 +74,7 @@ export default async function globalSetup() {
   const logDir = path.join(ROOT, 'test-results');
   const webLog = openSync(path.join(logDir, 'e2e-web.log'), 'w');
   const workerLog = openSync(path.join(logDir, 'e2e-worker.log'), 'w');
-  const web = spawn(process.execPath, [path.join(ROOT, 'node_modules', 'next', 'dist', 'bin', 'next'), 'start', '-p', String(webPort), '-H', '127.0.0.1'], {
+  const web = spawn(process.execPath, ['-r', path.join(ROOT, 'scripts', 'peer-address.cjs'), path.join(ROOT, 'node_modules', 'next', 'dist', 'bin', 'next'), 'start', '-p', String(webPort), '-H', '127.0.0.1'], {
     cwd: ROOT,
     env,
     stdio: ['ignore', webLog, webLog],

@@ -10,10 +10,17 @@ import { db, type Prisma } from '@/lib/db';
 
 export const suffix = () => randomBytes(3).toString('hex').toUpperCase();
 
+// A password hash costs ~0.5 s at production scrypt parameters: tests hash each password once.
+const hashes = new Map<string, Promise<string>>();
+const hashOnce = (password: string) => {
+  if (!hashes.has(password)) hashes.set(password, hashPassword(password));
+  return hashes.get(password)!;
+};
+
 export async function makeUser(role: 'ADMIN' | 'COORDINATOR' | 'RESEARCHER' = 'RESEARCHER', password = 'correct horse battery') {
   const s = suffix().toLowerCase();
   const user = await db.user.create({
-    data: { email: `${role.toLowerCase()}-${s}@test.local`, name: `${role} ${s}`, role, passwordHash: await hashPassword(password) },
+    data: { email: `${role.toLowerCase()}-${s}@test.local`, name: `${role} ${s}`, role, passwordHash: await hashOnce(password) },
   });
   return { ...user, password };
 }

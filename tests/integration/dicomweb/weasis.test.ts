@@ -23,8 +23,8 @@ let token: string;
 let scopedToken: string;
 let index: Awaited<ReturnType<typeof poolIndex>>;
 
-async function launch(studyIds: string[], t = token) {
-  const res = await call(api.createWeasisLaunch, { id: pool.id }, { token: t, body: { studyIds } });
+async function launch(studyIds: string[], t = token, extra: { rsLink?: boolean } = {}) {
+  const res = await call(api.createWeasisLaunch, { id: pool.id }, { token: t, body: { studyIds, ...extra } });
   return { status: res.status, launch: res.json as WeasisLaunch };
 }
 
@@ -59,6 +59,10 @@ describe('Weasis launch', () => {
     expect(status).toBe(201);
     expect(l.manifestUrl).toMatch(/^http:\/\/localhost:3000\/api\/v1\/weasis\/manifests\/[A-Za-z0-9_-]{24}$/);
     expect(decodeWeasisUrl(l.weasisUrl)).toBe(`$dicom:get -w "${l.manifestUrl}"`);
+    // The default launch puts no viewer token in any link (a link a browser opens stays in its
+    // history): only the single-use manifest code. The $dicom:rs link is made only on request.
+    expect(l.rsUrl).toBeNull();
+    expect(JSON.stringify(l)).not.toContain('trbv_');
     const res = await fetchManifest(l.manifestUrl);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('application/x-gzip');
@@ -120,7 +124,7 @@ describe('Weasis launch', () => {
   it('launches a selection: one manifest for several studies, and an rs link whose token reaches only them', async () => {
     const chosen = index.slice(0, 2);
     const rest = index.slice(2);
-    const { status, launch: l } = await launch(chosen.map((s) => s.id), scopedToken);
+    const { status, launch: l } = await launch(chosen.map((s) => s.id), scopedToken, { rsLink: true });
     expect(status).toBe(201);
     const xml = gunzipSync(Buffer.from((await fetchManifest(l.manifestUrl)).text, 'latin1')).toString('utf8');
     expect(validateManifest(xml).ok).toBe(true);

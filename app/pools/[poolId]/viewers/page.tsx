@@ -4,6 +4,7 @@ import { pagePool } from '@/lib/auth/page';
 import { db } from '@/lib/db';
 import { allowedOrigins } from '@/lib/dicomweb/cors';
 import { dicomwebRoot } from '@/lib/dicomweb/route';
+import { env } from '@/lib/env';
 import { listTokens } from '@/lib/users/tokens';
 import { ohifSnippet } from '@/lib/viewers/ohif';
 import { MANIFEST_TTL_SECONDS, VIEWER_TOKEN_TTL_SECONDS } from '@/lib/viewers/weasis';
@@ -90,7 +91,7 @@ export default async function ViewersPage({ params }: { params: Promise<{ poolId
           A pool token reads this pool only (it cannot store, query the PACS or reach another pool). Give one to each viewer or script, and revoke it
           when it is no longer needed. All your tokens are on <Link href="/account">your account page</Link>.
         </p>
-        <CreatePoolTokenForm poolId={pool.id} defaultName={`Viewer ${today}`} />
+        <CreatePoolTokenForm poolId={pool.id} defaultName={`Viewer ${today}`} defaultDays={env().API_TOKEN_DEFAULT_DAYS} />
         {tokens.length > 0 && (
           <div className="mt-4 overflow-x-auto">
             <table className="table" aria-label="Your tokens for this pool">
@@ -145,7 +146,8 @@ export default async function ViewersPage({ params }: { params: Promise<{ poolId
             <li>
               Click <strong>Open in Weasis</strong> on a study (here, on the pool’s study list or on a study page). Weasis downloads a manifest
               that works once, within {MANIFEST_TTL_SECONDS / 60} minutes, then the images with a read-only access that ends after{' '}
-              {VIEWER_TOKEN_TTL_SECONDS / 3600} hours and reaches only the studies you opened.
+              {VIEWER_TOKEN_TTL_SECONDS / 3600} hours and reaches only the studies you opened. The link your browser opens holds only that
+              one-time code, never the access itself, because browsers keep opened links in their history.
             </li>
             <li>
               <strong>Copy Weasis link</strong> gives the same launch as a link, for another machine or a script.
@@ -154,7 +156,8 @@ export default async function ViewersPage({ params }: { params: Promise<{ poolId
           <p className="mb-3 text-xs text-slate-500">
             Weasis can also browse the pool itself: add a DICOMweb node with the URL above and the HTTP header{' '}
             <Code>Authorization: Bearer &lt;pool token&gt;</Code>, or launch <Code>weasis://$dicom:rs --url &quot;{root}&quot; -r &quot;studyUID=…&quot; -H &quot;Authorization: Bearer …&quot;</Code>{' '}
-            (the token stays in a header, never in a URL).
+            (Weasis sends the token in a header, never in a URL it requests; but that link contains the token, so copy it rather than open it
+            from the browser, which would keep it in its history).
           </p>
           {recent.length === 0 ? (
             <EmptyState title="No studies in this pool yet">Open in Weasis appears here once studies have arrived.</EmptyState>
