@@ -55,17 +55,22 @@ describe('rebuilding the queues from the database', () => {
       retrievals[state] = r.id;
     }
 
+    // Other test files may have left work under way in the shared database: look at ours only.
+    const ours = (ids: string[]) => ids.filter((id) => id.includes(open.id) || id.includes(done.id) || Object.values(retrievals).some((r) => id.includes(r)));
     const first = await recoverJobsFromDatabase();
-    expect(first).toMatchObject({ finds: 1, moves: 3, anonymizes: 1 });
-    expect(await jobIds(QUEUES.find)).toEqual([`find-${open.id}-1-0`]);
-    expect(await jobIds(QUEUES.move)).toEqual(['QUEUED', 'SCHEDULED', 'MOVING'].map((s) => `move-${retrievals[s]}-2`).sort());
-    expect(await jobIds(QUEUES.anonymize)).toEqual([`anon-${retrievals.ANONYMIZING}-2`]);
+    expect(first.finds).toBeGreaterThanOrEqual(1);
+    expect(first.moves).toBeGreaterThanOrEqual(3);
+    expect(first.anonymizes).toBeGreaterThanOrEqual(1);
+    expect(ours(await jobIds(QUEUES.find))).toEqual([`find-${open.id}-1-0`]);
+    expect(ours(await jobIds(QUEUES.move))).toEqual(['QUEUED', 'SCHEDULED', 'MOVING'].map((s) => `move-${retrievals[s]}-2`).sort());
+    expect(ours(await jobIds(QUEUES.anonymize))).toEqual([`anon-${retrievals.ANONYMIZING}-2`]);
 
     // Again, with the jobs still there: nothing new.
+    const before = { find: await jobIds(QUEUES.find), move: await jobIds(QUEUES.move), anonymize: await jobIds(QUEUES.anonymize) };
     await recoverJobsFromDatabase();
-    expect(await jobIds(QUEUES.move)).toHaveLength(3);
-    expect(await jobIds(QUEUES.find)).toHaveLength(1);
-    expect(await jobIds(QUEUES.anonymize)).toHaveLength(1);
+    expect(await jobIds(QUEUES.move)).toEqual(before.move);
+    expect(await jobIds(QUEUES.find)).toEqual(before.find);
+    expect(await jobIds(QUEUES.anonymize)).toEqual(before.anonymize);
   });
 
   it('notices that Redis lost its data and runs the recovery', async () => {
