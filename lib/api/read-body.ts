@@ -8,6 +8,7 @@
  * lib/api/handler.ts calls these only after access has been decided (or, where access depends on
  * a pool id inside the body, under a small cap first: see lib/api/read-form.ts).
  */
+import { NextRequest } from 'next/server';
 import { AppError } from '../errors';
 
 /** The largest JSON body any endpoint accepts. */
@@ -85,4 +86,13 @@ export async function readJsonBody(req: Request, max = JSON_MAX_BYTES): Promise<
   } catch {
     throw new AppError('BAD_REQUEST', 'The request body is not valid JSON');
   }
+}
+
+/**
+ * The same request with its body read under `max` bytes (413 beyond), for handlers we do not
+ * own that read bodies whole (next-auth's POSTs).
+ */
+export async function withBoundedBody(req: NextRequest, max: number, tooLarge: () => AppError): Promise<NextRequest> {
+  const body = await readBytes(req, max, tooLarge);
+  return new NextRequest(req.url, { method: req.method, headers: req.headers, body: body.length ? new Uint8Array(body) : undefined });
 }
