@@ -15,7 +15,7 @@ import { AppError } from '../errors';
 export const JSON_MAX_BYTES = 1_000_000;
 
 export function sizeLabel(bytes: number): string {
-  return bytes >= 1024 * 1024 ? `${Math.round(bytes / 1024 / 1024)} MB` : `${Math.max(1, Math.round(bytes / 1024))} KB`;
+  return bytes >= 1_000_000 ? `${Math.max(1, Math.round(bytes / 1024 / 1024))} MB` : `${Math.max(1, Math.round(bytes / 1024))} KB`;
 }
 
 /** Pulls a body stream, counting bytes; the limit can be raised once access has been decided. */
