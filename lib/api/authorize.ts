@@ -30,3 +30,9 @@ export async function authorize(endpoint: Endpoint, actor: Actor | null, params:
   if (typeof poolId === 'string') return { actor, pool: await requirePool(actor, poolId, need) };
   throw new AppError('VALIDATION', 'poolId is required', { poolId: ['required'] });
 }
+
+/** True when the endpoint's pool is named inside its body (POST /queries, the spreadsheet upload), not by its path. */
+export function bodyNamesPool(endpoint: Endpoint): boolean {
+  if (!endpoint.access.startsWith('pool:')) return false;
+  return !['/pools/{id}', '/queries/{id}', '/retrievals/{id}'].some((p) => endpoint.path.startsWith(p));
+}

@@ -9,11 +9,13 @@ import { z, ZodError, type ZodType } from 'zod';
 import type { Actor } from '../auth/actor';
 import { getActor } from '../auth/actor';
 import type { PoolAccess } from '../auth/access';
-import { authorize } from './authorize';
+import { authorize, bodyNamesPool } from './authorize';
 import { env } from '../env';
 import { AppError, type FieldErrors } from '../errors';
 import { logger } from '../logger';
 import type { Endpoint } from './contract';
+import { readJsonBody } from './read-body';
+import { readForm } from './read-form';
 
 const log = logger('api');
 
@@ -56,47 +58,6 @@ export function errorResponse(e: unknown): Response {
 }
 
 /**
- * multipart/form-data: the size is checked from Content-Length before anything is read (and the
- * parsed files again after), text fields become the body, files are handed to the handler.
- */
-async function readMultipart(req: Request, maxBytes?: number): Promise<{ fields: Record<string, string>; files: Record<string, File> }> {
-  const type = req.headers.get('content-type') ?? '';
-  if (!type.startsWith('multipart/form-data')) throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'Send the file as multipart/form-data');
-  const max = maxBytes ?? env().UPLOAD_MAX_BYTES;
-  const declared = Number(req.headers.get('content-length') ?? NaN);
-  if (Number.isFinite(declared) && declared > max + 64 * 1024) throw new AppError('PAYLOAD_TOO_LARGE', `Uploads are limited to ${Math.round(max / 1024 / 1024)} MB`);
-  let form: FormData;
-  try {
-    form = await req.formData();
-  } catch {
-    throw new AppError('BAD_REQUEST', 'The upload could not be read as multipart/form-data');
-  }
-  const fields: Record<string, string> = {};
-  const files: Record<string, File> = {};
-  for (const [k, v] of form.entries()) {
-    if (typeof v === 'string') fields[k] = v;
-    else {
-      if (v.size > max) throw new AppError('PAYLOAD_TOO_LARGE', `Uploads are limited to ${Math.round(max / 1024 / 1024)} MB`);
-      files[k] = v;
-    }
-  }
-  return { fields, files };
-}
-
-async function readBody(req: Request, schema: ZodType | undefined): Promise<unknown> {
-  if (!schema) return undefined;
-  const type = req.headers.get('content-type') ?? '';
-  if (!type.includes('application/json')) throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'Send a JSON body (Content-Type: application/json)');
-  const text = await req.text();
-  if (text.length > 1_000_000) throw new AppError('PAYLOAD_TOO_LARGE', 'Request body too large');
-  try {
-    return text ? JSON.parse(text) : {};
-  } catch {
-    throw new AppError('BAD_REQUEST', 'The request body is not valid JSON');
-  }
-}
-
-/**
  * Every handler route() builds carries its endpoint under this key, so a test can check that each
  * route file under app/api/v1 is built here, from the contract entry of its own method and path
  * (tests/integration/api/contract.test.ts).
@@ -118,14 +79,34 @@ export function route<E extends Endpoint>(
       const params = (endpoint.params ? endpoint.params.parse(rawParams) : rawParams) as Record<string, string>;
       const url = new URL(req.url);
       const query = endpoint.query ? endpoint.query.parse(Object.fromEntries(url.searchParams)) : undefined;
+      // Access is decided before the body is read (a caller without access costs us no upload) and
+      // before it is validated (field errors tell them nothing). Where the pool is named inside the
+      // body, only a capped part of it is read first: the JSON body (1 MB at most) or the form
+      // fields before the first file (lib/api/read-form.ts).
+      const access: { pool: PoolAccess | null } = { pool: null };
+      const decide = async (rawBody: unknown) => {
+        access.pool = (await authorize(endpoint, actor, params, rawBody)).pool;
+      };
+      const fromBody = bodyNamesPool(endpoint);
+      if (!fromBody) await decide(undefined);
       let rawBody: unknown;
       let files: Record<string, File> = {};
-      if (endpoint.multipart) ({ fields: rawBody, files } = await readMultipart(req, endpoint.maxUploadBytes));
-      else if (endpoint.body) rawBody = await readBody(req, endpoint.body);
-      // Access is decided before the body is validated, so a caller without access learns nothing from field errors.
-      const { pool } = await authorize(endpoint, actor, params, rawBody);
+      if (endpoint.multipart) {
+        ({ fields: rawBody, files } = await readForm(req, {
+          maxFileBytes: endpoint.maxUploadBytes ?? env().UPLOAD_MAX_BYTES,
+          beforeFiles: fromBody
+            ? async (fields) => {
+                if (!fields.poolId) throw new AppError('VALIDATION', 'poolId is required, as a form field before the file', { poolId: ['required'] });
+                await decide(fields);
+              }
+            : undefined,
+        }));
+      } else if (endpoint.body) {
+        rawBody = await readJsonBody(req);
+        if (fromBody) await decide(rawBody);
+      } else if (fromBody) await decide(undefined);
       const body = endpoint.body ? endpoint.body.parse(rawBody) : undefined;
-      const result = await fn({ req, actor, pool, params, query, body, files } as HandlerContext<
+      const result = await fn({ req, actor, pool: access.pool, params, query, body, files } as HandlerContext<
         Infer<E['params']>,
         Infer<E['query']>,
         Infer<E['body']>

@@ -12,6 +12,7 @@ import type { Role } from '../db';
 import { db } from '../db';
 import { findActiveToken } from './tokens';
 import { authOptions } from './options';
+import { requireSameOrigin } from './same-origin';
 
 export interface Actor {
   userId: string;
@@ -77,9 +78,14 @@ export async function actorFromRequestCookie(req: Request): Promise<Actor | null
   return actorForSession(jwt?.uid, jwt?.sv);
 }
 
-/** For route handlers: a bearer token if one is sent (a bad token is not retried as a session). */
+/**
+ * For route handlers: a bearer token if one is sent (a bad token is not retried as a session).
+ * A session cookie authenticates a state-changing request only from our own origin (403 otherwise).
+ */
 export async function getActor(req: Request): Promise<Actor | null> {
   const bearer = bearerFrom(req);
   if (bearer) return actorFromToken(bearer);
-  return actorFromRequestCookie(req);
+  const actor = await actorFromRequestCookie(req);
+  if (actor) requireSameOrigin(req);
+  return actor;
 }

@@ -5,7 +5,9 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { encode } from 'next-auth/jwt';
 import type { Endpoint } from '@/lib/api/contract';
+import { env } from '@/lib/env';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 export const API_DIR = path.join(ROOT, 'app', 'api', 'v1');
@@ -47,11 +49,35 @@ export interface CallResult {
   headers: Headers;
 }
 
-export async function call(
-  ep: Pick<Endpoint, 'method' | 'path'>,
-  params: Record<string, string>,
-  opts: { token?: string; body?: unknown; rawBody?: string; contentType?: string; query?: Record<string, string>; form?: FormData } = {},
-): Promise<CallResult> {
+/** A next-auth session cookie for the user, as the browser holds it after sign-in. */
+export async function sessionCookie(userId: string): Promise<string> {
+  const jwt = await encode({ token: { uid: userId, sub: userId }, secret: env().TRIBUTARY_SECRET });
+  const name = env().PUBLIC_URL.startsWith('https://') ? '__Secure-next-auth.session-token' : 'next-auth.session-token';
+  return `${name}=${jwt}`;
+}
+
+/** PUBLIC_URL's origin: what a browser sends as Origin from Tributary's own pages. */
+export function publicOrigin(): string {
+  return new URL(env().PUBLIC_URL).origin;
+}
+
+export interface CallOptions {
+  token?: string;
+  /** A session cookie (sessionCookie()); the request then carries Origin: PUBLIC_URL's origin, as a browser's would. */
+  cookie?: string;
+  /** Overrides that Origin (null: none at all). */
+  origin?: string | null;
+  headers?: Record<string, string>;
+  body?: unknown;
+  rawBody?: string;
+  /** A streamed body (sent without Content-Length unless headers give one). */
+  stream?: ReadableStream<Uint8Array>;
+  contentType?: string;
+  query?: Record<string, string>;
+  form?: FormData;
+}
+
+export async function call(ep: Pick<Endpoint, 'method' | 'path'>, params: Record<string, string>, opts: CallOptions = {}): Promise<CallResult> {
   const mod = (await import(routeFileFor(ep.path))) as Record<string, (req: Request, ctx: { params: Promise<Record<string, string>> }) => Promise<Response>>;
   const handler = mod[ep.method.toUpperCase()];
   if (!handler) throw new Error(`${ep.method} ${ep.path} has no handler`);
@@ -59,12 +85,20 @@ export async function call(
   for (const [k, v] of Object.entries(opts.query ?? {})) url.searchParams.set(k, v);
   const headers = new Headers();
   if (opts.token) headers.set('authorization', `Bearer ${opts.token}`);
-  let body: string | FormData | undefined;
+  if (opts.cookie) {
+    headers.set('cookie', opts.cookie);
+    const origin = opts.origin === undefined ? publicOrigin() : opts.origin;
+    if (origin !== null) headers.set('origin', origin);
+  } else if (opts.origin) headers.set('origin', opts.origin);
+  let body: string | FormData | ReadableStream<Uint8Array> | undefined;
   if (opts.form) body = opts.form; // fetch's Request sets the multipart boundary itself
+  else if (opts.stream) body = opts.stream;
   else if (opts.rawBody !== undefined) body = opts.rawBody;
   else if (opts.body !== undefined) body = JSON.stringify(opts.body);
   if (body !== undefined && !opts.form) headers.set('content-type', opts.contentType ?? 'application/json');
-  const res = await handler(new Request(url, { method: ep.method.toUpperCase(), headers, body }), {
+  for (const [k, v] of Object.entries(opts.headers ?? {})) headers.set(k, v);
+  const init = { method: ep.method.toUpperCase(), headers, body, duplex: 'half' } as RequestInit;
+  const res = await handler(new Request(url, init), {
     params: Promise.resolve(Object.fromEntries(Object.entries(params).filter(([k]) => ep.path.includes(`{${k}}`)))),
   });
   const text = res.body ? Buffer.from(await res.arrayBuffer()).toString('latin1') : '';

@@ -17,7 +17,7 @@ export const batchEndpoints = {
   uploadQuerySpreadsheet: e({
     method: 'post',
     path: '/queries/spreadsheet',
-    summary: 'Upload a spreadsheet (.xlsx or .csv) of MRNs: multipart fields poolId, connectorId, file, dryRun ("true" validates only)',
+    summary: 'Upload a spreadsheet (.xlsx or .csv) of MRNs: multipart fields poolId, connectorId, dryRun ("true" validates only), then file (poolId must come before the file: access is decided before the file is read)',
     tag: 'queries',
     access: 'pool:coordinate',
     multipart: true,
