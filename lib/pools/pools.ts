@@ -5,7 +5,9 @@ import type { Actor } from '../auth/actor';
 import { isAdmin, requirePoolChange, visiblePoolIds } from '../auth/access';
 import { db, Prisma, type Tx } from '../db';
 import { AppError } from '../errors';
+import { notifyPoolOwners } from '../notifications/notify-pool-owners';
 import { removePoolData } from '../storage';
+import { checkMemberGrants } from './members-guard';
 import type { PoolInput } from './schema';
 
 function conflict(e: unknown): never {
@@ -36,6 +38,10 @@ export async function listPools(actor: Actor) {
 }
 
 export async function createPool(actor: Actor, input: PoolInput) {
+  if (input.members?.length) {
+    if (new Set(input.members.map((m) => m.userId)).size !== input.members.length) throw new AppError('VALIDATION', 'A user is listed twice in members', { members: ['listed twice'] });
+    await checkMemberGrants(db, actor, new Map(), input.members);
+  }
   const pool = await db.pool
     .create({
       data: {
@@ -85,7 +91,11 @@ export async function updatePool(actor: Actor, id: string, input: Partial<PoolIn
   }
   const pool = await db
     .$transaction(async (tx) => {
-      if (input.members) keepAnOwner(actor, (await lockedRoles(tx, id)).values(), input.members.map((m) => m.role));
+      if (input.members) {
+        const before = await lockedRoles(tx, id);
+        keepAnOwner(actor, before.values(), input.members.map((m) => m.role));
+        await checkMemberGrants(tx, actor, before, input.members);
+      }
       const p = await tx.pool.update({
         where: { id },
         data: { name: input.name, aeTitle: input.aeTitle, description: input.description, kind: input.kind },
@@ -110,6 +120,10 @@ export async function updatePool(actor: Actor, id: string, input: Partial<PoolIn
     targetId: id,
     detail: input.members ? { change: 'replace', members: input.members.length } : undefined,
   });
+  if (input.members) {
+    const n = input.members.length;
+    await notifyPoolOwners(actor, id, 'pool.members-update', (name) => `replaced the members of pool “${name}” (now ${n} member${n === 1 ? '' : 's'}).`);
+  }
   return pool;
 }
 
@@ -123,6 +137,7 @@ export async function deletePool(actor: Actor, id: string) {
   const inUse = await db.connector.count({ where: { OR: [{ queryPoolId: id }, { receivingPoolId: id }] } });
   if (inUse) throw new AppError('CONFLICT', `This pool is used by ${inUse} connector(s) as query or receiving pool`);
   await db.pool.delete({ where: { id } });
+  await db.notification.deleteMany({ where: { poolId: id } });
   // The index rows are gone with the pool (cascade); its de-identified files go too.
   await removePoolData(id);
   await audit({ userId: actor.userId, action: 'pool.delete', targetType: 'pool', targetId: id });
@@ -171,7 +186,12 @@ export async function addPoolMember(actor: Actor, poolId: string, input: { email
     });
   }
   try {
-    await db.poolMember.create({ data: { poolId, userId: user.id, role: input.role } });
+    await db.$transaction(async (tx) => {
+      const before = await lockedRoles(tx, poolId);
+      if (before.has(user.id)) throw new AppError('CONFLICT', 'This user is already a member of the pool: change their role in the list', { email: ['already a member'] });
+      await checkMemberGrants(tx, actor, before, [{ userId: user.id, role: input.role }]);
+      await tx.poolMember.create({ data: { poolId, userId: user.id, role: input.role } });
+    });
   } catch (e) {
     if (e instanceof Prisma.PrismaClientKnownRequestError && e.code === 'P2002') {
       throw new AppError('CONFLICT', 'This user is already a member of the pool: change their role in the list', { email: ['already a member'] });
@@ -179,6 +199,7 @@ export async function addPoolMember(actor: Actor, poolId: string, input: { email
     throw e;
   }
   await audit({ userId: actor.userId, action: 'pool.members-update', poolId, targetType: 'user', targetId: user.id, detail: { change: 'add', role: input.role } });
+  await notifyPoolOwners(actor, poolId, 'pool.members-update', (name) => `added ${user.name} to pool “${name}” as ${input.role.toLowerCase()}.`);
   return { userId: user.id, name: user.name, email: user.email, active: user.active, role: input.role };
 }
 
@@ -188,10 +209,15 @@ export async function changePoolMemberRole(actor: Actor, poolId: string, userId:
     const current = roles.get(userId);
     if (!current) throw new AppError('NOT_FOUND', 'Member not found');
     keepAnOwner(actor, roles.values(), new Map(roles).set(userId, role).values());
+    await checkMemberGrants(tx, actor, roles, [{ userId, role }]);
     await tx.poolMember.update({ where: { poolId_userId: { poolId, userId } }, data: { role } });
     return current;
   });
-  if (from !== role) await audit({ userId: actor.userId, action: 'pool.members-update', poolId, targetType: 'user', targetId: userId, detail: { change: 'role', from, role } });
+  if (from !== role) {
+    await audit({ userId: actor.userId, action: 'pool.members-update', poolId, targetType: 'user', targetId: userId, detail: { change: 'role', from, role } });
+    const member = await memberName(userId);
+    await notifyPoolOwners(actor, poolId, 'pool.members-update', (name) => `changed ${member}’s role in pool “${name}” from ${from.toLowerCase()} to ${role.toLowerCase()}.`);
+  }
   return { userId, role };
 }
 
@@ -207,4 +233,10 @@ export async function removePoolMember(actor: Actor, poolId: string, userId: str
     return current;
   });
   await audit({ userId: actor.userId, action: 'pool.members-update', poolId, targetType: 'user', targetId: userId, detail: { change: 'remove', role } });
+  const member = await memberName(userId);
+  await notifyPoolOwners(actor, poolId, 'pool.members-update', (name) => `removed ${member} (${role.toLowerCase()}) from pool “${name}”.`);
+}
+
+async function memberName(userId: string): Promise<string> {
+  return (await db.user.findUnique({ where: { id: userId }, select: { name: true } }))?.name ?? 'a user';
 }

@@ -27,6 +27,14 @@ export async function updateUser(actor: Actor, id: string, input: { name?: strin
   if (!existing) throw new AppError('NOT_FOUND', 'User not found');
   if (id === actor.userId && (input.active === false || (input.role && input.role !== 'ADMIN')))
     throw new AppError('CONFLICT', 'You cannot deactivate yourself or remove your own admin role');
+  if (input.role === 'ADMIN' && existing.role !== 'ADMIN') {
+    // Separation of duties (lib/pools/members-guard.ts): an administrator owns no pool.
+    const owned = await db.poolMember.count({ where: { userId: id, role: 'OWNER' } });
+    if (owned)
+      throw new AppError('CONFLICT', `This user owns ${owned} pool(s): an administrator cannot own a pool. Hand the pool(s) to another owner first.`, {
+        role: ['owns pools'],
+      });
+  }
   const user = await db.user.update({
     where: { id },
     data: {
