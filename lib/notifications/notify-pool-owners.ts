@@ -11,7 +11,7 @@ import { createNotifications } from './create';
 
 const log = logger('notifications');
 
-export async function notifyPoolOwners(actor: Actor, poolId: string, kind: 'pool.members-update' | 'pool.rules-update', change: (poolName: string) => string): Promise<number> {
+export async function notifyPoolOwners(actor: Actor, poolId: string, kind: 'pool.members-update' | 'pool.rules-update' | 'pool.owner-account-update', change: (poolName: string) => string): Promise<number> {
   try {
     const pool = await db.pool.findUnique({
       where: { id: poolId },

@@ -3,6 +3,7 @@ import type { Actor } from '../auth/actor';
 import { hashPassword } from '../auth/password';
 import { db, Prisma } from '../db';
 import { AppError } from '../errors';
+import { notifyPoolOwners } from '../notifications/notify-pool-owners';
 import type { UserInput } from './schema';
 
 export const publicUser = { id: true, email: true, name: true, role: true, active: true, createdAt: true } as const;
@@ -46,6 +47,14 @@ export async function updateUser(actor: Actor, id: string, input: { name?: strin
     select: publicUser,
   });
   await audit({ userId: actor.userId, action: 'user.update', targetType: 'user', targetId: id });
+  if (input.password && id !== actor.userId) {
+    // Whoever sets an owner's password could sign in as the owner: the pool's owners (the
+    // account's holder included) are told, so an administrator cannot do it unnoticed.
+    const owned = await db.poolMember.findMany({ where: { userId: id, role: 'OWNER' }, select: { poolId: true } });
+    for (const { poolId } of owned) {
+      await notifyPoolOwners(actor, poolId, 'pool.owner-account-update', (name) => `set a new password for ${existing.name}, an owner of pool “${name}”.`);
+    }
+  }
   return user;
 }
 

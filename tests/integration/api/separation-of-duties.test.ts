@@ -210,3 +210,19 @@ describe('notifications API', () => {
     expect((await call(api.listNotifications, {}, {})).status).toBe(401);
   });
 });
+
+describe('an administrator setting an owner’s password', () => {
+  it('is told to the pool’s owners, the account’s holder included (it could be used to sign in as the owner)', async () => {
+    expect((await call(api.updateUser, { id: owner.id }, { token: tok.admin, body: { password: 'a brand new long password' } })).status).toBe(200);
+    for (const o of [owner, owner2]) {
+      const n = await notices(o.id);
+      expect(n, o.email).toHaveLength(1);
+      expect(n[0]).toMatchObject({ kind: 'pool.owner-account-update' });
+      expect(n[0].text).toContain(owner.name);
+      expect(n[0].text).not.toContain('a brand new long password');
+    }
+    // A researcher's password: no owner is concerned.
+    expect((await call(api.updateUser, { id: researcher.id }, { token: tok.admin, body: { password: 'another long password' } })).status).toBe(200);
+    expect(await db.notification.count({ where: { poolId } })).toBe(2);
+  });
+});
