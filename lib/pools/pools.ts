@@ -89,10 +89,13 @@ export async function updatePool(actor: Actor, id: string, input: Partial<PoolIn
   if (input.members && new Set(input.members.map((m) => m.userId)).size !== input.members.length) {
     throw new AppError('VALIDATION', 'A user is listed twice in members', { members: ['listed twice'] });
   }
+  let formerOwners: string[] = [];
   const pool = await db
     .$transaction(async (tx) => {
       if (input.members) {
         const before = await lockedRoles(tx, id);
+        const after = new Map(input.members.map((m) => [m.userId, m.role]));
+        formerOwners = [...before].filter(([u, r]) => r === 'OWNER' && after.get(u) !== 'OWNER').map(([u]) => u);
         keepAnOwner(actor, before.values(), input.members.map((m) => m.role));
         await checkMemberGrants(tx, actor, before, input.members);
       }
@@ -122,7 +125,7 @@ export async function updatePool(actor: Actor, id: string, input: Partial<PoolIn
   });
   if (input.members) {
     const n = input.members.length;
-    await notifyPoolOwners(actor, id, 'pool.members-update', (name) => `replaced the members of pool “${name}” (now ${n} member${n === 1 ? '' : 's'}).`);
+    await notifyPoolOwners(actor, id, 'pool.members-update', (name) => `replaced the members of pool “${name}” (now ${n} member${n === 1 ? '' : 's'}).`, formerOwners);
   }
   return pool;
 }
@@ -216,7 +219,7 @@ export async function changePoolMemberRole(actor: Actor, poolId: string, userId:
   if (from !== role) {
     await audit({ userId: actor.userId, action: 'pool.members-update', poolId, targetType: 'user', targetId: userId, detail: { change: 'role', from, role } });
     const member = await memberName(userId);
-    await notifyPoolOwners(actor, poolId, 'pool.members-update', (name) => `changed ${member}’s role in pool “${name}” from ${from.toLowerCase()} to ${role.toLowerCase()}.`);
+    await notifyPoolOwners(actor, poolId, 'pool.members-update', (name) => `changed ${member}’s role in pool “${name}” from ${from.toLowerCase()} to ${role.toLowerCase()}.`, from === 'OWNER' ? [userId] : []);
   }
   return { userId, role };
 }
@@ -234,7 +237,7 @@ export async function removePoolMember(actor: Actor, poolId: string, userId: str
   });
   await audit({ userId: actor.userId, action: 'pool.members-update', poolId, targetType: 'user', targetId: userId, detail: { change: 'remove', role } });
   const member = await memberName(userId);
-  await notifyPoolOwners(actor, poolId, 'pool.members-update', (name) => `removed ${member} (${role.toLowerCase()}) from pool “${name}”.`);
+  await notifyPoolOwners(actor, poolId, 'pool.members-update', (name) => `removed ${member} (${role.toLowerCase()}) from pool “${name}”.`, role === 'OWNER' ? [userId] : []);
 }
 
 async function memberName(userId: string): Promise<string> {

@@ -183,6 +183,24 @@ describe('owners are told of membership changes they did not make', () => {
   });
 });
 
+describe('a pool cannot be taken from its owners unnoticed', () => {
+  it('owners an administrator removes or demotes (or replaces with someone else) are told', async () => {
+    const puppet = await makeUser('RESEARCHER');
+    // Demote one owner, then replace the list with a new owner only.
+    expect((await call(api.updatePoolMember, { id: poolId, userId: owner2.id }, { token: tok.admin, body: { role: 'RESEARCHER' } })).status).toBe(200);
+    expect((await notices(owner2.id)).map((n) => n.text).join()).toContain('from owner to researcher');
+    const res = await call(api.setPoolMembers, { id: poolId }, { token: tok.admin, body: { members: [{ userId: puppet.id, role: 'OWNER' }] } });
+    expect(res.status).toBe(200);
+    expect(await notices(owner.id)).toHaveLength(2);
+    expect(await notices(owner2.id)).toHaveLength(1); // a researcher by then: not an owner when replaced
+    expect(await notices(puppet.id)).toHaveLength(1);
+    expect((await notices(owner.id))[1].text).toContain('replaced the members');
+    // And removing an owner tells them.
+    expect((await call(api.removePoolMember, { id: poolId, userId: puppet.id }, { token: tok.admin })).status).toBeLessThan(300);
+    expect(await notices(puppet.id)).toHaveLength(2);
+  });
+});
+
 describe('notifications API', () => {
   it('lists the caller’s own notifications with the unread count, and marks them read (only their own)', async () => {
     await call(api.addPoolMember, { id: poolId }, { token: tok.admin, body: { email: outsider.email, role: 'RESEARCHER' } });
