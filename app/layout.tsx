@@ -2,6 +2,7 @@ import type { Metadata } from 'next';
 import Link from 'next/link';
 import './globals.css';
 import { actorFromSession } from '@/lib/auth/actor';
+import { unreadNotificationCount } from '@/lib/notifications/list';
 import { SignOutButton } from '@/components/sign-out-button';
 
 export const metadata: Metadata = { title: 'Tributary', description: 'Research imaging broker' };
@@ -11,6 +12,7 @@ export const dynamic = 'force-dynamic';
 
 export default async function RootLayout({ children }: { children: React.ReactNode }) {
   const actor = await actorFromSession();
+  const unread = actor ? await unreadNotificationCount(actor.userId) : 0;
   return (
     <html lang="en">
       <body className="min-h-screen">
@@ -36,6 +38,10 @@ export default async function RootLayout({ children }: { children: React.ReactNo
                   </>
                 )}
                 <span className="ml-auto flex items-center gap-3 text-slate-600">
+                  <Link href="/notifications" aria-label={unread ? `Notifications, ${unread} unread` : 'Notifications'}>
+                    Notifications
+                    {unread > 0 && <span className="ml-1 badge bg-amber-100 text-amber-900 tabular-nums">{unread}</span>}
+                  </Link>
                   <Link href="/account" title="Account and API tokens">
                     {actor.name} <span className="text-xs text-slate-400">({actor.role.toLowerCase()})</span>
                   </Link>

@@ -60,7 +60,7 @@ async function main() {
 
   if (needsBuild()) build(env);
   say(`open ${env.PUBLIC_URL} and sign in as ${env.DEMO_ADMIN_EMAIL ?? 'admin@tributary.local'} / ${env.DEMO_ADMIN_PASSWORD ? '(DEMO_ADMIN_PASSWORD)' : 'tributary-demo'}`);
-  say(`also: ${DEMO.coordinatorEmail}, ${DEMO.researcherEmail}, ${DEMO.otherResearcherEmail} (password ${DEMO.demoUserPassword})`);
+  say(`also: ${DEMO.ownerEmail} (owner of the cardiac pool), ${DEMO.coordinatorEmail}, ${DEMO.researcherEmail}, ${DEMO.otherResearcherEmail} (password ${DEMO.demoUserPassword})`);
   await startApp(env, { port: Number(env.PORT), onStop: async () => pacs?.stop() });
 }
 

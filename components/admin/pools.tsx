@@ -158,7 +158,7 @@ export interface UserOption {
 }
 
 const ROLE_HELP: Record<PoolRole, string> = {
-  OWNER: 'Owner: manages members and rules; alone reads the identity map',
+  OWNER: 'Owner: manages members, alone saves the rules and reads the identity map (never an administrator account)',
   COORDINATOR: 'Coordinator: queries the PACS and retrieves studies',
   RESEARCHER: 'Researcher: browses, views and downloads de-identified studies',
 };

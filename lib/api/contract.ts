@@ -16,6 +16,7 @@ import { type Endpoint, e, idParam as id } from './endpoint';
 import { batchEndpoints } from './endpoints/batch';
 import { browseEndpoints } from './endpoints/browse';
 import { deidEndpoints } from './endpoints/deid';
+import { notificationEndpoints } from './endpoints/notifications';
 import { poolMemberEndpoints } from './endpoints/pools';
 import { viewerEndpoints } from './endpoints/viewers';
 
@@ -78,6 +79,7 @@ export const api = {
   ...viewerEndpoints,
   ...poolMemberEndpoints,
   ...batchEndpoints,
+  ...notificationEndpoints,
 } satisfies Record<string, Endpoint>;
 
 export type Api = typeof api;

@@ -10,6 +10,7 @@ const ACCESS_TEXT: Record<Endpoint['access'], string> = {
   'pool:read': 'Members of the pool (any pool role), admins, or a token scoped to the pool. Others get 404.',
   'pool:coordinate': 'Pool owners and coordinators, and admins. Other members get 403, non-members 404.',
   'pool:own': 'Pool owners and admins.',
+  'pool:rules': 'Pool owners only (not admins): saving rules decides what identity reaches researchers.',
   'pool:identity': 'Pool owners only (not admins).',
 };
 

@@ -3,8 +3,12 @@
  * entry point asks here; nothing else compares roles.
  *
  * - Admins manage devices, connectors, users and see every pool; they do not see identity maps.
+ *   Separation of duties: an ADMIN account never acts as a pool OWNER for 'identity' or 'rules',
+ *   even if a membership row says OWNER (lib/pools/members-guard.ts refuses creating one, and
+ *   lib/users/users.ts refuses promoting an owner to ADMIN; this decision is the last line).
  * - Pool members see their pools. Pool role COORDINATOR or OWNER may query and retrieve;
- *   OWNER manages members and rules and alone reads the identity map.
+ *   OWNER (and administrators) manage members; OWNER alone saves rules ('rules') and reads the
+ *   identity map ('identity').
  * - Putting source data into a pool over STOW-RS ('ingest') is the OWNER's alone: what it stores
  *   reveals the research identity of any PatientID it carries (QIDO answers the research ID, the
  *   shifted dates the offset), which only the owner, who sees the identity map anyway, may learn.
@@ -16,12 +20,20 @@ import { db, type Pool, type PoolRole } from '../db';
 import { AppError } from '../errors';
 import type { Actor } from './actor';
 
-export type PoolNeed = 'read' | 'coordinate' | 'own' | 'identity' | 'ingest';
+/**
+ * read: see the pool. coordinate: query and retrieve. own: manage members, read the rules.
+ * rules: save a rule version (it decides what identity reaches researchers). identity: the
+ * identity map, lookup tables, preview on real data, quarantine release. ingest: put source
+ * data into the pool over STOW-RS (it reveals research identities).
+ */
+export type PoolNeed = 'read' | 'coordinate' | 'own' | 'rules' | 'identity' | 'ingest';
 
 export interface PoolAccess {
   pool: Pool;
   poolRole: PoolRole | null;
   isAdmin: boolean;
+  /** Acts as the pool's owner: saves rules, reads the identity map (never an admin account). */
+  isOwner: boolean;
 }
 
 export function requireActor(actor: Actor | null): Actor {
@@ -76,9 +88,11 @@ export function decidePool(
       return admin || (poolRole && COORDINATING.includes(poolRole)) ? 'allow' : 'forbidden';
     case 'own':
       return admin || poolRole === 'OWNER' ? 'allow' : 'forbidden';
+    case 'rules':
     case 'identity':
     case 'ingest':
-      return poolRole === 'OWNER' ? 'allow' : 'forbidden';
+      // Administration never grants identity or the rules that protect it (separation of duties).
+      return poolRole === 'OWNER' && !admin ? 'allow' : 'forbidden';
   }
 }
 
@@ -95,7 +109,7 @@ export async function requirePool(actorOrNull: Actor | null, poolId: string, nee
   if (decision === 'not-found') throw new AppError('NOT_FOUND', 'Pool not found');
   if (decision === 'forbidden') throw new AppError('FORBIDDEN', 'Your role in this pool does not allow this');
   const { members: _m, ...rest } = pool;
-  return { pool: rest as Pool, poolRole, isAdmin: isAdmin(actor) };
+  return { pool: rest as Pool, poolRole, isAdmin: isAdmin(actor), isOwner: decidePool(actor, poolId, poolRole, 'identity') === 'allow' };
 }
 
 /** Ids of the pools the actor can read (admins: all). */

@@ -15,6 +15,7 @@ export const DEMO = {
   researchAe: 'TRIB_CARDIO',
   otherAe: 'TRIB_NEURO',
   pacsAe: 'ORTHANC',
+  ownerEmail: 'owner@tributary.local',
   coordinatorEmail: 'coordinator@tributary.local',
   researcherEmail: 'researcher@tributary.local',
   otherResearcherEmail: 'neuro@tributary.local',
@@ -40,6 +41,9 @@ export async function seedDemo(opts: { pacsHost: string; pacsPort: number }) {
   const e = env();
   if (e.TRIBUTARY_MODE !== 'demo') throw new Error('seedDemo runs in demo mode only');
   const admin = await ensureUser(e.DEMO_ADMIN_EMAIL, 'Demo Admin', 'ADMIN', e.DEMO_ADMIN_PASSWORD);
+  // Separation of duties: the admin owns no pool (lib/pools/members-guard.ts); the cardiac pool's
+  // owner is a researcher account.
+  const owner = await ensureUser(DEMO.ownerEmail, 'Olu Owner', 'RESEARCHER', DEMO.demoUserPassword);
   const coord = await ensureUser(DEMO.coordinatorEmail, 'Casey Coordinator', 'COORDINATOR', DEMO.demoUserPassword);
   const researcher = await ensureUser(DEMO.researcherEmail, 'Riley Researcher', 'RESEARCHER', DEMO.demoUserPassword);
   const neuro = await ensureUser(DEMO.otherResearcherEmail, 'Noa Neuro', 'RESEARCHER', DEMO.demoUserPassword);
@@ -50,7 +54,7 @@ export async function seedDemo(opts: { pacsHost: string; pacsPort: number }) {
   const neuroPool = await ensurePool('Neuro MR study', DEMO.otherAe, 'RESEARCH', 'A second research pool, invisible to the cardiac team.');
 
   const members: [string, string, 'OWNER' | 'COORDINATOR' | 'RESEARCHER'][] = [
-    [cardio.id, admin.id, 'OWNER'],
+    [cardio.id, owner.id, 'OWNER'],
     [cardio.id, coord.id, 'COORDINATOR'],
     [cardio.id, researcher.id, 'RESEARCHER'],
     [neuroPool.id, neuro.id, 'OWNER'],

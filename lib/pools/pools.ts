@@ -5,7 +5,9 @@ import type { Actor } from '../auth/actor';
 import { isAdmin, requirePoolChange, visiblePoolIds } from '../auth/access';
 import { db, Prisma, type Tx } from '../db';
 import { AppError } from '../errors';
+import { notifyPoolOwners } from '../notifications/notify-pool-owners';
 import { removePoolData, removeStagedFiles } from '../storage';
+import { checkMemberGrants } from './members-guard';
 import type { PoolInput } from './schema';
 
 function conflict(e: unknown): never {
@@ -36,6 +38,10 @@ export async function listPools(actor: Actor) {
 }
 
 export async function createPool(actor: Actor, input: PoolInput) {
+  if (input.members?.length) {
+    if (new Set(input.members.map((m) => m.userId)).size !== input.members.length) throw new AppError('VALIDATION', 'A user is listed twice in members', { members: ['listed twice'] });
+    await checkMemberGrants(db, actor, new Map(), input.members);
+  }
   const pool = await db.pool
     .create({
       data: {
@@ -83,9 +89,16 @@ export async function updatePool(actor: Actor, id: string, input: Partial<PoolIn
   if (input.members && new Set(input.members.map((m) => m.userId)).size !== input.members.length) {
     throw new AppError('VALIDATION', 'A user is listed twice in members', { members: ['listed twice'] });
   }
+  let formerOwners: string[] = [];
   const pool = await db
     .$transaction(async (tx) => {
-      if (input.members) keepAnOwner(actor, (await lockedRoles(tx, id)).values(), input.members.map((m) => m.role));
+      if (input.members) {
+        const before = await lockedRoles(tx, id);
+        const after = new Map(input.members.map((m) => [m.userId, m.role]));
+        formerOwners = [...before].filter(([u, r]) => r === 'OWNER' && after.get(u) !== 'OWNER').map(([u]) => u);
+        keepAnOwner(actor, before.values(), input.members.map((m) => m.role));
+        await checkMemberGrants(tx, actor, before, input.members);
+      }
       const p = await tx.pool.update({
         where: { id },
         data: { name: input.name, aeTitle: input.aeTitle, description: input.description, kind: input.kind },
@@ -110,6 +123,10 @@ export async function updatePool(actor: Actor, id: string, input: Partial<PoolIn
     targetId: id,
     detail: input.members ? { change: 'replace', members: input.members.length } : undefined,
   });
+  if (input.members) {
+    const n = input.members.length;
+    await notifyPoolOwners(actor, id, 'pool.members-update', (name) => `replaced the members of pool “${name}” (now ${n} member${n === 1 ? '' : 's'}).`, formerOwners);
+  }
   return pool;
 }
 
@@ -130,6 +147,7 @@ export async function deletePool(actor: Actor, id: string) {
   });
   await db.pool.delete({ where: { id } });
   await db.stagedInstance.deleteMany({ where: { id: { in: staged.map((s) => s.id) } } });
+  await db.notification.deleteMany({ where: { poolId: id } });
   // The index rows are gone with the pool (cascade); every file of it goes too: de-identified data,
   // quarantine (may show burned-in text), thumbnails and staged originals.
   await removeStagedFiles(staged);
@@ -180,7 +198,12 @@ export async function addPoolMember(actor: Actor, poolId: string, input: { email
     });
   }
   try {
-    await db.poolMember.create({ data: { poolId, userId: user.id, role: input.role } });
+    await db.$transaction(async (tx) => {
+      const before = await lockedRoles(tx, poolId);
+      if (before.has(user.id)) throw new AppError('CONFLICT', 'This user is already a member of the pool: change their role in the list', { email: ['already a member'] });
+      await checkMemberGrants(tx, actor, before, [{ userId: user.id, role: input.role }]);
+      await tx.poolMember.create({ data: { poolId, userId: user.id, role: input.role } });
+    });
   } catch (e) {
     if (e instanceof Prisma.PrismaClientKnownRequestError && e.code === 'P2002') {
       throw new AppError('CONFLICT', 'This user is already a member of the pool: change their role in the list', { email: ['already a member'] });
@@ -188,6 +211,7 @@ export async function addPoolMember(actor: Actor, poolId: string, input: { email
     throw e;
   }
   await audit({ userId: actor.userId, action: 'pool.members-update', poolId, targetType: 'user', targetId: user.id, detail: { change: 'add', role: input.role } });
+  await notifyPoolOwners(actor, poolId, 'pool.members-update', (name) => `added ${user.name} to pool “${name}” as ${input.role.toLowerCase()}.`);
   return { userId: user.id, name: user.name, email: user.email, active: user.active, role: input.role };
 }
 
@@ -197,10 +221,15 @@ export async function changePoolMemberRole(actor: Actor, poolId: string, userId:
     const current = roles.get(userId);
     if (!current) throw new AppError('NOT_FOUND', 'Member not found');
     keepAnOwner(actor, roles.values(), new Map(roles).set(userId, role).values());
+    await checkMemberGrants(tx, actor, roles, [{ userId, role }]);
     await tx.poolMember.update({ where: { poolId_userId: { poolId, userId } }, data: { role } });
     return current;
   });
-  if (from !== role) await audit({ userId: actor.userId, action: 'pool.members-update', poolId, targetType: 'user', targetId: userId, detail: { change: 'role', from, role } });
+  if (from !== role) {
+    await audit({ userId: actor.userId, action: 'pool.members-update', poolId, targetType: 'user', targetId: userId, detail: { change: 'role', from, role } });
+    const member = await memberName(userId);
+    await notifyPoolOwners(actor, poolId, 'pool.members-update', (name) => `changed ${member}’s role in pool “${name}” from ${from.toLowerCase()} to ${role.toLowerCase()}.`, from === 'OWNER' ? [userId] : []);
+  }
   return { userId, role };
 }
 
@@ -216,4 +245,10 @@ export async function removePoolMember(actor: Actor, poolId: string, userId: str
     return current;
   });
   await audit({ userId: actor.userId, action: 'pool.members-update', poolId, targetType: 'user', targetId: userId, detail: { change: 'remove', role } });
+  const member = await memberName(userId);
+  await notifyPoolOwners(actor, poolId, 'pool.members-update', (name) => `removed ${member} (${role.toLowerCase()}) from pool “${name}”.`, role === 'OWNER' ? [userId] : []);
+}
+
+async function memberName(userId: string): Promise<string> {
+  return (await db.user.findUnique({ where: { id: userId }, select: { name: true } }))?.name ?? 'a user';
 }

@@ -20,6 +20,7 @@ import { AppError } from '../errors';
 import { type IdentitySource, planPatientIdentity } from './identity';
 import { loadLookupTables, lookupTablesUsedBy } from './lookups';
 import { checkedRules, currentRules } from './rules';
+import { keptDirectIdentifiers } from '../anonymize/direct-identifiers';
 
 export { PREVIEW_MAX_BYTES };
 
@@ -45,6 +46,8 @@ export interface PreviewResponse extends PreviewResult {
   fingerprint: string;
   /** The version these rules would be saved as (the current one when unchanged). */
   ruleVersion: number;
+  /** Direct identifiers these rules keep (lib/anonymize/direct-identifiers.ts): shown as a warning. */
+  keepsDirectIdentifiers: string[];
 }
 
 export async function previewRules(
@@ -108,5 +111,5 @@ export async function previewRules(
       quarantined: !!result.quarantine,
     },
   });
-  return { ...result, source, identitySource: planned.source, fingerprint: compiled.fingerprint, ruleVersion };
+  return { ...result, source, identitySource: planned.source, fingerprint: compiled.fingerprint, ruleVersion, keepsDirectIdentifiers: keptDirectIdentifiers(compiled) };
 }

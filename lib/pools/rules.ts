@@ -5,13 +5,16 @@
  * pool.rules / pool.ruleVersion in one transaction, so every stored instance's ruleVersion
  * (Instance.ruleVersion, QuarantinedInstance.ruleVersion) names rules that can still be read.
  */
+import { keptDirectIdentifiers, keptDirectIdentifiersOrNone } from '../anonymize/direct-identifiers';
 import { type RuleListChange, diffRuleLists, generatedRuleList } from '../anonymize/rule-list';
 import { canonical, compileRules } from '../anonymize/profile';
 import { type RuleSet, ruleSetSchema, validateRuleSet } from '../anonymize/rules';
 import { audit } from '../audit';
+import { requirePool } from '../auth/access';
 import type { Actor } from '../auth/actor';
 import { db, Prisma } from '../db';
 import { AppError, type FieldErrors } from '../errors';
+import { notifyPoolOwners } from '../notifications/notify-pool-owners';
 
 /**
  * validateRuleSet's messages ("overrides.2: unknown keyword ...") as field errors keyed by the
@@ -46,7 +49,14 @@ export function currentRules(pool: { rules: unknown }): RuleSet {
 export async function getPoolRules(poolId: string) {
   const pool = await db.pool.findUniqueOrThrow({ where: { id: poolId }, select: { rules: true, ruleVersion: true } });
   const rules = currentRules(pool);
-  return { ruleVersion: pool.ruleVersion, rules, fingerprint: fingerprintOf(rules), versions: await listRuleVersions(poolId) };
+  return {
+    ruleVersion: pool.ruleVersion,
+    rules,
+    fingerprint: fingerprintOf(rules),
+    /** Direct identifiers these rules keep (lib/anonymize/direct-identifiers.ts): shown as a warning. */
+    keepsDirectIdentifiers: keptDirectIdentifiersOrNone(rules),
+    versions: await listRuleVersions(poolId),
+  };
 }
 
 export async function listRuleVersions(poolId: string) {
@@ -75,32 +85,45 @@ export async function getRuleVersion(poolId: string, version: number) {
   } catch {
     // A version saved before a dictionary change may no longer compile; it is still shown.
   }
-  return { version: row.version, rules, fingerprint, createdAt: row.createdAt, createdBy: row.createdById ? (creator?.name ?? 'deleted user') : null };
+  return { version: row.version, rules, fingerprint, keepsDirectIdentifiers: keptDirectIdentifiersOrNone(rules), createdAt: row.createdAt, createdBy: row.createdById ? (creator?.name ?? 'deleted user') : null };
 }
 
 /**
  * Checks rules being edited without saving: 422 with field errors when invalid, otherwise the
  * fingerprint and what would change in the generated rule list compared with the current version.
  */
-export async function checkPoolRules(poolId: string, input: unknown): Promise<{ fingerprint: string; changes: RuleListChange[]; ruleVersion: number }> {
+export async function checkPoolRules(
+  poolId: string,
+  input: unknown,
+): Promise<{ fingerprint: string; changes: RuleListChange[]; ruleVersion: number; keepsDirectIdentifiers: string[] }> {
   const rules = checkedRules(input);
   const pool = await db.pool.findUniqueOrThrow({ where: { id: poolId }, select: { rules: true, ruleVersion: true } });
   const next = compileRules(rules);
-  return { fingerprint: next.fingerprint, changes: diffRuleLists(generatedRuleList(currentRules(pool)), generatedRuleList(next)), ruleVersion: pool.ruleVersion };
+  return {
+    fingerprint: next.fingerprint,
+    changes: diffRuleLists(generatedRuleList(currentRules(pool)), generatedRuleList(next)),
+    ruleVersion: pool.ruleVersion,
+    keepsDirectIdentifiers: keptDirectIdentifiers(next),
+  };
 }
 
 /**
  * Saves rules as the pool's next version. `baseVersion` (the version the editor started from)
  * refuses a save over someone else's newer one (CONFLICT). Rules identical to the current ones
  * create no version.
+ *
+ * Saving is the pool owner's act (access need 'rules', never an administrator): asked again here
+ * so no caller can save rules around the route's check. The other owners are notified.
  */
 export async function updatePoolRules(
   actor: Actor,
   poolId: string,
   input: { rules: unknown; baseVersion?: number },
-): Promise<{ ruleVersion: number; fingerprint: string; unchanged: boolean }> {
+): Promise<{ ruleVersion: number; fingerprint: string; unchanged: boolean; keepsDirectIdentifiers: string[] }> {
+  await requirePool(actor, poolId, 'rules');
   const rules = checkedRules(input.rules);
   const fingerprint = fingerprintOf(rules);
+  const kept = keptDirectIdentifiers(rules);
   const result = await db
     .$transaction(async (tx) => {
       const pool = await tx.pool.findUniqueOrThrow({ where: { id: poolId }, select: { rules: true, ruleVersion: true } });
@@ -134,8 +157,21 @@ export async function updatePoolRules(
       poolId,
       targetType: 'pool',
       targetId: poolId,
-      detail: { version: result.ruleVersion, fingerprint, options: rules.options.length, overrides: rules.overrides.length, quarantineBurnedIn: rules.quarantineBurnedIn },
+      detail: {
+        version: result.ruleVersion,
+        fingerprint,
+        options: rules.options.length,
+        overrides: rules.overrides.length,
+        quarantineBurnedIn: rules.quarantineBurnedIn,
+        keepsDirectIdentifiers: kept.length ? kept.join(' ') : null,
+      },
     });
+    const v = result.ruleVersion;
+    await notifyPoolOwners(actor, poolId, 'pool.rules-update', (name) =>
+      kept.length
+        ? `saved rules version ${v} of pool “${name}”. Warning: these rules keep direct identifiers (${kept.join(', ')}) in the pool.`
+        : `saved rules version ${v} of pool “${name}”.`,
+    );
   }
-  return { ...result, fingerprint };
+  return { ...result, fingerprint, keepsDirectIdentifiers: kept };
 }

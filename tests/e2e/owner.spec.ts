@@ -2,7 +2,8 @@
  * The honest broker's side, in the browser: the owner of the Neuro cohort (not an administrator)
  * adds and removes a member, ticks a profile option and saves the rules as a new version,
  * previews a synthetic instance with PHI (before/after), and sees the quarantine's empty state
- * and the identity map. A researcher of the pool sees none of those tabs.
+ * and the identity map. A researcher of the pool sees none of those tabs. An administrator reads
+ * the rules but cannot save them (separation of duties) and sees the kept-identifier warning.
  */
 import fs from 'node:fs/promises';
 import { expect, test } from '@playwright/test';
@@ -79,4 +80,27 @@ test('a researcher of the pool sees no owner tabs, and the owner pages refuse th
     const res = await page.goto(`/pools/${w.pools.a}/${p}`);
     expect(res?.status(), p).toBeGreaterThanOrEqual(400);
   }
+});
+
+test('an administrator reads a pool’s rules but cannot save them or open the identity map; keeping PatientID is flagged', async ({ page }) => {
+  const w = world();
+  await signIn(page, w.users.admin, w.password);
+  await page.goto(`/pools/${w.pools.a}/settings`);
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Cardiac cohort');
+  const sections = page.getByRole('navigation', { name: 'Pool sections' });
+  await expect(sections.getByRole('link', { name: 'Identity map' })).toHaveCount(0);
+  await expect(page.getByRole('button', { name: /Save as version \d+/ })).toHaveCount(0);
+  await expect(page.getByText('only the pool’s owner saves them')).toBeVisible();
+
+  // Checking rules that keep PatientID shows the warning (the check is allowed, saving is not).
+  await page.getByRole('button', { name: '+ Add override' }).click();
+  await page.getByLabel('Selector of override 1').fill('PatientID');
+  await page.getByRole('button', { name: 'Check', exact: true }).click();
+  await expect(page.getByTestId('direct-identifier-warning')).toContainText('PatientID');
+
+  const res = await page.goto(`/pools/${w.pools.a}/identity`);
+  expect(res?.status()).toBeGreaterThanOrEqual(400);
+  // The header links to the notifications page.
+  await page.goto('/notifications');
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Notifications');
 });

@@ -7,7 +7,7 @@ import type { Corpus } from '../../lib/synthetic';
 
 export interface E2eWorld {
   password: string;
-  users: { admin: string; coordinator: string; researcherA: string; researcherB: string };
+  users: { admin: string; ownerA: string; coordinator: string; researcherA: string; researcherB: string };
   pools: { a: string; b: string };
   connectorId: string;
   patients: { patientId: string; patientName: string; birthDate: string; accessionNumbers: string[]; numInstances: number }[];
@@ -18,6 +18,8 @@ export async function makeE2eWorld(opts: { pacsPort: number; corpus: Corpus }): 
   const hash = await hashPassword(password);
   const mk = (email: string, name: string, role: 'ADMIN' | 'COORDINATOR' | 'RESEARCHER') => db.user.create({ data: { email, name, role, passwordHash: hash } });
   const admin = await mk('admin@e2e.test', 'Ada Admin', 'ADMIN');
+  // Separation of duties: the administrator owns no pool (lib/pools/members-guard.ts).
+  const ownerA = await mk('owner.a@e2e.test', 'Oli Owner', 'RESEARCHER');
   const coordinator = await mk('coordinator@e2e.test', 'Cory Coordinator', 'COORDINATOR');
   const researcherA = await mk('researcher.a@e2e.test', 'Rae Research', 'RESEARCHER');
   const researcherB = await mk('researcher.b@e2e.test', 'Bo Other', 'RESEARCHER');
@@ -29,7 +31,7 @@ export async function makeE2eWorld(opts: { pacsPort: number; corpus: Corpus }): 
   const q = await pool('E2E query AE', 'E2E_QUERY', 'INFRASTRUCTURE');
   const r = await pool('E2E receiving AE', 'E2E_RECEIVE', 'INFRASTRUCTURE');
   const a = await pool('Cardiac cohort', 'E2E_CARDIO', 'RESEARCH', [
-    { userId: admin.id, role: 'OWNER' },
+    { userId: ownerA.id, role: 'OWNER' },
     { userId: coordinator.id, role: 'COORDINATOR' },
     { userId: researcherA.id, role: 'RESEARCHER' },
   ]);
@@ -44,7 +46,7 @@ export async function makeE2eWorld(opts: { pacsPort: number; corpus: Corpus }): 
   await db.$disconnect();
   return {
     password,
-    users: { admin: admin.email, coordinator: coordinator.email, researcherA: researcherA.email, researcherB: researcherB.email },
+    users: { admin: admin.email, ownerA: ownerA.email, coordinator: coordinator.email, researcherA: researcherA.email, researcherB: researcherB.email },
     pools: { a: a.id, b: b.id },
     connectorId: connector.id,
     patients: opts.corpus.patients.map((p) => ({

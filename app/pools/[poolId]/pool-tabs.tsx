@@ -9,7 +9,8 @@ export type PoolTab = 'studies' | 'query' | 'viewers' | 'quarantine' | 'identity
  */
 export function PoolTabs({ poolId, active, poolRole, isAdmin }: { poolId: string; active: PoolTab; poolRole: PoolRole | null; isAdmin: boolean }) {
   const canQuery = isAdmin || poolRole === 'OWNER' || poolRole === 'COORDINATOR';
-  const owns = poolRole === 'OWNER';
+  // An administrator account never acts as owner (lib/auth/access.ts, separation of duties).
+  const owns = poolRole === 'OWNER' && !isAdmin;
   const tabs: { key: PoolTab; href: string; label: string; show: boolean }[] = [
     { key: 'studies', href: `/pools/${poolId}`, label: 'Studies', show: true },
     { key: 'query', href: `/pools/${poolId}/query`, label: 'Query & retrieve', show: canQuery },

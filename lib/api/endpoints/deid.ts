@@ -2,8 +2,10 @@
  * De-identification: rules, preview, identity map, lookup tables, quarantine.
  *
  * Who (docs/deidentification.md, "Who can do what"):
- * - rules (read, check, save, versions) and the quarantine list: 'pool:own', pool owners and
+ * - rules (read, check, versions) and the quarantine list: 'pool:own', pool owners and
  *   admins. Neither shows identifying data.
+ * - saving rules: 'pool:rules', pool owners only. A rule version decides what identity reaches
+ *   researchers (e.g. `PatientID: keep`); administration never weakens it silently.
  * - preview, identity map, lookup tables, quarantine release/drop: 'pool:identity', pool owners
  *   only. Preview shows original values; the map and the tables link MRNs to research IDs; a
  *   release puts pixels that may show burned-in text into the pool. That is the honest broker's
@@ -65,7 +67,7 @@ const quarantineParams = z.object({ id, quarantineId: id });
 
 export const deidEndpoints = {
   getPoolRules: e({ method: 'get', path: '/pools/{id}/rules', summary: 'The pool’s de-identification rules, version, fingerprint and version history', tag: 'de-identification', access: 'pool:own', params: idParam }),
-  updatePoolRules: e({ method: 'put', path: '/pools/{id}/rules', summary: 'Save rules as the next version (validated; 409 when baseVersion is not the current version)', tag: 'de-identification', access: 'pool:own', params: idParam, body: rulesUpdateSchema }),
+  updatePoolRules: e({ method: 'put', path: '/pools/{id}/rules', summary: 'Save rules as the next version (pool owners only; validated; 409 when baseVersion is not the current version). keepsDirectIdentifiers names the direct identifiers the saved rules keep', tag: 'de-identification', access: 'pool:rules', params: idParam, body: rulesUpdateSchema }),
   checkPoolRules: e({ method: 'post', path: '/pools/{id}/rules/check', summary: 'Validate rules without saving; returns what the generated rule list would change', tag: 'de-identification', access: 'pool:own', params: idParam, body: rulesCheckSchema }),
   getPoolRuleVersion: e({ method: 'get', path: '/pools/{id}/rules/versions/{version}', summary: 'One saved version of the rules', tag: 'de-identification', access: 'pool:own', params: ruleVersionParams }),
 

@@ -85,8 +85,9 @@ describe('rules editor API', () => {
     expect((await call(api.getPoolRuleVersion, { id: poolId, version: '9' }, { token: tokens.owner })).status).toBe(404);
   });
 
-  it('lets admins manage rules (pool:own) but not researchers or coordinators', async () => {
+  it('lets admins read rules (pool:own) but not save them (pool:rules, owners only); researchers and coordinators neither', async () => {
     expect((await call(api.getPoolRules, { id: poolId }, { token: tokens.admin })).status).toBe(200);
+    expect((await call(api.updatePoolRules, { id: poolId }, { token: tokens.admin, body: { rules: DEFAULT_RULES } })).status).toBe(403);
     for (const who of ['researcher', 'coordinator']) {
       expect((await call(api.getPoolRules, { id: poolId }, { token: tokens[who] })).status).toBe(403);
       expect((await call(api.updatePoolRules, { id: poolId }, { token: tokens[who], body: { rules: DEFAULT_RULES } })).status).toBe(403);

@@ -6,7 +6,7 @@ const actor = (role: Actor['role'], tokenPoolId: string | null = null): Actor =>
 
 describe('decidePool: the one access decision', () => {
   it('hides pools from non-members (not-found, never forbidden)', () => {
-    for (const need of ['read', 'coordinate', 'own', 'identity'] as const) {
+    for (const need of ['read', 'coordinate', 'own', 'rules', 'identity'] as const) {
       expect(decidePool(actor('RESEARCHER'), 'p1', null, need)).toBe('not-found');
       expect(decidePool(actor('COORDINATOR'), 'p1', null, need)).toBe('not-found');
     }
@@ -36,8 +36,25 @@ describe('decidePool: the one access decision', () => {
     expect(decidePool(actor('COORDINATOR'), 'p1', null, 'ingest')).toBe('not-found');
   });
 
-  it('lets admins read, coordinate and own every pool', () => {
+  it('lets admins read, coordinate and manage (own) every pool', () => {
     for (const need of ['read', 'coordinate', 'own'] as const) expect(decidePool(actor('ADMIN'), 'p1', null, need)).toBe('allow');
+  });
+
+  it('never lets an admin account save rules or read identity, even holding pool role OWNER (separation of duties)', () => {
+    for (const need of ['rules', 'identity'] as const) {
+      expect(decidePool(actor('ADMIN'), 'p1', 'OWNER', need)).toBe('forbidden');
+      expect(decidePool(actor('ADMIN'), 'p1', null, need)).toBe('forbidden');
+      expect(decidePool(actor('ADMIN', 'p1'), 'p1', 'OWNER', need)).toBe('forbidden');
+    }
+    expect(decidePool(actor('ADMIN'), 'p1', 'OWNER', 'own')).toBe('allow');
+  });
+
+  it('lets only the pool owner save rules', () => {
+    expect(decidePool(actor('RESEARCHER'), 'p1', 'OWNER', 'rules')).toBe('allow');
+    expect(decidePool(actor('COORDINATOR'), 'p1', 'OWNER', 'rules')).toBe('allow');
+    expect(decidePool(actor('COORDINATOR'), 'p1', 'COORDINATOR', 'rules')).toBe('forbidden');
+    expect(decidePool(actor('RESEARCHER'), 'p1', 'RESEARCHER', 'rules')).toBe('forbidden');
+    expect(decidePool(actor('RESEARCHER', 'p1'), 'p1', 'OWNER', 'rules')).toBe('forbidden');
   });
 
   it('limits a pool-scoped token to reading its own pool', () => {

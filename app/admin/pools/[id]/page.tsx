@@ -1,9 +1,12 @@
 import Link from 'next/link';
 import { notFound } from 'next/navigation';
+import { keptDirectIdentifiersOrNone } from '@/lib/anonymize/direct-identifiers';
+import { currentRules } from '@/lib/pools/rules';
 import { pageAdmin } from '@/lib/auth/page';
 import { db } from '@/lib/db';
 import { listUsers } from '@/lib/users/users';
 import { PageHeader } from '@/components/ui';
+import { DirectIdentifierWarning } from '@/components/pools/direct-identifier-warning';
 import { PoolSenders } from '@/components/admin/pool-senders';
 import { DeletePool, PoolMembers, PoolSettings, type MemberRow, type UserOption } from '@/components/admin/pools';
 
@@ -23,6 +26,7 @@ export default async function AdminPoolPage({ params }: { params: Promise<{ id: 
       description: true,
       kind: true,
       ruleVersion: true,
+      rules: true,
       members: { select: { role: true, user: { select: { id: true, name: true, email: true, active: true } } }, orderBy: { createdAt: 'asc' } },
       queryConnectors: { select: { id: true, name: true } },
       receivingConnectors: { select: { id: true, name: true } },
@@ -58,6 +62,7 @@ export default async function AdminPoolPage({ params }: { params: Promise<{ id: 
           ) : undefined
         }
       />
+      <DirectIdentifierWarning keywords={keptDirectIdentifiersOrNone(currentRules(pool))} what={`Rule set version ${pool.ruleVersion}`} />
       <div className="grid gap-4 lg:grid-cols-5">
         <div className="space-y-4 lg:col-span-3">
           <section className="card p-4" aria-labelledby="settings-title">

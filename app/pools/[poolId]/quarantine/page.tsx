@@ -18,11 +18,11 @@ const STATUSES = [
 export default async function QuarantinePage({ params, searchParams }: { params: Promise<{ poolId: string }>; searchParams: Promise<Record<string, string>> }) {
   const { poolId } = await params;
   // The list carries no identifying data: owners and admins see it; only owners decide.
-  const { pool, poolRole, isAdmin } = await pagePool(poolId, 'own');
+  const { pool, poolRole, isAdmin, isOwner } = await pagePool(poolId, 'own');
   const parsed = quarantineListQuerySchema.safeParse(await searchParams);
   const query = parsed.success ? parsed.data : quarantineListQuerySchema.parse({});
   const data = await listQuarantine(pool.id, query);
-  const canDecide = poolRole === 'OWNER';
+  const canDecide = isOwner;
   const pages = Math.max(1, Math.ceil(data.total / data.pageSize));
   const link = (over: Record<string, string | number>) =>
     `/pools/${pool.id}/quarantine?${new URLSearchParams({ status: query.status, page: String(query.page), ...Object.fromEntries(Object.entries(over).map(([k, v]) => [k, String(v)])) })}`;

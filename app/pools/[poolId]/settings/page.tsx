@@ -1,4 +1,5 @@
 import Link from 'next/link';
+import { keptDirectIdentifiersOrNone } from '@/lib/anonymize/direct-identifiers';
 import { generatedRuleList, type RuleListRow, type RuleWhy } from '@/lib/anonymize/rule-list';
 import { sopClassName } from '@/lib/anonymize/sop-classes';
 import { pagePool } from '@/lib/auth/page';
@@ -7,6 +8,7 @@ import { listPoolMembers } from '@/lib/pools/pools';
 import { listPreviewSamples, previewMaxBytes } from '@/lib/pools/preview';
 import { currentRules, fingerprintOf, getRuleVersion, listRuleVersions } from '@/lib/pools/rules';
 import { PageHeader } from '@/components/ui';
+import { DirectIdentifierWarning } from '@/components/pools/direct-identifier-warning';
 import { MembersEditor } from '@/components/pools/members-editor';
 import { PoolTabs } from '../pool-tabs';
 import { RulesEditor } from './rules-editor';
@@ -42,9 +44,10 @@ const RULE_ROWS = 400;
 
 export default async function PoolSettingsPage({ params, searchParams }: { params: Promise<{ poolId: string }>; searchParams: Promise<Record<string, string | undefined>> }) {
   const { poolId } = await params;
-  const { actor, pool, poolRole, isAdmin } = await pagePool(poolId, 'own');
+  const { actor, pool, poolRole, isAdmin, isOwner } = await pagePool(poolId, 'own');
   const sp = await searchParams;
-  const owner = poolRole === 'OWNER';
+  // Saving rules, the preview and the lookup tables are the owner's (an admin account never is).
+  const owner = isOwner;
   const current = currentRules(pool);
   const versions = await listRuleVersions(pool.id);
 
@@ -54,6 +57,8 @@ export default async function PoolSettingsPage({ params, searchParams }: { param
   const viewed = viewVersion && viewVersion !== pool.ruleVersion ? await getRuleVersion(pool.id, viewVersion).catch(() => null) : null;
   const loaded = editVersion && editVersion !== pool.ruleVersion ? await getRuleVersion(pool.id, editVersion).catch(() => null) : null;
   const listRules = viewed?.rules ?? current;
+  const currentKept = keptDirectIdentifiersOrNone(current);
+  const listKept = viewed ? viewed.keepsDirectIdentifiers : currentKept;
   let list: RuleListRow[] = [];
   let listError: string | null = null;
   try {
@@ -100,8 +105,9 @@ export default async function PoolSettingsPage({ params, searchParams }: { param
           <h2 id="rules-title" className="mb-1">Rules <span className="font-normal text-slate-500">· version {pool.ruleVersion} · #{fingerprintOf(current)}</span></h2>
           <p className="mb-4 text-slate-600">
             Every instance that enters this pool goes through these rules. Saving creates version {pool.ruleVersion + 1}; each stored instance records the version that produced it.
-            {!owner && ' As an administrator you can edit the rules; only the pool’s owner can preview them on real data.'}
+            {!owner && ' You can read and check the rules; only the pool’s owner saves them and previews them on real data (administration never changes what identity reaches researchers).'}
           </p>
+          <DirectIdentifierWarning keywords={currentKept} what={`Version ${pool.ruleVersion} (current)`} />
           <RulesEditor
             key={`${pool.ruleVersion}-${loaded?.version ?? 'current'}`}
             poolId={pool.id}
@@ -109,6 +115,7 @@ export default async function PoolSettingsPage({ params, searchParams }: { param
             initial={loaded?.rules ?? current}
             loadedFrom={loaded?.version}
             canPreview={owner}
+            canSave={owner}
             samples={samples.map((s) => ({ id: s.id, receivedAt: s.receivedAt.toISOString(), sopClassName: sopClassName(s.sopClassUid), size: s.size }))}
             lookupTables={tables.map((t) => t.table).filter((t) => t !== 'research-id' && t !== 'research-name')}
             previewMaxMb={Math.floor(previewMaxBytes() / 1024 / 1024)}
@@ -205,6 +212,7 @@ export default async function PoolSettingsPage({ params, searchParams }: { param
             <button className="btn" type="submit">Search</button>
           </form>
         </div>
+        <DirectIdentifierWarning keywords={listKept} what={`Version ${viewed?.version ?? pool.ruleVersion}`} />
         {listError ? (
           <p className="text-amber-800">{listError}</p>
         ) : (

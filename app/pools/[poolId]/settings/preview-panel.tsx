@@ -7,6 +7,7 @@
 import { useMemo, useState } from 'react';
 import { apiFetch } from '@/components/api-client';
 import { FormAlert, Spinner } from '@/components/admin/kit';
+import { DirectIdentifierWarning } from '@/components/pools/direct-identifier-warning';
 
 export interface Sample {
   id: string;
@@ -35,6 +36,7 @@ interface PreviewData {
   identitySource: 'existing' | 'query-row' | 'lookup' | 'pseudonym';
   fingerprint: string;
   ruleVersion: number;
+  keepsDirectIdentifiers: string[];
 }
 
 const ACTION_STYLE: Record<RowAction, string> = {
@@ -136,6 +138,7 @@ export function PreviewPanel({ poolId, rules, samples, maxMb, beforePreview }: {
 
       {data && (
         <div className="space-y-2" role="region" aria-label="Preview result">
+          <DirectIdentifierWarning keywords={data.keepsDirectIdentifiers ?? []} what="The previewed rules" />
           <p>
             {data.quarantine ? (
               <span className="badge bg-amber-100 text-amber-900">would be quarantined: {data.quarantine.reason}</span>

@@ -11,6 +11,7 @@ import { apiFetch } from '@/components/api-client';
 import { FormAlert, Spinner } from '@/components/admin/kit';
 import { ACTION_LABELS, OPTION_LABELS } from '@/lib/anonymize/option-labels';
 import { OVERRIDE_ACTIONS, PROFILE_OPTIONS, type OptionKey, type OverrideAction, type RuleSet, ruleSetSchema } from '@/lib/anonymize/rules-schema';
+import { DirectIdentifierWarning } from '@/components/pools/direct-identifier-warning';
 import { PreviewPanel, type Sample } from './preview-panel';
 
 type Fields = Record<string, string[]>;
@@ -49,6 +50,8 @@ export function RulesEditor(props: {
   /** Set when the editor was loaded from a past version (restoring it saves a new version). */
   loadedFrom?: number;
   canPreview: boolean;
+  /** Saving is the pool owner's (access need 'rules'); others can edit and check, not save. */
+  canSave: boolean;
   samples: Sample[];
   lookupTables: string[];
   previewMaxMb: number;
@@ -61,6 +64,7 @@ export function RulesEditor(props: {
   const [error, setError] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const [changes, setChanges] = useState<Change[] | null>(null);
+  const [kept, setKept] = useState<string[]>([]);
   const [busy, setBusy] = useState<'check' | 'save' | null>(null);
 
   const rules = useMemo(
@@ -79,6 +83,7 @@ export function RulesEditor(props: {
 
   const edited = () => {
     setChanges(null);
+    setKept([]);
     setNotice(null);
   };
 
@@ -105,7 +110,7 @@ export function RulesEditor(props: {
     setNotice(null);
     if (!validLocally()) return;
     setBusy('check');
-    const res = await apiFetch<{ fingerprint: string; changes: Change[]; ruleVersion: number }>(`/pools/${props.poolId}/rules/check`, { body: { rules } });
+    const res = await apiFetch<{ fingerprint: string; changes: Change[]; ruleVersion: number; keepsDirectIdentifiers: string[] }>(`/pools/${props.poolId}/rules/check`, { body: { rules } });
     setBusy(null);
     if (!res.ok) {
       setFields(normalize(res.error.fields));
@@ -114,6 +119,7 @@ export function RulesEditor(props: {
     }
     setFields({});
     setChanges(res.data.changes);
+    setKept(res.data.keepsDirectIdentifiers ?? []);
     setNotice(res.data.changes.length ? null : `These rules resolve exactly like version ${res.data.ruleVersion}.`);
   }
 
@@ -307,16 +313,19 @@ export function RulesEditor(props: {
       )}
       <FormAlert message={error} />
       {notice && <p role="status" className="rounded-md border border-emerald-200 bg-emerald-50 px-2.5 py-1.5 text-emerald-900">{notice}</p>}
+      <DirectIdentifierWarning keywords={kept} what="These rules" />
 
       <div className="flex flex-wrap items-center gap-2">
         <button type="button" className="btn" onClick={check} disabled={busy !== null}>
           {busy === 'check' && <Spinner />} Check
         </button>
-        <button type="button" className="btn btn-primary" onClick={save} disabled={busy !== null}>
-          {busy === 'save' && <Spinner />} Save as version {props.baseVersion + 1}
-        </button>
+        {props.canSave && (
+          <button type="button" className="btn btn-primary" onClick={save} disabled={busy !== null}>
+            {busy === 'save' && <Spinner />} Save as version {props.baseVersion + 1}
+          </button>
+        )}
         <button type="button" className="btn" onClick={reset} disabled={busy !== null}>Reset</button>
-        <span className="text-xs text-slate-500">Check validates against the DICOM dictionary and lists what changes; nothing is saved until Save.</span>
+        <span className="text-xs text-slate-500">Check validates against the DICOM dictionary and lists what changes; {props.canSave ? 'nothing is saved until Save.' : 'only the pool’s owner can save.'}</span>
       </div>
 
       {changes && changes.length > 0 && (
