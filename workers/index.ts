@@ -1,6 +1,7 @@
 /**
  * The worker process: BullMQ workers for every queue, the DICOM SCP (one port; the called AE
- * selects the pool), and the staging purge timer. Several worker processes may run against the
+ * selects the pool), the staging purge timer and the staging reconciliation (at start, then every
+ * five minutes). Several worker processes may run against the
  * same Redis and PostgreSQL; the SCP port must then differ per host.
  * SIGTERM/SIGINT: stop taking jobs, let running ones finish, close the SCP.
  */
@@ -12,6 +13,7 @@ import { backoffDelay, JOBS, QUEUES, type JobName, type QueueName } from '../lib
 import { bullPrefix, closeQueues, queue } from '../lib/jobs/queues';
 import { logger } from '../lib/logger';
 import { closeDeidPool } from '../lib/pools/ingest';
+import { reconcileStaging } from '../lib/retrievals/reconcile-staging';
 import { isCallingAeAllowed, recordStaged, resolveCalledAe } from '../lib/retrievals/staging';
 import { createRedis } from '../lib/redis';
 import { processors } from './processors';
@@ -22,6 +24,9 @@ export interface RunningWorker {
   scpPort: number;
   stop(): Promise<void>;
 }
+
+/** Staging reconciliation period (and once at start). */
+const RECONCILE_EVERY_MS = 5 * 60_000;
 
 const CONCURRENCY: Record<QueueName, number> = {
   [QUEUES.find]: 8,
@@ -58,6 +63,10 @@ export async function startWorker(opts: { scpPort?: number; withScp?: boolean } 
     workers.push(w);
   }
   await queue(QUEUES.maintenance).upsertJobScheduler('staging-purge', { every: 15 * 60_000 }, { name: 'staging.purge', data: {} });
+  await queue(QUEUES.maintenance).upsertJobScheduler('staging-reconcile', { every: RECONCILE_EVERY_MS }, { name: 'staging.reconcile', data: {} });
+  // Before the SCP listens: nothing of this process is being received yet, so whatever an earlier
+  // (crashed) process left half-done is settled now, not at the next timer.
+  await reconcileStaging().catch((err: unknown) => log.error('staging reconciliation failed', { err: err instanceof Error ? err.name : 'error' }));
 
   let scp: { port: number; close(): Promise<void> } | null = null;
   if (opts.withScp !== false) {
