@@ -28,7 +28,9 @@
  * 500 x 512 KB CT move from ~250 to ~500 instances/s on the 2-core VM (storescp: ~800).
  *
  * Staging layout for whoever purges it: <stagingDir>/.incoming holds only objects being
- * received (*.part); a .part older than the SCP's pduTimeout is abandoned and safe to delete.
+ * received (<sop>.<host>-<pid>-<random>-<association>-<n>.part). liveStagingFiles() lists what
+ * this process is writing or recording right now; partOwner() tells a dead process's .part from
+ * a live one (lib/retrievals/reconcile-staging.ts deletes the dead ones).
  */
 import './patch';
 import { randomBytes } from 'node:crypto';
