@@ -13,7 +13,7 @@ import { backoffDelay, JOBS, QUEUES, type JobName, type QueueName } from '../lib
 import { bullPrefix, closeQueues, queue } from '../lib/jobs/queues';
 import { logger } from '../lib/logger';
 import { closeDeidPool } from '../lib/pools/ingest';
-import { reconcileStaging } from '../lib/retrievals/reconcile-staging';
+import { STAGED_FILE_GRACE_MS, reconcileStaging } from '../lib/retrievals/reconcile-staging';
 import { isCallingAeAllowed, recordStaged, resolveCalledAe } from '../lib/retrievals/staging';
 import { createRedis } from '../lib/redis';
 import { processors } from './processors';
@@ -66,7 +66,12 @@ export async function startWorker(opts: { scpPort?: number; withScp?: boolean } 
   await queue(QUEUES.maintenance).upsertJobScheduler('staging-reconcile', { every: RECONCILE_EVERY_MS }, { name: 'staging.reconcile', data: {} });
   // Before the SCP listens: nothing of this process is being received yet, so whatever an earlier
   // (crashed) process left half-done is settled now, not at the next timer.
-  await reconcileStaging().catch((err: unknown) => log.error('staging reconciliation failed', { err: err instanceof Error ? err.name : 'error' }));
+  const reconcile = () => reconcileStaging().catch((err: unknown) => log.error('staging reconciliation failed', { err: err instanceof Error ? err.name : 'error' }));
+  await reconcile();
+  // Once more when the grace for files without a row has passed: a crash's leftovers are gone
+  // within minutes of the restart, not at the next timer.
+  const secondPass = setTimeout(() => void reconcile(), STAGED_FILE_GRACE_MS + 5_000);
+  secondPass.unref();
 
   let scp: { port: number; close(): Promise<void> } | null = null;
   if (opts.withScp !== false) {
@@ -96,6 +101,7 @@ export async function startWorker(opts: { scpPort?: number; withScp?: boolean } 
   return {
     scpPort: scp?.port ?? 0,
     async stop() {
+      clearTimeout(secondPass);
       await Promise.all(workers.map((w) => w.close()));
       if (scp) await scp.close();
       await closeDeidPool();
