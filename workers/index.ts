@@ -1,6 +1,7 @@
 /**
  * The worker process: BullMQ workers for every queue, the DICOM SCP (one port; the called AE
- * selects the pool), and the staging purge timer. Several worker processes may run against the
+ * selects the pool), the staging purge timer and the staging reconciliation (at start, then every
+ * five minutes). Several worker processes may run against the
  * same Redis and PostgreSQL; the SCP port must then differ per host.
  * SIGTERM/SIGINT: stop taking jobs, let running ones finish, close the SCP.
  */
@@ -14,6 +15,7 @@ import { bullPrefix, closeQueues, queue } from '../lib/jobs/queues';
 import { startWorkerHeartbeat } from '../lib/health/worker-heartbeat';
 import { logger } from '../lib/logger';
 import { closeDeidPool } from '../lib/pools/ingest';
+import { STAGED_FILE_GRACE_MS, reconcileStaging } from '../lib/retrievals/reconcile-staging';
 import { isCallingAeAllowed, recordStaged, resolveCalledAe } from '../lib/retrievals/staging';
 import { createRedis, key, redis } from '../lib/redis';
 import { recoverJobsFromDatabase, watchForLostQueues } from '../lib/jobs/recover';
@@ -25,6 +27,9 @@ export interface RunningWorker {
   scpPort: number;
   stop(): Promise<void>;
 }
+
+/** Staging reconciliation period (and once at start). */
+const RECONCILE_EVERY_MS = 5 * 60_000;
 
 const CONCURRENCY: Record<QueueName, number> = {
   [QUEUES.find]: 8,
@@ -67,6 +72,7 @@ export async function startWorker(opts: { scpPort?: number; withScp?: boolean; q
   }
   const ensureSchedules = async () => {
     await queue(QUEUES.maintenance).upsertJobScheduler('staging-purge', { every: 15 * 60_000 }, { name: 'staging.purge', data: {} });
+    await queue(QUEUES.maintenance).upsertJobScheduler('staging-reconcile', { every: RECONCILE_EVERY_MS }, { name: 'staging.reconcile', data: {} });
   };
   await ensureSchedules();
   // Redis holds only queues: when it starts empty or comes back without its data, whatever the
@@ -81,6 +87,14 @@ export async function startWorker(opts: { scpPort?: number; withScp?: boolean; q
     intervalMs: opts.queueCheckMs,
   });
   await queueWatch.ready;
+  // Before the SCP listens: nothing of this process is being received yet, so whatever an earlier
+  // (crashed) process left half-done is settled now, not at the next timer.
+  const reconcile = () => reconcileStaging().catch((err: unknown) => log.error('staging reconciliation failed', { err }));
+  await reconcile();
+  // Once more when the grace for files without a row has passed: a crash's leftovers are gone
+  // within minutes of the restart, not at the next timer.
+  const secondPass = setTimeout(() => void reconcile(), STAGED_FILE_GRACE_MS + 5_000);
+  secondPass.unref();
 
   let scp: { port: number; close(): Promise<void> } | null = null;
   if (opts.withScp !== false) {
@@ -114,6 +128,7 @@ export async function startWorker(opts: { scpPort?: number; withScp?: boolean; q
   return {
     scpPort: scp?.port ?? 0,
     async stop() {
+      clearTimeout(secondPass);
       queueWatch.stop();
       await heartbeat.stop();
       await Promise.all(workers.map((w) => w.close()));

@@ -34,12 +34,15 @@
  * 500 x 512 KB CT move from ~250 to ~500 instances/s on the 2-core VM (storescp: ~800).
  *
  * Staging layout for whoever purges it: <stagingDir>/.incoming holds only objects being
- * received (*.part); a .part older than the SCP's pduTimeout is abandoned and safe to delete.
+ * received (<sop>.<host>-<pid>-<random>-<association>-<n>.part). liveStagingFiles() lists what
+ * this process is writing or recording right now; partOwner() tells a dead process's .part from
+ * a live one (lib/retrievals/reconcile-staging.ts deletes the dead ones).
  */
 import './patch';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import type { association, requests } from 'dcmjs-dimse';
@@ -196,6 +199,7 @@ class StagingStream extends Writable {
   ) {
     // autoDestroy off: the descriptor must outlive 'finish' for validation; we close it ourselves.
     super({ highWaterMark: 1024 * 1024 * 1024, decodeStrings: false, autoDestroy: false });
+    liveFiles.add(tempPath);
     this.headerLength = header.length;
     super.write(header);
   }
@@ -246,8 +250,12 @@ class StagingStream extends Writable {
 
   override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
     this.closeFd();
-    if (this.removeOnDestroy) fs.rm(this.tempPath, { force: true }, () => callback(err));
-    else callback(err);
+    if (this.removeOnDestroy) {
+      fs.rm(this.tempPath, { force: true }, () => {
+        liveFiles.delete(this.tempPath);
+        callback(err);
+      });
+    } else callback(err);
   }
 
   /** The open descriptor, once the stream has finished. */
@@ -293,7 +301,41 @@ function writeAll(fd: number, bufs: Buffer[], position: number, done: (err: Erro
 }
 
 let associationSerial = 0;
-const TEMP_PREFIX = `${process.pid}-${randomBytes(4).toString('hex')}`;
+/** This host (letters and digits only), for the names of our .part files. */
+const HOST_TAG = os.hostname().replace(/[^A-Za-z0-9]/g, '').slice(0, 32) || 'host';
+/** <host>-<pid>-<random>: tells whose .part file it is (see partOwner). */
+const TEMP_PREFIX = `${HOST_TAG}-${process.pid}-${randomBytes(4).toString('hex')}`;
+
+/**
+ * Staging files this process is writing or recording right now: every .part file from its open
+ * to its removal or rename, and the renamed file until onStored has recorded (or refused) it.
+ * The staging reconciliation never deletes these.
+ */
+const liveFiles = new Set<string>();
+export function liveStagingFiles(): ReadonlySet<string> {
+  return liveFiles;
+}
+
+/**
+ * Whose .part file this is: 'self' (this process: alive exactly while in liveStagingFiles),
+ * 'dead' (an earlier process on this host: its pid is gone or is now ours), or 'unknown' (another
+ * host or another naming: only its age can tell).
+ */
+export function partOwner(fileName: string): 'self' | 'dead' | 'unknown' {
+  if (!fileName.endsWith('.part')) return 'unknown';
+  const tag = fileName.slice(0, -'.part'.length).split('.').pop() ?? '';
+  const [host, pidText, rand] = tag.split('-');
+  if (`${host}-${pidText}-${rand}` === TEMP_PREFIX) return 'self';
+  if (host !== HOST_TAG || !/^\d+$/.test(pidText ?? '')) return 'unknown';
+  const pid = Number(pidText);
+  if (pid === process.pid) return 'dead';
+  try {
+    process.kill(pid, 0);
+    return 'unknown';
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ESRCH' ? 'dead' : 'unknown';
+  }
+}
 
 /** Accepts and drops the bytes of an object we already know we will refuse. */
 class DiscardStream extends Writable {
@@ -306,6 +348,8 @@ interface Pending {
   stream: StagingStream | DiscardStream;
   outcome?: Outcome;
   stored?: StoredInfo;
+  /** Where the object goes once valid (kept in liveStagingFiles until it is recorded). */
+  finalPath?: string;
   transferSyntaxUid: string;
   presentationContextId: number;
 }
@@ -344,7 +388,11 @@ class TributaryScp extends Scp {
   private pool: { id: string; stagingDir: string } | null = null;
   private readonly pending = new WeakMap<CStoreRequest, Pending>();
   private readonly requestOf = new WeakMap<Writable, CStoreRequest>();
-  private active: StagingStream | undefined;
+  /**
+   * Objects being received on this association whose last fragment has not arrived yet. Once it
+   * has, finishStore owns the file and always leaves either a recorded file or nothing.
+   */
+  private readonly receiving = new Set<StagingStream>();
   private stored = 0;
   private failed = 0;
   private paused = false;
@@ -374,13 +422,17 @@ class TributaryScp extends Scp {
     });
   }
 
-  /** Drops an object whose association ended before it was complete: nothing half-written stays. */
+  /**
+   * Drops every object of this association that is still being received (association gone or
+   * aborted mid-object, or a new object begun before the last fragment of the previous one):
+   * descriptor closed, .part file removed. Nothing half-written stays.
+   */
   private discardActive() {
-    const s = this.active;
-    if (!s) return;
-    this.active = undefined;
-    s.removeOnDestroy = true;
-    s.destroy();
+    for (const s of this.receiving) {
+      s.removeOnDestroy = true;
+      s.destroy();
+    }
+    this.receiving.clear();
   }
 
   private pressure = (high: boolean) => {
@@ -478,9 +530,11 @@ class TributaryScp extends Scp {
     const header = buildPart10Header({ sopClassUid, sopInstanceUid, transferSyntaxUid, sourceAeTitle: this.callingAe });
     // Unique without a syscall: process, association and object counters.
     const tempPath = path.join(this.pool.stagingDir, '.incoming', `${sopInstanceUid}.${TEMP_PREFIX}-${this.serial}-${++this.objects}.part`);
+    // One object at a time per association: a new one means the previous one was abandoned.
+    this.discardActive();
     const stream = new StagingStream(tempPath, header, this.pressure);
     stream.on('error', () => undefined); // reported through streamFinished
-    this.active = stream;
+    this.receiving.add(stream);
     this.pending.set(request, { stream, transferSyntaxUid, presentationContextId: pc.getPresentationContextId() });
     this.requestOf.set(stream, request);
     return stream;
@@ -500,24 +554,42 @@ class TributaryScp extends Scp {
       return;
     }
     const stream = p.stream;
+    this.receiving.delete(stream);
     this.finishStore(request, stream, p)
-      .then(
-        (outcome) => {
-          p.outcome = outcome;
-        },
-        (err: unknown) => {
-          log.error('store failed unexpectedly', { calledAe: this.calledAe, err });
-          p.outcome = { status: STATUS_PROCESSING_FAILURE };
-        },
-      )
-      .finally(() => {
-        if (this.active === stream) this.active = undefined;
-        deliver();
-      });
+      .then((outcome) => {
+        p.outcome = outcome;
+      })
+      .finally(deliver);
   }
 
-  /** Validates, renames and reports one finished object. Always leaves either a final file or nothing. */
+  /**
+   * Validates, renames and reports one finished object. Always leaves either a recorded file or
+   * nothing, and never an open descriptor, whatever fails (disk, walker, hook, a bug).
+   */
   private async finishStore(request: CStoreRequest, stream: StagingStream, p: Pending): Promise<Outcome> {
+    let finalPath: string | undefined;
+    let recorded = false;
+    try {
+      const outcome = await this.validateAndRecord(request, stream, p, (f) => {
+        finalPath = f;
+      });
+      recorded = outcome.status === STATUS_SUCCESS;
+      return outcome;
+    } catch (err) {
+      log.error('store failed unexpectedly', { calledAe: this.calledAe, err });
+      return { status: STATUS_PROCESSING_FAILURE };
+    } finally {
+      stream.closeFd();
+      if (!recorded) {
+        await fsp.rm(stream.tempPath, { force: true }).catch(() => undefined);
+        if (finalPath) await fsp.rm(finalPath, { force: true }).catch(() => undefined);
+      }
+      liveFiles.delete(stream.tempPath);
+      if (p.finalPath) liveFiles.delete(p.finalPath);
+    }
+  }
+
+  private async validateAndRecord(request: CStoreRequest, stream: StagingStream, p: Pending, renamed: (finalPath: string) => void): Promise<Outcome> {
     const pool = this.pool as { id: string; stagingDir: string };
     const fail = async (outcome: Outcome): Promise<Outcome> => {
       stream.closeFd();
@@ -563,9 +635,12 @@ class TributaryScp extends Scp {
     stream.closeFd();
     const dir = path.join(pool.stagingDir, study);
     const finalPath = path.join(dir, `${sopInstanceUid}.dcm`);
+    p.finalPath = finalPath;
     try {
       await fsp.mkdir(dir, { recursive: true });
+      liveFiles.add(finalPath);
       await fsp.rename(stream.tempPath, finalPath);
+      renamed(finalPath);
     } catch (e) {
       log.error('cannot move staged file into place', { calledAe: this.calledAe, code: (e as NodeJS.ErrnoException).code });
       return fail({ status: STATUS_OUT_OF_RESOURCES, comment: 'Cannot write to staging storage' });
@@ -594,7 +669,6 @@ class TributaryScp extends Scp {
       await this.hooks.onStored(info);
     } catch (e) {
       log.warn('onStored hook failed; object refused', { calledAe: this.calledAe, err: e });
-      await fsp.rm(finalPath, { force: true });
       return { status: STATUS_PROCESSING_FAILURE, comment: 'Could not record the object' };
     }
     p.stored = info;

@@ -18,6 +18,8 @@ export const JOBS = {
   'retrieval.move': { queue: QUEUES.move, schema: z.object({ retrievalId: z.string(), generation: z.number().int().min(0) }) },
   'retrieval.anonymize': { queue: QUEUES.anonymize, schema: z.object({ retrievalId: z.string(), generation: z.number().int().min(0) }) },
   'staging.purge': { queue: QUEUES.maintenance, schema: z.object({}) },
+  /** Staging folder vs StagedInstance rows (lib/retrievals/reconcile-staging.ts); also run at worker start. */
+  'staging.reconcile': { queue: QUEUES.maintenance, schema: z.object({}) },
 } as const;
 export type JobName = keyof typeof JOBS;
 export type JobPayload<N extends JobName> = z.infer<(typeof JOBS)[N]['schema']>;

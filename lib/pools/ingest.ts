@@ -11,6 +11,7 @@ import { createDeidPool } from '../anonymize/pool';
 import type { RuleSet } from '../anonymize/rules';
 import { db, Prisma, type Pool, type Tx } from '../db';
 import { AppError } from '../errors';
+import { crashPoint } from '../testing/crash-point';
 import { absolute, ensureDir, poolInstanceRelPath, quarantineRelPath, storageRoot } from '../storage';
 import type { DeidIdentity } from '../anonymize/engine';
 import type { DeidIndex } from '../anonymize/index-fields';
@@ -160,8 +161,12 @@ export async function storeDeidentified(opts: {
     const rel = poolInstanceRelPath(opts.pool.id, res.targetUids.study, res.targetUids.series, res.targetUids.sop);
     const abs = absolute(rel);
     await ensureDir(path.dirname(abs));
+    // On disk before it is renamed into place and indexed: the caller deletes the original once
+    // the index commits, so the de-identified copy must survive a power cut from then on.
+    await fsyncFile(tmp);
     if (noReplace) await placeNew(tmp, abs);
     else await fs.rename(tmp, abs);
+    crashPoint('deid.after-write');
     const poolId = opts.pool.id;
     const { studyId } = await indexDeidentified({
       replace: opts.replace,
@@ -191,6 +196,15 @@ export async function storeDeidentified(opts: {
   } finally {
     await fs.rm(tmp, { force: true }).catch(() => undefined);
     await fs.rm(tmpQuarantine, { force: true }).catch(() => undefined);
+  }
+}
+
+async function fsyncFile(p: string) {
+  const fh = await fs.open(p, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
   }
 }
 
@@ -261,11 +275,15 @@ export async function indexDeidentified(opts: {
     size: opts.size,
     ruleVersion: opts.ruleVersion,
   };
+  // The counts on the Series and Study rows are recomputed from the Instance rows in the same
+  // transaction as the instance itself: no crash between two writes can leave them wrong.
   if (opts.replace === false) {
     for (let attempt = 0; ; attempt++) {
       try {
         await db.$transaction([
+          lockStudy(study.id),
           db.instance.create({ data: { poolId, sopInstanceUid: targetUids.sop, ...instanceData } }),
+          ...recountStudy(study.id),
           ...(opts.alsoCommit ? opts.alsoCommit() : []),
         ]);
         return { studyId: study.id };
@@ -279,25 +297,50 @@ export async function indexDeidentified(opts: {
     }
   }
   await upsertRace(() => db.$transaction([
+    lockStudy(study.id),
     db.instance.upsert({
       where: { poolId_sopInstanceUid: { poolId, sopInstanceUid: targetUids.sop } },
       create: { poolId, sopInstanceUid: targetUids.sop, ...instanceData },
       update: instanceData,
     }),
+    ...recountStudy(study.id),
     ...(opts.alsoCommit ? opts.alsoCommit() : []),
   ]));
   return { studyId: study.id };
 }
 
-/** Recomputes series/study counts and study modalities from the index (idempotent). */
-export async function refreshStudyCounts(studyIds: string[], tx: Tx = db) {
-  for (const studyId of new Set(studyIds)) {
-    const series = await tx.series.findMany({ where: { studyId }, select: { id: true, modality: true, _count: { select: { instances: true } } } });
-    for (const s of series) await tx.series.update({ where: { id: s.id }, data: { numInstances: s._count.instances } });
-    const modalities = [...new Set(series.map((s) => s.modality).filter(Boolean))].sort().join('\\');
-    await tx.study.update({
-      where: { id: studyId },
-      data: { numSeries: series.length, numInstances: series.reduce((n, s) => n + s._count.instances, 0), modalities },
-    });
-  }
+/**
+ * Takes the study row's lock for the rest of the transaction. Every writer of a study's instances
+ * or counts takes it first, so the recount below (a new statement, hence a new snapshot under
+ * READ COMMITTED) sees every instance committed before it: two instances of one series committed
+ * side by side can never both count "the other one is not there yet".
+ */
+function lockStudy(studyId: string) {
+  return db.$queryRaw`SELECT "id" FROM "Study" WHERE "id" = ${studyId} FOR UPDATE`;
+}
+
+/**
+ * Series and study counts (and the study's modalities) recomputed from the index rows. A series
+ * counts once it holds an instance: its row is upserted before the instance's transaction, so a
+ * crash in between can leave an empty one, which no count includes.
+ */
+function recountStudy(studyId: string) {
+  return [
+    db.$executeRaw`UPDATE "Series" s SET "numInstances" = (SELECT count(*) FROM "Instance" i WHERE i."seriesId" = s."id") WHERE s."studyId" = ${studyId}`,
+    db.$executeRaw`UPDATE "Study" SET
+        "numSeries" = (SELECT count(*) FROM "Series" WHERE "studyId" = ${studyId} AND "numInstances" > 0),
+        "numInstances" = (SELECT coalesce(sum("numInstances"), 0) FROM "Series" WHERE "studyId" = ${studyId}),
+        "modalities" = coalesce((SELECT string_agg(DISTINCT "modality" COLLATE "C", ${'\\'} ORDER BY "modality" COLLATE "C")
+                                 FROM "Series" WHERE "studyId" = ${studyId} AND "numInstances" > 0 AND "modality" <> ''), ''),
+        "updatedAt" = now()
+      WHERE "id" = ${studyId}`,
+  ];
+}
+
+/**
+ * Recomputes series/study counts and study modalities from the index (idempotent; a repair tool:
+ * every instance commit already recounts its study).
+ */
+export async function refreshStudyCounts(studyIds: string[]) {
+  for (const studyId of new Set(studyIds)) await db.$transaction([lockStudy(studyId), ...recountStudy(studyId)]);
 }

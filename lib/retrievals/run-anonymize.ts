@@ -1,8 +1,12 @@
 /**
  * The de-identify step of a retrieval: every staged instance goes through the target pool's
  * rules into the pool's storage and index, then its staged original is deleted. Each instance
- * is committed on its own (index row, staged-row removal and counter in one transaction), so a
- * crash resumes with what is left and never counts an instance twice.
+ * is committed on its own (index row, study/series counts, staged-row removal and the
+ * per-instance record in one transaction), so a crash resumes with what is left and never
+ * counts an instance twice. Order per instance: de-identified output written to a temp name,
+ * fsynced, renamed into the pool; commit; unlink the original. A crash before the commit leaves
+ * the staged row (processed again: same research UIDs, same path, upserted index row); a crash
+ * after it leaves a file without a row, removed by the staging reconciliation.
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -11,8 +15,9 @@ import { audit } from '../audit';
 import { db } from '../db';
 import { logger } from '../logger';
 import { identityForRetrieval } from '../pools/identity';
-import { refreshStudyCounts, storeDeidentified } from '../pools/ingest';
+import { storeDeidentified } from '../pools/ingest';
 import { isSafeUid } from '../dicom/uids';
+import { crashPoint } from '../testing/crash-point';
 import { pruneEmptyDirs, stagingDir, stagingStudyDir } from '../storage';
 import { dropStaged, dropStagedFor } from './staging';
 
@@ -38,7 +43,6 @@ export async function runAnonymize(retrievalId: string, generation: number): Pro
   const found = await identityForRetrieval(pool, rules, r);
   if ('refused' in found) return;
   const { identity } = found;
-  const studyIds: string[] = [];
   for (;;) {
     const batch = await db.stagedInstance.findMany({ where: { retrievalId: r.id }, take: BATCH, orderBy: { receivedAt: 'asc' } });
     if (!batch.length) break;
@@ -50,7 +54,8 @@ export async function runAnonymize(retrievalId: string, generation: number): Pro
     await Promise.all(
       batch.map(async (s) => {
         try {
-          const outcome = await storeDeidentified({
+          crashPoint('deid.before-write');
+          await storeDeidentified({
             pool,
             rules,
             identity,
@@ -68,7 +73,10 @@ export async function runAnonymize(retrievalId: string, generation: number): Pro
               }),
             ],
           });
-          if (outcome.kind === 'stored') studyIds.push(outcome.studyId);
+          // Committed: the index row is in and the staged row is gone; only now the original goes.
+          // A crash right here leaves a staged file without a row, which the staging
+          // reconciliation (lib/retrievals/reconcile-staging.ts) deletes.
+          crashPoint('deid.after-commit');
           await fs.rm(s.path, { force: true });
           await pruneEmptyDirs(path.dirname(s.path), stagingDir(s.receivingPoolId));
         } catch (e) {
@@ -79,7 +87,6 @@ export async function runAnonymize(retrievalId: string, generation: number): Pro
         }
       }),
     );
-    await refreshStudyCounts(studyIds.splice(0));
     await refreshStoredCount(r.id);
   }
   // (The SCP never stages under an unsafe UID, so there is nothing to prune for one.)

@@ -15,6 +15,7 @@ import { inWindow, nextWindowStart } from '../connectors/schedule';
 import { jobId } from '../jobs/catalogue';
 import { acquireAssociation, tryAcquire, type Lane } from '../jobs/leases';
 import { enqueue } from '../jobs/queues';
+import { env } from '../env';
 import { logger } from '../logger';
 import { dropStagedFor } from './staging';
 import type { StepOutcome } from '../queries/run-find';
@@ -58,6 +59,21 @@ function shownError(e: unknown): string {
   const message = publicMessage(e, 'C-MOVE failed');
   const comment = e instanceof MoveFailedError ? e.pacsComment?.replace(/[^\x20-\x7e]/g, ' ').trim().slice(0, 64) : undefined;
   return comment ? `${message}: ${comment}` : message;
+}
+
+/**
+ * The PACS cannot send to our receiving AE: it answered "move destination unknown" (0xA801), or
+ * a move of a study that has instances with zero sub-operations (what a PACS that does not know
+ * the destination, or cannot open an association to it, often does instead). A configuration
+ * error, not an outage: no retries; the message says what the PACS administrator must register.
+ */
+export class MoveDestinationError extends MoveFailedError {}
+
+export const DESTINATION_STATUS_UNKNOWN = 0xa801;
+
+export function destinationAdvice(receivingAe: string): string {
+  const e = env();
+  return `Ask the PACS administrator to register Tributary as a C-MOVE destination: AE title ${receivingAe}, host ${e.DICOM_ADVERTISED_HOST}, port ${e.DICOM_PORT}.`;
 }
 
 export async function laneForRetrieval(r: { attempts: number; query: { source: 'SINGLE' | 'SPREADSHEET' } }): Promise<Lane> {
@@ -126,6 +142,17 @@ export async function runMove(retrievalId: string, generation: number, opts: { i
         await dropStagedFor(r.id);
         return { status: 'done' };
       }
+      const receivingAe = connector.receivingPool.aeTitle;
+      if (result.dimseStatus === DESTINATION_STATUS_UNKNOWN) {
+        throw new MoveDestinationError(`The PACS ${peer.aeTitle} does not know the move destination ${receivingAe} (status 0xA801). ${destinationAdvice(receivingAe)}`);
+      }
+      const nothing = result.completed + result.failed + result.warnings + result.remaining === 0;
+      if (nothing && !plan.alreadyHave && !target.seriesInstanceUid && r.expected > 0 && done.completed === 0
+        && (await db.stagedInstance.count({ where: { retrievalId: r.id } })) === 0) {
+        throw new MoveDestinationError(
+          `The PACS ${peer.aeTitle} answered the move of a study of ${r.expected} instance(s) with zero sub-operations: it cannot send to ${receivingAe}. ${destinationAdvice(receivingAe)}`,
+        );
+      }
       done = { completed: done.completed + result.completed, failed: done.failed + result.failed, warnings: done.warnings + result.warnings };
       ended.push(result.status);
       if (result.status === 'failure' && result.completed === 0)
@@ -136,6 +163,8 @@ export async function runMove(retrievalId: string, generation: number, opts: { i
       await dropIfCancelled(r.id, generation);
       return { status: 'done' };
     }
+    // The PACS delivers to us again: a configuration problem reported earlier is solved.
+    if (done.completed > 0) await db.connector.updateMany({ where: { id: connector.id, moveProblem: { not: null } }, data: { moveProblem: null, moveProblemAt: null } });
     const total = plan.alreadyHave + done.completed + done.failed + done.warnings;
     const staged = await db.stagedInstance.count({ where: { retrievalId: r.id } });
     if (failure && staged === 0 && plan.targets.length > 0) throw failure;
@@ -159,6 +188,11 @@ export async function runMove(retrievalId: string, generation: number, opts: { i
     await enqueue('retrieval.anonymize', { retrievalId: r.id, generation }, { jobId: jobId.anonymize(r.id, generation) });
     return { status: 'done' };
   } catch (e) {
+    if (e instanceof MoveDestinationError) {
+      const ae = connector.receivingPool.aeTitle;
+      await reportDestinationProblem(r.id, generation, connector.id, e.message, `The PACS ${peer.aeTitle} cannot send studies to ${ae}. ${destinationAdvice(ae)}`);
+      return { status: 'done' };
+    }
     // Stored on the study for its coordinators; the job's failure reason and the log get no more
     // than our message and the error's class (workers/index.ts, lib/jobs/failure.ts).
     const message = shownError(e);
@@ -190,6 +224,19 @@ export async function runMove(retrievalId: string, generation: number, opts: { i
     await studyLock.release();
     await lease.release();
   }
+}
+
+/**
+ * A configuration error fails the study at once (no hour of retries) with what to register, and
+ * is shown on the connector; said once: the connector's message and the log line only when new.
+ */
+async function reportDestinationProblem(id: string, generation: number, connectorId: string, message: string, forConnector: string) {
+  await advance(id, generation, { state: 'FAILED', lastError: message, finishedAt: new Date() });
+  const changed = await db.connector.updateMany({
+    where: { id: connectorId, OR: [{ moveProblem: null }, { moveProblem: { not: forConnector } }] },
+    data: { moveProblem: forConnector, moveProblemAt: new Date() },
+  });
+  if (changed.count) log.warn('PACS cannot send to our receiving AE', { connectorId });
 }
 
 /**

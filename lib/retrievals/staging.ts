@@ -16,7 +16,7 @@ import { redis } from '../redis';
 import { env } from '../env';
 import { logger } from '../logger';
 import { ingestPushed, isPushAllowed } from '../pools/push';
-import { pruneEmptyDirs, stagingDir, storageRoot } from '../storage';
+import { pruneEmptyDirs, stagingDir } from '../storage';
 
 const log = logger('staging');
 
@@ -142,12 +142,12 @@ export async function dropStagedFor(retrievalId: string) {
 }
 
 /**
- * The staging timer: originals never linger. Staged rows older than STAGING_MAX_AGE_HOURS whose
- * retrieval is finished (or gone) are deleted, and so are orphan files that no row points at.
+ * The staging timer: staged rows older than STAGING_MAX_AGE_HOURS whose retrieval is finished
+ * (or gone) are deleted with their files. Files without a row, rows without a file and abandoned
+ * .part files are the staging reconciliation's (lib/retrievals/reconcile-staging.ts).
  */
-export async function purgeAbandonedStaging(now = new Date()): Promise<{ rows: number; files: number }> {
+export async function purgeAbandonedStaging(now = new Date()): Promise<{ rows: number }> {
   const cutoff = new Date(now.getTime() - env().STAGING_MAX_AGE_HOURS * 3600_000);
-  const partCutoff = new Date(now.getTime() - 10 * 60_000);
   const old = await db.stagedInstance.findMany({
     where: {
       receivedAt: { lt: cutoff },
@@ -156,33 +156,6 @@ export async function purgeAbandonedStaging(now = new Date()): Promise<{ rows: n
     select: { id: true, path: true, receivingPoolId: true },
   });
   for (const s of old) await dropStaged(s);
-  let files = 0;
-  const root = path.join(storageRoot(), 'staging');
-  const known = new Set((await db.stagedInstance.findMany({ select: { path: true } })).map((s) => path.resolve(s.path)));
-  async function walk(dir: string) {
-    let entries: import('node:fs').Dirent[];
-    try {
-      entries = await fs.readdir(dir, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of entries) {
-      const p = path.join(dir, e.name);
-      if (e.isDirectory()) await walk(p);
-      else {
-        const st = await fs.stat(p).catch(() => null);
-        // A .part file is an instance whose sender (or our worker) died mid-transfer: no SCP
-        // writes one for longer than its PDU timeout, so ten minutes of silence means abandoned.
-        const limit = e.name.endsWith('.part') ? partCutoff : cutoff;
-        if (st && st.mtime < limit && !known.has(path.resolve(p))) {
-          await fs.rm(p, { force: true });
-          files++;
-        }
-      }
-    }
-    if (dir !== root) await fs.rmdir(dir).catch(() => undefined);
-  }
-  await walk(root);
-  if (old.length || files) log.info('staging purged', { rows: old.length, files });
-  return { rows: old.length, files };
+  if (old.length) log.info('staging purged', { rows: old.length });
+  return { rows: old.length };
 }

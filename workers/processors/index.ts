@@ -7,6 +7,7 @@ import { JOBS, type JobName } from '../../lib/jobs/catalogue';
 import { runFind, type StepOutcome } from '../../lib/queries/run-find';
 import { runAnonymize } from '../../lib/retrievals/run-anonymize';
 import { runMove } from '../../lib/retrievals/run-move';
+import { reconcileStaging } from '../../lib/retrievals/reconcile-staging';
 import { purgeAbandonedStaging } from '../../lib/retrievals/staging';
 
 function isFinalAttempt(job: Job): boolean {
@@ -38,5 +39,9 @@ export const processors: Record<JobName, Processor> = {
   'staging.purge': async (job) => {
     JOBS['staging.purge'].schema.parse(job.data);
     return purgeAbandonedStaging();
+  },
+  'staging.reconcile': async (job) => {
+    JOBS['staging.reconcile'].schema.parse(job.data);
+    return reconcileStaging();
   },
 };

@@ -37,6 +37,14 @@ export default async function ConnectorsPage() {
         title="Connectors"
         subtitle="How Tributary reaches a PACS: the device, the AE title it queries as, the AE title the PACS sends studies to, and when."
       />
+      {rows
+        .filter((c) => c.moveProblem)
+        .map((c) => (
+          <div key={c.id} role="alert" className="mb-4 rounded border border-red-300 bg-red-50 p-3 text-sm text-red-900">
+            <strong>{c.name}:</strong> {c.moveProblem}
+            {c.moveProblemAt ? <span className="ml-1 text-red-700">(since {c.moveProblemAt.toISOString().slice(0, 16).replace('T', ' ')} UTC)</span> : null}
+          </div>
+        ))}
       <ConnectorsManager connectors={connectors} devices={devices} pools={pools} scp={{ host: e.DICOM_ADVERTISED_HOST, port: e.DICOM_PORT }} />
       <div className="mt-4">
         <CapabilityCheck connectors={rows.map((c) => ({ id: c.id, name: c.name, capabilities: (c.capabilities ?? null) as CapabilitiesView | null }))} />
