@@ -19,7 +19,9 @@ if (!name) {
 }
 const migDir = path.join(root, 'prisma', 'migrations');
 const last = readdirSync(migDir).filter((d) => /^\d{14}_/.test(d)).sort().at(-1);
-const commit = execFileSync('git', ['log', '-1', '--format=%H', '--', `prisma/migrations/${last}`], { cwd: root, encoding: 'utf8' }).trim();
+// --first-parent: when the newest migration arrived on main by a merge, the merge commit (whose
+// schema also holds the other merged branches' changes) is the base, not the branch's own commit.
+const commit = execFileSync('git', ['log', '-1', '--first-parent', '--format=%H', '--', `prisma/migrations/${last}`], { cwd: root, encoding: 'utf8' }).trim();
 if (!commit) {
   console.error(`commit the newest migration (${last}) before diffing the next one`);
   process.exit(2);

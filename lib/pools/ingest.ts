@@ -9,7 +9,7 @@ import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { createDeidPool } from '../anonymize/pool';
 import type { RuleSet } from '../anonymize/rules';
-import { db, Prisma, type Pool, type Tx } from '../db';
+import { db, Prisma, type Pool } from '../db';
 import { AppError } from '../errors';
 import { crashPoint } from '../testing/crash-point';
 import { absolute, ensureDir, poolInstanceRelPath, quarantineRelPath, storageRoot } from '../storage';
