@@ -50,8 +50,11 @@ export interface CallResult {
 }
 
 /** A next-auth session cookie for the user, as the browser holds it after sign-in. */
+/** A session cookie as next-auth would set it at sign-in: the user's id and current session version. */
 export async function sessionCookie(userId: string): Promise<string> {
-  const jwt = await encode({ token: { uid: userId, sub: userId }, secret: env().TRIBUTARY_SECRET });
+  const { db } = await import('@/lib/db');
+  const { sessionVersion } = await db.user.findUniqueOrThrow({ where: { id: userId }, select: { sessionVersion: true } });
+  const jwt = await encode({ token: { uid: userId, sub: userId, sv: sessionVersion }, secret: env().TRIBUTARY_SECRET });
   const name = env().PUBLIC_URL.startsWith('https://') ? '__Secure-next-auth.session-token' : 'next-auth.session-token';
   return `${name}=${jwt}`;
 }
