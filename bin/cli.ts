@@ -326,6 +326,11 @@ export function buildProgram(): Command {
       const { createBackup } = await import('../lib/backup/create-backup');
       const m = await createBackup({ outDir: o.out });
       process.stdout.write(`backup written to ${o.out}: ${m.counts.instances} instances, ${m.counts.quarantined} quarantined, ${m.counts.bytes} bytes of files; database at migration ${m.migration}\n`);
+      if (m.missing.length) {
+        // The rest is saved; the operator must look at these (a pool deleted during the backup, or files lost before it).
+        process.stderr.write(`tributary: warning: ${m.missing.length} file(s) named by the database were not on disk (listed under "missing" in manifest.json), e.g. ${m.missing.slice(0, 3).join(', ')}\n`);
+        process.exitCode = 3;
+      }
     });
   backup
     .command('restore')

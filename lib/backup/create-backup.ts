@@ -7,8 +7,10 @@
  * READ transaction, and the list of files to copy is read in that same snapshot. An instance's
  * file is renamed into place before its index row commits, and a committed file is never
  * rewritten, so every row in the dump has its file on disk when the copy starts. Files written
- * after the snapshot are not in the dump and not copied. If a file named by the snapshot vanished
- * before it was copied (its pool was deleted during the backup), the backup fails and says so.
+ * after the snapshot are not in the dump and not copied. A file the snapshot names but the disk
+ * does not have (its pool was deleted during the backup, or it was lost before) does not stop the
+ * backup: it is listed under `missing` in the manifest and reported, so the operator learns of it
+ * and the other files are still saved.
  *
  * Not copied on purpose: staging (originals with PHI, short-lived: a retrieval that was moving at
  * backup time resumes from the PACS after a restore), tmp/ (partial writes) and thumbs/ (rendered
@@ -36,6 +38,8 @@ export interface BackupManifest {
   migration: string | null;
   database: { file: 'database.dump'; sha256: string; size: number };
   files: BackupFile[];
+  /** Paths the database names whose file was not on disk at backup time. */
+  missing: string[];
   counts: { instances: number; quarantined: number; bytes: number };
 }
 
@@ -93,6 +97,7 @@ export async function createBackup(opts: { outDir: string; databaseUrl?: string;
     await client.query('COMMIT');
 
     const files: BackupFile[] = [];
+    const missing: string[] = [];
     let bytes = 0;
     for (const rel of [...instances.rows, ...quarantined.rows].map((r) => r.path)) {
       const src = absolute(rel);
@@ -101,9 +106,9 @@ export async function createBackup(opts: { outDir: string; databaseUrl?: string;
       try {
         await fs.copyFile(src, dst);
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === 'ENOENT')
-          throw new Error(`a file the database names is missing (${rel}): was a pool deleted during the backup? Run the backup again.`);
-        throw e;
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+        missing.push(rel);
+        continue;
       }
       const stat = await fs.stat(dst);
       files.push({ path: rel, size: stat.size, sha256: await sha256File(dst) });
@@ -116,6 +121,7 @@ export async function createBackup(opts: { outDir: string; databaseUrl?: string;
       migration: migration.rows[0]?.name ?? null,
       database: { file: 'database.dump', sha256: await sha256File(dumpFile), size: dumpStat.size },
       files,
+      missing,
       counts: { instances: instances.rowCount ?? 0, quarantined: quarantined.rowCount ?? 0, bytes },
     };
     await fs.writeFile(path.join(out, 'manifest.json'), JSON.stringify(manifest, null, 1));

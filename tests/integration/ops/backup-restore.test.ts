@@ -24,6 +24,7 @@ const adminUrl = process.env.TEST_ADMIN_DATABASE_URL ?? 'postgresql://postgres@1
 let work: string;
 let poolId: string;
 let expected: { studies: number; instances: number };
+let seeded: Awaited<ReturnType<typeof seedPool>>;
 
 function run(args: string[], env: Record<string, string> = {}) {
   const r = spawnSync(process.execPath, args, { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 120_000, cwd: ROOT });
@@ -53,7 +54,7 @@ beforeAll(async () => {
   const pool = await makePool();
   poolId = pool.id;
   const corpus = generateCorpus({ seed: 4242, patients: 3, seriesPerStudy: 2, instancesPerSeries: 2 });
-  await seedPool(poolId, corpus.instances.map((i) => i.buffer));
+  seeded = await seedPool(poolId, corpus.instances.map((i) => i.buffer));
   expected = { studies: new Set(corpus.instances.map((i) => i.studyInstanceUid)).size, instances: corpus.instances.length };
   // An original in staging: it holds PHI and must not end up in a backup.
   const staged = absolute(path.join('staging', 'some-receiving-pool', '1.2.3', '1.2.3.4.dcm'));
@@ -74,9 +75,13 @@ describe('backup and restore', () => {
 
     const out = path.join(work, 'backup');
     const b = run([BIN, 'backup', 'create', '--out', out]);
-    expect(b.err).toBe('');
-    expect(b.code).toBe(0);
+    // Other test files share this database and may have left rows whose files they removed:
+    // those are reported (exit 3), ours must all be there.
+    expect([0, 3]).toContain(b.code);
     const manifest = JSON.parse(await fs.readFile(path.join(out, 'manifest.json'), 'utf8'));
+    const saved = new Set(manifest.files.map((f: { path: string }) => f.path));
+    for (const rel of seeded.paths.values()) expect(saved.has(rel)).toBe(true);
+    expect(manifest.missing.filter((m: string) => m.includes(poolId))).toEqual([]);
     expect(manifest.files.some((f: { path: string }) => f.path.startsWith('staging'))).toBe(false);
     expect(manifest.counts.instances).toBeGreaterThanOrEqual(expected.instances);
     expect(await fs.readdir(path.join(out, 'storage'))).not.toContain('staging');
@@ -95,6 +100,21 @@ describe('backup and restore', () => {
     const again = run([BIN, 'backup', 'restore', '--from', out], { ...env, STORAGE_ROOT: path.join(work, 'other') });
     expect(again.code).toBe(2);
     expect(again.err).toMatch(/not empty/);
+  });
+
+  it('saves the rest and reports a file the database names but the disk lacks (exit 3)', async () => {
+    const other = await makePool();
+    const corpus = generateCorpus({ seed: 99, patients: 1, seriesPerStudy: 1, instancesPerSeries: 2 });
+    const s = await seedPool(other.id, corpus.instances.map((i) => i.buffer));
+    const [lost, kept] = [...s.paths.values()];
+    await fs.rm(absolute(lost));
+    const out = path.join(work, 'backup-with-loss');
+    const b = run([BIN, 'backup', 'create', '--out', out]);
+    expect(b.code).toBe(3);
+    expect(b.err).toMatch(/warning: \d+ file\(s\) named by the database were not on disk/);
+    const manifest = JSON.parse(await fs.readFile(path.join(out, 'manifest.json'), 'utf8'));
+    expect(manifest.missing).toContain(lost);
+    expect(manifest.files.map((f: { path: string }) => f.path)).toContain(kept);
   });
 
   it('refuses a backup with one changed byte before writing anything', async () => {

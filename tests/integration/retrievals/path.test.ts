@@ -91,7 +91,8 @@ describe('query, retrieve, de-identify, browse', () => {
       for (const p of phi) expect(bytes.includes(p), `${path.basename(f)} contains PHI`).toBe(false);
     }
     // Staging is empty: originals never linger.
-    expect(await allFiles(path.join(storageRoot, 'staging'))).toEqual([]);
+    // (This connector's receiving pool only: other test files share the storage root.)
+    expect(await allFiles(path.join(storageRoot, 'staging', connector.receivingPoolId))).toEqual([]);
     expect(await db.stagedInstance.count({ where: { retrievalId: { in: done.map((r) => r.id) } } })).toBe(0);
   });
 
