@@ -318,7 +318,8 @@ class TributaryScp extends Scp {
   private pool: { id: string; stagingDir: string } | null = null;
   private readonly pending = new WeakMap<CStoreRequest, Pending>();
   private readonly requestOf = new WeakMap<Writable, CStoreRequest>();
-  private active: StagingStream | undefined;
+  /** Objects being received or checked: more than one when a peer sends the next C-STORE before our answer. */
+  private readonly active = new Set<StagingStream>();
   private stored = 0;
   private failed = 0;
   private paused = false;
@@ -346,13 +347,13 @@ class TributaryScp extends Scp {
     });
   }
 
-  /** Drops an object whose association ended before it was complete: nothing half-written stays. */
+  /** Drops the objects of an association that ended before they were complete: nothing half-written stays, no descriptor stays open. */
   private discardActive() {
-    const s = this.active;
-    if (!s) return;
-    this.active = undefined;
-    s.removeOnDestroy = true;
-    s.destroy();
+    for (const s of this.active) {
+      s.removeOnDestroy = true;
+      s.destroy();
+    }
+    this.active.clear();
   }
 
   private pressure = (high: boolean) => {
@@ -449,7 +450,7 @@ class TributaryScp extends Scp {
     const tempPath = path.join(this.pool.stagingDir, '.incoming', `${sopInstanceUid}.${TEMP_PREFIX}-${this.serial}-${++this.objects}.part`);
     const stream = new StagingStream(tempPath, header, this.pressure);
     stream.on('error', () => undefined); // reported through streamFinished
-    this.active = stream;
+    this.active.add(stream);
     this.pending.set(request, { stream, transferSyntaxUid, presentationContextId: pc.getPresentationContextId() });
     this.requestOf.set(stream, request);
     return stream;
@@ -480,8 +481,16 @@ class TributaryScp extends Scp {
         },
       )
       .finally(() => {
-        if (this.active === stream) this.active = undefined;
-        deliver();
+        this.active.delete(stream);
+        try {
+          deliver();
+        } catch (err) {
+          // dcmjs-dimse cannot take the dataset (its request state is gone: a peer that sent the next
+          // message before our answer, or garbage). Thrown here it would be an unhandled rejection,
+          // which ends the worker process; the association is aborted instead.
+          log.warn('association aborted: message out of order', { calledAe: this.calledAe, err: err instanceof Error ? err.name : 'error' });
+          this.sock.destroy();
+        }
       });
   }
 
