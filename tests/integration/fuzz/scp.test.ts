@@ -16,7 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startScp, type RunningScp, type StoredInfo } from '@/lib/dicom/scp';
+import { StagingStream, startScp, type RunningScp, type StoredInfo } from '@/lib/dicom/scp';
 import { store } from '@/lib/dicom/scu';
 import { generateCorpus } from '@/lib/synthetic';
 import { FUZZ_SEED, Mutator, fuzzCases, rssMiB } from '../../helpers/fuzz';
@@ -250,6 +250,24 @@ describe('fuzz: DICOM SCP', () => {
     expect(incoming()).toEqual([]);
     expect(openFilesUnder(staging)).toEqual([]);
     await run('echoscu', ['-aet', SENDER, '-aec', RX, '127.0.0.1', String(scp.port)], { env: DCMTK_ENV });
+  });
+
+  // Found by the fuzzer (FUZZ_SEED=2): an object refused before its staging file was open (a write
+  // after the end of the stream errors at once) had its path removed first and its file opened after:
+  // the descriptor stayed open on a deleted .part until the worker restarted.
+  it('an object refused before its staging file is open leaves neither the descriptor nor the file', async () => {
+    const dir = path.join(staging, '.incoming');
+    fs.mkdirSync(dir, { recursive: true });
+    const tempPath = path.join(dir, `1.2.3.4.abandoned-${process.pid}.part`);
+    const s = new StagingStream(tempPath, Buffer.from('header'), () => undefined);
+    s.on('error', () => undefined);
+    // What the C-STORE's failure path does: close the descriptor (none yet) and remove the path.
+    s.closeFd();
+    fs.rmSync(tempPath, { force: true });
+    await settle(() => s.errored !== null || s.destroyed, 2000);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(openFilesUnder(tempPath)).toEqual([]);
+    expect(fs.existsSync(tempPath)).toBe(false);
   });
 
   it('keeps serving while slow-loris associations trickle, and closes stalled ones', async () => {
