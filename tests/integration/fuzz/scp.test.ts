@@ -15,7 +15,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { StagingStream, startScp, type RunningScp, type StoredInfo } from '@/lib/dicom/scp';
 import { store } from '@/lib/dicom/scu';
 import { generateCorpus } from '@/lib/synthetic';
@@ -197,6 +197,13 @@ describe('fuzz: DICOM SCP', () => {
   });
 
   it('survives mutated replays, unknown PDU types and absurd lengths', async () => {
+    // Thousands of refusals, each logged at warn by design: keep the test output readable.
+    const level = process.env.LOG_LEVEL;
+    process.env.LOG_LEVEL = 'error';
+    onTestFinished(() => {
+      if (level === undefined) delete process.env.LOG_LEVEL;
+      else process.env.LOG_LEVEL = level;
+    });
     const m = new Mutator(FUZZ_SEED);
     const spots = hotspots(recorded);
     const splits = turns(recorded);
