@@ -520,8 +520,41 @@ function noteTarget(run: Run, el: El, level: Level, value: string): void {
 // The helpers below are module functions rather than closures inside apply(): apply runs for
 // every element and allocating closures there measurably slowed the hot path.
 
+/** Characters a value of these VRs may hold (PS3.5 Table 6.2-1, with the separators and padding). */
+const VR_REPERTOIRE: Readonly<Record<string, RegExp>> = {
+  AS: /^[0-9DWMY \\]*$/,
+  DA: /^[0-9.\- \\]*$/,
+  DS: /^[0-9+\-Ee. \\]*$/,
+  DT: /^[0-9.+\- \\]*$/,
+  IS: /^[0-9+\- \\]*$/,
+  TM: /^[0-9.:\- \\]*$/,
+  UI: /^[0-9. \\]*$/,
+};
+// C0 controls other than TAB, LF, FF, CR and ESC (ISO 2022 escapes) occur in no text value.
+const CONTROL = /[\x00-\x08\x0b\x0e-\x1a\x1c-\x1f]/;
+
+/**
+ * Whether a value kept as sent fits its VR. A value that does not is a damaged element (typically
+ * a wrong length that swallowed the elements after it, PHI included), or text sent under the tag
+ * of a sequence: keeping it would copy bytes the rules never saw.
+ */
+function fitsVr(run: Run, el: El): boolean {
+  if (!STRING_VRS.has(el.vr)) return true;
+  // A standard attribute sent with another VR than the dictionary's (a name under a model name's
+  // tag, text under a sequence's): a damaged or relabelled element, not what the rule was written for.
+  const known = (el.tag >>> 16) & 1 ? undefined : lookupTag(el.tag)?.vr;
+  if (known && known !== el.vr && known !== 'UN') return false;
+  const v = valueString(run.buf, el);
+  const repertoire = VR_REPERTOIRE[el.vr];
+  return repertoire ? repertoire.test(v) : !CONTROL.test(v);
+}
+
 function keepOriginal(run: Run, el: El, level: Level, out: Out, creator: string | undefined): boolean {
   if (el.items) return emitSequence(run, el, level, level.mode === 'dummy' ? 'normal' : level.mode, out, creator);
+  if (!fitsVr(run, el)) {
+    report(run, el.tag, 'remove (value does not fit its VR)', level);
+    return true;
+  }
   out.copy(run.buf, el.start, el.end);
   if (el.vr === 'UI' && level.depth === 0) noteTarget(run, el, level, valueString(run.buf, el).trim());
   return false;
@@ -976,6 +1009,11 @@ export function deidentifyToChunks(
   if (!sourceUids.study) throw malformed('no Study Instance UID (0020,000D)');
   if (!sourceUids.series) throw malformed('no Series Instance UID (0020,000E)');
   if (!sourceUids.sop) throw malformed('no SOP Instance UID (0008,0018)');
+  // These go into the meta header and the pool's file paths: a damaged value (a wrong length
+  // swallows the elements after it) must not travel there.
+  for (const [uid, what] of [[sopClassUid, 'SOP Class UID (0008,0016)'], [sourceUids.study, 'Study Instance UID (0020,000D)'], [sourceUids.series, 'Series Instance UID (0020,000E)'], [sourceUids.sop, 'SOP Instance UID (0008,0018)']] as const) {
+    if (uid.length > 64 || !/^[0-9]+(\.[0-9]+)*$/.test(uid)) throw malformed(`${what} is not a valid UID`);
+  }
 
   const level: Level = { syntax: parsed.syntax, mode: 'normal', ancestors: [], ancestorCreators: [], depth: 0 };
   const body = new Out();

@@ -181,8 +181,9 @@ interface Outcome {
  * finished. Backpressure is applied to the socket instead (onPressure). The file is opened
  * asynchronously (_construct): a synchronous open costs ~0.7 ms of blocked event loop per
  * object on this machine's disk, which is most of a small object's budget.
+ * Exported for the regression test of its descriptor handling (tests/integration/fuzz/scp.test.ts).
  */
-class StagingStream extends Writable {
+export class StagingStream extends Writable {
   private fd: number | undefined;
   readonly headerLength: number;
   /** Bytes written to the file so far (header included). */
@@ -204,9 +205,18 @@ class StagingStream extends Writable {
     super.write(header);
   }
 
+  /** Set when the object was given up before its file was open (see closeFd). */
+  private abandoned = false;
+
   override _construct(callback: (error?: Error | null) => void): void {
     fs.open(this.tempPath, 'wx+', 0o640, (err, fd) => {
       if (err) return callback(err);
+      if (this.abandoned) {
+        // Refused (e.g. a write after the end) before the open finished: the refusal already
+        // removed the path, so close and remove what the open just created.
+        fs.close(fd, () => fs.rm(this.tempPath, { force: true }, () => callback(new Error('staging file abandoned'))));
+        return;
+      }
       this.fd = fd;
       callback();
     });
@@ -265,7 +275,10 @@ class StagingStream extends Writable {
   }
 
   closeFd() {
-    if (this.fd === undefined) return;
+    if (this.fd === undefined) {
+      this.abandoned = true;
+      return;
+    }
     const fd = this.fd;
     this.fd = undefined;
     try {
@@ -556,10 +569,26 @@ class TributaryScp extends Scp {
     const stream = p.stream;
     this.receiving.delete(stream);
     this.finishStore(request, stream, p)
-      .then((outcome) => {
-        p.outcome = outcome;
-      })
-      .finally(deliver);
+      .then(
+        (outcome) => {
+          p.outcome = outcome;
+        },
+        (err: unknown) => {
+          log.error('store failed unexpectedly', { calledAe: this.calledAe, err });
+          p.outcome = { status: STATUS_PROCESSING_FAILURE };
+        },
+      )
+      .finally(() => {
+        try {
+          deliver();
+        } catch (err) {
+          // dcmjs-dimse cannot take the dataset (its request state is gone: a peer that sent the next
+          // message before our answer, or garbage). Thrown here it would be an unhandled rejection,
+          // which ends the worker process; the association is aborted instead.
+          log.warn('association aborted: message out of order', { calledAe: this.calledAe, err });
+          this.sock.destroy();
+        }
+      });
   }
 
   /**

@@ -25,7 +25,13 @@ export interface TcpProxy {
   close(): Promise<void>;
 }
 
-export async function startTcpProxy(opts: { targetPort: number; targetHost?: string; bytesPerSecond?: number }): Promise<TcpProxy> {
+export async function startTcpProxy(opts: {
+  targetPort: number;
+  targetHost?: string;
+  bytesPerSecond?: number;
+  /** Sees every chunk a client sends, with the connection's number (1, 2, ...): to record an association. */
+  onClientChunk?: (connection: number, chunk: Buffer) => void;
+}): Promise<TcpProxy> {
   const sockets = new Set<net.Socket>();
   const state = { maxConcurrent: 0, active: 0, total: 0, refused: 0, down: false, cutAt: 0, bytesFromClients: 0 };
   const server = net.createServer((client) => {
@@ -52,7 +58,11 @@ export async function startTcpProxy(opts: { targetPort: number; targetHost?: str
     };
     client.on('error', done).on('close', done);
     upstream.on('error', done).on('close', done);
-    client.on('data', (chunk: Buffer) => void (state.bytesFromClients += chunk.length));
+    const connection = state.total;
+    client.on('data', (chunk: Buffer) => {
+      state.bytesFromClients += chunk.length;
+      opts.onClientChunk?.(connection, chunk);
+    });
     let fromTarget = 0;
     upstream.on('data', (chunk: Buffer) => {
       fromTarget += chunk.length;
