@@ -12,6 +12,7 @@ import { env } from '../lib/env';
 import { backoffDelay, JOBS, QUEUES, type JobName, type QueueName } from '../lib/jobs/catalogue';
 import { jobFailure } from '../lib/jobs/failure';
 import { bullPrefix, closeQueues, queue } from '../lib/jobs/queues';
+import { installCrashLogging } from '../lib/crash-logging';
 import { startWorkerHeartbeat } from '../lib/health/worker-heartbeat';
 import { logger } from '../lib/logger';
 import { closeDeidPool } from '../lib/pools/ingest';
@@ -155,6 +156,7 @@ async function main() {
 }
 
 if (process.argv[1] && /workers[/\\]index\.(ts|js|mjs)$/.test(process.argv[1])) {
+  installCrashLogging(log);
   main().catch((err) => {
     log.error('worker failed to start', { err });
     process.exit(1);
