@@ -17,13 +17,16 @@
  *   4. Redis: a private redis-server without persistence, killed and started again EMPTY: the
  *      worker notices the missing marker key and rebuilds the queues from PostgreSQL
  *      (lib/jobs/recover.ts);
- *   5. PostgreSQL: every connection to the test database cut with pg_terminate_backend.
+ *   5. PostgreSQL: every connection to the test database cut with pg_terminate_backend;
+ *   6. the worker again (SIGKILL), this time while a study is being de-identified.
  * The PACS sends through a throttling proxy, so the retrieval lasts long enough for all five.
  * At the end: every study DONE with exactly its instances (Retrieval.stored, and the counts on
  * Study and Series equal their Instance rows), the source SOP Instance UIDs retrieved equal the
  * corpus's, no duplicate instance in the pool (rows or files), staging empty (no file, no row),
- * no PHI string of the corpus in the worker's or the web's log, the worker healthy again, and no
- * retrieval left QUEUED/MOVING/ANONYMIZING. What was killed and when is printed.
+ * no PHI string of the corpus in the worker's or the web's log (and nothing in the worker's log
+ * written around the PHI-safe logger, nor one error repeated in a flood), the worker healthy
+ * again, and no retrieval left QUEUED/MOVING/ANONYMIZING nor a job of theirs waiting, running or
+ * delayed in the queues. What was killed and when is printed.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -268,10 +271,22 @@ describe('chaos', () => {
     await advance(10, 30_000);
     const admin = new pg.Client({ connectionString: ADMIN_URL });
     await admin.connect();
+    const atCut = await describeProgress();
     const cut = await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [TEST_DATABASE]);
     await admin.end();
-    note(`pg_terminate_backend: ${cut.rowCount} connections to ${TEST_DATABASE} cut ${await describeProgress()}`);
+    note(`pg_terminate_backend: ${cut.rowCount} connections to ${TEST_DATABASE} cut ${atCut}`);
+
+    // 6. The worker once more, this time while a study is being de-identified.
+    const anonymizing = await waitFor(async () => {
+      const n = await tolerant(() => db.retrieval.count({ where: { queryId: query.id, state: 'ANONYMIZING' } }));
+      return n ? n : (await open()) === 0 ? -1 : null;
+    }, { what: 'a study being de-identified', timeoutMs: 60_000, intervalMs: 50 }).catch(() => 0);
     const openAtLastKill = await open();
+    note(`SIGKILL worker (${anonymizing > 0 ? `${anonymizing} studies de-identifying` : 'no study seen de-identifying'}) ${await describeProgress()}`);
+    await kill(worker);
+    await new Promise((r) => setTimeout(r, 1_000));
+    worker = startWorker();
+    note('worker started again');
 
     const final = await waitFor(async () => {
       const rs = await tolerant(() => db.retrieval.findMany({ where: { queryId: query.id } }));
@@ -296,6 +311,20 @@ describe('chaos', () => {
       const want = corpus.instances.filter((i) => i.studyInstanceUid === r.studyInstanceUid).map((i) => i.sopInstanceUid);
       expect(got.map((g) => g.sourceSopUid).sort()).toEqual(want.sort());
     }
+
+    // Nothing stuck in the queues either: no job of these retrievals waits, runs or is delayed.
+    const { queue } = await import('@/lib/jobs/queues');
+    const { QUEUES } = await import('@/lib/jobs/catalogue');
+    const ids = final.map((r) => r.id);
+    const pending = await waitFor(async () => {
+      const left: string[] = [];
+      for (const q of [QUEUES.move, QUEUES.anonymize]) {
+        const jobs = await queue(q).getJobs(['waiting', 'active', 'delayed', 'prioritized']);
+        left.push(...jobs.map((j) => j?.id ?? '').filter((id) => ids.some((r) => id.includes(r))));
+      }
+      return left.length === 0 ? left : null;
+    }, { what: 'the queues to hold no job of these retrievals', timeoutMs: 30_000, intervalMs: 500 });
+    expect(pending).toEqual([]);
 
     // The pool: each instance once, and the counts on study and series are those of their rows.
     const instances = await db.instance.findMany({ where: { poolId: pool.id }, select: { sopInstanceUid: true, path: true } });
