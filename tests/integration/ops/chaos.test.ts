@@ -359,6 +359,12 @@ describe('chaos', () => {
       return h && h.worker === 'ok' && h.redis === 'ok' && h.postgres === 'ok' ? h : null;
     }, { what: 'a healthy worker', timeoutMs: 30_000 });
     expect(health.worker).toBe('ok');
+    if (web) {
+      // And the restarted web process says so to a load balancer.
+      const res = await httpGet(`http://127.0.0.1:${webPort}/api/v1/health`);
+      expect(res.status).toBe(200);
+      expect(JSON.parse(res.body)).toMatchObject({ status: 'ok', postgres: 'ok', redis: 'ok', worker: 'ok', scp: 'ok' });
+    }
 
     // No PHI in any log. The worker writes only through the PHI-safe logger (JSON lines): nothing
     // a library prints on its own (a driver's error with the value it choked on) reaches the log.
