@@ -39,6 +39,28 @@ const CONCURRENCY: Record<QueueName, number> = {
   [QUEUES.maintenance]: 1,
 };
 
+/** The same worker error (queue and code) is logged at most this often. */
+const WORKER_ERROR_REPEAT_MS = 60_000;
+
+/**
+ * A BullMQ worker emits an error for every failed Redis call: while Redis is down that is several
+ * a second per queue. The first of a kind is logged, repeats within a minute are counted and the
+ * count goes with the next line logged (the outage itself is logged once per connection, lib/redis).
+ */
+function workerErrorLog(queueName: QueueName) {
+  let last = { code: '', at: 0, repeats: 0 };
+  return (err: Error) => {
+    const code = String((err as { code?: unknown }).code ?? err.name);
+    const now = Date.now();
+    if (code === last.code && now - last.at < WORKER_ERROR_REPEAT_MS) {
+      last.repeats++;
+      return;
+    }
+    log.error('worker error', { queue: queueName, err, ...(last.repeats ? { repeatsNotLogged: last.repeats } : {}) });
+    last = { code, at: now, repeats: 0 };
+  };
+}
+
 export async function startWorker(opts: { scpPort?: number; withScp?: boolean; queueCheckMs?: number } = {}): Promise<RunningWorker> {
   const e = env();
   const workers: Worker[] = [];
@@ -68,7 +90,7 @@ export async function startWorker(opts: { scpPort?: number; withScp?: boolean; q
       },
     );
     w.on('failed', (job, err) => log.warn('job failed', { job: job?.name, id: job?.id, attempt: job?.attemptsMade, err }));
-    w.on('error', (err) => log.error('worker error', { queue: name, err }));
+    w.on('error', workerErrorLog(name));
     workers.push(w);
   }
   const ensureSchedules = async () => {

@@ -21,6 +21,10 @@ export function queue(name: QueueName): Queue {
   let q = map.get(name);
   if (!q) {
     q = new Queue(name, { connection: connection(), prefix: bullPrefix(), defaultJobOptions: { ...DEFAULT_JOB_OPTIONS } });
+    // A queue re-emits its connection's errors; without a listener BullMQ console.error()s each
+    // one (a stack per reconnect while Redis is down). The connection logs the outage once
+    // (lib/redis.ts); what a command failed with reaches its caller.
+    q.on('error', () => undefined);
     map.set(name, q);
   }
   return q;

@@ -37,6 +37,10 @@ export interface OrthancHandle {
   countInstances(): Promise<number>;
   /** Number of DICOM associations Orthanc has received so far (needs `verbose: true`). */
   countAssociations(): Promise<number>;
+  /** SIGKILL the process, keeping its configuration, storage and ports (an outage). */
+  kill(): Promise<void>;
+  /** Start it again after kill(): same configuration, storage and ports. */
+  restart(): Promise<void>;
 }
 
 export interface StartOrthancOptions {
@@ -159,16 +163,20 @@ export async function startOrthanc(opts: StartOrthancOptions = {}): Promise<Orth
   const configFile = path.join(dir, 'orthanc.json');
   await fsp.writeFile(configFile, JSON.stringify(config, null, 2));
   const args = [...(opts.verbose ? ['--verbose'] : []), `--logfile=${logFile}`, '--no-jobs', configFile];
-  const proc = spawn('/usr/sbin/Orthanc', args, { env: DCMTK_ENV, stdio: 'ignore' });
+  const launch = () => spawn('/usr/sbin/Orthanc', args, { env: DCMTK_ENV, stdio: 'ignore' });
+  let proc = launch();
   const httpUrl = `http://127.0.0.1:${httpPort}`;
 
   const stop = async () => {
     await stopProcess(proc, 0);
     await fsp.rm(dir, { recursive: true, force: true });
   };
-  try {
+  const up = async () => {
     await waitFor(async () => (await orthancRest(`${httpUrl}/system`)).status === 200, 20_000, 'Orthanc', proc);
     await waitFor(() => tcpOpen(dicomPort), 5_000, 'Orthanc DICOM port', proc);
+  };
+  try {
+    await up();
   } catch (err) {
     const tail = fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8').split('\n').slice(-20).join('\n') : '';
     await stop();
@@ -197,6 +205,13 @@ export async function startOrthanc(opts: StartOrthancOptions = {}): Promise<Orth
     async countAssociations() {
       const text = fs.existsSync(logFile) ? await fsp.readFile(logFile, 'utf8') : '';
       return (text.match(/Association Received from AET/g) ?? []).length;
+    },
+    async kill() {
+      await stopProcess(proc, 0);
+    },
+    async restart() {
+      proc = launch();
+      await up();
     },
   };
 }
