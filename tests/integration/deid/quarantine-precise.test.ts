@@ -76,6 +76,23 @@ describe('precise quarantine in a pool with the default rules', () => {
     ].sort());
   });
 
+  it('the owner saves the ignore / hold option through the API; a bad one is refused by the schema', async () => {
+    const bad = await call(api.updatePoolRules, { id: poolId }, { token, body: { rules: { ...DEFAULT_RULES, quarantine: { ignore: ['no-such-reason'] } }, baseVersion: 1 } });
+    expect([400, 422]).toContain(bad.status);
+    expect(bad.text).toContain('quarantine');
+    // The same rules with an empty option are the same version: nothing to save.
+    const same = await call(api.updatePoolRules, { id: poolId }, { token, body: { rules: { ...DEFAULT_RULES, quarantine: { ignore: [], holdModalities: [] } }, baseVersion: 1 } });
+    expect(same.json).toMatchObject({ ruleVersion: 1, unchanged: true });
+    const quarantine = { ignore: ['secondary-capture'], holdModalities: ['NM'] };
+    const saved = await call(api.updatePoolRules, { id: poolId }, { token, body: { rules: { ...DEFAULT_RULES, quarantine }, baseVersion: 1 } });
+    expect(saved.status, saved.text).toBe(200);
+    expect(saved.json).toMatchObject({ ruleVersion: 2, unchanged: false });
+    const pool = await db.pool.findUniqueOrThrow({ where: { id: poolId } });
+    expect((pool.rules as { quarantine?: unknown }).quarantine).toEqual(quarantine);
+    const audit = await db.auditEvent.findFirstOrThrow({ where: { poolId, action: 'pool.rules-update' }, orderBy: { at: 'desc' } });
+    expect(audit.detail).toMatchObject({ quarantineIgnore: 'secondary-capture', quarantineAdded: 1 });
+  });
+
   it("shows the owner each reason's code and text", async () => {
     const res = await call(api.listQuarantine, { id: poolId }, { token });
     expect(res.status, res.text).toBe(200);
