@@ -5,6 +5,7 @@
  * "ultrasound" and hold Image Type REFORMATTED does the opposite for those two.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_RULES } from '@/lib/anonymize/rules';
 import { api } from '@/lib/api/contract';
 import { createApiToken } from '@/lib/auth/tokens';
 import { db } from '@/lib/db';
@@ -13,7 +14,6 @@ import { runAnonymize } from '@/lib/retrievals/run-anonymize';
 import { call } from '../../helpers/api';
 import { makePool, makeUser } from '../../helpers/fixtures';
 import { type SourceInstance, US_IMAGE, sourceInstance, stagedRetrieval, ultrasound } from './helpers';
-import { DEFAULT_RULES } from '@/lib/anonymize/rules';
 
 const CT_IMAGE = '1.2.840.10008.5.1.4.1.1.2';
 const SC_IMAGE = '1.2.840.10008.5.1.4.1.1.7';
