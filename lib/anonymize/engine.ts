@@ -12,7 +12,7 @@
 import { createHash, createHmac } from 'node:crypto';
 import { deflateRawSync } from 'node:zlib';
 import { AppError } from '../errors';
-import { burnedInReason } from './burned-in';
+import { quarantineVerdict, type QuarantineVerdict } from './burned-in';
 import { type IdentifierKind, IDENTIFIER_KEYWORDS, REMOVED_TOKEN, cleanText, compileIdentifiers, identifierTokens } from './clean-text';
 import { shiftDA, shiftDT } from './dates';
 import { formatTag, keywordOf, lookupTag, tagForKeyword } from './dictionary';
@@ -64,8 +64,11 @@ export interface DeidResult {
   output: Buffer;
   /** For preview and summaries. Never values. */
   changed: DeidChange[];
-  /** Set when the instance may carry identifying pixels (burned-in text, faces); not an error. */
-  quarantine?: { reason: string };
+  /**
+   * Set when the instance may carry identifying pixels (burned-in text, faces); not an error.
+   * codes: the reason codes of burned-in.ts (what a pool stores); reason: the owner's text for them.
+   */
+  quarantine?: { reason: string; codes: string[] };
   sourceUids: { study: string; series: string; sop: string; patientId: string };
   targetUids: { study: string; series: string; sop: string };
   sopClassUid: string;
@@ -827,15 +830,19 @@ function topValue(run: Run, tag: number): string {
   return el && !el.items ? valueString(run.buf, el).trim() : '';
 }
 
-/** The burned-in text verdict (burned-in.ts) from the top-level attributes. */
-function quarantineReason(run: Run, sopClassUid: string): string | undefined {
-  return burnedInReason({
-    burnedInAnnotation: topValue(run, T.BurnedInAnnotation),
-    recognizableVisualFeatures: topValue(run, T.RecognizableVisualFeatures),
-    modality: topValue(run, T.Modality),
-    sopClassUid,
-    imageType: topValue(run, T.ImageType),
-  });
+/** The burned-in text verdict (burned-in.ts, with the pool's narrowing/widening) from the top-level attributes. */
+function quarantineReason(run: Run, sopClassUid: string, transferSyntaxUid: string, rules: CompiledRules): QuarantineVerdict | undefined {
+  return quarantineVerdict(
+    {
+      burnedInAnnotation: topValue(run, T.BurnedInAnnotation),
+      recognizableVisualFeatures: topValue(run, T.RecognizableVisualFeatures),
+      modality: topValue(run, T.Modality),
+      sopClassUid,
+      imageType: topValue(run, T.ImageType),
+      transferSyntaxUid,
+    },
+    rules.rules.quarantine,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1031,7 +1038,7 @@ export function deidentifyToChunks(
     length = metaBytes.length + deflated.length;
   }
 
-  const reason = rules.rules.quarantineBurnedIn ? quarantineReason(run, sopClassUid) : undefined;
+  const verdict = rules.rules.quarantineBurnedIn ? quarantineReason(run, sopClassUid, parsed.transferSyntaxUid, rules) : undefined;
   const result: Omit<DeidResult, 'output'> & { chunks: Buffer[]; length: number } = {
     chunks,
     length,
@@ -1041,7 +1048,7 @@ export function deidentifyToChunks(
     sopClassUid,
     transferSyntaxUid: parsed.transferSyntaxUid,
   };
-  if (reason) result.quarantine = { reason };
+  if (verdict) result.quarantine = { reason: verdict.text, codes: verdict.codes };
   return result;
 }
 
@@ -1137,7 +1144,7 @@ export function previewDiff(
 export interface PreviewResult {
   rows: PreviewRow[];
   /** What the engine would do with the instance: held for the owner, with the reason. */
-  quarantine?: { reason: string };
+  quarantine?: { reason: string; codes: string[] };
   sopClassUid: string;
   transferSyntaxUid: string;
   /** Counts of rows by action. */

@@ -171,11 +171,15 @@ function overrideToResolved(o: Override): Resolved {
   return { op, value: o.value, reason: 'override' };
 }
 
-/** JSON with object keys sorted: equal rule sets give equal text (the fingerprint is hashed from it). */
+/**
+ * JSON with object keys sorted: equal rule sets give equal text (the fingerprint is hashed from it).
+ * Keys whose value is undefined are left out, as JSON (and so the stored rule set) leaves them out.
+ */
 export function canonical(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
   if (value && typeof value === 'object') {
-    return `{${Object.keys(value as object).sort().map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`).join(',')}}`;
+    const obj = value as Record<string, unknown>;
+    return `{${Object.keys(obj).filter((k) => obj[k] !== undefined).sort().map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`).join(',')}}`;
   }
   return JSON.stringify(value);
 }

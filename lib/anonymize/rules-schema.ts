@@ -4,6 +4,7 @@
  * re-exports all of this and adds validateRuleSet (which needs the dictionary).
  */
 import { z } from 'zod';
+import { QUARANTINE_REASON_CODES, compactQuarantineOptions } from './burned-in';
 
 /** PS3.15 Annex E options, one per column of Table E.1-1 (E.3.1 - E.3.10). */
 export const PROFILE_OPTIONS = [
@@ -37,11 +38,40 @@ export const overrideSchema = z.object({
 });
 export type Override = z.infer<typeof overrideSchema>;
 
+/** A code string value (Modality, Image Type): upper-case letters, digits, space, underscore. */
+const codeString = z
+  .string()
+  .trim()
+  .max(16)
+  .transform((s) => s.toUpperCase())
+  .pipe(z.string().regex(/^[A-Z0-9 _]+$/, 'Use letters, digits, spaces or underscores (a DICOM code string, at most 16)'));
+
+/**
+ * The pool's narrowing and widening of the quarantine table (lib/anonymize/burned-in.ts). Missing
+ * (every rule set saved before it existed) = the table as it is.
+ */
+export const quarantineOptionsSchema = z
+  .object({
+    /** Reason codes of the table this pool does not hold for. */
+    ignore: z.array(z.enum(QUARANTINE_REASON_CODES)).max(QUARANTINE_REASON_CODES.length).default([]),
+    /** Also held: these SOP classes, modalities, Image Type values. */
+    holdSopClasses: z.array(z.string().trim().regex(/^[0-9]+(\.[0-9]+)+$/, 'A SOP Class UID (digits and dots)').max(64)).max(100).default([]),
+    holdModalities: z.array(codeString).max(100).default([]),
+    holdImageTypes: z.array(codeString).max(100).default([]),
+  })
+  .strict();
+export type QuarantineRuleOptions = z.infer<typeof quarantineOptionsSchema>;
+
 export const ruleSetSchema = z.object({
   profile: z.literal('basic'),
   options: z.array(z.enum(PROFILE_OPTIONS)).default([]),
   overrides: z.array(overrideSchema).default([]),
   quarantineBurnedIn: z.boolean().default(true),
+  /**
+   * Narrow / widen the quarantine (only read when quarantineBurnedIn is on). Options that change
+   * nothing are dropped, so equal rules keep equal fingerprints.
+   */
+  quarantine: quarantineOptionsSchema.transform(compactQuarantineOptions).optional(),
   patientIdentitySource: z.enum(['lookup-or-pseudonym']).default('lookup-or-pseudonym'),
 });
 export type RuleSet = z.infer<typeof ruleSetSchema>;

@@ -131,7 +131,8 @@ export async function storeDeidentified(opts: {
       else await fs.rename(tmpQuarantine, absolute(rel));
       const data = {
         retrievalId: opts.retrievalId ?? null,
-        reason: res.quarantine.reason,
+        // The reason codes of lib/anonymize/burned-in.ts (the quarantine view shows their text).
+        reason: res.quarantine.codes.join(' '),
         studyInstanceUid: res.targetUids.study,
         seriesInstanceUid: res.targetUids.series,
         sopClassUid: res.sopClassUid,

@@ -14,6 +14,7 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { describeQuarantineReason } from '../anonymize/burned-in';
 import { remapUid } from '../anonymize/engine';
 import { readIndexFields } from '../anonymize/index-fields';
 import { parsePart10 } from '../anonymize/parse';
@@ -66,7 +67,10 @@ export async function listQuarantine(poolId: string, query: QuarantineListQuery)
     pageSize: query.pageSize,
     rows: rows.map((r) => ({
       id: r.id,
-      reason: r.reason,
+      /** Why it is held, for the owner (the reason codes' texts; an older free-text reason as stored). */
+      reason: describeQuarantineReason(r.reason).text,
+      /** The stored reason codes (lib/anonymize/burned-in.ts); empty for a reason stored before them. */
+      reasonCodes: describeQuarantineReason(r.reason).codes,
       modality: r.modality,
       sopClassUid: r.sopClassUid,
       sopClassName: sopClassName(r.sopClassUid),

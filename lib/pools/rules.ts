@@ -163,6 +163,9 @@ export async function updatePoolRules(
         options: rules.options.length,
         overrides: rules.overrides.length,
         quarantineBurnedIn: rules.quarantineBurnedIn,
+        // Reason codes the pool does not hold for, and how many additions it holds (codes and counts only).
+        quarantineIgnore: rules.quarantine?.ignore?.length ? rules.quarantine.ignore.join(' ') : null,
+        quarantineAdded: (rules.quarantine?.holdSopClasses?.length ?? 0) + (rules.quarantine?.holdModalities?.length ?? 0) + (rules.quarantine?.holdImageTypes?.length ?? 0),
         keepsDirectIdentifiers: kept.length ? kept.join(' ') : null,
       },
     });

@@ -57,7 +57,7 @@ describe('quarantine', () => {
     expect(held).toHaveLength(2);
     for (const q of held) {
       expect(q.modality).toBe('US');
-      expect(q.reason).toMatch(/Modality US/);
+      expect(q.reason).toBe('ultrasound');
       expect(q.path.startsWith(`quarantine/${poolId}/`)).toBe(true);
       await expect(fs.stat(absolute(q.path))).resolves.toBeTruthy();
       expect(await db.instance.count({ where: { poolId, sopInstanceUid: q.sopInstanceUid } })).toBe(0);
@@ -71,9 +71,9 @@ describe('quarantine', () => {
     for (const who of ['owner', 'admin']) {
       const res = await call(api.listQuarantine, { id: poolId }, { token: tokens[who] });
       expect(res.status, who).toBe(200);
-      const body = res.json as { pending: number; rows: { modality: string; sopClassName: string; reason: string; ruleVersion: number; decision: null }[] };
+      const body = res.json as { pending: number; rows: { modality: string; sopClassName: string; reason: string; reasonCodes: string[]; ruleVersion: number; decision: null }[] };
       expect(body.pending).toBe(2);
-      expect(body.rows[0]).toMatchObject({ modality: 'US', sopClassName: 'Ultrasound Image', ruleVersion: 1, decision: null });
+      expect(body.rows[0]).toMatchObject({ modality: 'US', sopClassName: 'Ultrasound Image', reasonCodes: ['ultrasound'], reason: expect.stringMatching(/^ultrasound: /), ruleVersion: 1, decision: null });
       expect(res.text).not.toContain(mrn);
       expect(res.text).not.toContain('Doe');
     }

@@ -139,7 +139,7 @@ describe('preview', () => {
     const us = ultrasound({ mrn, study: '1.2.826.0.1.3680043.9.9.11', series: '1.2.826.0.1.3680043.9.9.12', sop: '1.2.826.0.1.3680043.9.9.13' });
     const up = await call(api.previewRules, { id: poolId }, { token: tokens.owner, form: form(undefined, us.bytes) });
     expect(up.status, up.text).toBe(200);
-    expect((up.json as Preview).quarantine?.reason).toMatch(/Modality US/);
+    expect((up.json as Preview).quarantine?.reason).toMatch(/^ultrasound: /);
 
     const { staged } = await stagedRetrieval(poolId, { mrn, researchId: `ROW-PREVIEW`, instances: [sample()] });
     const samples = await call(api.listPreviewSamples, { id: poolId }, { token: tokens.owner });

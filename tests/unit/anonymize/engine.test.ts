@@ -564,24 +564,25 @@ describe('overrides', () => {
 
 describe('quarantine of burned-in text risk', () => {
   it.each([
-    ['BurnedInAnnotation YES', [{ tag: 0x00280301, vr: 'CS', value: 'YES' }], /BurnedInAnnotation/],
-    ['RecognizableVisualFeatures YES', [{ tag: 0x00280302, vr: 'CS', value: 'YES' }], /RecognizableVisualFeatures/],
-    ['ultrasound', [{ tag: 0x00080060, vr: 'CS', value: 'US' }], /Modality US/],
-    ['modality OT', [{ tag: 0x00080060, vr: 'CS', value: 'OT' }], /Modality OT/],
-    ['secondary capture class', [{ tag: 0x00080016, vr: 'UI', value: '1.2.840.10008.5.1.4.1.1.7' }], /Secondary Capture/],
-    ['multi-frame secondary capture', [{ tag: 0x00080016, vr: 'UI', value: '1.2.840.10008.5.1.4.1.1.7.4' }], /Secondary Capture/],
-    ['screen save', [{ tag: 0x00080008, vr: 'CS', value: 'DERIVED\\SECONDARY\\SCREEN SAVE' }], /screen save/],
-    ['secondary image type', [{ tag: 0x00080008, vr: 'CS', value: 'DERIVED\\SECONDARY\\MPR' }], /SECONDARY/],
-    ['encapsulated PDF', [{ tag: 0x00080016, vr: 'UI', value: '1.2.840.10008.5.1.4.1.1.104.1' }], /encapsulated document/],
-  ] as Array<[string, TElem[], RegExp]>)('%s', (_name, extra, reason) => {
+    ['BurnedInAnnotation YES', [{ tag: 0x00280301, vr: 'CS', value: 'YES' }], 'burned-in-annotation', /Burned In Annotation \(0028,0301\) is YES/],
+    ['RecognizableVisualFeatures YES', [{ tag: 0x00280302, vr: 'CS', value: 'YES' }], 'recognizable-features', /Recognizable Visual Features/],
+    ['ultrasound', [{ tag: 0x00080060, vr: 'CS', value: 'US' }], 'ultrasound', /^ultrasound: /],
+    ['modality OT', [{ tag: 0x00080060, vr: 'CS', value: 'OT' }], 'secondary-capture', /^secondary capture: /],
+    ['secondary capture class', [{ tag: 0x00080016, vr: 'UI', value: '1.2.840.10008.5.1.4.1.1.7' }], 'secondary-capture', /^secondary capture: /],
+    ['multi-frame secondary capture', [{ tag: 0x00080016, vr: 'UI', value: '1.2.840.10008.5.1.4.1.1.7.4' }], 'secondary-capture', /^secondary capture: /],
+    ['screen save', [{ tag: 0x00080008, vr: 'CS', value: 'DERIVED\\SECONDARY\\SCREEN SAVE' }], 'screen-save', /screen save/],
+    ['encapsulated PDF', [{ tag: 0x00080016, vr: 'UI', value: '1.2.840.10008.5.1.4.1.1.104.1' }], 'document', /encapsulated or scanned document/],
+  ] as Array<[string, TElem[], string, RegExp]>)('%s', (_name, extra, code, reason) => {
     const res = deid(ctInstance(extra));
+    expect(res.quarantine?.codes).toEqual([code]);
     expect(res.quarantine?.reason).toMatch(reason);
     expect(res.output.length).toBeGreaterThan(0);
     expect(deid(ctInstance(extra), rules({ quarantineBurnedIn: false })).quarantine).toBeUndefined();
   });
 
-  it('does not quarantine an ordinary CT, nor BurnedInAnnotation NO', () => {
+  it('does not quarantine an ordinary CT, a CT reformat, nor BurnedInAnnotation NO', () => {
     expect(deid(ctInstance()).quarantine).toBeUndefined();
+    expect(deid(ctInstance([{ tag: 0x00080008, vr: 'CS', value: 'DERIVED\\SECONDARY\\MPR' }])).quarantine).toBeUndefined();
     expect(deid(ctInstance([{ tag: 0x00280301, vr: 'CS', value: 'NO' }])).quarantine).toBeUndefined();
   });
 });

@@ -70,7 +70,8 @@ describe('previewInstance', () => {
   it('returns the rows, counts and the quarantine verdict of one engine run', () => {
     const us = buildPart10(ctInstance([{ tag: 0x00080060, vr: 'CS', value: 'US' }, { tag: 0x00080016, vr: 'UI', value: '1.2.840.10008.5.1.4.1.1.6.1' }]));
     const p = previewInstance(us, DEFAULT_RULES, { uidSecret: SECRET }, IDENTITY);
-    expect(p.quarantine?.reason).toMatch(/Modality US/);
+    expect(p.quarantine?.codes).toEqual(['ultrasound']);
+    expect(p.quarantine?.reason).toMatch(/^ultrasound: /);
     expect(p.counts.removed + p.counts.changed + p.counts.kept + p.counts.added).toBe(p.rows.length);
     expect(p.rows.find((r) => r.keyword === 'PatientID')).toMatchObject({ before: 'MRN998877', after: IDENTITY.researchId, action: 'changed' });
     expect(previewInstance(us, rules({ quarantineBurnedIn: false }), { uidSecret: SECRET }, IDENTITY).quarantine).toBeUndefined();

@@ -67,6 +67,7 @@ export default async function QuarantinePage({ params, searchParams }: { params:
           rows={data.rows.map((r) => ({
             id: r.id,
             reason: r.reason,
+            reasonCodes: r.reasonCodes,
             modality: r.modality,
             sopClassName: r.sopClassName,
             studyInstanceUid: r.studyInstanceUid,

@@ -8,7 +8,10 @@ import { FormAlert, Spinner } from '@/components/admin/kit';
 
 export interface QuarantineRow {
   id: string;
+  /** The owner's text: why this instance is held. */
   reason: string;
+  /** Its stable reason codes (lib/anonymize/burned-in.ts); empty for a reason stored before them. */
+  reasonCodes: string[];
   modality: string;
   sopClassName: string;
   studyInstanceUid: string;
@@ -116,7 +119,12 @@ export function QuarantineTable({ poolId, rows, canDecide }: { poolId: string; r
                 <td className="whitespace-nowrap tabular-nums">{when(r.createdAt)}</td>
                 <td>{r.modality || <span className="text-slate-400">—</span>}</td>
                 <td>{r.sopClassName}</td>
-                <td className="text-xs">{r.reason}</td>
+                <td className="text-xs">
+                  {r.reasonCodes.map((c) => (
+                    <span key={c} className="badge mr-1 bg-slate-100 font-mono text-slate-700">{c}</span>
+                  ))}
+                  <span className="block">{r.reason}</span>
+                </td>
                 <td className="text-xs">
                   {r.researchId && <span className="block font-mono">{r.researchId}</span>}
                   {r.studyId ? (

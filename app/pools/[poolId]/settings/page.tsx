@@ -11,6 +11,7 @@ import { PageHeader } from '@/components/ui';
 import { DirectIdentifierWarning } from '@/components/pools/direct-identifier-warning';
 import { MembersEditor } from '@/components/pools/members-editor';
 import { PoolTabs } from '../pool-tabs';
+import { QuarantineSummaryView } from './quarantine-summary';
 import { RulesEditor } from './rules-editor';
 
 export const metadata = { title: 'Rules & settings · Tributary' };
@@ -213,6 +214,7 @@ export default async function PoolSettingsPage({ params, searchParams }: { param
           </form>
         </div>
         <DirectIdentifierWarning keywords={listKept} what={`Version ${viewed?.version ?? pool.ruleVersion}`} />
+        <QuarantineSummaryView rules={listRules} />
         {listError ? (
           <p className="text-amber-800">{listError}</p>
         ) : (

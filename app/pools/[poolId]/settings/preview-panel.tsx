@@ -30,7 +30,7 @@ interface PreviewRow {
 interface PreviewData {
   rows: PreviewRow[];
   counts: Record<RowAction, number>;
-  quarantine?: { reason: string };
+  quarantine?: { reason: string; codes?: string[] };
   sopClassUid: string;
   transferSyntaxUid: string;
   identitySource: 'existing' | 'query-row' | 'lookup' | 'pseudonym';
@@ -141,7 +141,7 @@ export function PreviewPanel({ poolId, rules, samples, maxMb, beforePreview }: {
           <DirectIdentifierWarning keywords={data.keepsDirectIdentifiers ?? []} what="The previewed rules" />
           <p>
             {data.quarantine ? (
-              <span className="badge bg-amber-100 text-amber-900">would be quarantined: {data.quarantine.reason}</span>
+              <span className="badge bg-amber-100 text-amber-900">would be quarantined{data.quarantine.codes?.length ? ` (${data.quarantine.codes.join(', ')})` : ''}: {data.quarantine.reason}</span>
             ) : (
               <span className="badge bg-emerald-100 text-emerald-800">would enter the pool</span>
             )}{' '}

@@ -9,6 +9,7 @@ import { useRouter } from 'next/navigation';
 import { useMemo, useState } from 'react';
 import { apiFetch } from '@/components/api-client';
 import { FormAlert, Spinner } from '@/components/admin/kit';
+import { QUARANTINE_RULES, compactQuarantineOptions } from '@/lib/anonymize/burned-in';
 import { ACTION_LABELS, OPTION_LABELS } from '@/lib/anonymize/option-labels';
 import { OVERRIDE_ACTIONS, PROFILE_OPTIONS, type OptionKey, type OverrideAction, type RuleSet, ruleSetSchema } from '@/lib/anonymize/rules-schema';
 import { DirectIdentifierWarning } from '@/components/pools/direct-identifier-warning';
@@ -32,6 +33,20 @@ interface Change {
   after?: string;
   via?: string;
 }
+
+/** A comma- or line-separated list (Image Type values may contain spaces). */
+const splitList = (text: string): string[] => text.split(/[,\n]/).map((x) => x.trim()).filter(Boolean);
+type HoldKey = 'holdSopClasses' | 'holdModalities' | 'holdImageTypes';
+const HOLD_FIELDS: { key: HoldKey; label: string; placeholder: string }[] = [
+  { key: 'holdSopClasses', label: 'Also hold SOP classes', placeholder: '1.2.840.10008.5.1.4.1.1.20' },
+  { key: 'holdModalities', label: 'Also hold modalities', placeholder: 'NM, PT' },
+  { key: 'holdImageTypes', label: 'Also hold Image Type values', placeholder: 'LOCALIZER' },
+];
+const holdText = (rules: RuleSet): Record<HoldKey, string> => ({
+  holdSopClasses: (rules.quarantine?.holdSopClasses ?? []).join(', '),
+  holdModalities: (rules.quarantine?.holdModalities ?? []).join(', '),
+  holdImageTypes: (rules.quarantine?.holdImageTypes ?? []).join(', '),
+});
 
 let nextKey = 1;
 const toRows = (rules: RuleSet): OverrideRow[] => rules.overrides.map((o) => ({ key: nextKey++, selector: o.selector, action: o.action, value: o.value ?? '' }));
@@ -59,6 +74,8 @@ export function RulesEditor(props: {
   const router = useRouter();
   const [options, setOptions] = useState<Set<OptionKey>>(new Set(props.initial.options));
   const [quarantine, setQuarantine] = useState(props.initial.quarantineBurnedIn);
+  const [ignored, setIgnored] = useState<Set<string>>(new Set(props.initial.quarantine?.ignore ?? []));
+  const [hold, setHold] = useState<Record<HoldKey, string>>(() => holdText(props.initial));
   const [overrides, setOverrides] = useState<OverrideRow[]>(() => toRows(props.initial));
   const [fields, setFields] = useState<Fields>({});
   const [error, setError] = useState<string | null>(null);
@@ -76,9 +93,16 @@ export function RulesEditor(props: {
         return needs ? { selector: o.selector.trim(), action: o.action, value: o.value } : { selector: o.selector.trim(), action: o.action };
       }),
       quarantineBurnedIn: quarantine,
+      // Kept as loaded (and editable) whether quarantine is on or off; left out when it changes nothing.
+      quarantine: compactQuarantineOptions({
+        ignore: QUARANTINE_RULES.map((r) => r.code).filter((c) => ignored.has(c)),
+        holdSopClasses: splitList(hold.holdSopClasses),
+        holdModalities: splitList(hold.holdModalities),
+        holdImageTypes: splitList(hold.holdImageTypes),
+      }),
       patientIdentitySource: 'lookup-or-pseudonym' as const,
     }),
-    [options, overrides, quarantine],
+    [options, overrides, quarantine, ignored, hold],
   );
 
   const edited = () => {
@@ -148,6 +172,8 @@ export function RulesEditor(props: {
   function reset() {
     setOptions(new Set(props.initial.options));
     setQuarantine(props.initial.quarantineBurnedIn);
+    setIgnored(new Set(props.initial.quarantine?.ignore ?? []));
+    setHold(holdText(props.initial));
     setOverrides(toRows(props.initial));
     setFields({});
     setError(null);
@@ -205,10 +231,61 @@ export function RulesEditor(props: {
         <span>
           <span className="font-medium">Quarantine instances that may show burned-in text or faces</span>
           <span id="quarantine-help" className="block text-xs text-slate-600">
-            Burned In Annotation or Recognizable Visual Features YES, ultrasound, secondary capture, photographs, documents, screenshots and secondary images are held for you to release or drop instead of entering the pool. Pixels are never cleaned.
+            Burned In Annotation or Recognizable Visual Features YES, ultrasound, secondary capture, screenshots, dose screens, photographs, video and documents are held for you to release or drop instead of entering the pool. Reformats, MIPs, projections and subtractions computed by CT, MR, PET or XA are not held unless Burned In Annotation says YES. Pixels are never cleaned.
           </span>
         </span>
       </label>
+
+      {quarantine && (
+        <fieldset className="ml-6 space-y-2">
+          <legend className="mb-1 font-medium">Held for these reasons <span className="font-normal text-slate-500">(untick what this pool’s sources do not need)</span></legend>
+          <ul className="space-y-1">
+            {QUARANTINE_RULES.map((r) => (
+              <li key={r.code}>
+                <label className="flex items-start gap-2">
+                  <input
+                    type="checkbox"
+                    className="mt-0.5"
+                    checked={!ignored.has(r.code)}
+                    onChange={() => {
+                      const next = new Set(ignored);
+                      if (next.has(r.code)) next.delete(r.code);
+                      else next.add(r.code);
+                      setIgnored(next);
+                      edited();
+                    }}
+                  />
+                  <span>
+                    <span className="font-mono text-xs">{r.code}</span> <span className="text-xs text-slate-600">{r.text}</span>
+                  </span>
+                </label>
+              </li>
+            ))}
+          </ul>
+          <div className="grid gap-2 sm:grid-cols-3">
+            {HOLD_FIELDS.map((f) => (
+              <label key={f.key} className="block text-xs">
+                <span className="font-medium">{f.label}</span>
+                <input
+                  className="input mt-1 w-full font-mono"
+                  value={hold[f.key]}
+                  placeholder={f.placeholder}
+                  aria-describedby="quarantine-hold-help"
+                  onChange={(e) => {
+                    setHold({ ...hold, [f.key]: e.target.value });
+                    edited();
+                  }}
+                />
+                {Object.entries(fields)
+                  .filter(([k]) => k.startsWith(`quarantine.${f.key}`))
+                  .flatMap(([, v]) => v)
+                  .map((m, i) => <span key={i} className="block text-red-700">{m}</span>)}
+              </label>
+            ))}
+          </div>
+          <p id="quarantine-hold-help" className="text-xs text-slate-600">Comma-separated. Instances matching any of these are held too, with the reason “pool-rule”.</p>
+        </fieldset>
+      )}
 
       <div>
         <div className="mb-1 flex items-center justify-between">
