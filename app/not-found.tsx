@@ -16,8 +16,8 @@ export default function NotFound() {
         <p className="text-sm font-semibold uppercase tracking-wide text-sky-800">404</p>
         <h1 className="mt-1">Page not found</h1>
         <p className="mt-2 text-slate-700">
-          There is nothing at this address that you can open. It may never have existed, or it belongs to a pool you are not a member of or whose role
-          does not allow this page.
+          There is nothing at this address that you can open. It may never have existed, or it is in a pool you are not a member of, or your role
+          there does not include this page.
         </p>
         <p className="mt-2 text-slate-700">If you expected to see it, ask the pool&apos;s owner or an administrator to add you.</p>
         <p className="mt-5">
