@@ -5,7 +5,12 @@ import { actorFromSession } from '@/lib/auth/actor';
 import { unreadNotificationCount } from '@/lib/notifications/list';
 import { SignOutButton } from '@/components/sign-out-button';
 
-export const metadata: Metadata = { title: 'Tributary', description: 'Research imaging broker' };
+// Pages set their own part ("Cardiac CT cohort · Studies"); the template appends the product name.
+export const metadata: Metadata = {
+  title: { template: '%s · Tributary', default: 'Tributary' },
+  description: 'Research imaging broker',
+  icons: { icon: [{ url: '/favicon.svg', type: 'image/svg+xml' }] },
+};
 // Every page shows who is signed in: rendered per request, never prerendered at build time
 // (so `next build` needs no database or secret, e.g. in the Docker image).
 export const dynamic = 'force-dynamic';

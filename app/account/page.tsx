@@ -7,7 +7,7 @@ import { EmptyState, PageHeader } from '@/components/ui';
 import { formatDate, formatDateTime } from '@/components/admin/format';
 import { CreateTokenForm, RevokeTokenButton } from '@/components/admin/tokens';
 
-export const metadata = { title: 'Account · Tributary' };
+export const metadata = { title: 'Account' };
 
 const ROLE_TEXT: Record<string, string> = {
   ADMIN: 'Administrator: you manage devices, pools, connectors and users, and can open every pool.',

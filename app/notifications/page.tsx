@@ -5,7 +5,7 @@ import { EmptyState, PageHeader } from '@/components/ui';
 import { formatDateTime } from '@/components/admin/format';
 import { MarkReadButton } from '@/components/notifications/mark-read-button';
 
-export const metadata = { title: 'Notifications · Tributary' };
+export const metadata = { title: 'Notifications' };
 
 export default async function NotificationsPage() {
   const actor = await pageActor();

@@ -3,6 +3,8 @@ import { pageActor } from '@/lib/auth/page';
 import { listPools } from '@/lib/pools/pools';
 import { EmptyState, PageHeader } from '@/components/ui';
 
+export const metadata = { title: 'Pools' };
+
 export default async function PoolsPage() {
   const actor = await pageActor();
   const pools = (await listPools(actor)).filter((p) => p.kind === 'RESEARCH' || actor.role === 'ADMIN');

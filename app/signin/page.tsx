@@ -3,6 +3,8 @@ import { redirect } from 'next/navigation';
 import { actorFromSession } from '@/lib/auth/actor';
 import { SignInForm } from './sign-in-form';
 
+export const metadata = { title: 'Sign in' };
+
 export default async function SignInPage() {
   if (await actorFromSession()) redirect('/pools');
   return (

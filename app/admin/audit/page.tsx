@@ -9,7 +9,7 @@ import { db } from '@/lib/db';
 import { EmptyState, PageHeader } from '@/components/ui';
 import { formatDateTime } from '@/components/admin/format';
 
-export const metadata = { title: 'Audit log · Tributary' };
+export const metadata = { title: 'Audit log' };
 
 const PAGE_SIZE = 100;
 

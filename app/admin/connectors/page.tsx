@@ -6,7 +6,7 @@ import { PageHeader } from '@/components/ui';
 import { CapabilityCheck, type CapabilitiesView } from '@/components/admin/capabilities';
 import { ConnectorsManager, type ConnectorRow, type DeviceOption, type PoolOption } from '@/components/admin/connectors';
 
-export const metadata = { title: 'Connectors · Tributary' };
+export const metadata = { title: 'Connectors' };
 
 export default async function ConnectorsPage() {
   await pageAdmin();

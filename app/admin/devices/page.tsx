@@ -3,7 +3,7 @@ import { db } from '@/lib/db';
 import { PageHeader } from '@/components/ui';
 import { DevicesManager, type DeviceRow } from '@/components/admin/devices';
 
-export const metadata = { title: 'Devices · Tributary' };
+export const metadata = { title: 'Devices' };
 
 export default async function DevicesPage() {
   await pageAdmin();

@@ -5,7 +5,7 @@ import { EmptyState, PageHeader } from '@/components/ui';
 import { CreatePool } from '@/components/admin/pools';
 import { KIND_HELP } from '@/components/admin/pool-kinds';
 
-export const metadata = { title: 'Manage pools · Tributary' };
+export const metadata = { title: 'Manage pools' };
 
 export default async function AdminPoolsPage() {
   await pageAdmin();

@@ -8,7 +8,7 @@ import { AutoRefresh, FailedJobActions } from '@/components/admin/queues';
 import { HealthPanel } from '@/components/admin/health';
 import { getHealth } from '@/lib/health/get-health';
 
-export const metadata = { title: 'Queues · Tributary' };
+export const metadata = { title: 'Queues' };
 export const dynamic = 'force-dynamic';
 
 const QUEUE_HELP: Record<QueueName, string> = {

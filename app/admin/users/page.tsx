@@ -5,7 +5,7 @@ import { PageHeader } from '@/components/ui';
 import { formatDate } from '@/components/admin/format';
 import { UsersManager, type UserRow } from '@/components/admin/users';
 
-export const metadata = { title: 'Users · Tributary' };
+export const metadata = { title: 'Users' };
 
 export default async function UsersPage() {
   const actor = await pageAdmin();

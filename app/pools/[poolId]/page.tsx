@@ -1,5 +1,5 @@
 import Link from 'next/link';
-import { pagePool } from '@/lib/auth/page';
+import { pagePool, poolPageTitle } from '@/lib/auth/page';
 import { STUDY_PAGE_SIZES, studyListQuerySchema, type StudyListQuery } from '@/lib/pools/schema';
 import { auditPoolView, listPoolModalities, listStudies } from '@/lib/pools/studies';
 import { EmptyState, PageHeader } from '@/components/ui';
@@ -14,6 +14,10 @@ const COLUMNS: { key: StudyListQuery['sort']; label: string; right?: boolean; fi
   { key: 'numSeries', label: 'Series', right: true, firstDir: 'desc' },
   { key: 'numInstances', label: 'Instances', right: true, firstDir: 'desc' },
 ];
+
+export async function generateMetadata({ params }: { params: Promise<{ poolId: string }> }) {
+  return poolPageTitle((await params).poolId, 'read', 'Studies');
+}
 
 export default async function PoolPage({ params, searchParams }: { params: Promise<{ poolId: string }>; searchParams: Promise<Record<string, string>> }) {
   const { poolId } = await params;

@@ -26,6 +26,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Actor } from '@/lib/auth/actor';
+import { NOT_FOUND_TITLE } from '@/lib/auth/page';
 import { db } from '@/lib/db';
 import { actorOf } from '../../helpers/fixtures';
 import { buildIsolationWorld, type IsolationWorld } from '../api/isolation-world';
@@ -61,7 +62,23 @@ function pageFiles(): PageFile[] {
   return out.sort((a, b) => a.route.localeCompare(b.route));
 }
 
-type PageModule = { default: (props: { params: Promise<Record<string, string>>; searchParams: Promise<Record<string, string>> }) => unknown };
+type PageModule = {
+  default: (props: { params: Promise<Record<string, string>>; searchParams: Promise<Record<string, string>> }) => unknown;
+  metadata?: { title?: unknown };
+  generateMetadata?: (props: { params: Promise<Record<string, string>> }) => Promise<{ title?: unknown }>;
+};
+
+/** The page's own title part (the root layout's template appends " · Tributary"), as Next resolves it. */
+async function titleOf(page: PageFile, params: Record<string, string>, actor: Actor | null): Promise<string> {
+  session.actor = actor;
+  try {
+    const mod = (await import(/* @vite-ignore */ page.file)) as PageModule;
+    const meta = mod.generateMetadata ? await mod.generateMetadata({ params: Promise.resolve(params) }) : mod.metadata;
+    return String(meta?.title ?? '');
+  } finally {
+    session.actor = null;
+  }
+}
 
 type Outcome = { kind: 'not-found' } | { kind: 'redirect'; to: string } | { kind: 'rendered'; text: string };
 
@@ -149,6 +166,10 @@ describe('a member of pool A sees no page of pool B', () => {
           if (out.kind === 'redirect') expect(out.to, `${who}: ${page.route} redirects to`).not.toContain(w.poolB.id);
         }
         if (out.kind === 'rendered') expectNoB(out.text, `${who}: ${page.route}`);
+        // The title is resolved apart from the page: it must not name pool B either.
+        const title = await titleOf(page, params, actor);
+        expectNoB(title, `${who}: ${page.route} title`);
+        if (page.route.startsWith('/pools/[poolId]')) expect(title, `${who}: ${page.route} title`).toBe(NOT_FOUND_TITLE);
         if (out.kind === 'redirect') expectNoB(out.to, `${who}: ${page.route} (redirect)`);
 
         // Pool A's page with B's other ids.
@@ -166,11 +187,16 @@ describe('a member of pool A sees no page of pool B', () => {
 describe('positive controls and sign-in', () => {
   it('renders every pool page for pool A’s owner (so the stub and the pages work)', async () => {
     const owner = members['owner of A'];
+    const poolAName = (await db.pool.findUniqueOrThrow({ where: { id: w.poolA.id } })).name;
     const valuesA = { poolId: w.poolA.id, studyId: studyA, queryId: queryA };
     for (const page of pages.filter((p) => p.route.startsWith('/pools'))) {
       const params = Object.fromEntries(page.segments.map((s) => [s, valuesA[s as keyof typeof valuesA]]));
       const out = await render(page, params, owner);
       expect(out.kind, `${page.route} for A's owner`).toBe('rendered');
+      // Every pool page's title names the pool it shows ("Cardiac cohort · Studies").
+      const title = await titleOf(page, params, owner);
+      if (page.segments.length) expect(title.startsWith(`${poolAName} · `) && title.length > poolAName.length + 3, `${page.route} title for A's owner: ${title}`).toBe(true);
+      else expect(title, `${page.route} title`).not.toBe('');
       if (out.kind === 'rendered') {
         if (page.segments.length) expect(out.text, page.route).toContain(w.poolA.id);
         expectNoB(out.text, `${page.route} for A's owner`);
@@ -184,6 +210,7 @@ describe('positive controls and sign-in', () => {
       const out = await render(page, Object.fromEntries(page.segments.map((s) => [s, b[s as keyof typeof b]])), null);
       expect(out.kind, page.route).toBe('redirect');
       if (out.kind === 'redirect' && page.route !== '/') expect(out.to, page.route).toMatch(/^\/signin/);
+      expectNoB(await titleOf(page, Object.fromEntries(page.segments.map((s) => [s, b[s as keyof typeof b]])), null), `${page.route} title without a session`);
     }
   });
 });

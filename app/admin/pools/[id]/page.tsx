@@ -10,7 +10,7 @@ import { DirectIdentifierWarning } from '@/components/pools/direct-identifier-wa
 import { PoolSenders } from '@/components/admin/pool-senders';
 import { DeletePool, PoolMembers, PoolSettings, type MemberRow, type UserOption } from '@/components/admin/pools';
 
-export const metadata = { title: 'Pool · Tributary' };
+export const metadata = { title: 'Pool · Manage pools' };
 
 export default async function AdminPoolPage({ params }: { params: Promise<{ id: string }> }) {
   await pageAdmin();

@@ -1,13 +1,15 @@
 import Link from 'next/link';
 import { identityListQuerySchema } from '@/lib/api/endpoints/deid';
-import { pagePool } from '@/lib/auth/page';
+import { pagePool, poolPageTitle } from '@/lib/auth/page';
 import { listIdentityMap } from '@/lib/pools/identity-map';
 import { listLookupTables } from '@/lib/pools/lookups';
 import { EmptyState, PageHeader } from '@/components/ui';
 import { PoolTabs } from '../pool-tabs';
 import { LookupTables } from './lookup-tables';
 
-export const metadata = { title: 'Identity map · Tributary' };
+export async function generateMetadata({ params }: { params: Promise<{ poolId: string }> }) {
+  return poolPageTitle((await params).poolId, 'identity', 'Identity map');
+}
 // PHI: never served from a cache.
 export const dynamic = 'force-dynamic';
 

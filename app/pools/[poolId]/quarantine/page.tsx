@@ -1,12 +1,14 @@
 import Link from 'next/link';
 import { quarantineListQuerySchema } from '@/lib/api/endpoints/deid';
-import { pagePool } from '@/lib/auth/page';
+import { pagePool, poolPageTitle } from '@/lib/auth/page';
 import { listQuarantine } from '@/lib/pools/quarantine';
 import { EmptyState, PageHeader } from '@/components/ui';
 import { PoolTabs } from '../pool-tabs';
 import { QuarantineTable } from './quarantine-table';
 
-export const metadata = { title: 'Quarantine · Tributary' };
+export async function generateMetadata({ params }: { params: Promise<{ poolId: string }> }) {
+  return poolPageTitle((await params).poolId, 'own', 'Quarantine');
+}
 
 const STATUSES = [
   { key: 'pending', label: 'Waiting for a decision' },

@@ -1,11 +1,15 @@
 import Link from 'next/link';
-import { pagePool } from '@/lib/auth/page';
+import { pagePool, poolPageTitle } from '@/lib/auth/page';
 import { db } from '@/lib/db';
 import { listQueries } from '@/lib/queries/queries';
 import { EmptyState, PageHeader, StateBadge } from '@/components/ui';
 import { PoolTabs } from '../pool-tabs';
 import { QueryForm } from './query-form';
 import { SpreadsheetForm } from './spreadsheet-form';
+
+export async function generateMetadata({ params }: { params: Promise<{ poolId: string }> }) {
+  return poolPageTitle((await params).poolId, 'coordinate', 'Query');
+}
 
 export default async function QueryPage({ params }: { params: Promise<{ poolId: string }> }) {
   const { poolId } = await params;

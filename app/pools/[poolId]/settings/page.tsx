@@ -2,7 +2,7 @@ import Link from 'next/link';
 import { keptDirectIdentifiersOrNone } from '@/lib/anonymize/direct-identifiers';
 import { generatedRuleList, type RuleListRow, type RuleWhy } from '@/lib/anonymize/rule-list';
 import { sopClassName } from '@/lib/anonymize/sop-classes';
-import { pagePool } from '@/lib/auth/page';
+import { pagePool, poolPageTitle } from '@/lib/auth/page';
 import { listLookupTables } from '@/lib/pools/lookups';
 import { listPoolMembers } from '@/lib/pools/pools';
 import { listPreviewSamples, previewMaxBytes } from '@/lib/pools/preview';
@@ -14,7 +14,9 @@ import { PoolTabs } from '../pool-tabs';
 import { QuarantineSummaryView } from './quarantine-summary';
 import { RulesEditor } from './rules-editor';
 
-export const metadata = { title: 'Rules & settings · Tributary' };
+export async function generateMetadata({ params }: { params: Promise<{ poolId: string }> }) {
+  return poolPageTitle((await params).poolId, 'own', 'Rules & settings');
+}
 
 const WHY_LABEL: Record<RuleWhy, string> = {
   basic: 'Basic Profile',

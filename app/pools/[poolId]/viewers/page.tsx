@@ -1,6 +1,6 @@
 import Link from 'next/link';
 import { decidePool } from '@/lib/auth/access';
-import { pagePool } from '@/lib/auth/page';
+import { pagePool, poolPageTitle } from '@/lib/auth/page';
 import { db } from '@/lib/db';
 import { allowedOrigins } from '@/lib/dicomweb/cors';
 import { dicomwebRoot } from '@/lib/dicomweb/route';
@@ -16,7 +16,9 @@ import { CreatePoolTokenForm } from '@/components/viewers/pool-tokens';
 import { WeasisButton } from '@/components/viewers/weasis-button';
 import { PoolTabs } from '../pool-tabs';
 
-export const metadata = { title: 'Viewers & DICOMweb · Tributary' };
+export async function generateMetadata({ params }: { params: Promise<{ poolId: string }> }) {
+  return poolPageTitle((await params).poolId, 'read', 'Viewers & DICOMweb');
+}
 
 function Code({ children }: { children: React.ReactNode }) {
   return <code className="rounded bg-slate-100 px-1 py-0.5 font-mono text-xs">{children}</code>;

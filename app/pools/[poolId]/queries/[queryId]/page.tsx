@@ -1,8 +1,12 @@
 import { notFound } from 'next/navigation';
-import { pagePool } from '@/lib/auth/page';
+import { pagePool, poolPageTitle } from '@/lib/auth/page';
 import { getQueryDetail } from '@/lib/queries/queries';
 import { PageHeader } from '@/components/ui';
 import { QueryLive, type QueryDetailJson } from './query-live';
+
+export async function generateMetadata({ params }: { params: Promise<{ poolId: string }> }) {
+  return poolPageTitle((await params).poolId, 'coordinate', 'Query results');
+}
 
 export default async function QueryDetailPage({ params }: { params: Promise<{ poolId: string; queryId: string }> }) {
   const { poolId, queryId } = await params;

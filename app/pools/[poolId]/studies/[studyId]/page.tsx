@@ -1,5 +1,5 @@
 import { notFound } from 'next/navigation';
-import { pagePool } from '@/lib/auth/page';
+import { pagePool, poolPageTitle } from '@/lib/auth/page';
 import { audit } from '@/lib/audit';
 import { AppError } from '@/lib/errors';
 import { getStudy } from '@/lib/pools/studies';
@@ -11,6 +11,10 @@ function formatBytes(n: number): string {
   if (n < 1024 * 1024) return `${(n / 1024).toFixed(0)} KB`;
   if (n < 1024 ** 3) return `${(n / 1024 / 1024).toFixed(1)} MB`;
   return `${(n / 1024 ** 3).toFixed(2)} GB`;
+}
+
+export async function generateMetadata({ params }: { params: Promise<{ poolId: string }> }) {
+  return poolPageTitle((await params).poolId, 'read', 'Study');
 }
 
 export default async function StudyPage({ params }: { params: Promise<{ poolId: string; studyId: string }> }) {
