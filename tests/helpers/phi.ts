@@ -1,6 +1,6 @@
 /**
- * The corpus's PHI strings and a whole-token scan for them (the same list and matcher as
- * tests/integration/phi/phi-scan.test.ts), for tests that check logs of processes they spawn.
+ * The corpus's PHI strings and a whole-token scan for them: the PHI-scan test and the chaos test
+ * look for the same strings the same way.
  */
 import type { Corpus } from '@/lib/synthetic';
 
