@@ -87,6 +87,10 @@ export async function startWorker(opts: { scpPort?: number; withScp?: boolean; q
         stalledInterval: 10_000,
         maxStalledCount: 5,
         settings: { backoffStrategy: (attemptsMade: number) => backoffDelay(attemptsMade) },
+        // Started below, once staging is reconciled and the SCP listens: a C-MOVE issued before
+        // our SCP can receive would be answered with no sub-operations, which reads as "the PACS
+        // does not know our AE" and fails the study (found by the chaos test).
+        autorun: false,
       },
     );
     w.on('failed', (job, err) => log.warn('job failed', { job: job?.name, id: job?.id, attempt: job?.attemptsMade, err }));
@@ -144,6 +148,7 @@ export async function startWorker(opts: { scpPort?: number; withScp?: boolean; q
     });
     log.info('DICOM SCP listening', { port: scp.port, bind: e.DICOM_BIND });
   }
+  for (const w of workers) w.run().catch((err: unknown) => log.error('worker stopped', { queue: w.name, err }));
   const running = scp;
   const heartbeat = startWorkerHeartbeat(() => ({ listening: running !== null, port: running?.port ?? null, bind: running ? e.DICOM_BIND : null }));
   log.info('workers started', { queues: Object.values(QUEUES).length });
