@@ -21,7 +21,8 @@
  * 5. ingest on the FULL database, same code, same count, into the largest pool; ratio to (1).
  *
  * Targets printed beside the figures: study list p95 < 50 ms, QIDO p95 < 100 ms, ingest at
- * full ≥ 0.8 × empty. Never fails on timing. Needs PostgreSQL (TEST_ADMIN_DATABASE_URL or
+ * full ≥ 0.8 × empty. Then EXPLAIN (ANALYZE, BUFFERS) of the key statements (--no-explain skips
+ * them). Never fails on timing. Needs PostgreSQL (TEST_ADMIN_DATABASE_URL or
  * postgres@127.0.0.1) and Redis (the audit de-duplication flag of the QIDO search; own prefix).
  */
 import os from 'node:os';
@@ -270,6 +271,23 @@ async function main() {
     const fullRate = await ingest(largest.id);
     const ratio = fullRate / emptyRate;
     out(`\ningest, ${INGEST.toLocaleString('en-US')} instances through indexDeidentified (4 lanes): empty ${emptyRate.toFixed(0)} rows/s, full ${fullRate.toFixed(0)} rows/s, ratio ${ratio.toFixed(2)} (target ≥ 0.80: ${ratio >= 0.8 ? 'ok' : 'MISSED'})`);
+    // --- plans of the key statements (hand-written equivalents of what Prisma / qido.ts send) ---
+    if (!args.includes('--no-explain')) {
+      const lastOffset = Math.max(0, (Math.ceil(largest.studies / 50) - 1) * 50);
+      const plans: [string, string, unknown[]][] = [
+        ['study list, studyDate desc, last page', `SELECT * FROM "Study" WHERE "poolId" = $1 ORDER BY "studyDate" DESC, id DESC LIMIT 50 OFFSET ${lastOffset}`, [largest.id]],
+        ['study list, studyDescription asc (no index), first page', `SELECT * FROM "Study" WHERE "poolId" = $1 ORDER BY "studyDescription" ASC, id ASC LIMIT 50`, [largest.id]],
+        ['study list count with a search', `SELECT count(*) FROM "Study" WHERE "poolId" = $1 AND ("patientId" ILIKE '%chest%' OR "patientName" ILIKE '%chest%' OR "studyDescription" ILIKE '%chest%' OR "accessionNumber" ILIKE '%chest%')`, [largest.id]],
+        ['QIDO PatientID exact', `SELECT * FROM "Study" st WHERE st."poolId" = $1 AND st."patientId" = $2 ORDER BY st."studyDate" DESC, st."studyTime" DESC, st.id LIMIT 101`, [largest.id, samplePid]],
+        ['QIDO ModalitiesInStudy', `SELECT * FROM "Study" st WHERE st."poolId" = $1 AND string_to_array(st.modalities, '\\') && ARRAY['PT'] ORDER BY st."studyDate" DESC, st."studyTime" DESC, st.id LIMIT 101`, [largest.id]],
+        ['QIDO PatientName fuzzy', `SELECT * FROM "Study" st WHERE st."poolId" = $1 AND st."patientName" ILIKE 'smi%' ORDER BY st."studyDate" DESC, st."studyTime" DESC, st.id LIMIT 101`, [largest.id]],
+      ];
+      for (const [label, text, params] of plans) {
+        const r = await client.query(`EXPLAIN (ANALYZE, BUFFERS) ${text}`, params);
+        out(`\nEXPLAIN (ANALYZE, BUFFERS): ${label}`);
+        for (const row of r.rows as { 'QUERY PLAN': string }[]) out(`  ${row['QUERY PLAN']}`);
+      }
+    }
     out(`\n${os.cpus().length} cores, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}, ${RUNS} runs after a warm-up per case, ${new Date().toISOString()}`);
   } finally {
     await client.end();
