@@ -1,7 +1,7 @@
 /**
  * bench/index — the pool index at hospital scale (issue 14, goal 6).
  *
- *   npx tsx bench/index/run.ts [--instances 10000000] [--pools 100] [--runs 11] [--ingest 10000] [--db tributary_bench_index] [--keep]
+ *   npx tsx bench/index/run.ts [--instances 10000000] [--pools 100] [--series 1-6] [--per-series 20-500] [--runs 11] [--ingest 10000] [--db tributary_bench_index] [--keep]
  *   npm run bench:index -- --instances 1000000
  *
  * Builds a scratch database (its own name; dropped, re-created and migrated with the project's
@@ -47,8 +47,17 @@ const INGEST = opt('ingest', 10_000);
 const DB = str('db', process.env.BENCH_DATABASE_NAME ?? 'tributary_bench_index');
 if (!/^[a-z0-9_]+$/.test(DB) || DB === 'tributary' || DB === 'postgres') throw new Error(`refusing database name ${DB}: give a scratch name`);
 
-/** Mean instances per study: (1..6 series, mean 3.5) × (20..500 per series, mean 260). */
-const PER_STUDY = 3.5 * 260;
+const range = (name: string, def: [number, number]): [number, number] => {
+  const v = str(name, '');
+  const m = /^(\d+)-(\d+)$/.exec(v);
+  if (!v) return def;
+  if (!m || Number(m[1]) < 1 || Number(m[2]) < Number(m[1])) throw new Error(`--${name} wants a range like 1-6`);
+  return [Number(m[1]), Number(m[2])];
+};
+/** Series per study and instances per series (default 1–6 and 20–500: ≈ 910 instances a study). */
+const SERIES = range('series', [1, 6]);
+const PER_SERIES = range('per-series', [20, 500]);
+const PER_STUDY = ((SERIES[0] + SERIES[1]) / 2) * ((PER_SERIES[0] + PER_SERIES[1]) / 2);
 const STUDY_LIST_TARGET = 50;
 const QIDO_TARGET = 100;
 
@@ -92,8 +101,9 @@ async function fill(client: pg.Client, pools: { id: string; studies: number }[])
   await client.query(
     `INSERT INTO "Series" (id, "studyId", "poolId", "seriesInstanceUid", modality, "seriesNumber", "seriesDescription", "numInstances")
      SELECT st.id || '-' || s, st.id, st."poolId", st."studyInstanceUid" || '.' || s, split_part(st.modalities, '\\', 1 + (s - 1) % 2), s, 'SERIES ' || s,
-            20 + abs(hashtext(st.id || '-' || s)) % 481
-       FROM "Study" st, generate_series(1, 1 + abs(hashtext(st.id)) % 6) s`,
+            $3::int + abs(hashtext(st.id || '-' || s)) % $4::int
+       FROM "Study" st, generate_series(1, $1::int + abs(hashtext(st.id)) % $2::int) s`,
+    [SERIES[0], SERIES[1] - SERIES[0] + 1, PER_SERIES[0], PER_SERIES[1] - PER_SERIES[0] + 1],
   );
   for (const p of pools) {
     await client.query(
