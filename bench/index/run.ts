@@ -120,7 +120,7 @@ async function fill(client: pg.Client, pools: { id: string; studies: number }[])
        FROM (SELECT "studyId", count(*)::int AS ns, sum("numInstances")::int AS ni FROM "Series" GROUP BY "studyId") a
       WHERE a."studyId" = st.id`,
   );
-  await client.query('ANALYZE');
+  await client.query('VACUUM ANALYZE');
 }
 
 async function main() {
