@@ -68,6 +68,8 @@ function shownError(e: unknown): string {
  * error, not an outage: no retries; the message says what the PACS administrator must register.
  */
 export class MoveDestinationError extends MoveFailedError {}
+/** The PACS answered with zero sub-operations because the study is no longer there: retrying cannot help. */
+export class StudyGoneError extends MoveFailedError {}
 
 export const DESTINATION_STATUS_UNKNOWN = 0xa801;
 
@@ -149,6 +151,12 @@ export async function runMove(retrievalId: string, generation: number, opts: { i
       const nothing = result.completed + result.failed + result.warnings + result.remaining === 0;
       if (nothing && !plan.alreadyHave && !target.seriesInstanceUid && r.expected > 0 && done.completed === 0
         && (await db.stagedInstance.count({ where: { retrievalId: r.id } })) === 0) {
+        // Zero sub-operations also answer a study the PACS no longer holds (deleted or merged since
+        // the C-FIND): ask it at series level before blaming the destination. If that query
+        // fails too, the destination message stands (the association itself worked just now).
+        const series = await findSeries(peer, connector.queryPool.aeTitle, r.studyInstanceUid).catch(() => null);
+        if (series && series.length === 0)
+          throw new StudyGoneError(`The PACS ${peer.aeTitle} no longer has this study (a series-level query finds nothing): it was deleted or merged since the query. Run the query again to see what the PACS holds now.`);
         throw new MoveDestinationError(
           `The PACS ${peer.aeTitle} answered the move of a study of ${r.expected} instance(s) with zero sub-operations: it cannot send to ${receivingAe}. ${destinationAdvice(receivingAe)}`,
         );
@@ -188,6 +196,11 @@ export async function runMove(retrievalId: string, generation: number, opts: { i
     await enqueue('retrieval.anonymize', { retrievalId: r.id, generation }, { jobId: jobId.anonymize(r.id, generation) });
     return { status: 'done' };
   } catch (e) {
+    if (e instanceof StudyGoneError) {
+      await advance(r.id, generation, { state: 'FAILED', lastError: e.message, finishedAt: new Date() });
+      log.warn('study no longer at the PACS', { retrievalId: r.id });
+      return { status: 'done' };
+    }
     if (e instanceof MoveDestinationError) {
       const ae = connector.receivingPool.aeTitle;
       await reportDestinationProblem(r.id, generation, connector.id, e.message, `The PACS ${peer.aeTitle} cannot send studies to ${ae}. ${destinationAdvice(ae)}`);

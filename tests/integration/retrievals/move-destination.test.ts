@@ -77,5 +77,21 @@ describe('C-MOVE to a destination the PACS does not know', () => {
     }, { what: 'the retried study', timeoutMs: 60_000, intervalMs: 300 });
     expect(done.state, done.lastError ?? '').toBe('DONE');
     expect((await db.connector.findUniqueOrThrow({ where: { id: connector.id } })).moveProblem).toBeNull();
+
+    // The other study is deleted at the PACS, then retried: zero sub-operations again, but a
+    // series-level query finds nothing, so the study fails with that reason, and the connector
+    // (which works) gets no destination message.
+    const gone = failed[1];
+    const lookup = await fetch(`${orthanc.httpUrl}/tools/lookup`, { method: 'POST', body: gone.studyInstanceUid });
+    const [{ ID }] = (await lookup.json()) as { ID: string }[];
+    expect((await fetch(`${orthanc.httpUrl}/studies/${ID}`, { method: 'DELETE' })).status).toBe(200);
+    await retryRetrieval(actorOf(coordinator), gone.id);
+    const failedAgain = await waitFor(async () => {
+      const x = await db.retrieval.findUniqueOrThrow({ where: { id: gone.id } });
+      return x.state === 'FAILED' && x.attempts === 1 ? x : null;
+    }, { what: 'the deleted study to fail', timeoutMs: 30_000, intervalMs: 300 });
+    expect(failedAgain.lastError).toMatch(/no longer has this study/);
+    expect(failedAgain.lastError).not.toMatch(/register|retrying/);
+    expect((await db.connector.findUniqueOrThrow({ where: { id: connector.id } })).moveProblem).toBeNull();
   }, 120_000);
 });
