@@ -126,7 +126,13 @@ describe('fuzz: STOW-RS handler', () => {
   let pool: Pool;
   let token: string;
 
+  // The storage root is shared with the other test files of the run (crash tests leave outputs in
+  // tmp/ on purpose, for the reconciliation): only what this file leaves counts.
+  let tmpBefore = new Set<string>();
+
   beforeAll(async () => {
+    const tmpDir = path.join(storageRoot(), 'tmp');
+    tmpBefore = new Set(fs.existsSync(tmpDir) ? fs.readdirSync(tmpDir) : []);
     const owner = await makeUser('COORDINATOR');
     pool = await makePool({ members: [{ userId: owner.id, role: 'OWNER' }] });
     token = (await createApiToken({ userId: owner.id, name: 'fuzz' })).token;
@@ -140,7 +146,7 @@ describe('fuzz: STOW-RS handler', () => {
 
   async function leftovers() {
     const tmp = path.join(storageRoot(), 'tmp');
-    const inTmp = fs.existsSync(tmp) ? fs.readdirSync(tmp) : [];
+    const inTmp = (fs.existsSync(tmp) ? fs.readdirSync(tmp) : []).filter((f) => !tmpBefore.has(f));
     const rows = await db.instance.findMany({ where: { series: { study: { poolId: pool.id } } }, select: { path: true, size: true } });
     const missing = [];
     for (const r of rows) {
