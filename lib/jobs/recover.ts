@@ -14,6 +14,7 @@
  */
 import { db } from '../db';
 import { logger } from '../logger';
+import { enqueueFind } from '../queries/queries';
 import { findSlots } from '../queries/run-find';
 import { jobId } from './catalogue';
 import { enqueue } from './queues';
@@ -32,11 +33,18 @@ export async function recoverJobsFromDatabase(): Promise<Recovered> {
     where: { status: { in: ['PENDING', 'RUNNING'] } },
     select: { id: true, generation: true, source: true, connector: { select: { maxAssociations: true } } },
   });
+  // Rows still to ask for, per query, in one statement.
+  const open = await db.queryItem.groupBy({
+    by: ['queryId'],
+    where: { queryId: { in: queries.map((q) => q.id) }, status: { in: ['PENDING', 'RUNNING'] } },
+    _count: { _all: true },
+  });
+  const openRows = new Map(open.map((o) => [o.queryId, o._count._all]));
   for (const q of queries) {
-    const open = await db.queryItem.count({ where: { queryId: q.id, status: { in: ['PENDING', 'RUNNING'] } } });
-    if (!open) continue;
-    const slots = findSlots(open, q.connector.maxAssociations, q.source);
-    for (let slot = 0; slot < slots; slot++) await enqueue('query.find', { queryId: q.id, slot }, { jobId: jobId.find(q.id, q.generation, slot) });
+    const rows = openRows.get(q.id) ?? 0;
+    if (!rows) continue;
+    const slots = findSlots(rows, q.connector.maxAssociations, q.source);
+    await enqueueFind(q.id, q.generation, slots);
     out.finds += slots;
   }
   const retrievals = await db.retrieval.findMany({

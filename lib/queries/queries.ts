@@ -13,7 +13,8 @@ import { enqueue } from '../jobs/queues';
 import { findSlots } from './run-find';
 import type { QueryInput } from './schema';
 
-async function enqueueFind(queryId: string, generation: number, slots: number) {
+/** One find job per slot; deterministic ids, so enqueueing again is harmless (lib/jobs/recover.ts relies on it). */
+export async function enqueueFind(queryId: string, generation: number, slots: number) {
   for (let slot = 0; slot < slots; slot++) await enqueue('query.find', { queryId, slot }, { jobId: jobId.find(queryId, generation, slot) });
 }
 
