@@ -19,9 +19,8 @@
  */
 import os from 'node:os';
 import pg from 'pg';
-import { resetTestDatabase } from '../../tests/helpers/database';
+import { dropDatabase, resetTestDatabase } from '../../tests/helpers/database';
 
-const ADMIN_URL = process.env.TEST_ADMIN_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 
 const args = process.argv.slice(2);
 const opt = (name: string, def: number) => {
@@ -158,12 +157,7 @@ async function main() {
   } finally {
     await client.end();
     await db.$disconnect();
-    if (!args.includes('--keep')) {
-      const admin = new pg.Client({ connectionString: ADMIN_URL });
-      await admin.connect();
-      await admin.query(`DROP DATABASE IF EXISTS "${DB}" WITH (FORCE)`);
-      await admin.end();
-    }
+    if (!args.includes('--keep')) await dropDatabase(DB);
   }
 }
 

@@ -15,15 +15,23 @@ export function testDatabaseUrl(name = TEST_DATABASE): string {
   return base.toString();
 }
 
-export async function resetTestDatabase(name = TEST_DATABASE): Promise<string> {
+/** Runs statements on the admin connection (scratch databases and roles), one after another. */
+export async function adminQuery(...statements: string[]): Promise<void> {
   const client = new pg.Client({ connectionString: adminUrl() });
   await client.connect();
   try {
-    await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-    await client.query(`CREATE DATABASE "${name}"`);
+    for (const sql of statements) await client.query(sql);
   } finally {
     await client.end();
   }
+}
+
+export async function dropDatabase(name: string): Promise<void> {
+  await adminQuery(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+}
+
+export async function resetTestDatabase(name = TEST_DATABASE): Promise<string> {
+  await adminQuery(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`, `CREATE DATABASE "${name}"`);
   const url = testDatabaseUrl(name);
   migrate(url);
   return url;

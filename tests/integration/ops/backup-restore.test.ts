@@ -13,13 +13,12 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { migrate, TEST_DATABASE, testDatabaseUrl } from '../../helpers/database';
+import { adminQuery, dropDatabase, migrate, TEST_DATABASE, testDatabaseUrl } from '../../helpers/database';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..', '..');
 const BIN = path.join(ROOT, 'bin', 'tributary.mjs');
 const SOURCE_DB = `${TEST_DATABASE}_backup_src`;
 const TARGET_DB = `${TEST_DATABASE}_restore`;
-const adminUrl = process.env.TEST_ADMIN_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 
 let work: string;
 let source: Record<string, string>;
@@ -38,18 +37,8 @@ function script(name: string, args: string[], env: Record<string, string>) {
   return JSON.parse(r.out);
 }
 
-async function adminQuery(sql: string) {
-  const c = new pg.Client({ connectionString: adminUrl });
-  await c.connect();
-  try {
-    await c.query(sql);
-  } finally {
-    await c.end();
-  }
-}
-
 async function freshDatabase(name: string) {
-  await adminQuery(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+  await dropDatabase(name);
   await adminQuery(`CREATE DATABASE "${name}"`);
 }
 
@@ -70,8 +59,8 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  await adminQuery(`DROP DATABASE IF EXISTS "${SOURCE_DB}" WITH (FORCE)`);
-  await adminQuery(`DROP DATABASE IF EXISTS "${TARGET_DB}" WITH (FORCE)`);
+  await dropDatabase(SOURCE_DB);
+  await dropDatabase(TARGET_DB);
   await fs.rm(work, { recursive: true, force: true });
 });
 

@@ -14,11 +14,11 @@ import path from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { verifyPassword } from '@/lib/auth/password';
+import { adminQuery, dropDatabase } from '../../helpers/database';
 import { freePort } from '../../helpers/orthanc';
 import { waitFor } from '../../helpers/fixtures';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..', '..');
-const adminUrl = process.env.TEST_ADMIN_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 const tag = `trib_readme_${randomBytes(4).toString('hex')}`;
 let work = '';
 let child: ChildProcess | null = null;
@@ -29,24 +29,14 @@ export function productionSteps(readme: string): string {
   return m[1];
 }
 
-async function admin(sql: string) {
-  const c = new pg.Client({ connectionString: adminUrl });
-  await c.connect();
-  try {
-    return await c.query(sql);
-  } finally {
-    await c.end();
-  }
-}
-
 afterAll(async () => {
   try {
     if (child) process.kill(-child.pid!, 'SIGKILL');
   } catch {
     /* the group is gone already */
   }
-  await admin(`DROP DATABASE IF EXISTS "${tag}" WITH (FORCE)`);
-  await admin(`DROP ROLE IF EXISTS "${tag}"`);
+  await dropDatabase(tag);
+  await adminQuery(`DROP ROLE IF EXISTS "${tag}"`);
   if (work) await fs.rm(work, { recursive: true, force: true });
 });
 
