@@ -47,6 +47,10 @@ const schema = z
     TRUSTED_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(0),
     /** Lifetime of an API token when its creator does not choose one (days, at most 365). */
     API_TOKEN_DEFAULT_DAYS: z.coerce.number().int().min(1).max(365).default(90),
+    /** Key for secrets at rest (AES-256-GCM), 64 hex characters; required outside demo/test mode (lib/secrets). */
+    SECRETS_KEY: z.string().regex(/^[0-9a-fA-F]{64}$/, 'must be 64 hex characters (openssl rand -hex 32)').optional(),
+    /** The key before the last rotation, while stored secrets are re-encrypted (`tributary secrets rotate`). */
+    SECRETS_KEY_PREVIOUS: z.string().regex(/^[0-9a-fA-F]{64}$/, 'must be 64 hex characters').optional(),
     DEMO_ADMIN_EMAIL: z.string().email().default('admin@tributary.local'),
     DEMO_ADMIN_PASSWORD: z.string().min(8).default('tributary-demo'),
     LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
@@ -61,6 +65,8 @@ const schema = z
         });
       if (v.TRIBUTARY_SECRET === DEMO_SECRET)
         ctx.addIssue({ code: 'custom', path: ['TRIBUTARY_SECRET'], message: 'the demo secret cannot be used in production' });
+      if (!v.SECRETS_KEY)
+        ctx.addIssue({ code: 'custom', path: ['SECRETS_KEY'], message: 'must be set to 64 hex characters (openssl rand -hex 32) outside demo mode' });
       if (!v.DATABASE_URL) ctx.addIssue({ code: 'custom', path: ['DATABASE_URL'], message: 'is required outside demo mode' });
     }
   });

@@ -96,6 +96,7 @@ describe('README: running in production', () => {
     const cfg = await fs.readFile(envFile, 'utf8');
     expect(cfg).toMatch(/^TRIBUTARY_MODE=production$/m);
     expect(cfg).toMatch(/^TRIBUTARY_SECRET=[0-9a-f]{64}$/m);
+    expect(cfg).toMatch(/^SECRETS_KEY=[0-9a-f]{64}$/m);
     expect((await fs.stat(envFile)).mode & 0o077).toBe(0);
     const dbUrl = /^DATABASE_URL=(.+)$/m.exec(cfg)![1];
     const c = new pg.Client({ connectionString: dbUrl });

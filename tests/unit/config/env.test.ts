@@ -22,8 +22,16 @@ describe('configuration is validated at start', () => {
     const demo = loadEnv({ TRIBUTARY_MODE: 'demo' });
     expect(demo.DATABASE_URL).toMatch(/^postgresql:/);
     expect(demo.TRIBUTARY_SECRET.length).toBeGreaterThanOrEqual(32);
-    const prod = loadEnv({ TRIBUTARY_MODE: 'production', DATABASE_URL: 'postgresql://x@h/db', TRIBUTARY_SECRET: 'y'.repeat(40) });
+    const prod = loadEnv({ TRIBUTARY_MODE: 'production', DATABASE_URL: 'postgresql://x@h/db', TRIBUTARY_SECRET: 'y'.repeat(40), SECRETS_KEY: 'a'.repeat(64) });
     expect(prod.TRIBUTARY_SECRET).toBe('y'.repeat(40));
+  });
+
+  it('needs a 64-hex SECRETS_KEY in production (secrets at rest), none in demo', () => {
+    const base = { TRIBUTARY_MODE: 'production', DATABASE_URL: 'postgresql://x@h/db', TRIBUTARY_SECRET: 'y'.repeat(40) };
+    expect(() => loadEnv(base)).toThrow(/SECRETS_KEY/);
+    expect(() => loadEnv({ ...base, SECRETS_KEY: 'abc' })).toThrow(/SECRETS_KEY: must be 64 hex/);
+    expect(loadEnv({ ...base, SECRETS_KEY: 'b'.repeat(64) }).SECRETS_KEY).toBe('b'.repeat(64));
+    expect(loadEnv({ TRIBUTARY_MODE: 'demo' }).SECRETS_KEY).toBeUndefined();
   });
 });
 
