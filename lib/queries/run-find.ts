@@ -1,13 +1,16 @@
 /**
- * The C-FIND step of a query, as the connector's query-pool AE. A query gets one find job per
+ * The find step of a query (C-FIND for a DICOM connector, as its query-pool AE), through the
+ * connector's source (lib/connectors/source.ts). A query gets one find job per
  * association its lane may use; each job claims chunks of rows (one association per chunk)
  * until none are left. Idempotent: rows already answered are never asked again and results are
  * unique per (query, study).
  */
 import { db, type Prisma } from '../db';
 import { audit } from '../audit';
-import { AppError, publicMessage } from '../errors';
-import { DicomNetworkError, DicomQueryError, findSeries, findStudiesMany, type StudyMatch } from '../dicom/scu';
+import { publicMessage } from '../errors';
+import { DicomNetworkError, DicomQueryError, type StudyMatch } from '../dicom/scu';
+import type { SourceConnector } from '../connectors/source';
+import { sourceFor, sourceInclude } from '../connectors/sources';
 import { acquireAssociation, laneLimit, type Lane, type Lease } from '../jobs/leases';
 import { inWindow, nextWindowStart } from '../connectors/schedule';
 import { logger } from '../logger';
@@ -76,11 +79,12 @@ async function claimChunk(queryId: string, claim: string): Promise<ClaimedRow[]>
 export async function runFind(queryId: string, claim: string, opts: { isFinalAttempt?: boolean } = {}): Promise<StepOutcome> {
   const q = await db.query.findUnique({
     where: { id: queryId },
-    include: { connector: { include: { device: true, queryPool: true } } },
+    include: { connector: { include: sourceInclude } },
   });
   if (!q || q.status === 'CANCELLED') return { status: 'done' };
   const { connector } = q;
-  if (!connector.device) throw new AppError('CONFLICT', 'connector has no device');
+  // The connector's kind (DIMSE, DICOMweb...) behind one interface (lib/connectors/source.ts).
+  const source = sourceFor(connector);
   const lane = laneForQuery(q.source);
   // Every association to the PACS respects the connector's schedule window, a single MRN too:
   // the PACS tolerates associations only then.
@@ -96,7 +100,6 @@ export async function runFind(queryId: string, claim: string, opts: { isFinalAtt
   const capacityWait = (): StepOutcome => ({ status: 'wait', until: Date.now() + 200 + Math.floor(Math.random() * 300), reason: 'capacity' });
   let lease: Lease | null = await acquire();
   if (!lease) return capacityWait();
-  const peer = { aeTitle: connector.device.aeTitle, host: connector.device.host, port: connector.device.port, tls: connector.device.tls };
   let items: ClaimedRow[] = [];
   try {
     await db.query.updateMany({ where: { id: q.id, status: 'PENDING' }, data: { status: 'RUNNING' } });
@@ -111,9 +114,7 @@ export async function runFind(queryId: string, claim: string, opts: { isFinalAtt
       if (fresh?.status === 'CANCELLED') return { status: 'done' };
       items = await claimChunk(queryId, claim);
       if (!items.length) break;
-      const answers = await findStudiesMany(
-        peer,
-        connector.queryPool.aeTitle,
+      const answers = await source.findStudies(
         items.map((it) => ({
           patientId: it.patientId,
           accessionNumber: it.accessionNumber ?? undefined,
@@ -139,7 +140,7 @@ export async function runFind(queryId: string, claim: string, opts: { isFinalAtt
         }
         let counted: StudyMatch[];
         try {
-          counted = await withCounts(peer, connector.queryPool.aeTitle, a, connector.capabilities);
+          counted = await withCounts(source, a, connector.capabilities);
         } catch (e) {
           transient ??= e as Error;
           continue;
@@ -238,7 +239,7 @@ function resultRow(itemId: string, requestedPatientId: string, m: StudyMatch): R
  * now) gets a series-level C-FIND per such study and the series counts are summed, so progress
  * bars have a total. Skipped when the capability check found no series-level support.
  */
-async function withCounts(peer: Parameters<typeof findSeries>[0], callingAe: string, matches: StudyMatch[], capabilities: unknown): Promise<StudyMatch[]> {
+async function withCounts(source: SourceConnector, matches: StudyMatch[], capabilities: unknown): Promise<StudyMatch[]> {
   const caps = capabilities as { seriesLevel?: { ok?: boolean; countsInstances?: boolean } } | null;
   if (caps?.seriesLevel && (!caps.seriesLevel.ok || !caps.seriesLevel.countsInstances)) return matches;
   const out: StudyMatch[] = [];
@@ -248,7 +249,7 @@ async function withCounts(peer: Parameters<typeof findSeries>[0], callingAe: str
       continue;
     }
     try {
-      const series = await findSeries(peer, callingAe, m.studyInstanceUid);
+      const series = await source.findSeries(m.studyInstanceUid);
       const counted = series.filter((s) => s.numberOfSeriesRelatedInstances !== undefined);
       out.push({
         ...m,
