@@ -23,7 +23,9 @@ export const connectorInputSchema = z
   })
   .superRefine((v, ctx) => {
     if (v.type !== 'DICOM') ctx.addIssue({ code: 'custom', path: ['type'], message: 'Only DICOM connectors are supported in this version' });
-    if (v.retrieveMethod !== 'CMOVE') ctx.addIssue({ code: 'custom', path: ['retrieveMethod'], message: 'Only C-MOVE retrieval is supported in this version' });
+    // A DICOM connector retrieves with C-MOVE (to our SCP) or C-GET (on the same association).
+    if (v.type === 'DICOM' && v.retrieveMethod === 'WADORS')
+      ctx.addIssue({ code: 'custom', path: ['retrieveMethod'], message: 'WADO-RS is a DICOMweb retrieve method: choose C-MOVE or C-GET for a DICOM connector' });
     if (v.queryPoolId && v.queryPoolId === v.receivingPoolId)
       ctx.addIssue({ code: 'custom', path: ['receivingPoolId'], message: 'The receiving pool must differ from the query pool' });
   });

@@ -784,7 +784,9 @@ export async function get(
   let received = 0;
   let refusedStores = 0;
 
-  const result = await runRetrieveRequest(peer, callingAe, req, 'C-GET', opts, {
+  let answered = false;
+  req.on('response', () => void (answered = true));
+  const run = runRetrieveRequest(peer, callingAe, req, 'C-GET', opts, {
     onNetwork: (net, client) => {
       const sendAssociationRequest = net.sendAssociationRequest.bind(net);
       net.sendAssociationRequest = (assoc) => {
@@ -860,6 +862,20 @@ export async function get(
       return undefined;
     },
   });
+  let result: MoveResult;
+  try {
+    result = await run;
+  } catch (err) {
+    // A PACS that does not allow C-GET for this AE often accepts the association and then
+    // aborts at the C-GET request without a word (Orthanc does). If it still answers C-ECHO
+    // right after, the abort was its refusal, not an outage: say so instead of retrying.
+    if (err instanceof DicomNetworkError && err.reason === 'aborted' && !answered && received === 0 && !opts.signal?.aborted) {
+      const alive = await echo(peer, callingAe, { timeoutMs: 5_000, connectTimeoutMs: 5_000 }).then(() => true, () => false);
+      if (alive)
+        throw new DicomRetrieveRefusedError(`${where} answers C-ECHO but aborted the C-GET without answering: it does not allow C-GET for ${callingAe}`);
+    }
+    throw err;
+  }
   log.info('get done', { calledAe: peer.aeTitle, callingAe, status: hex4(result.dimseStatus), completed: result.completed, failed: result.failed, warnings: result.warnings, received, refused: refusedStores });
   return result;
 }
