@@ -14,6 +14,8 @@ interface Step {
 }
 export interface CapabilitiesView {
   checkedAt: string;
+  /** The retrieve method the last check tested (absent in checks made before C-GET existed: C-MOVE). */
+  retrieveMethod?: string;
   echo: Step;
   find: (Step & { studies: number; filled: Record<string, boolean> }) | null;
   seriesLevel: (Step & { series: number; countsInstances: boolean }) | null;
@@ -103,7 +105,7 @@ export function CapabilityCheck({ connectors }: { connectors: { id: string; name
                 {caps.seriesLevel && !caps.seriesLevel.countsInstances && <span className="block text-xs text-amber-800">No per-series instance counts: progress totals come from the move itself.</span>}
               </Row>
               <Row label="Image level" step={caps.instanceLevel} />
-              <Row label="C-MOVE to us" step={caps.move} />
+              <Row label={caps.retrieveMethod === 'CGET' ? 'C-GET back to us' : 'C-MOVE to us'} step={caps.move} />
             </tbody>
           </table>
         </>
