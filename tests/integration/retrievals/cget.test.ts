@@ -176,8 +176,13 @@ describe('C-GET retrieve', () => {
     expect(r.lastError).toMatch(/C-GET/);
     expect(r.lastError).toMatch(/NOGET_R/);
     expect(r.lastError).not.toMatch(/retrying/);
-    const c = await db.connector.findUniqueOrThrow({ where: { id: connector.id } });
+    // Written on the connector right after the study (the same step).
+    const c = await waitFor(async () => {
+      const x = await db.connector.findUniqueOrThrow({ where: { id: connector.id } });
+      return x.moveProblem ? x : null;
+    }, { what: 'the problem shown on the connector' });
     expect(c.moveProblem).toMatch(/C-GET/);
+    expect(c.moveProblem).toMatch(/NOGET_R/);
     expect(await db.instance.count({ where: { poolId: pool.id } })).toBe(0);
     expect(await db.stagedInstance.count({ where: { retrievalId: r.id } })).toBe(0);
   }, 120_000);
