@@ -13,6 +13,7 @@ import { audit } from '../audit';
 import type { Actor } from '../auth/actor';
 import { db, type Prisma } from '../db';
 import { echo, findInstances, findSeries, findStudies, move, type StudyMatch } from '../dicom/scu';
+import { devicePeer } from '../devices/tls';
 import { env } from '../env';
 import { AppError, publicMessage } from '../errors';
 import { acquireAssociation } from '../jobs/leases';
@@ -76,7 +77,7 @@ export async function checkConnector(actor: Actor, connectorId: string, input: {
   const c = await db.connector.findUnique({ where: { id: connectorId }, include: { device: true, queryPool: true, receivingPool: true } });
   if (!c) throw new AppError('NOT_FOUND', 'Connector not found');
   if (!c.device) throw new AppError('VALIDATION', 'This connector has no PACS device');
-  const peer = { aeTitle: c.device.aeTitle, host: c.device.host, port: c.device.port, tls: c.device.tls };
+  const peer = devicePeer(c.device);
   const lease = await acquireAssociation(c.id, c.maxAssociations, 'interactive');
   if (!lease) throw new AppError('CONFLICT', 'The connector is using all its associations right now; try again in a moment');
   const caps: Capabilities = { checkedAt: new Date().toISOString(), echo: { ok: false, message: '' }, find: null, seriesLevel: null, instanceLevel: null, move: null };

@@ -2,6 +2,7 @@ import { audit } from '../audit';
 import type { Actor } from '../auth/actor';
 import { db, Prisma } from '../db';
 import { echo } from '../dicom/scu';
+import { DEVICE_PEER_SELECT, devicePeer } from '../devices/tls';
 import { AppError, publicMessage } from '../errors';
 import type { ConnectorInput } from './schema';
 
@@ -13,7 +14,8 @@ function conflict(e: unknown): never {
   throw e;
 }
 
-const withParts = { device: true, queryPool: { select: { id: true, name: true, aeTitle: true } }, receivingPool: { select: { id: true, name: true, aeTitle: true } } } as const;
+// The device without its TLS private key (encrypted, but never returned: write-only).
+const withParts = { device: { omit: { tlsClientKey: true } }, queryPool: { select: { id: true, name: true, aeTitle: true } }, receivingPool: { select: { id: true, name: true, aeTitle: true } } } as const;
 
 export const listConnectors = () => db.connector.findMany({ orderBy: { name: 'asc' }, include: withParts });
 
@@ -59,7 +61,7 @@ export async function deleteConnector(actor: Actor, id: string) {
 export async function echoConnector(actor: Actor, id: string): Promise<{ ok: boolean; ms?: number; message: string }> {
   const c = await getConnector(id);
   if (!c.device) throw new AppError('VALIDATION', 'This connector has no PACS device');
-  const peer = { aeTitle: c.device.aeTitle, host: c.device.host, port: c.device.port, tls: c.device.tls };
+  const peer = devicePeer(await db.device.findUniqueOrThrow({ where: { id: c.device.id }, select: DEVICE_PEER_SELECT }));
   let result: { ok: boolean; ms?: number; message: string };
   try {
     const r = await echo(peer, c.queryPool.aeTitle, { timeoutMs: 10_000 });
@@ -75,7 +77,7 @@ export async function echoDevice(deviceId: string, callingAe: string) {
   const d = await db.device.findUnique({ where: { id: deviceId } });
   if (!d) throw new AppError('NOT_FOUND', 'Device not found');
   try {
-    const r = await echo({ aeTitle: d.aeTitle, host: d.host, port: d.port, tls: d.tls }, callingAe, { timeoutMs: 10_000 });
+    const r = await echo(devicePeer(d), callingAe, { timeoutMs: 10_000 });
     return { ok: true, ms: r.ms, message: `C-ECHO answered in ${r.ms} ms` };
   } catch (e) {
     return { ok: false, message: publicMessage(e, 'C-ECHO failed') };

@@ -10,6 +10,7 @@ import { AppError, publicMessage } from '../errors';
 import { DicomNetworkError, DicomQueryError, findSeries, findStudiesMany, type StudyMatch } from '../dicom/scu';
 import { acquireAssociation, laneLimit, type Lane, type Lease } from '../jobs/leases';
 import { inWindow, nextWindowStart } from '../connectors/schedule';
+import { devicePeer } from '../devices/tls';
 import { logger } from '../logger';
 
 const log = logger('query.find');
@@ -96,7 +97,7 @@ export async function runFind(queryId: string, claim: string, opts: { isFinalAtt
   const capacityWait = (): StepOutcome => ({ status: 'wait', until: Date.now() + 200 + Math.floor(Math.random() * 300), reason: 'capacity' });
   let lease: Lease | null = await acquire();
   if (!lease) return capacityWait();
-  const peer = { aeTitle: connector.device.aeTitle, host: connector.device.host, port: connector.device.port, tls: connector.device.tls };
+  const peer = devicePeer(connector.device);
   let items: ClaimedRow[] = [];
   try {
     await db.query.updateMany({ where: { id: q.id, status: 'PENDING' }, data: { status: 'RUNNING' } });

@@ -15,6 +15,7 @@ import { inWindow, nextWindowStart } from '../connectors/schedule';
 import { jobId } from '../jobs/catalogue';
 import { acquireAssociation, tryAcquire, type Lane } from '../jobs/leases';
 import { enqueue } from '../jobs/queues';
+import { devicePeer } from '../devices/tls';
 import { env } from '../env';
 import { logger } from '../logger';
 import { dropStagedFor } from './staging';
@@ -111,7 +112,7 @@ export async function runMove(retrievalId: string, generation: number, opts: { i
     await lease.release();
     return { status: 'wait', until: Date.now() + 2000, reason: 'capacity' };
   }
-  const peer = { aeTitle: connector.device.aeTitle, host: connector.device.host, port: connector.device.port, tls: connector.device.tls };
+  const peer = devicePeer(connector.device);
   const abort = new AbortController();
   // A coordinator's Cancel reaches a running move: we poll the state and send C-CANCEL.
   const watch = setInterval(() => {
