@@ -6,10 +6,12 @@
  * lib/secrets, answered as "set" / "not set"), decrypted only here at the moment an association
  * is opened, and never logged, put in job data or audited.
  */
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import type { Device } from '../generated/prisma/client';
+import type { DicomTransport } from '../dicom/scp';
 import type { DicomPeer, PeerTls } from '../dicom/scu';
-import { checkCiphers, checkKeyPair, parseCertificates, type TlsMinVersion } from '../dicom/tls';
+import { checkCiphers, checkKeyPair, issuedByOneOf, parseCertificates, pemBlocks, type TlsMinVersion } from '../dicom/tls';
 import { env } from '../env';
 import { AppError, type FieldErrors } from '../errors';
 import { decryptSecret, secretState } from '../secrets';
@@ -98,4 +100,44 @@ export function deviceTls(d: DeviceTlsFields): PeerTls | undefined {
 /** The SCU's view of a device: address, AE title and (when set) its TLS settings. */
 export function devicePeer(d: DeviceTlsFields): DicomPeer {
   return { aeTitle: d.aeTitle, host: d.host, port: d.port, tls: deviceTls(d) };
+}
+
+/** Why a device set to TLS was not recognised on an incoming association (logged, no PHI). */
+export type TlsRefusal = 'tls-required' | 'client-certificate-missing' | 'client-certificate-untrusted';
+
+const caCache = new Map<string, crypto.X509Certificate[]>();
+
+function deviceCas(pem: string): crypto.X509Certificate[] {
+  let cas = caCache.get(pem);
+  if (!cas) {
+    cas = pemBlocks(pem).flatMap((b) => {
+      try {
+        return [new crypto.X509Certificate(b)];
+      } catch {
+        return [];
+      }
+    });
+    if (caCache.size > 256) caCache.clear();
+    caCache.set(pem, cas);
+  }
+  return cas;
+}
+
+/**
+ * May this device be recognised on this incoming association? A device not set to TLS: yes, on
+ * either port. Set to TLS: only over TLS; when it must present a client certificate, that
+ * certificate must be issued by one of the device's CA certificates (pinned: DICOM_TLS_CA is not
+ * enough then) or, when the device has none, verify against DICOM_TLS_CA.
+ */
+export function tlsSenderVerdict(
+  d: { tls: boolean; tlsCaCertificates: string; tlsRequireClientCertificate: boolean },
+  transport: DicomTransport,
+): 'ok' | TlsRefusal {
+  if (!d.tls) return 'ok';
+  if (!transport.tls) return 'tls-required';
+  if (!d.tlsRequireClientCertificate) return 'ok';
+  if (!transport.peerCertificate) return 'client-certificate-missing';
+  const cas = d.tlsCaCertificates ? deviceCas(d.tlsCaCertificates) : [];
+  if (cas.length) return issuedByOneOf(transport.peerCertificate, cas) ? 'ok' : 'client-certificate-untrusted';
+  return transport.authorized ? 'ok' : 'client-certificate-untrusted';
 }
