@@ -137,11 +137,15 @@ interface RunOptions extends ScuOptions {
   defaultTimeoutMs: number;
 }
 
-function classifySocketError(message: string, peer: DicomPeer, raw?: SocketError): DicomNetworkError {
+function classifySocketError(message: string, peer: DicomPeer, raw: SocketError | undefined, state: { secured: boolean; associated: boolean }): DicomNetworkError {
   const where = `${peer.host}:${peer.port}`;
   if (peer.tls) {
     const reason = describeTlsFailure(raw?.code);
-    if (reason && raw?.code !== 'ECONNRESET') return new DicomNetworkError('tls', `TLS handshake with ${peer.aeTitle} at ${where} failed: ${reason}`);
+    // A reset once the handshake is done is an ordinary reset, not a TLS failure.
+    if (reason && !(raw?.code === 'ECONNRESET' && state.secured)) return new DicomNetworkError('tls', `TLS handshake with ${peer.aeTitle} at ${where} failed: ${reason}`);
+  } else if (!state.associated && /ECONNRESET/.test(`${raw?.code ?? ''} ${message}`)) {
+    // A TLS port reads our A-ASSOCIATE-RQ as a broken ClientHello and hangs up.
+    return new DicomNetworkError('aborted', `${peer.aeTitle} at ${where} reset the connection without answering the association request (if this is a DICOM TLS port, set the device to TLS)`);
   }
   if (/ECONNREFUSED/.test(message)) return new DicomNetworkError('refused', `Connection refused by ${where} (nothing listening on that port?)`);
   if (/ENOTFOUND|EAI_AGAIN/.test(message)) return new DicomNetworkError('refused', `Host ${peer.host} not found`);
@@ -217,13 +221,16 @@ function runAssociation(peer: DicomPeer, callingAe: string, reqs: Request[], opt
     // The socket's own error (with its OpenSSL code); dcmjs-dimse's networkError only has text.
     let rawError: SocketError | undefined;
     let secured = false;
-    client.on('networkError', (e: Error) => finish(classifySocketError(e?.message ?? '', peer, rawError)));
+    client.on('networkError', (e: Error) => finish(classifySocketError(e?.message ?? '', peer, rawError, { secured, associated })));
     client.on('closed', () => {
       if (released || remaining <= 0) finish();
       else if (peer.tls && !secured)
         finish(new DicomNetworkError('tls', `TLS handshake with ${peer.aeTitle} at ${where} failed: ${describeTlsFailure(rawError?.code ?? 'ECONNRESET')}`));
       else if (peer.tls && !associated && !answered)
         finish(new DicomNetworkError('tls', `${peer.aeTitle} at ${where} closed the connection after the TLS handshake without answering the association (it may require a client certificate, or refuse ours)`));
+      else if (!peer.tls && !associated)
+        // A TLS port reads our A-ASSOCIATE-RQ as a broken ClientHello and hangs up.
+        finish(new DicomNetworkError('aborted', `${peer.aeTitle} at ${where} closed the connection without answering the association request (if this is a DICOM TLS port, set the device to TLS)`));
       else finish(new DicomNetworkError('aborted', `${peer.aeTitle} at ${where} closed the association before answering${abortHint()}`));
     });
 
@@ -237,7 +244,7 @@ function runAssociation(peer: DicomPeer, callingAe: string, reqs: Request[], opt
     });
     const net = internals.network;
     if (net) {
-      net.socket.on('error', (e: SocketError) => void (rawError = e));
+      net.socket.prependListener('error', (e: SocketError) => void (rawError = e));
       if (peer.tls) {
         // 'connected' fires on the TCP connect; the handshake has its own deadline and message
         // (a plain DICOM port answers a ClientHello with silence until it times out).
