@@ -74,8 +74,12 @@ export class StudyGoneError extends MoveFailedError {}
 
 export const DESTINATION_STATUS_UNKNOWN = 0xa801;
 
-export function destinationAdvice(receivingAe: string): string {
+/** `tls`: the PACS is a DICOM TLS device, so it must send to our TLS port (with UseDicomTls or its equivalent). */
+export function destinationAdvice(receivingAe: string, tls = false): string {
   const e = env();
+  if (tls && e.DICOM_TLS_PORT)
+    return `Ask the PACS administrator to register Tributary as a C-MOVE destination: AE title ${receivingAe}, host ${e.DICOM_ADVERTISED_HOST}, port ${e.DICOM_TLS_PORT} over DICOM TLS, with a client certificate from the CA configured on the device.`;
+  if (tls) return `The PACS is set to DICOM TLS but Tributary has no TLS port (DICOM_TLS_PORT): it cannot send the study back to Tributary. Set DICOM_TLS_PORT, DICOM_TLS_CERT and DICOM_TLS_KEY.`;
   return `Ask the PACS administrator to register Tributary as a C-MOVE destination: AE title ${receivingAe}, host ${e.DICOM_ADVERTISED_HOST}, port ${e.DICOM_PORT}.`;
 }
 
@@ -147,7 +151,7 @@ export async function runMove(retrievalId: string, generation: number, opts: { i
       }
       const receivingAe = connector.receivingPool.aeTitle;
       if (result.dimseStatus === DESTINATION_STATUS_UNKNOWN) {
-        throw new MoveDestinationError(`The PACS ${peer.aeTitle} does not know the move destination ${receivingAe} (status 0xA801). ${destinationAdvice(receivingAe)}`);
+        throw new MoveDestinationError(`The PACS ${peer.aeTitle} does not know the move destination ${receivingAe} (status 0xA801). ${destinationAdvice(receivingAe, !!peer.tls)}`);
       }
       const nothing = result.completed + result.failed + result.warnings + result.remaining === 0;
       if (nothing && !plan.alreadyHave && !target.seriesInstanceUid && r.expected > 0 && done.completed === 0
@@ -159,7 +163,7 @@ export async function runMove(retrievalId: string, generation: number, opts: { i
         if (series && series.length === 0)
           throw new StudyGoneError(`The PACS ${peer.aeTitle} no longer has this study (a series-level query finds nothing): it was deleted or merged since the query. Run the query again to see what the PACS holds now.`);
         throw new MoveDestinationError(
-          `The PACS ${peer.aeTitle} answered the move of a study of ${r.expected} instance(s) with zero sub-operations: it cannot send to ${receivingAe}. ${destinationAdvice(receivingAe)}`,
+          `The PACS ${peer.aeTitle} answered the move of a study of ${r.expected} instance(s) with zero sub-operations: it cannot send to ${receivingAe}. ${destinationAdvice(receivingAe, !!peer.tls)}`,
         );
       }
       done = { completed: done.completed + result.completed, failed: done.failed + result.failed, warnings: done.warnings + result.warnings };
@@ -204,7 +208,7 @@ export async function runMove(retrievalId: string, generation: number, opts: { i
     }
     if (e instanceof MoveDestinationError) {
       const ae = connector.receivingPool.aeTitle;
-      await reportDestinationProblem(r.id, generation, connector.id, e.message, `The PACS ${peer.aeTitle} cannot send studies to ${ae}. ${destinationAdvice(ae)}`);
+      await reportDestinationProblem(r.id, generation, connector.id, e.message, `The PACS ${peer.aeTitle} cannot send studies to ${ae}. ${destinationAdvice(ae, !!peer.tls)}`);
       return { status: 'done' };
     }
     // Stored on the study for its coordinators; the job's failure reason and the log get no more
