@@ -18,12 +18,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { api } from '@/lib/api/contract';
+import { createApiToken } from '@/lib/auth/tokens';
 import { db } from '@/lib/db';
 import { startScp, type RunningScp } from '@/lib/dicom/scp';
 import { DicomNetworkError, echo, type DicomPeer } from '@/lib/dicom/scu';
 import { ConfigError, loadEnv } from '@/lib/env';
 import { AppError } from '@/lib/errors';
 import { generateCorpus, type Corpus } from '@/lib/synthetic';
+import { call } from '../../helpers/api';
 import { createTestPki, type TestCa, type TestCert, type TestPki } from '../../helpers/certs';
 import { actorOf, makeConnector, makePool, makeUser, suffix, waitFor } from '../../helpers/fixtures';
 import { DCMTK_ENV, freePort, startOrthanc, type OrthancHandle } from '../../helpers/orthanc';
@@ -213,10 +216,10 @@ describe('SCU failures against our own TLS SCP', () => {
 });
 
 describe('pushes into our TLS port (DCMTK +tls)', () => {
-  async function setup(tlsRequireClientCertificate = true) {
+  async function setup(tlsRequireClientCertificate = true, tlsCaCertificates = caA.cert) {
     const s = suffix();
     const device = await db.device.create({
-      data: { name: `Modality ${s}`, aeTitle: `MOD_${s}`, host: '127.0.0.1', port: 104, tls: true, tlsCaCertificates: caA.cert, tlsRequireClientCertificate },
+      data: { name: `Modality ${s}`, aeTitle: `MOD_${s}`, host: '127.0.0.1', port: 104, tls: true, tlsCaCertificates, tlsRequireClientCertificate },
     });
     const pool = await makePool();
     await db.poolDevice.create({ data: { poolId: pool.id, deviceId: device.id } });
@@ -263,6 +266,24 @@ describe('pushes into our TLS port (DCMTK +tls)', () => {
     expect(await db.instance.count({ where: { poolId: pool.id } })).toBe(0);
   });
 
+  it('pins a device to its own CA: a certificate of DICOM_TLS_CA is not enough when the device names another CA', async () => {
+    const { device, pool } = await setup(true, caB.cert);
+    const r = await dcmtk('storescu', [...tlsArgs(modalityCert), '-aet', device.aeTitle, '-aec', pool.aeTitle, '127.0.0.1', String(worker.scpTlsPort), ...files]);
+    expect(r.ok, r.out).toBe(false);
+    expect(await db.instance.count({ where: { poolId: pool.id } })).toBe(0);
+    // The same device with the other CA's certificate is accepted.
+    const ok = await dcmtk('storescu', [...tlsArgs(otherCaCert), '-aet', device.aeTitle, '-aec', pool.aeTitle, '127.0.0.1', String(worker.scpTlsPort), ...files]);
+    expect(ok.ok, ok.out).toBe(true);
+  });
+
+  it('falls back to DICOM_TLS_CA for a device without CA certificates', async () => {
+    const { device, pool } = await setup(true, '');
+    const r = await dcmtk('storescu', [...tlsArgs(modalityCert), '-aet', device.aeTitle, '-aec', pool.aeTitle, '127.0.0.1', String(worker.scpTlsPort), ...files]);
+    expect(r.ok, r.out).toBe(true);
+    const refused = await dcmtk('storescu', [...tlsArgs(otherCaCert), '-aet', device.aeTitle, '-aec', pool.aeTitle, '127.0.0.1', String(worker.scpTlsPort), ...files]);
+    expect(refused.ok, refused.out).toBe(false);
+  });
+
   it('accepts a device that need not present a certificate, over TLS only', async () => {
     const { device, pool } = await setup(false);
     const r = await dcmtk('storescu', ['+tla', '+cf', caA.certFile, '-aet', device.aeTitle, '-aec', pool.aeTitle, '127.0.0.1', String(worker.scpTlsPort), ...files]);
@@ -294,6 +315,30 @@ describe('device TLS settings', () => {
     await expect(updateDevice(actorOf(admin), created.id, { tlsClientKey: null })).rejects.toMatchObject({ code: 'VALIDATION', fields: { tlsClientKey: [expect.stringMatching(/needs its private key/)] } });
     const cleared = await updateDevice(actorOf(admin), created.id, { tlsClientKey: null, tlsClientCertificate: '' });
     expect(cleared.tlsClientKeyState).toBe('not set');
+  });
+
+  it('never answers the key over the API (devices and connectors), and refuses a bad one with a field error', async () => {
+    const token = (await createApiToken({ userId: (await makeUser('ADMIN')).id, name: 't' })).token;
+    const s = suffix();
+    const body = { name: `API TLS ${s}`, aeTitle: `AT_${s}`, host: '127.0.0.1', port: 11112, tls: true, tlsCaCertificates: caA.cert, tlsClientCertificate: ourCert.cert, tlsClientKey: ourCert.key };
+    const created = await call(api.createDevice, {}, { token, body });
+    expect(created.status, created.text).toBe(201);
+    const id = (created.json as { id: string }).id;
+    const stored = (await db.device.findUniqueOrThrow({ where: { id } })).tlsClientKey!;
+    const pool = await makePool({ kind: 'INFRASTRUCTURE' });
+    const rx = await makePool({ kind: 'INFRASTRUCTURE' });
+    await db.connector.create({ data: { name: `API TLS ${s}`, deviceId: id, queryPoolId: pool.id, receivingPoolId: rx.id } });
+    for (const res of [created, await call(api.getDevice, { id }, { token }), await call(api.listDevices, {}, { token }), await call(api.listConnectors, {}, { token })]) {
+      expect(res.status).toBe(res === created ? 201 : 200);
+      expect(res.text).not.toContain('PRIVATE KEY');
+      expect(res.text).not.toContain(stored);
+      expect(res.text).not.toContain('"tlsClientKey"');
+    }
+    expect((created.json as { tlsClientKeyState: string }).tlsClientKeyState).toBe('set');
+    const bad = await call(api.updateDevice, { id }, { token, body: { tlsClientKey: modalityCert.key } });
+    expect(bad.status).toBe(422);
+    expect((bad.json as { error: { fields: Record<string, string[]> } }).error.fields.tlsClientKey[0]).toMatch(/does not match/);
+    expect((await db.device.findUniqueOrThrow({ where: { id } })).tlsClientKey).toBe(stored);
   });
 
   it('refuses a key that does not match the certificate, unreadable certificates and unknown ciphers', async () => {
