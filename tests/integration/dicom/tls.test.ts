@@ -362,6 +362,14 @@ describe('device TLS settings', () => {
   });
 });
 
+describe('health', () => {
+  it('shows the TLS listener of this worker', async () => {
+    const { getHealth } = await import('@/lib/health/get-health');
+    const mine = await waitFor(async () => (await getHealth()).workers.find((w) => w.pid === process.pid && w.scp.port === worker.scpPort), { what: 'this worker\'s beat' });
+    expect(mine.scp.tlsPort).toBe(worker.scpTlsPort);
+  });
+});
+
 describe('DICOM_TLS_* configuration', () => {
   const base = { TRIBUTARY_MODE: 'test', DICOM_PORT: '11112' };
   it('refuses an unreadable file, a key of another certificate and a TLS port without files', () => {
