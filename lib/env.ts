@@ -47,9 +47,9 @@ function checkTlsFiles(
   }
   if (cert !== undefined && key !== undefined) {
     try {
-      checkKeyPair(cert, key, 'the key');
+      checkKeyPair(cert, key, 'the certificate of DICOM_TLS_CERT');
     } catch (e) {
-      ctx.addIssue({ code: 'custom', path: ['DICOM_TLS_KEY'], message: `${(e as Error).message} in DICOM_TLS_CERT` });
+      ctx.addIssue({ code: 'custom', path: ['DICOM_TLS_KEY'], message: (e as Error).message });
     }
   }
   if (v.DICOM_TLS_CA) {

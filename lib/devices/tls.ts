@@ -63,7 +63,7 @@ export function checkDeviceTls(
   if (v.tlsClientCertificate && !key.present) fields.tlsClientKey = ['A client certificate needs its private key'];
   if (key.present && !v.tlsClientCertificate) fields.tlsClientCertificate = ['A private key needs its client certificate'];
   const plain = key.plain;
-  if (plain && v.tlsClientCertificate && !fields.tlsClientCertificate) attempt('tlsClientKey', () => checkKeyPair(v.tlsClientCertificate, plain, 'Private key'));
+  if (plain && v.tlsClientCertificate && !fields.tlsClientCertificate) attempt('tlsClientKey', () => checkKeyPair(v.tlsClientCertificate, plain, 'the client certificate'));
   attempt('tlsCiphers', () => checkCiphers(v.tlsCiphers));
   if (Object.keys(fields).length) throw new AppError('VALIDATION', 'The TLS settings are not valid', fields);
 }

@@ -53,16 +53,16 @@ export function parseCertificates(pem: string, what: string): crypto.X509Certifi
   });
 }
 
-/** Checks that a certificate and a private key belong together. Throws a plain message. */
-export function checkKeyPair(certPem: string, keyPem: string, what: string): void {
+/** Checks that a certificate and a private key belong together. Throws a plain message naming `certName`. */
+export function checkKeyPair(certPem: string, keyPem: string, certName: string): void {
   let key: crypto.KeyObject;
   try {
     key = crypto.createPrivateKey(keyPem);
   } catch {
-    throw new Error(`${what}: the private key cannot be read (an unencrypted PEM key is expected)`);
+    throw new Error('The private key cannot be read (an unencrypted PEM key is expected)');
   }
-  const [cert] = parseCertificates(certPem, what);
-  if (!cert.checkPrivateKey(key)) throw new Error(`${what}: the private key does not match the certificate`);
+  const [cert] = parseCertificates(certPem, certName);
+  if (!cert.checkPrivateKey(key)) throw new Error(`The private key does not match ${certName}`);
 }
 
 /** Checks an OpenSSL cipher list against this Node's OpenSSL. Throws a plain message. */

@@ -355,7 +355,7 @@ describe('device TLS settings', () => {
     }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(AppError);
     const fields = (err as AppError).fields ?? {};
-    expect(fields.tlsClientKey?.[0]).toMatch(/does not match the certificate/);
+    expect(fields.tlsClientKey?.[0]).toBe('The private key does not match the client certificate');
     expect(fields.tlsCaCertificates?.[0]).toMatch(/cannot be read/);
     expect(fields.tlsCiphers?.[0]).toMatch(/cipher/);
     expect(await db.device.count({ where: { name: base.name } })).toBe(0);
@@ -377,7 +377,7 @@ describe('DICOM_TLS_* configuration', () => {
       /DICOM_TLS_CERT: cannot read \/nonexistent\/cert\.pem \(ENOENT\)/,
     );
     expect(() => loadEnv({ ...base, DICOM_TLS_PORT: '2762', DICOM_TLS_CERT: ourCert.certFile, DICOM_TLS_KEY: modalityCert.keyFile })).toThrow(
-      /DICOM_TLS_KEY: the key: the private key does not match the certificate/,
+      /DICOM_TLS_KEY: The private key does not match the certificate of DICOM_TLS_CERT/,
     );
     expect(() => loadEnv({ ...base, DICOM_TLS_PORT: '2762' })).toThrow(ConfigError);
     expect(() => loadEnv({ ...base, DICOM_TLS_PORT: '2762' })).toThrow(/DICOM_TLS_CERT: is required when DICOM_TLS_PORT is set/);
