@@ -29,6 +29,11 @@
  * "calling AE title not recognized"; "called AE title not recognized" for an unknown pool). The
  * devices the caller was identified as travel with every stored object (StoredInfo) for routing.
  *
+ * DICOM TLS: the worker starts a second SCP with `tls` (DICOM_TLS_PORT). The handshake asks for
+ * a client certificate without requiring one; the hook gets the transport (DicomTransport: TLS or
+ * not, the peer's certificate, whether it verified against DICOM_TLS_CA) and decides per device
+ * (lib/devices/tls.ts). Failed handshakes are logged with the peer address and OpenSSL's code.
+ *
  * Throughput (bench/receive): the staging file is opened asynchronously and the C-STORE-RSP is
  * encoded here rather than through dcmjs-dimse's dcmjs round trip; together that took a
  * 500 x 512 KB CT move from ~250 to ~500 instances/s on the 2-core VM (storescp: ~800).
