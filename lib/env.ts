@@ -5,11 +5,64 @@
  * Security rule: outside demo/test mode there is no default secret; start-up fails with a
  * readable message instead.
  */
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { checkKeyPair, parseCertificates } from './dicom/tls';
 
 const DEMO_SECRET = 'tributary-demo-secret-not-for-production-use';
+
+/** Reads a configured PEM file, reporting an unreadable one against its variable. */
+function readPem(file: string, name: string, ctx: z.RefinementCtx): string | undefined {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    ctx.addIssue({ code: 'custom', path: [name], message: `cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? 'error'})` });
+    return undefined;
+  }
+}
+
+/** DICOM TLS files: readable, parseable, the key matching the certificate. */
+function checkTlsFiles(
+  v: { DICOM_TLS_PORT?: number; DICOM_TLS_CERT?: string; DICOM_TLS_KEY?: string; DICOM_TLS_CA?: string; DICOM_PORT: number },
+  ctx: z.RefinementCtx,
+) {
+  if (v.DICOM_TLS_PORT !== undefined) {
+    if (!v.DICOM_TLS_CERT) ctx.addIssue({ code: 'custom', path: ['DICOM_TLS_CERT'], message: 'is required when DICOM_TLS_PORT is set (PEM certificate file)' });
+    if (!v.DICOM_TLS_KEY) ctx.addIssue({ code: 'custom', path: ['DICOM_TLS_KEY'], message: 'is required when DICOM_TLS_PORT is set (PEM private key file)' });
+    if (v.DICOM_TLS_PORT === v.DICOM_PORT) ctx.addIssue({ code: 'custom', path: ['DICOM_TLS_PORT'], message: 'must differ from DICOM_PORT' });
+  }
+  if (!!v.DICOM_TLS_CERT !== !!v.DICOM_TLS_KEY && v.DICOM_TLS_PORT === undefined)
+    ctx.addIssue({ code: 'custom', path: [v.DICOM_TLS_CERT ? 'DICOM_TLS_KEY' : 'DICOM_TLS_CERT'], message: 'DICOM_TLS_CERT and DICOM_TLS_KEY go together' });
+  const cert = v.DICOM_TLS_CERT ? readPem(v.DICOM_TLS_CERT, 'DICOM_TLS_CERT', ctx) : undefined;
+  const key = v.DICOM_TLS_KEY ? readPem(v.DICOM_TLS_KEY, 'DICOM_TLS_KEY', ctx) : undefined;
+  if (cert !== undefined) {
+    try {
+      const [leaf] = parseCertificates(cert, 'the certificate');
+      if (new Date(leaf.validTo) < new Date()) ctx.addIssue({ code: 'custom', path: ['DICOM_TLS_CERT'], message: `the certificate expired on ${leaf.validTo}` });
+    } catch (e) {
+      ctx.addIssue({ code: 'custom', path: ['DICOM_TLS_CERT'], message: (e as Error).message });
+    }
+  }
+  if (cert !== undefined && key !== undefined) {
+    try {
+      checkKeyPair(cert, key, 'the certificate of DICOM_TLS_CERT');
+    } catch (e) {
+      ctx.addIssue({ code: 'custom', path: ['DICOM_TLS_KEY'], message: (e as Error).message });
+    }
+  }
+  if (v.DICOM_TLS_CA) {
+    const ca = readPem(v.DICOM_TLS_CA, 'DICOM_TLS_CA', ctx);
+    if (ca !== undefined) {
+      try {
+        parseCertificates(ca, 'the CA file');
+      } catch (e) {
+        ctx.addIssue({ code: 'custom', path: ['DICOM_TLS_CA'], message: (e as Error).message });
+      }
+    }
+  }
+}
 
 const schema = z
   .object({
@@ -25,6 +78,13 @@ const schema = z
     DICOM_BIND: z.string().regex(/^[0-9A-Za-z.:_-]+$/, 'must be an IP address or host name').default('0.0.0.0'),
     /** Address the web app listens on (e.g. 127.0.0.1 behind a reverse proxy); default every interface. */
     HOST: z.string().regex(/^[0-9A-Za-z.:_-]+$/, 'must be an IP address or host name').default('0.0.0.0'),
+    /** DICOM TLS listener of the SCP (same pools, same rules, TLS 1.2+); unset = no TLS port. */
+    DICOM_TLS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
+    /** PEM files: our certificate and its key (the TLS port's, and our client certificate towards TLS devices without their own). */
+    DICOM_TLS_CERT: z.string().optional(),
+    DICOM_TLS_KEY: z.string().optional(),
+    /** PEM file of CA certificates whose client certificates the TLS port accepts (besides each device's own CA). */
+    DICOM_TLS_CA: z.string().optional(),
     DICOM_ADVERTISED_HOST: z.string().default(os.hostname()),
     UPLOAD_MAX_BYTES: z.coerce.number().int().positive().default(5 * 1024 * 1024),
     STOW_MAX_BYTES: z.coerce.number().int().positive().default(2 * 1024 * 1024 * 1024),
@@ -56,6 +116,7 @@ const schema = z
     LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   })
   .superRefine((v, ctx) => {
+    checkTlsFiles(v, ctx);
     if (v.TRIBUTARY_MODE === 'production') {
       if (!v.TRIBUTARY_SECRET || v.TRIBUTARY_SECRET.length < 32)
         ctx.addIssue({

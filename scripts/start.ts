@@ -11,7 +11,7 @@ async function main() {
   prismaGenerate(env);
   migrate(env);
   if (needsBuild()) build(env);
-  say(`web on ${e.HOST}:${process.env.PORT ?? 3000}, DICOM SCP on ${e.DICOM_BIND}:${e.DICOM_PORT}`);
+  say(`web on ${e.HOST}:${process.env.PORT ?? 3000}, DICOM SCP on ${e.DICOM_BIND}:${e.DICOM_PORT}${e.DICOM_TLS_PORT ? `, DICOM TLS on ${e.DICOM_BIND}:${e.DICOM_TLS_PORT}` : ''}`);
   await startApp(env, { port: Number(process.env.PORT ?? 3000), host: e.HOST });
 }
 

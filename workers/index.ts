@@ -5,8 +5,9 @@
  * same Redis and PostgreSQL; the SCP port must then differ per host.
  * SIGTERM/SIGINT: stop taking jobs, let running ones finish, close the SCP.
  */
+import fs from 'node:fs';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
-import { startScp } from '../lib/dicom/scp';
+import { startScp, type ScpOptions } from '../lib/dicom/scp';
 import { db } from '../lib/db';
 import { env } from '../lib/env';
 import { backoffDelay, JOBS, QUEUES, type JobName, type QueueName } from '../lib/jobs/catalogue';
@@ -26,6 +27,8 @@ const log = logger('worker');
 
 export interface RunningWorker {
   scpPort: number;
+  /** The DICOM TLS port (0: none). */
+  scpTlsPort: number;
   stop(): Promise<void>;
 }
 
@@ -61,7 +64,7 @@ function workerErrorLog(queueName: QueueName) {
   };
 }
 
-export async function startWorker(opts: { scpPort?: number; withScp?: boolean; queueCheckMs?: number } = {}): Promise<RunningWorker> {
+export async function startWorker(opts: { scpPort?: number; scpTlsPort?: number; withScp?: boolean; queueCheckMs?: number } = {}): Promise<RunningWorker> {
   const e = env();
   const workers: Worker[] = [];
   for (const name of Object.values(QUEUES)) {
@@ -124,28 +127,48 @@ export async function startWorker(opts: { scpPort?: number; withScp?: boolean; q
   secondPass.unref();
 
   let scp: { port: number; close(): Promise<void> } | null = null;
+  let tlsScp: { port: number; close(): Promise<void> } | null = null;
   if (opts.withScp !== false) {
-    scp = await startScp({
-      port: opts.scpPort ?? e.DICOM_PORT,
+    const scpOptions: Omit<ScpOptions, 'port'> = {
       host: e.DICOM_BIND,
       pduTimeoutMs: 5 * 60_000,
       hooks: scpHooks,
-    });
+    };
+    scp = await startScp({ ...scpOptions, port: opts.scpPort ?? e.DICOM_PORT });
     log.info('DICOM SCP listening', { port: scp.port, bind: e.DICOM_BIND });
+    // The same SCP (pools, rules, hooks) behind DICOM TLS; env.ts checked the files at start.
+    const tlsPort = opts.scpTlsPort ?? e.DICOM_TLS_PORT;
+    if (tlsPort !== undefined && e.DICOM_TLS_CERT && e.DICOM_TLS_KEY) {
+      const tls = {
+        cert: fs.readFileSync(e.DICOM_TLS_CERT, 'utf8'),
+        key: fs.readFileSync(e.DICOM_TLS_KEY, 'utf8'),
+        ...(e.DICOM_TLS_CA ? { ca: fs.readFileSync(e.DICOM_TLS_CA, 'utf8') } : {}),
+      };
+      tlsScp = await startScp({ ...scpOptions, port: tlsPort, tls });
+      log.info('DICOM TLS SCP listening', { port: tlsScp.port, bind: e.DICOM_BIND, clientCa: !!e.DICOM_TLS_CA });
+    }
   }
   for (const w of workers) w.run().catch((err: unknown) => log.error('worker stopped', { queue: w.name, err }));
   const running = scp;
-  const heartbeat = startWorkerHeartbeat(() => ({ listening: running !== null, port: running?.port ?? null, bind: running ? e.DICOM_BIND : null }));
+  const runningTls = tlsScp;
+  const heartbeat = startWorkerHeartbeat(() => ({
+    listening: running !== null,
+    port: running?.port ?? null,
+    bind: running ? e.DICOM_BIND : null,
+    tlsPort: runningTls?.port ?? null,
+  }));
   log.info('workers started', { queues: Object.values(QUEUES).length });
 
   return {
     scpPort: scp?.port ?? 0,
+    scpTlsPort: tlsScp?.port ?? 0,
     async stop() {
       clearTimeout(secondPass);
       queueWatch.stop();
       await heartbeat.stop();
       await Promise.all(workers.map((w) => w.close()));
       if (scp) await scp.close();
+      if (tlsScp) await tlsScp.close();
       await closeDeidPool();
       await closeQueues();
     },

@@ -39,6 +39,8 @@ export interface PoolOption {
 export interface ScpAddress {
   host: string;
   port: number;
+  /** DICOM_TLS_PORT; absent or null when Tributary has no TLS listener. */
+  tlsPort?: number | null;
 }
 
 const KNOWN = ['name', 'type', 'deviceId', 'queryPoolId', 'receivingPoolId', 'maxAssociations', 'schedule', 'retrieveMethod'];
@@ -234,8 +236,22 @@ export function PacsSetup({ connector: c, scp }: { connector: ConnectorRow; scp:
       Register these in the PACS{c.device ? <> ({c.device.name})</> : null}: query AE <code className="font-mono font-semibold">{c.queryPool.aeTitle}</code> (allowed to
       C-FIND{c.retrieveMethod === 'CMOVE' ? ' and C-MOVE' : ''}), move destination <code className="font-mono font-semibold">{c.receivingPool.aeTitle}</code> at{' '}
       <code className="font-mono font-semibold">
-        {scp.host}:{scp.port}
+        {scp.host}:{c.device?.tls && scp.tlsPort ? scp.tlsPort : scp.port}
       </code>
+      {c.device?.tls ? (
+        scp.tlsPort ? (
+          <>
+            {' '}
+            over DICOM TLS (in Orthanc: <code className="font-mono">UseDicomTls</code>). The PACS must trust the CA of Tributary&apos;s certificate
+            (DICOM_TLS_CERT) and present its own certificate, issued by the CA entered on the device, when it sends.
+          </>
+        ) : (
+          <>
+            . <strong className="text-rose-700">This device is set to TLS but Tributary has no TLS port (DICOM_TLS_PORT):</strong> the PACS cannot
+            send to Tributary until it is configured
+          </>
+        )
+      ) : null}
       .
     </p>
   );

@@ -5,7 +5,7 @@ import { useRouter } from 'next/navigation';
 import { Fragment, useState } from 'react';
 import { apiFetch, validate } from '@/components/api-client';
 import { EmptyState } from '@/components/ui';
-import { deviceInputSchema, splitAddresses } from '@/lib/devices/schema';
+import { deviceInputSchema, splitAddresses, TLS_MIN_VERSIONS } from '@/lib/devices/schema';
 import { escapeCancels, FormAlert, OtherFieldErrors, str, useApiAction, useFieldBinder } from './kit';
 
 export interface DeviceRow {
@@ -15,17 +15,35 @@ export interface DeviceRow {
   host: string;
   port: number;
   tls: boolean;
+  tlsCaCertificates: string;
+  tlsClientCertificate: string;
+  /** The private key itself never reaches the browser. */
+  tlsClientKeyState: 'set' | 'not set';
+  tlsMinVersion: string;
+  tlsCiphers: string;
+  tlsRequireClientCertificate: boolean;
   addresses: string[];
   description: string;
   connectors: number;
   pools: number;
 }
 
-const KNOWN = ['name', 'aeTitle', 'host', 'port', 'tls', 'addresses', 'description'];
+const KNOWN = [
+  'name', 'aeTitle', 'host', 'port', 'tls', 'addresses', 'description',
+  'tlsCaCertificates', 'tlsClientCertificate', 'tlsClientKey', 'tlsMinVersion', 'tlsCiphers', 'tlsRequireClientCertificate',
+];
+
+/** The write-only key field: a new key replaces, "remove" clears, nothing keeps the stored one. */
+function keyInput(fd: FormData): string | null | undefined {
+  if (fd.get('tlsClientKeyRemove') === 'on') return null;
+  const v = str(fd.get('tlsClientKey')).trim();
+  return v ? v : undefined;
+}
 
 export function DeviceForm({ initial, onDone, onCancel }: { initial?: DeviceRow; onDone: () => void; onCancel?: () => void }) {
   const a = useApiAction();
   const f = useFieldBinder(a.fields);
+  const [tls, setTls] = useState(initial?.tls ?? false);
 
   async function onSubmit(e: React.FormEvent<HTMLFormElement>) {
     e.preventDefault();
@@ -38,6 +56,12 @@ export function DeviceForm({ initial, onDone, onCancel }: { initial?: DeviceRow;
       tls: fd.get('tls') === 'on',
       addresses: splitAddresses(str(fd.get('addresses'))),
       description: str(fd.get('description')),
+      tlsCaCertificates: str(fd.get('tlsCaCertificates')),
+      tlsClientCertificate: str(fd.get('tlsClientCertificate')),
+      tlsClientKey: keyInput(fd),
+      tlsMinVersion: str(fd.get('tlsMinVersion')) || 'TLSv1.2',
+      tlsCiphers: str(fd.get('tlsCiphers')),
+      tlsRequireClientCertificate: fd.get('tlsRequireClientCertificate') === 'on',
     });
     if (!v.ok) return a.invalid(v.fields);
     const res = await a.run(() =>
@@ -71,10 +95,104 @@ export function DeviceForm({ initial, onDone, onCancel }: { initial?: DeviceRow;
         </div>
         <div className="flex items-end pb-1.5 sm:col-span-2">
           <label className="flex items-center gap-2 text-sm" htmlFor={f.id('tls')}>
-            <input id={f.id('tls')} name="tls" type="checkbox" defaultChecked={initial?.tls ?? false} className="h-4 w-4 rounded border-slate-300" />
+            <input
+              id={f.id('tls')}
+              name="tls"
+              type="checkbox"
+              checked={tls}
+              onChange={(e) => setTls(e.currentTarget.checked)}
+              aria-controls={f.id('tls-settings')}
+              className="h-4 w-4 rounded border-slate-300"
+            />
             DICOM over TLS
           </label>
         </div>
+        {/* Hidden, not removed, while TLS is off: the saved settings are kept and sent back unchanged. */}
+        <fieldset id={f.id('tls-settings')} hidden={!tls} className="grid grid-cols-1 gap-3 rounded-md border border-slate-200 p-3 sm:col-span-12 sm:grid-cols-12">
+          <legend className="px-1 text-sm font-medium">DICOM TLS</legend>
+          <div className="sm:col-span-6">
+            <label className="label" htmlFor={f.id('tlsCaCertificates')}>CA certificates (PEM)</label>
+            <textarea
+              {...f.input('tlsCaCertificates', 'font-mono text-xs')}
+              defaultValue={initial?.tlsCaCertificates}
+              rows={4}
+              spellCheck={false}
+              placeholder="-----BEGIN CERTIFICATE-----"
+              aria-describedby={[`${f.id('tlsCaCertificates')}-hint`, f.input('tlsCaCertificates')['aria-describedby']].filter(Boolean).join(' ')}
+            />
+            <p id={`${f.id('tlsCaCertificates')}-hint`} className="mt-1 text-xs text-slate-500">
+              The CA (or CAs) that issued the device&apos;s certificate. Tributary checks the device&apos;s server certificate against them, and the
+              certificate it presents when it sends to Tributary&apos;s TLS port. Empty: the system&apos;s CAs outgoing, DICOM_TLS_CA incoming.
+            </p>
+            {f.error('tlsCaCertificates')}
+          </div>
+          <div className="sm:col-span-6">
+            <label className="label" htmlFor={f.id('tlsClientCertificate')}>Tributary&apos;s client certificate (PEM)</label>
+            <textarea
+              {...f.input('tlsClientCertificate', 'font-mono text-xs')}
+              defaultValue={initial?.tlsClientCertificate}
+              rows={4}
+              spellCheck={false}
+              placeholder="Empty: the certificate of DICOM_TLS_CERT"
+            />
+            {f.error('tlsClientCertificate')}
+          </div>
+          <div className="sm:col-span-6">
+            <label className="label" htmlFor={f.id('tlsClientKey')}>
+              Client certificate&apos;s private key (PEM){' '}
+              <span className="font-normal text-slate-500">— {initial?.tlsClientKeyState === 'set' ? 'set' : 'not set'}</span>
+            </label>
+            <textarea
+              {...f.input('tlsClientKey', 'font-mono text-xs')}
+              rows={3}
+              spellCheck={false}
+              autoComplete="off"
+              placeholder={initial?.tlsClientKeyState === 'set' ? 'Stored (never shown). Paste a new key to replace it.' : '-----BEGIN PRIVATE KEY-----'}
+            />
+            {initial?.tlsClientKeyState === 'set' && (
+              <label className="mt-1 flex items-center gap-2 text-xs" htmlFor={f.id('tlsClientKeyRemove')}>
+                <input id={f.id('tlsClientKeyRemove')} name="tlsClientKeyRemove" type="checkbox" className="h-3.5 w-3.5 rounded border-slate-300" />
+                Remove the stored key
+              </label>
+            )}
+            {f.error('tlsClientKey')}
+          </div>
+          <div className="sm:col-span-2">
+            <label className="label" htmlFor={f.id('tlsMinVersion')}>Minimum TLS</label>
+            <select {...f.input('tlsMinVersion')} defaultValue={initial?.tlsMinVersion ?? 'TLSv1.2'}>
+              {TLS_MIN_VERSIONS.map((v) => (
+                <option key={v} value={v}>
+                  {v.replace('TLSv', 'TLS ')}
+                </option>
+              ))}
+            </select>
+            {f.error('tlsMinVersion')}
+          </div>
+          <div className="sm:col-span-4">
+            <label className="label" htmlFor={f.id('tlsCiphers')}>Allowed cipher suites</label>
+            <input
+              {...f.input('tlsCiphers', 'font-mono text-xs')}
+              defaultValue={initial?.tlsCiphers}
+              autoComplete="off"
+              spellCheck={false}
+              placeholder="Empty: OpenSSL defaults"
+            />
+            {f.error('tlsCiphers')}
+          </div>
+          <div className="sm:col-span-12">
+            <label className="flex items-center gap-2 text-sm" htmlFor={f.id('tlsRequireClientCertificate')}>
+              <input
+                id={f.id('tlsRequireClientCertificate')}
+                name="tlsRequireClientCertificate"
+                type="checkbox"
+                defaultChecked={initial?.tlsRequireClientCertificate ?? true}
+                className="h-4 w-4 rounded border-slate-300"
+              />
+              When it sends to Tributary, the device must present a certificate issued by its CA (or DICOM_TLS_CA)
+            </label>
+            {f.error('tlsRequireClientCertificate')}
+          </div>
+        </fieldset>
         <div className="sm:col-span-12">
           <label className="label" htmlFor={f.id('addresses')}>Also sends from</label>
           <input

@@ -47,7 +47,10 @@ export function HealthPanel({ health, now }: { health: Health; now: number }) {
               <tr key={`${w.host}:${w.pid}`}>
                 <td className="font-mono text-xs">{w.host}</td>
                 <td className="text-right tabular-nums">{w.pid}</td>
-                <td className="font-mono text-xs">{w.scp.listening ? `${w.scp.bind}:${w.scp.port}` : 'not listening'}</td>
+                <td className="font-mono text-xs">
+                  {w.scp.listening ? `${w.scp.bind}:${w.scp.port}` : 'not listening'}
+                  {w.scp.tlsPort ? <span className="block">TLS {w.scp.bind}:{w.scp.tlsPort}</span> : null}
+                </td>
                 <td className="whitespace-nowrap tabular-nums text-slate-600">{formatDateTime(new Date(w.startedAt), true)}</td>
                 <td className="text-right tabular-nums text-slate-600">{Math.max(0, Math.round((now - Date.parse(w.at)) / 1000))} s ago</td>
               </tr>

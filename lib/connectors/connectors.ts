@@ -2,7 +2,8 @@ import { audit } from '../audit';
 import type { Actor } from '../auth/actor';
 import { db, Prisma } from '../db';
 import { echo } from '../dicom/scu';
-import { sourceFor } from './sources';
+import { devicePeer } from '../devices/tls';
+import { sourceFor, sourceInclude } from './sources';
 import { AppError, publicMessage } from '../errors';
 import type { ConnectorInput } from './schema';
 
@@ -14,7 +15,8 @@ function conflict(e: unknown): never {
   throw e;
 }
 
-const withParts = { device: true, queryPool: { select: { id: true, name: true, aeTitle: true } }, receivingPool: { select: { id: true, name: true, aeTitle: true } } } as const;
+// The device without its TLS private key (encrypted, but never returned: write-only).
+const withParts = { device: { omit: { tlsClientKey: true } }, queryPool: { select: { id: true, name: true, aeTitle: true } }, receivingPool: { select: { id: true, name: true, aeTitle: true } } } as const;
 
 export const listConnectors = () => db.connector.findMany({ orderBy: { name: 'asc' }, include: withParts });
 
@@ -58,7 +60,9 @@ export async function deleteConnector(actor: Actor, id: string) {
 
 /** "Test connection": C-ECHO to the PACS as the connector's query-pool AE. Never throws for network failures. */
 export async function echoConnector(actor: Actor, id: string): Promise<{ ok: boolean; ms?: number; message: string }> {
-  const c = await getConnector(id);
+  // Loaded with the device's TLS key (decrypted only when the association opens), not the API's view.
+  const c = await db.connector.findUnique({ where: { id }, include: sourceInclude });
+  if (!c) throw new AppError('NOT_FOUND', 'Connector not found');
   if (c.type === 'DICOM' && !c.device) throw new AppError('VALIDATION', 'This connector has no PACS device');
   let result: { ok: boolean; ms?: number; message: string };
   try {
@@ -76,7 +80,7 @@ export async function echoDevice(deviceId: string, callingAe: string) {
   const d = await db.device.findUnique({ where: { id: deviceId } });
   if (!d) throw new AppError('NOT_FOUND', 'Device not found');
   try {
-    const r = await echo({ aeTitle: d.aeTitle, host: d.host, port: d.port, tls: d.tls }, callingAe, { timeoutMs: 10_000 });
+    const r = await echo(devicePeer(d), callingAe, { timeoutMs: 10_000 });
     return { ok: true, ms: r.ms, message: `C-ECHO answered in ${r.ms} ms` };
   } catch (e) {
     return { ok: false, message: publicMessage(e, 'C-ECHO failed') };

@@ -2,6 +2,7 @@
  * sourceFor(connector): the SourceConnector (lib/connectors/source.ts) of a connector, by its
  * type and retrieve method. Load the connector with its device and both pools' AE titles.
  */
+import { devicePeer, type DeviceTlsFields } from '../devices/tls';
 import { AppError } from '../errors';
 import { DicomSource } from './dicom/source';
 import type { SourceConnector } from './source';
@@ -10,7 +11,7 @@ export interface ConnectorForSource {
   id: string;
   type: 'DICOM' | 'DICOMWEB' | 'DB';
   retrieveMethod: 'CMOVE' | 'CGET' | 'WADORS';
-  device: { aeTitle: string; host: string; port: number; tls: boolean } | null;
+  device: DeviceTlsFields | null;
   queryPool: { aeTitle: string };
   receivingPool: { aeTitle: string };
 }
@@ -23,7 +24,7 @@ export function sourceFor(c: ConnectorForSource): SourceConnector {
     if (!c.device) throw new AppError('CONFLICT', 'This connector has no PACS device');
     if (c.retrieveMethod !== 'CMOVE' && c.retrieveMethod !== 'CGET') throw new AppError('CONFLICT', 'A DICOM connector retrieves with C-MOVE or C-GET');
     return new DicomSource({
-      peer: { aeTitle: c.device.aeTitle, host: c.device.host, port: c.device.port, tls: c.device.tls },
+      peer: devicePeer(c.device),
       queryAe: c.queryPool.aeTitle,
       receivingAe: c.receivingPool.aeTitle,
       retrieveMethod: c.retrieveMethod,

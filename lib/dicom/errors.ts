@@ -4,7 +4,7 @@
  */
 import { AppError } from '../errors';
 
-export type DicomNetworkErrorReason = 'refused' | 'timeout' | 'association-rejected' | 'aborted' | 'status';
+export type DicomNetworkErrorReason = 'refused' | 'timeout' | 'association-rejected' | 'aborted' | 'status' | 'tls';
 
 export class DicomNetworkError extends AppError {
   constructor(

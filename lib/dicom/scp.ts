@@ -29,6 +29,11 @@
  * "calling AE title not recognized"; "called AE title not recognized" for an unknown pool). The
  * devices the caller was identified as travel with every stored object (StoredInfo) for routing.
  *
+ * DICOM TLS: the worker starts a second SCP with `tls` (DICOM_TLS_PORT). The handshake asks for
+ * a client certificate without requiring one; the hook gets the transport (DicomTransport: TLS or
+ * not, the peer's certificate, whether it verified against DICOM_TLS_CA) and decides per device
+ * (lib/devices/tls.ts). Failed handshakes are logged with the peer address and OpenSSL's code.
+ *
  * Throughput (bench/receive): the staging file is opened asynchronously and the C-STORE-RSP is
  * encoded here rather than through dcmjs-dimse's dcmjs round trip; together that took a
  * 500 x 512 KB CT move from ~250 to ~500 instances/s on the 2-core VM (storescp: ~800).
@@ -39,8 +44,9 @@
  * a live one (lib/receive/reconcile-staging.ts deletes the dead ones).
  */
 import './patch';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, type X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
+import type { TLSSocket } from 'node:tls';
 import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -85,6 +91,13 @@ export interface StoredInfo {
  */
 export type CallingDecision = { allowed: true; senderDeviceIds: string[] } | { allowed: false; reason: string };
 
+/**
+ * How the association arrived: over the plain port, or over the TLS port with (maybe) a client
+ * certificate. `authorized`: Node verified that certificate against the SCP's CA file
+ * (DICOM_TLS_CA); false when no CA file is configured.
+ */
+export type DicomTransport = { tls: false } | { tls: true; authorized: boolean; peerCertificate?: X509Certificate };
+
 export interface ScpHooks {
   /** Unknown called AE -> null -> association rejected. */
   resolveCalledAe(calledAe: string): Promise<{ id: string; stagingDir: string } | null>;
@@ -94,7 +107,7 @@ export interface ScpHooks {
    * A bare boolean is accepted for SCPs that know no devices (tests, benchmarks): `true` then
    * identifies the caller as no device at all.
    */
-  isCallingAeAllowed(callingAe: string, calledAe: string, peerAddress: string): Promise<boolean | CallingDecision>;
+  isCallingAeAllowed(callingAe: string, calledAe: string, peerAddress: string, transport: DicomTransport): Promise<boolean | CallingDecision>;
   /** Called once the file is complete and renamed; if it throws, the file is removed and the C-STORE fails. */
   onStored(info: StoredInfo): Promise<void>;
 }
@@ -108,6 +121,11 @@ export interface ScpOptions {
   maxPduLength?: number;
   /** Longest silence tolerated inside an association. Default 5 min. */
   pduTimeoutMs?: number;
+  /**
+   * Listen with DICOM TLS (PEM strings). A client certificate is asked for but not required by
+   * the handshake: the isCallingAeAllowed hook decides per device (DicomTransport).
+   */
+  tls?: { cert: string; key: string; ca?: string };
 }
 
 export interface RunningScp {
@@ -438,7 +456,7 @@ function makeScpClass(opts: ScpOptions, registry: Set<TributaryScp>) {
   const maxPdu = opts.maxPduLength ?? 262144;
   return class BoundScp extends TributaryScp {
     constructor(socket: ConstructorParameters<typeof Scp>[0], netOpts: ConstructorParameters<typeof Scp>[1]) {
-      super(socket, netOpts, opts.hooks, maxPdu, registry);
+      super(socket, netOpts, opts.hooks, maxPdu, registry, !!opts.tls?.ca);
     }
   };
 }
@@ -447,6 +465,7 @@ class TributaryScp extends Scp {
   private calledAe = '';
   private callingAe = '';
   private readonly peerAddress: string;
+  private readonly transport: () => DicomTransport;
   private senderDeviceIds: string[] = [];
   private pool: { id: string; stagingDir: string } | null = null;
   private readonly pending = new WeakMap<CStoreRequest, Pending>();
@@ -469,11 +488,18 @@ class TributaryScp extends Scp {
     private readonly hooks: ScpHooks,
     private readonly maxPdu: number,
     registry: Set<TributaryScp>,
+    caConfigured = false,
   ) {
     super(socket, netOpts);
     this.sock = socket;
     // Read now: a closed socket no longer knows its peer.
     this.peerAddress = socket.remoteAddress ?? '';
+    // Asked when the association request arrives: the handshake is over by then.
+    this.transport = () => {
+      const t = socket as TLSSocket;
+      if (!t.encrypted) return { tls: false };
+      return { tls: true, authorized: caConfigured && t.authorized, peerCertificate: t.getPeerX509Certificate() };
+    };
     socket.setNoDelay(true);
     registry.add(this);
     socket.once('close', () => {
@@ -530,7 +556,7 @@ class TributaryScp extends Scp {
     };
     const pool = await this.hooks.resolveCalledAe(this.calledAe);
     if (!pool) return refused('called-ae-unknown', constants.RejectReason.CalledAeNotRecognized);
-    const verdict = await this.hooks.isCallingAeAllowed(this.callingAe, this.calledAe, this.peerAddress);
+    const verdict = await this.hooks.isCallingAeAllowed(this.callingAe, this.calledAe, this.peerAddress, this.transport());
     const decision: CallingDecision =
       typeof verdict === 'boolean' ? (verdict ? { allowed: true, senderDeviceIds: [] } : { allowed: false, reason: 'calling-ae-not-allowed' }) : verdict;
     if (!decision.allowed) return refused(decision.reason, constants.RejectReason.CallingAeNotRecognized);
@@ -856,6 +882,12 @@ export function startScp(opts: ScpOptions): Promise<RunningScp> {
     });
     server.on('listening', () => {
       listening = true;
+      // A plain DICOM client on the TLS port, an untrusted or expired certificate offered to a
+      // strict peer: the handshake fails before any association. Logged with the peer's
+      // address and OpenSSL's code (no certificate contents).
+      inner.server?.on('tlsClientError', (err: NodeJS.ErrnoException, sock: TLSSocket) =>
+        log.warn('TLS handshake failed', { peer: sock.remoteAddress ?? '', code: err.code ?? 'unknown' }),
+      );
       const addr = inner.server?.address();
       const port = typeof addr === 'object' && addr ? addr.port : opts.port;
       resolve({
@@ -871,6 +903,9 @@ export function startScp(opts: ScpOptions): Promise<RunningScp> {
     });
     // dcmjs-dimse hands its first argument to net.Server.listen, which also takes { port, host }.
     const where = opts.host ? ({ port: opts.port, host: opts.host } as unknown as number) : opts.port;
-    server.listen(where, { connectTimeout: pduTimeout, associationTimeout: 60_000, pduTimeout });
+    const securityOptions = opts.tls
+      ? { cert: opts.tls.cert, key: opts.tls.key, ...(opts.tls.ca ? { ca: opts.tls.ca } : {}), requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.2' }
+      : undefined;
+    server.listen(where, { connectTimeout: pduTimeout, associationTimeout: 60_000, pduTimeout, ...(securityOptions ? { securityOptions } : {}) });
   });
 }

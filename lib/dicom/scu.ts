@@ -15,6 +15,7 @@ import { dimse } from './dimse';
 import { logger } from '../logger';
 import { DicomNetworkError, DicomQueryError, describeRejection, hex4 } from './errors';
 import { readPart10Header, readInstanceIds } from './part10';
+import { clientSecurityOptions, describeTlsFailure, type PeerTls } from './tls';
 import { TransferSyntax } from './uids';
 import { storeResponsePdu } from './scp';
 
@@ -23,12 +24,18 @@ const { Client, Dataset, association, constants, requests, responses } = dimse;
 
 export { DicomNetworkError, DicomQueryError } from './errors';
 export type { DicomNetworkErrorReason } from './errors';
+export type { PeerTls } from './tls';
 
 export interface DicomPeer {
   aeTitle: string;
   host: string;
   port: number;
-  tls?: boolean;
+  /**
+   * DICOM TLS for every operation with this peer (echo, find, move, store, get: they all go
+   * through runAssociation). `true` = TLS with the system's CAs and no client certificate; an
+   * object = the device's settings (lib/devices/tls.ts devicePeer builds it).
+   */
+  tls?: boolean | PeerTls;
 }
 
 export interface ScuOptions {
@@ -40,8 +47,8 @@ export interface ScuOptions {
    * sub-operations without sending anything).
    */
   timeoutMs?: number;
-  /** TLS options when peer.tls is set (CA, client certificate...). */
-  tlsOptions?: { ca?: string | Buffer; cert?: string | Buffer; key?: string | Buffer; rejectUnauthorized?: boolean };
+  /** Time allowed for the TLS handshake once connected (TLS peers). Default: connectTimeoutMs. */
+  tlsHandshakeTimeoutMs?: number;
 }
 
 export interface StudyMatch {
@@ -137,6 +144,12 @@ export interface AssociationLike {
   getPresentationContext(id: number): PresentationContextLike;
 }
 
+/** A connection error as the socket raised it (dcmjs-dimse rewraps it and drops the code). */
+interface SocketError {
+  code?: string;
+  message?: string;
+}
+
 const S = constants.Status;
 const PENDING = new Set([0xff00, 0xff01]);
 
@@ -155,14 +168,22 @@ interface RunOptions extends ScuOptions {
   defaultTimeoutMs: number;
 }
 
-function classifySocketError(message: string, peer: DicomPeer): DicomNetworkError {
+function classifySocketError(message: string, peer: DicomPeer, raw: SocketError | undefined, state: { secured: boolean; associated: boolean }): DicomNetworkError {
   const where = `${peer.host}:${peer.port}`;
+  if (peer.tls) {
+    const reason = describeTlsFailure(raw?.code);
+    // A reset once the handshake is done is an ordinary reset, not a TLS failure.
+    if (reason && !(raw?.code === 'ECONNRESET' && state.secured)) return new DicomNetworkError('tls', `TLS handshake with ${peer.aeTitle} at ${where} failed: ${reason}`);
+  } else if (!state.associated && /ECONNRESET/.test(`${raw?.code ?? ''} ${message}`)) {
+    // A TLS port reads our A-ASSOCIATE-RQ as a broken ClientHello and hangs up.
+    return new DicomNetworkError('aborted', `${peer.aeTitle} at ${where} reset the connection without answering the association request (if this is a DICOM TLS port, set the device to TLS)`);
+  }
   if (/ECONNREFUSED/.test(message)) return new DicomNetworkError('refused', `Connection refused by ${where} (nothing listening on that port?)`);
   if (/ENOTFOUND|EAI_AGAIN/.test(message)) return new DicomNetworkError('refused', `Host ${peer.host} not found`);
   if (/EHOSTUNREACH|ENETUNREACH/.test(message)) return new DicomNetworkError('refused', `Host ${where} unreachable`);
   if (/ETIMEDOUT|timeout/i.test(message)) return new DicomNetworkError('timeout', `No answer from ${where} (timed out)`);
   if (/ECONNRESET|EPIPE/.test(message)) return new DicomNetworkError('aborted', `Connection to ${where} was reset by the peer`);
-  if (/certificate|SSL|TLS/i.test(message)) return new DicomNetworkError('refused', `TLS handshake with ${where} failed`);
+  if (/certificate|SSL|TLS/i.test(message)) return new DicomNetworkError('tls', `TLS handshake with ${where} failed (${raw?.code ?? 'unknown reason'})`);
   return new DicomNetworkError('aborted', `Network error talking to ${where}`);
 }
 
@@ -238,9 +259,19 @@ function runAssociation(peer: DicomPeer, callingAe: string, reqs: Request[], opt
     client.on('associationReleased', () => {
       released = true;
     });
-    client.on('networkError', (e: Error) => finish(classifySocketError(e?.message ?? '', peer)));
+    // The socket's own error (with its OpenSSL code); dcmjs-dimse's networkError only has text.
+    let rawError: SocketError | undefined;
+    let secured = false;
+    client.on('networkError', (e: Error) => finish(classifySocketError(e?.message ?? '', peer, rawError, { secured, associated })));
     client.on('closed', () => {
       if (released || remaining <= 0) finish();
+      else if (peer.tls && !secured)
+        finish(new DicomNetworkError('tls', `TLS handshake with ${peer.aeTitle} at ${where} failed: ${describeTlsFailure(rawError?.code ?? 'ECONNRESET')}`));
+      else if (peer.tls && !associated && !answered)
+        finish(new DicomNetworkError('tls', `${peer.aeTitle} at ${where} closed the connection after the TLS handshake without answering the association (it may require a client certificate, or refuse ours)`));
+      else if (!peer.tls && !associated)
+        // A TLS port reads our A-ASSOCIATE-RQ as a broken ClientHello and hangs up.
+        finish(new DicomNetworkError('aborted', `${peer.aeTitle} at ${where} closed the connection without answering the association request (if this is a DICOM TLS port, set the device to TLS)`));
       else finish(new DicomNetworkError('aborted', `${peer.aeTitle} at ${where} closed the association before answering${abortHint()}`));
     });
 
@@ -250,13 +281,24 @@ function runAssociation(peer: DicomPeer, callingAe: string, reqs: Request[], opt
       connectTimeout: big,
       associationTimeout: big,
       pduTimeout: big,
-      ...(peer.tls
-        ? { securityOptions: { minVersion: 'TLSv1.2', rejectUnauthorized: true, ...opts.tlsOptions } }
-        : {}),
+      ...(peer.tls ? { securityOptions: clientSecurityOptions(peer.tls === true ? {} : peer.tls) } : {}),
     });
     const net = internals.network;
     if (net) opts.onNetwork?.(net, client);
     if (net) {
+      net.socket.prependListener('error', (e: SocketError) => void (rawError = e));
+      if (peer.tls) {
+        // 'connected' fires on the TCP connect; the handshake has its own deadline and message
+        // (a plain DICOM port answers a ClientHello with silence until it times out).
+        const handshakeMs = opts.tlsHandshakeTimeoutMs ?? connectTimeoutMs;
+        net.socket.once('connect', () =>
+          arm(handshakeMs, `TLS handshake with ${peer.aeTitle} at ${where} did not complete within ${Math.round(handshakeMs / 1000)} s (is it a TLS port?)`),
+        );
+        net.socket.once('secureConnect', () => {
+          secured = true;
+          arm(connectTimeoutMs, `${peer.aeTitle} at ${where} accepted the TLS connection but did not answer the association request`);
+        });
+      }
       // Nagle's algorithm costs tens of ms per small DIMSE message on request/response traffic.
       net.socket.setNoDelay(true);
       net.socket.on('data', () => {

@@ -19,7 +19,8 @@ export interface WorkerBeat {
   pid: number;
   startedAt: string;
   at: string;
-  scp: { listening: boolean; port: number | null; bind: string | null };
+  /** tlsPort: the DICOM TLS listener (DICOM_TLS_PORT), null when off. */
+  scp: { listening: boolean; port: number | null; bind: string | null; tlsPort?: number | null };
 }
 
 export function heartbeatKey(host: string, pid: number): string {

@@ -10,7 +10,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { probeKey } from '../connectors/capabilities';
 import { db, Prisma } from '../db';
-import type { CallingDecision } from '../dicom/scp';
+import type { CallingDecision, DicomTransport } from '../dicom/scp';
 import { identifySender } from '../devices/identify-sender';
 import { redis } from '../redis';
 import { env } from '../env';
@@ -41,8 +41,8 @@ export async function resolveCalledAe(calledAe: string): Promise<{ id: string; s
  * address-mismatch (devices have it, none at this address), not-a-sender-here (the device is
  * real but neither receives through nor may push to this AE).
  */
-export async function isCallingAeAllowed(callingAe: string, calledAe: string, peerAddress: string): Promise<CallingDecision> {
-  const sender = await identifySender({ callingAe, peerAddress });
+export async function isCallingAeAllowed(callingAe: string, calledAe: string, peerAddress: string, transport?: DicomTransport): Promise<CallingDecision> {
+  const sender = await identifySender({ callingAe, peerAddress, transport });
   if ('refused' in sender) return { allowed: false, reason: sender.refused };
   const deviceId = { in: sender.deviceIds };
   const [connectors, pushers] = await Promise.all([

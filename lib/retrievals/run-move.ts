@@ -92,8 +92,12 @@ export function retrieveAdvice(method: 'CMOVE' | 'CGET' | 'WADORS', callingAe: s
 
 export const DESTINATION_STATUS_UNKNOWN = 0xa801;
 
-export function destinationAdvice(receivingAe: string): string {
+/** `tls`: the PACS is a DICOM TLS device, so it must send to our TLS port (with UseDicomTls or its equivalent). */
+export function destinationAdvice(receivingAe: string, tls = false): string {
   const e = env();
+  if (tls && e.DICOM_TLS_PORT)
+    return `Ask the PACS administrator to register Tributary as a C-MOVE destination: AE title ${receivingAe}, host ${e.DICOM_ADVERTISED_HOST}, port ${e.DICOM_TLS_PORT} over DICOM TLS, with a client certificate from the CA configured on the device.`;
+  if (tls) return `The PACS is set to DICOM TLS but Tributary has no TLS port (DICOM_TLS_PORT): it cannot send the study back to Tributary. Set DICOM_TLS_PORT, DICOM_TLS_CERT and DICOM_TLS_KEY.`;
   return `Ask the PACS administrator to register Tributary as a C-MOVE destination: AE title ${receivingAe}, host ${e.DICOM_ADVERTISED_HOST}, port ${e.DICOM_PORT}.`;
 }
 
@@ -174,7 +178,7 @@ export async function runMove(retrievalId: string, generation: number, opts: { i
       }
       const receivingAe = connector.receivingPool.aeTitle;
       if (connector.retrieveMethod === 'CMOVE' && result.statusCode === DESTINATION_STATUS_UNKNOWN) {
-        throw new MoveDestinationError(`The PACS ${pacs} does not know the move destination ${receivingAe} (status 0xA801). ${destinationAdvice(receivingAe)}`);
+        throw new MoveDestinationError(`The PACS ${pacs} does not know the move destination ${receivingAe} (status 0xA801). ${destinationAdvice(receivingAe, !!connector.device?.tls)}`);
       }
       const nothing = result.completed + result.failed + result.warnings + result.remaining === 0;
       if (nothing && !plan.alreadyHave && !target.seriesInstanceUid && r.expected > 0 && done.completed === 0
@@ -188,7 +192,7 @@ export async function runMove(retrievalId: string, generation: number, opts: { i
         if (connector.retrieveMethod !== 'CMOVE')
           throw new RetrieveRefusedError(`The PACS ${pacs} answered the ${method} of a study of ${r.expected} instance(s) with zero sub-operations. ${retrieveAdvice(connector.retrieveMethod, receivingAe)}`);
         throw new MoveDestinationError(
-          `The PACS ${pacs} answered the move of a study of ${r.expected} instance(s) with zero sub-operations: it cannot send to ${receivingAe}. ${destinationAdvice(receivingAe)}`,
+          `The PACS ${pacs} answered the move of a study of ${r.expected} instance(s) with zero sub-operations: it cannot send to ${receivingAe}. ${destinationAdvice(receivingAe, !!connector.device?.tls)}`,
         );
       }
       done = { completed: done.completed + result.completed, failed: done.failed + result.failed, warnings: done.warnings + result.warnings };
@@ -233,7 +237,7 @@ export async function runMove(retrievalId: string, generation: number, opts: { i
     }
     if (e instanceof MoveDestinationError) {
       const ae = connector.receivingPool.aeTitle;
-      await reportDestinationProblem(r.id, generation, connector.id, e.message, `The PACS ${pacs} cannot send studies to ${ae}. ${destinationAdvice(ae)}`);
+      await reportDestinationProblem(r.id, generation, connector.id, e.message, `The PACS ${pacs} cannot send studies to ${ae}. ${destinationAdvice(ae, !!connector.device?.tls)}`);
       return { status: 'done' };
     }
     if (e instanceof RetrieveRefusedError || e instanceof DicomRetrieveRefusedError) {

@@ -45,7 +45,7 @@ export default async function ConnectorsPage() {
             {c.moveProblemAt ? <span className="ml-1 text-red-700">(since {c.moveProblemAt.toISOString().slice(0, 16).replace('T', ' ')} UTC)</span> : null}
           </div>
         ))}
-      <ConnectorsManager connectors={connectors} devices={devices} pools={pools} scp={{ host: e.DICOM_ADVERTISED_HOST, port: e.DICOM_PORT }} />
+      <ConnectorsManager connectors={connectors} devices={devices} pools={pools} scp={{ host: e.DICOM_ADVERTISED_HOST, port: e.DICOM_PORT, tlsPort: e.DICOM_TLS_PORT ?? null }} />
       <div className="mt-4">
         <CapabilityCheck connectors={rows.map((c) => ({ id: c.id, name: c.name, capabilities: (c.capabilities ?? null) as CapabilitiesView | null }))} />
       </div>

@@ -1,5 +1,6 @@
 import { pageAdmin } from '@/lib/auth/page';
 import { db } from '@/lib/db';
+import { publicDevice } from '@/lib/devices/tls';
 import { PageHeader } from '@/components/ui';
 import { DevicesManager, type DeviceRow } from '@/components/admin/devices';
 
@@ -16,12 +17,19 @@ export default async function DevicesPage() {
       host: true,
       port: true,
       tls: true,
+      tlsCaCertificates: true,
+      tlsClientCertificate: true,
+      tlsClientKey: true,
+      tlsMinVersion: true,
+      tlsCiphers: true,
+      tlsRequireClientCertificate: true,
       addresses: true,
       description: true,
       _count: { select: { connectors: true, allowedInPools: true } },
     },
   });
-  const devices: DeviceRow[] = rows.map(({ _count, ...d }) => ({ ...d, connectors: _count.connectors, pools: _count.allowedInPools }));
+  // publicDevice: the private key stays on the server; the browser learns only whether it is set.
+  const devices: DeviceRow[] = rows.map(({ _count, ...d }) => ({ ...publicDevice(d), connectors: _count.connectors, pools: _count.allowedInPools }));
   return (
     <>
       <PageHeader
