@@ -95,7 +95,7 @@ function locateColumns(columns: string[], mapping: CohortMapping) {
       const ci = columns.map((c, j) => [c.toLowerCase(), j] as const).filter(([c]) => c === name.toLowerCase());
       if (ci.length === 1) i = ci[0][1];
     }
-    if (i < 0) missing.push(`${MAPPED_FIELDS[field]} → "${name}"`);
+    if (i < 0) missing.push(`${MAPPED_FIELDS[field]} (column "${name}")`);
     else index[field] = i;
   }
   return { index, missing };
