@@ -54,6 +54,11 @@ export async function listCohortSources(actor: Actor) {
   return isAdmin(actor) ? all.map(adminView) : all.map(coordinatorView);
 }
 
+/** What the query page offers a coordinator (admins included): the coordinator's view only. */
+export async function listCohortChoices() {
+  return (await db.cohortSource.findMany({ orderBy: { name: 'asc' }, include: withConnector })).map(coordinatorView);
+}
+
 async function findSource(id: string): Promise<SourceRow> {
   const s = await db.cohortSource.findUnique({ where: { id }, include: withConnector });
   if (!s) throw new AppError('NOT_FOUND', 'Cohort source not found');
