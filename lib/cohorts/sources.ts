@@ -223,7 +223,6 @@ export interface CohortVerdict {
   duplicatesMerged: number;
   invalid: { rowNumber: number; errors: string[] }[];
   warnings: string[];
-  sample: { rowNumber: number; patientId: string; accessionNumber?: string; studyInstanceUid?: string; modality?: string; studyDateFrom?: string }[];
 }
 
 /**
@@ -273,21 +272,25 @@ export async function runCohortSource(actor: Actor, id: string, input: CohortRun
     duplicatesMerged: parsed.duplicatesMerged,
     invalid: invalid.map(({ rowNumber, errors }) => ({ rowNumber, errors })),
     warnings: parsed.warnings,
-    sample: items.slice(0, 5).map((r) => ({
-      rowNumber: r.rowNumber,
-      patientId: r.patientId,
-      accessionNumber: r.accessionNumber,
-      studyInstanceUid: r.studyInstanceUid,
-      modality: r.modality,
-      studyDateFrom: r.studyDateFrom,
-    })),
   };
+  // No row values in the verdict: the check answers with counts and reasons (which quote no
+  // value); the rows themselves are read on the query, by the pool's coordinators.
   // What the audit keeps of the parameters (docs/security.md): every name, and the values of
   // dates and numbers (a period, a count: no identifier); text values are left out, since an
   // admin may declare a text parameter that holds an identifier.
   const auditParams: Record<string, string | number | null> = { parameters: declared.map((p) => p.name).join(',') };
   for (const p of declared) if (p.type !== 'text') auditParams[`param.${p.name}`] = checked.values[p.name] ?? null;
-  if (input.dryRun) return { verdict };
+  if (input.dryRun) {
+    await audit({
+      userId: actor.userId,
+      action: 'cohort.run',
+      poolId: input.poolId,
+      targetType: 'cohort-source',
+      targetId: s.id,
+      detail: { dryRun: true, rows: result.rows.length, validRows: items.length, invalidRows: invalid.length, ...auditParams },
+    });
+    return { verdict };
+  }
   if (!items.length) {
     throw new AppError(
       'VALIDATION',

@@ -152,9 +152,14 @@ describe.each(['POSTGRES', 'MYSQL'] as const)('database cohort source on %s', (d
     // Each row named its study: exactly those studies, not every study of the patients.
     expect(found.results.map((r) => r.studyInstanceUid).sort()).toEqual(c34.map((s) => s.studyInstanceUid).sort());
 
-    const audit = await db.auditEvent.findFirstOrThrow({ where: { action: 'cohort.run', targetId: sourceId } });
-    expect(audit.detail).toMatchObject({ queryId, parameters: 'from,to,code', 'param.from': allDates.from, validRows: c34.length });
-    expect(JSON.stringify(audit.detail)).not.toContain('C34');
+    const audits = await db.auditEvent.findMany({ where: { action: 'cohort.run', targetId: sourceId }, orderBy: { at: 'asc' } });
+    expect(audits.map((a) => a.detail)).toEqual([
+      expect.objectContaining({ dryRun: true, rows: c34.length + 2, parameters: 'from,to,code' }),
+      expect.objectContaining({ queryId, parameters: 'from,to,code', 'param.from': allDates.from, validRows: c34.length }),
+    ]);
+    // Text values (a diagnosis code here) are not audited, nor any row value.
+    expect(JSON.stringify(audits)).not.toContain('C34');
+    expect(dry.text).not.toContain(corpus.patients[0].patientId);
 
     const retrieve = await call(api.retrieveQuery, { id: queryId }, { token: coordToken, body: { studyInstanceUids: found.results.map((r) => r.studyInstanceUid) } });
     expect(retrieve.status, retrieve.text).toBe(202);
