@@ -344,6 +344,23 @@ export function buildProgram(): Command {
       process.stdout.write(`restored ${r.instances} instances and ${r.quarantined} quarantined instances (${r.files} files) into ${e.STORAGE_ROOT}; run \`tributary migrate\` if this code is newer than the backup\n`);
     });
 
+  const secrets = program.command('secrets').description('Stored secrets (database passwords, client secrets, private keys)');
+  secrets
+    .command('rotate')
+    .description('Re-encrypt every stored secret under SECRETS_KEY (set SECRETS_KEY_PREVIOUS to the old key first; docs/security.md)')
+    .action(async () =>
+      withDb(async () => {
+        const { rotateSecrets } = await import('../lib/secrets/rotate');
+        const r = await rotateSecrets();
+        for (const [col, c] of Object.entries(r.columns)) process.stdout.write(`${col.padEnd(28)} values=${c.values} reencrypted=${c.reencrypted} failed=${c.failed}\n`);
+        if (r.failed) {
+          // Values under a key that is neither SECRETS_KEY nor SECRETS_KEY_PREVIOUS: they must be entered again.
+          process.stderr.write(`tributary: ${r.failed} secret(s) could not be decrypted with SECRETS_KEY or SECRETS_KEY_PREVIOUS; enter them again in the admin pages\n`);
+          process.exitCode = 3;
+        }
+      }),
+    );
+
   program
     .command('queues')
     .description('Show queue state (waiting, active, delayed, failed) per queue')

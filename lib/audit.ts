@@ -50,7 +50,13 @@ export type AuditAction =
   | 'viewer.manifest-fetch'
   | 'pool.rules-preview'
   | 'pool.lookups-update'
-  | 'pool.cli-anonymize';
+  | 'pool.cli-anonymize'
+  | 'cohort.create'
+  | 'cohort.update'
+  | 'cohort.delete'
+  | 'cohort.test'
+  | 'cohort.run'
+  | 'secrets.rotate';
 
 export async function audit(
   e: {

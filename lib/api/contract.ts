@@ -14,6 +14,7 @@ import { tokenInputSchema, userInputSchema, userPatchSchema } from '../users/sch
 
 import { type Endpoint, e, idParam as id } from './endpoint';
 import { batchEndpoints } from './endpoints/batch';
+import { cohortEndpoints } from './endpoints/cohorts';
 import { browseEndpoints } from './endpoints/browse';
 import { deidEndpoints } from './endpoints/deid';
 import { notificationEndpoints } from './endpoints/notifications';
@@ -80,6 +81,7 @@ export const api = {
   ...poolMemberEndpoints,
   ...batchEndpoints,
   ...notificationEndpoints,
+  ...cohortEndpoints,
 } satisfies Record<string, Endpoint>;
 
 export type Api = typeof api;

@@ -54,6 +54,8 @@ export async function deleteConnector(actor: Actor, id: string) {
   await getConnector(id);
   const active = await db.retrieval.count({ where: { connectorId: id, state: { in: ['QUEUED', 'SCHEDULED', 'MOVING', 'ANONYMIZING'] } } });
   if (active) throw new AppError('CONFLICT', `This connector has ${active} retrieval(s) in progress; cancel them first`);
+  const sources = await db.cohortSource.count({ where: { connectorId: id } });
+  if (sources) throw new AppError('CONFLICT', `${sources} database cohort source(s) retrieve through this connector; pair them with another connector or delete them first`);
   await db.$transaction([db.query.deleteMany({ where: { connectorId: id } }), db.connector.delete({ where: { id } })]);
   await audit({ userId: actor.userId, action: 'connector.delete', targetType: 'connector', targetId: id });
 }

@@ -74,6 +74,8 @@ export interface StudyQuery {
   studyDateTo?: string;
   /** Matched as *text* (wildcards in the text itself are removed). */
   studyDescription?: string;
+  /** One study (a database cohort source may know it); matched exactly. */
+  studyInstanceUid?: string;
 }
 
 export interface SeriesMatch {
@@ -428,7 +430,7 @@ function studyFindRequest(q: StudyQuery) {
     ...keys,
     PatientName: '',
     PatientBirthDate: '',
-    StudyInstanceUID: '',
+    StudyInstanceUID: q.studyInstanceUid ?? '',
     StudyTime: '',
     NumberOfStudyRelatedSeries: '',
     NumberOfStudyRelatedInstances: '',
@@ -442,6 +444,7 @@ function keepMatch(m: StudyMatch, q: StudyQuery): boolean {
   // Defence in depth: some PACS ignore matching keys they do not support (ModalitiesInStudy
   // often). Never show the coordinator another patient's study, and honour the modality.
   if (m.patientId !== q.patientId.trim()) return false;
+  if (q.studyInstanceUid && m.studyInstanceUid !== q.studyInstanceUid) return false;
   const modality = q.modality?.trim().toUpperCase();
   if (modality && m.modalitiesInStudy.length > 0 && !m.modalitiesInStudy.includes(modality)) return false;
   return true;

@@ -20,9 +20,11 @@ export {
   type QueryRowValidation,
 } from './schema';
 export { HEADER_ALIASES, matchHeader, type HeaderColumn } from './columns';
+export type { GridCell } from './grid';
 export { DEFAULT_SPREADSHEET_LIMITS, resolveLimits, type SpreadsheetLimits } from './limits';
 export {
   parseQuerySpreadsheet,
+  parseQueryTable,
   type InvalidRow,
   type ParsedSpreadsheet,
   type SpreadsheetUpload,

@@ -246,7 +246,23 @@ interface RowOutcome {
   errors: string[];
 }
 
-function buildRows(grid: Grid, header: HeaderRow, limits: SpreadsheetLimits, warnings: string[]): ParsedSpreadsheet {
+/**
+ * Rows that come from a table rather than a file (a database cohort source, lib/cohorts): the
+ * same cell checks, identity-conflict checks and duplicate merging as an upload. Row numbers are
+ * the source's own (1-based); `mergeKey` adds a criterion the template has no column for (a
+ * StudyInstanceUID), so rows that differ only there are not merged.
+ */
+export function parseQueryTable(
+  columns: HeaderColumn[],
+  rows: { rowNumber: number; cells: GridCell[] }[],
+  opts: { maxRows?: number; mergeKey?: (rowNumber: number) => string | undefined } = {},
+): ParsedSpreadsheet {
+  const header: HeaderRow = { rowNumber: 0, columns: new Map(columns.map((c, i) => [i, c])), extras: [] };
+  const grid: Grid = { rows: [{ rowNumber: 0, cells: columns.map((c) => ({ kind: 'text', text: c })) }, ...rows] };
+  return buildRows(grid, header, resolveLimits(opts.maxRows ? { maxRows: opts.maxRows } : undefined), [], opts.mergeKey);
+}
+
+function buildRows(grid: Grid, header: HeaderRow, limits: SpreadsheetLimits, warnings: string[], mergeKey?: (rowNumber: number) => string | undefined): ParsedSpreadsheet {
   const mapped = [...header.columns.entries()];
   const dataRows = grid.rows.filter((r) => r.rowNumber > header.rowNumber);
 
@@ -301,7 +317,7 @@ function buildRows(grid: Grid, header: HeaderRow, limits: SpreadsheetLimits, war
   }
 
   markIdentityConflicts(outcomes);
-  return mergeDuplicates(outcomes, warnings);
+  return mergeDuplicates(outcomes, warnings, mergeKey);
 }
 
 function validateRow(row: GridRow, cells: (readonly [HeaderColumn, GridCell])[]): RowOutcome {
@@ -407,7 +423,7 @@ function markIdentityConflicts(outcomes: RowOutcome[]): void {
 
 const ROW_KEY_FIELDS = QUERY_COLUMNS.map((c) => COLUMN_FIELD[c]);
 
-function mergeDuplicates(outcomes: RowOutcome[], warnings: string[]): ParsedSpreadsheet {
+function mergeDuplicates(outcomes: RowOutcome[], warnings: string[], mergeKey?: (rowNumber: number) => string | undefined): ParsedSpreadsheet {
   const rows: ValidRow[] = [];
   const byKey = new Map<string, ValidRow>();
   const invalid: InvalidRow[] = [];
@@ -418,7 +434,7 @@ function mergeDuplicates(outcomes: RowOutcome[], warnings: string[]): ParsedSpre
       continue;
     }
     // Criteria after normalization: "ct,mr" and "CT\MR", or 2024-01-05 and 20240105, are one query.
-    const key = JSON.stringify(ROW_KEY_FIELDS.map((f) => o.row![f] ?? null));
+    const key = JSON.stringify([...ROW_KEY_FIELDS.map((f) => o.row![f] ?? null), mergeKey?.(o.rowNumber) ?? null]);
     const first = byKey.get(key);
     if (first) {
       first.mergedRowNumbers.push(o.rowNumber);

@@ -27,8 +27,9 @@ export interface InvalidRowInput {
 export async function createQuery(
   actor: Actor,
   input: Omit<QueryInput, 'items'> & {
-    items: (QueryInput['items'][number] & { rowNumber?: number; mergedRowNumbers?: number[] })[];
+    items: (QueryInput['items'][number] & { rowNumber?: number; mergedRowNumbers?: number[]; studyInstanceUid?: string })[];
     source?: QuerySource;
+    cohortSourceId?: string;
     fileName?: string | null;
     invalid?: InvalidRowInput[];
   },
@@ -45,6 +46,7 @@ export async function createQuery(
       studyDateFrom: it.studyDateFrom || null,
       studyDateTo: it.studyDateTo || null,
       studyDescription: it.studyDescription || null,
+      studyInstanceUid: it.studyInstanceUid || null,
       researchId: it.researchId || null,
       researchName: it.researchName || null,
     })),
@@ -65,17 +67,18 @@ export async function createQuery(
         createdById: actor.userId,
         source: input.source ?? 'SINGLE',
         fileName: input.fileName ?? null,
+        cohortSourceId: input.cohortSourceId ?? null,
         status: 'PENDING',
       },
     });
     await tx.$executeRaw`
       INSERT INTO "QueryItem" ("id", "queryId", "rowNumber", "mergedRowNumbers", "patientId", "accessionNumber", "modality",
-        "studyDateFrom", "studyDateTo", "studyDescription", "researchId", "researchName", "status", "error")
+        "studyDateFrom", "studyDateTo", "studyDescription", "studyInstanceUid", "researchId", "researchName", "status", "error")
       SELECT gen_random_uuid()::text, ${q.id}, x."rowNumber", coalesce(x."mergedRowNumbers", '{}'), x."patientId", x."accessionNumber", x."modality",
-        x."studyDateFrom", x."studyDateTo", x."studyDescription", x."researchId", x."researchName",
+        x."studyDateFrom", x."studyDateTo", x."studyDescription", x."studyInstanceUid", x."researchId", x."researchName",
         coalesce(x."status", 'PENDING')::"QueryItemStatus", x."error"
       FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS x("rowNumber" int, "mergedRowNumbers" int[], "patientId" text,
-        "accessionNumber" text, "modality" text, "studyDateFrom" text, "studyDateTo" text, "studyDescription" text,
+        "accessionNumber" text, "modality" text, "studyDateFrom" text, "studyDateTo" text, "studyDescription" text, "studyInstanceUid" text,
         "researchId" text, "researchName" text, "status" text, "error" text)`;
     return q;
   });

@@ -5,7 +5,7 @@
  * until none are left. Idempotent: rows already answered are never asked again and results are
  * unique per (query, study).
  */
-import { db, type Prisma } from '../db';
+import { db, type Prisma, type QuerySource } from '../db';
 import { audit } from '../audit';
 import { publicMessage } from '../errors';
 import { DicomNetworkError, DicomQueryError, type StudyMatch } from '../dicom/scu';
@@ -19,7 +19,7 @@ const log = logger('query.find');
 
 export type StepOutcome = { status: 'done' } | { status: 'wait'; until: number; reason: 'schedule' | 'capacity' };
 
-export function laneForQuery(source: 'SINGLE' | 'SPREADSHEET'): Lane {
+export function laneForQuery(source: QuerySource): Lane {
   return source === 'SINGLE' ? 'interactive' : 'batch';
 }
 
@@ -31,7 +31,7 @@ export const FIND_CHUNK = 100;
  * chunks. Each job claims chunks until none are left, so the slots stay busy without jobs
  * waiting for each other's leases.
  */
-export function findSlots(validRows: number, maxAssociations: number, source: 'SINGLE' | 'SPREADSHEET'): number {
+export function findSlots(validRows: number, maxAssociations: number, source: QuerySource): number {
   return Math.max(1, Math.min(Math.ceil(validRows / FIND_CHUNK), laneLimit(maxAssociations, laneForQuery(source))));
 }
 
@@ -43,6 +43,7 @@ interface ClaimedRow {
   studyDateFrom: string | null;
   studyDateTo: string | null;
   studyDescription: string | null;
+  studyInstanceUid: string | null;
 }
 
 /**
@@ -68,7 +69,7 @@ async function claimChunk(queryId: string, claim: string): Promise<ClaimedRow[]>
       WHERE "queryId" = ${queryId} AND ("status" = 'PENDING' OR ("status" = 'RUNNING' AND "claimedBy" = ${claim}))
       ORDER BY "rowNumber" LIMIT ${FIND_CHUNK}
       FOR UPDATE SKIP LOCKED)
-    RETURNING "id", "patientId", "accessionNumber", "modality", "studyDateFrom", "studyDateTo", "studyDescription"`;
+    RETURNING "id", "patientId", "accessionNumber", "modality", "studyDateFrom", "studyDateTo", "studyDescription", "studyInstanceUid"`;
 }
 
 /**
@@ -122,6 +123,7 @@ export async function runFind(queryId: string, claim: string, opts: { isFinalAtt
           studyDateFrom: it.studyDateFrom ?? undefined,
           studyDateTo: it.studyDateTo ?? undefined,
           studyDescription: it.studyDescription ?? undefined,
+          studyInstanceUid: it.studyInstanceUid ?? undefined,
         })),
       );
       const done: { id: string; count: number }[] = [];

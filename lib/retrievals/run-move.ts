@@ -9,7 +9,7 @@
  * instance, so a retried or resumed retrieve never duplicates an instance.
  */
 import { createHash } from 'node:crypto';
-import { db, type Prisma } from '../db';
+import { db, type Prisma, type QuerySource } from '../db';
 import { AppError, publicMessage } from '../errors';
 import { hex4 } from '../dicom/errors';
 import { DicomNetworkError, DicomRetrieveRefusedError } from '../dicom/scu';
@@ -101,7 +101,7 @@ export function destinationAdvice(receivingAe: string, tls = false): string {
   return `Ask the PACS administrator to register Tributary as a C-MOVE destination: AE title ${receivingAe}, host ${e.DICOM_ADVERTISED_HOST}, port ${e.DICOM_PORT}.`;
 }
 
-export async function laneForRetrieval(r: { attempts: number; query: { source: 'SINGLE' | 'SPREADSHEET' } }): Promise<Lane> {
+export async function laneForRetrieval(r: { attempts: number; query: { source: QuerySource } }): Promise<Lane> {
   return r.query.source === 'SINGLE' || r.attempts > 0 ? 'interactive' : 'batch';
 }
 

@@ -1,9 +1,11 @@
 import Link from 'next/link';
 import { pagePool, poolPageTitle } from '@/lib/auth/page';
 import { db } from '@/lib/db';
+import { listCohortChoices } from '@/lib/cohorts/sources';
 import { listQueries } from '@/lib/queries/queries';
 import { EmptyState, PageHeader, StateBadge } from '@/components/ui';
 import { PoolTabs } from '../pool-tabs';
+import { CohortForm, type CohortChoice } from './cohort-form';
 import { QueryForm } from './query-form';
 import { SpreadsheetForm } from './spreadsheet-form';
 
@@ -16,6 +18,7 @@ export default async function QueryPage({ params }: { params: Promise<{ poolId: 
   const { pool, poolRole, isAdmin } = await pagePool(poolId, 'coordinate');
   const connectors = await db.connector.findMany({ select: { id: true, name: true, schedule: true }, orderBy: { name: 'asc' } });
   const { rows } = await listQueries(pool.id, 1, 25);
+  const cohorts: CohortChoice[] = await listCohortChoices();
   return (
     <>
       <PageHeader title={pool.name} subtitle="Find a patient's studies at the PACS and retrieve them, de-identified, into this pool." crumbs={[{ href: '/pools', label: 'Pools' }]} />
@@ -34,6 +37,12 @@ export default async function QueryPage({ params }: { params: Promise<{ poolId: 
               <SpreadsheetForm poolId={pool.id} connectors={connectors} />
             </>
           )}
+          {cohorts.length > 0 && (
+            <>
+              <h2 className="mb-2 mt-6 border-t border-slate-100 pt-4">From a database cohort</h2>
+              <CohortForm poolId={pool.id} sources={cohorts} />
+            </>
+          )}
         </section>
         <section>
           <h2 className="mb-2">Recent queries</h2>
@@ -49,7 +58,7 @@ export default async function QueryPage({ params }: { params: Promise<{ poolId: 
                   {rows.map((q) => (
                     <tr key={q.id}>
                       <td className="tabular-nums"><Link href={`/pools/${pool.id}/queries/${q.id}`}>{q.createdAt.toISOString().slice(0, 16).replace('T', ' ')}</Link></td>
-                      <td>{q.source === 'SINGLE' ? 'single MRN' : (q.fileName ?? 'spreadsheet')}</td>
+                      <td>{q.source === 'SINGLE' ? 'single MRN' : q.source === 'DB' ? `database: ${q.fileName ?? 'cohort source'}` : (q.fileName ?? 'spreadsheet')}</td>
                       <td>{q.connector.name}</td>
                       <td>{q.createdBy?.name ?? ''}</td>
                       <td className="text-right tabular-nums">{q._count.items}</td>

@@ -18,7 +18,7 @@ export default async function QueryDetailPage({ params }: { params: Promise<{ po
     <>
       <PageHeader
         title="Query results"
-        subtitle={`${detail.source === 'SINGLE' ? 'Single MRN' : (detail.fileName ?? 'Spreadsheet')} via ${detail.connector.name} · submitted ${detail.createdAt.toISOString().slice(0, 16).replace('T', ' ')}`}
+        subtitle={`${detail.source === 'SINGLE' ? 'Single MRN' : detail.source === 'DB' ? `Database cohort ${detail.fileName ?? ''}`.trim() : (detail.fileName ?? 'Spreadsheet')} via ${detail.connector.name} · submitted ${detail.createdAt.toISOString().slice(0, 16).replace('T', ' ')}`}
         crumbs={[{ href: '/pools', label: 'Pools' }, { href: `/pools/${pool.id}`, label: pool.name }, { href: `/pools/${pool.id}/query`, label: 'Query & retrieve' }]}
       />
       <QueryLive poolId={pool.id} initial={initial} />

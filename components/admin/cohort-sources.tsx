@@ -1,0 +1,418 @@
+'use client';
+/**
+ * Database cohort sources: the admin's SELECT against a hospital database, its parameters and
+ * column mapping, the connector that retrieves its rows. Validated with the API's own schema;
+ * the password is write-only ("set" / "not set").
+ */
+import { useRouter } from 'next/navigation';
+import { Fragment, useState } from 'react';
+import { apiFetch, validate } from '@/components/api-client';
+import { EmptyState } from '@/components/ui';
+import { cohortSourceInputSchema, DEFAULT_PORT, MAPPED_FIELDS, PARAMETER_TYPES, type MappedField, type ParameterType } from '@/lib/cohorts/schema';
+import { escapeCancels, FormAlert, OtherFieldErrors, Spinner, str, useApiAction, useFieldBinder } from './kit';
+
+export interface CohortSourceRow {
+  id: string;
+  name: string;
+  description: string | null;
+  driver: 'POSTGRES' | 'MYSQL';
+  host: string;
+  port: number;
+  database: string;
+  user: string;
+  password: 'set' | 'not set';
+  tls: boolean;
+  sql: string;
+  parameters: { name: string; label: string; type: ParameterType; required: boolean }[];
+  mapping: Partial<Record<MappedField, string>>;
+  rowCap: number;
+  timeoutSeconds: number;
+  connector: { id: string; name: string };
+}
+export interface ConnectorChoice {
+  id: string;
+  name: string;
+  type: string;
+}
+
+const KNOWN = ['name', 'description', 'driver', 'host', 'port', 'database', 'user', 'password', 'sql', 'parameters', 'mapping', 'rowCap', 'timeoutSeconds', 'connectorId'];
+const EXAMPLE_SQL = `SELECT e.mrn, e.accession_no, e.study_uid, e.modality, e.exam_date
+FROM ris.exams e
+JOIN ris.diagnoses d ON d.exam_id = e.id
+WHERE e.exam_date BETWEEN :from AND :to
+  AND d.icd10 = :code`;
+
+type ParamDraft = { key: number; name: string; label: string; type: ParameterType; required: boolean };
+
+export function CohortSourceForm({
+  initial,
+  connectors,
+  onDone,
+  onCancel,
+}: {
+  initial?: CohortSourceRow;
+  connectors: ConnectorChoice[];
+  onDone: () => void;
+  onCancel?: () => void;
+}) {
+  const a = useApiAction();
+  const f = useFieldBinder(a.fields);
+  const [driver, setDriver] = useState<'POSTGRES' | 'MYSQL'>(initial?.driver ?? 'POSTGRES');
+  const [params, setParams] = useState<ParamDraft[]>(
+    (initial?.parameters ?? [
+      { name: 'from', label: 'Exams from', type: 'date' as const, required: true },
+      { name: 'to', label: 'Exams until', type: 'date' as const, required: true },
+      { name: 'code', label: 'Diagnosis code (ICD-10)', type: 'text' as const, required: true },
+    ]).map((p, i) => ({ ...p, key: i })),
+  );
+
+  async function onSubmit(e: React.FormEvent<HTMLFormElement>) {
+    e.preventDefault();
+    const fd = new FormData(e.currentTarget);
+    const password = str(fd.get('password'));
+    const mapping = Object.fromEntries((Object.keys(MAPPED_FIELDS) as MappedField[]).map((k) => [k, str(fd.get(`mapping.${k}`))]));
+    const v = validate(cohortSourceInputSchema, {
+      name: str(fd.get('name')),
+      description: str(fd.get('description')),
+      driver,
+      host: str(fd.get('host')),
+      port: str(fd.get('port')),
+      database: str(fd.get('database')),
+      user: str(fd.get('user')),
+      // Write-only: empty keeps the stored password when editing; the box clears it.
+      password: fd.get('clearPassword') ? '' : password || (initial ? undefined : null),
+      tls: fd.get('tls') === 'on',
+      sql: str(fd.get('sql')),
+      parameters: params.map(({ name, label, type, required }) => ({ name, label, type, required })),
+      mapping,
+      rowCap: str(fd.get('rowCap')),
+      timeoutSeconds: str(fd.get('timeoutSeconds')),
+      connectorId: str(fd.get('connectorId')),
+    });
+    if (!v.ok) return a.invalid(v.fields);
+    const res = await a.run(() =>
+      initial ? apiFetch(`/cohort-sources/${initial.id}`, { method: 'PATCH', body: v.data }) : apiFetch('/cohort-sources', { method: 'POST', body: v.data }),
+    );
+    if (res !== undefined) onDone();
+  }
+
+  const setParam = (key: number, patch: Partial<ParamDraft>) => setParams((ps) => ps.map((p) => (p.key === key ? { ...p, ...patch } : p)));
+
+  return (
+    <form onSubmit={onSubmit} onKeyDown={escapeCancels(onCancel)} noValidate aria-label={initial ? `Edit cohort source ${initial.name}` : 'Create cohort source'} className="space-y-3">
+      <div className="grid grid-cols-1 gap-3 sm:grid-cols-12">
+        <div className="sm:col-span-4">
+          <label className="label" htmlFor={f.id('name')}>Name *</label>
+          <input {...f.input('name')} defaultValue={initial?.name} autoComplete="off" placeholder="RIS: exams by diagnosis" />
+          {f.error('name')}
+        </div>
+        <div className="sm:col-span-8">
+          <label className="label" htmlFor={f.id('description')}>Description (coordinators see it)</label>
+          <input {...f.input('description')} defaultValue={initial?.description ?? ''} autoComplete="off" placeholder="Imaging exams of patients with a diagnosis code in a period" />
+          {f.error('description')}
+        </div>
+        <div className="sm:col-span-3">
+          <label className="label" htmlFor={f.id('driver')}>Database *</label>
+          <select {...f.input('driver')} value={driver} onChange={(e) => setDriver(e.target.value as 'POSTGRES' | 'MYSQL')}>
+            <option value="POSTGRES">PostgreSQL</option>
+            <option value="MYSQL">MySQL / MariaDB</option>
+          </select>
+        </div>
+        <div className="sm:col-span-4">
+          <label className="label" htmlFor={f.id('host')}>Host *</label>
+          <input {...f.input('host', 'font-mono')} defaultValue={initial?.host} autoComplete="off" spellCheck={false} placeholder="ris-db.hospital.local" />
+          {f.error('host')}
+        </div>
+        <div className="sm:col-span-2">
+          <label className="label" htmlFor={f.id('port')}>Port *</label>
+          <input {...f.input('port', 'tabular-nums')} type="number" key={driver} defaultValue={initial?.driver === driver ? initial.port : DEFAULT_PORT[driver]} />
+          {f.error('port')}
+        </div>
+        <div className="sm:col-span-3">
+          <label className="label" htmlFor={f.id('database')}>Database name *</label>
+          <input {...f.input('database', 'font-mono')} defaultValue={initial?.database} autoComplete="off" spellCheck={false} />
+          {f.error('database')}
+        </div>
+        <div className="sm:col-span-3">
+          <label className="label" htmlFor={f.id('user')}>User (read-only) *</label>
+          <input {...f.input('user', 'font-mono')} defaultValue={initial?.user} autoComplete="off" spellCheck={false} />
+          {f.error('user')}
+        </div>
+        <div className="sm:col-span-4">
+          <label className="label" htmlFor={f.id('password')}>Password</label>
+          <input
+            {...f.input('password')}
+            type="password"
+            autoComplete="new-password"
+            placeholder={initial?.password === 'set' ? 'set — leave empty to keep it' : 'not set'}
+          />
+          {f.error('password') ??
+            (initial?.password === 'set' ? (
+              <label className="mt-1 flex items-center gap-1 text-xs text-slate-600">
+                <input type="checkbox" name="clearPassword" /> Remove the stored password
+              </label>
+            ) : (
+              <p className="mt-1 text-xs text-slate-500">Stored encrypted; never shown again.</p>
+            ))}
+        </div>
+        <div className="flex items-end sm:col-span-2">
+          <label className="flex items-center gap-1 text-sm">
+            <input type="checkbox" name="tls" defaultChecked={initial?.tls ?? false} /> TLS
+          </label>
+        </div>
+        <div className="sm:col-span-3">
+          <label className="label" htmlFor={f.id('connectorId')}>Retrieve through *</label>
+          <select {...f.input('connectorId')} defaultValue={initial?.connector.id ?? (connectors.length === 1 ? connectors[0].id : '')}>
+            <option value="">Choose…</option>
+            {connectors.map((c) => (
+              <option key={c.id} value={c.id}>
+                {c.name} ({c.type})
+              </option>
+            ))}
+          </select>
+          {f.error('connectorId')}
+        </div>
+        <div className="sm:col-span-12">
+          <label className="label" htmlFor={f.id('sql')}>SELECT statement *</label>
+          <textarea {...f.input('sql', 'font-mono text-xs')} rows={7} spellCheck={false} defaultValue={initial?.sql ?? ''} placeholder={EXAMPLE_SQL} />
+          {f.error('sql') ?? (
+            <p className="mt-1 text-xs text-slate-500">
+              One SELECT (or WITH … SELECT). Write <code className="font-mono">:name</code> where a coordinator’s value goes; values are always bound as
+              parameters, never pasted into the text. It runs in a read-only transaction, under the timeout, and at most row cap + 1 rows are fetched.
+            </p>
+          )}
+        </div>
+        <fieldset className="sm:col-span-12">
+          <legend className="label">Parameters coordinators fill in</legend>
+          <table className="table text-sm" aria-label="Parameters">
+            <thead>
+              <tr>
+                <th>Name (as :name)</th>
+                <th>Label</th>
+                <th>Type</th>
+                <th>Required</th>
+                <th className="w-px"><span className="sr-only">Remove</span></th>
+              </tr>
+            </thead>
+            <tbody>
+              {params.map((p, i) => (
+                <tr key={p.key}>
+                  <td>
+                    <input className="input font-mono" aria-label={`Parameter ${i + 1} name`} value={p.name} onChange={(e) => setParam(p.key, { name: e.target.value })} />
+                  </td>
+                  <td>
+                    <input className="input" aria-label={`Parameter ${i + 1} label`} value={p.label} onChange={(e) => setParam(p.key, { label: e.target.value })} />
+                  </td>
+                  <td>
+                    <select className="input" aria-label={`Parameter ${i + 1} type`} value={p.type} onChange={(e) => setParam(p.key, { type: e.target.value as ParameterType })}>
+                      {PARAMETER_TYPES.map((t) => (
+                        <option key={t} value={t}>{t}</option>
+                      ))}
+                    </select>
+                  </td>
+                  <td>
+                    <input type="checkbox" aria-label={`Parameter ${i + 1} required`} checked={p.required} onChange={(e) => setParam(p.key, { required: e.target.checked })} />
+                  </td>
+                  <td>
+                    <button type="button" className="btn btn-sm" onClick={() => setParams((ps) => ps.filter((x) => x.key !== p.key))}>
+                      Remove
+                    </button>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          <button
+            type="button"
+            className="btn btn-sm mt-1"
+            onClick={() => setParams((ps) => [...ps, { key: Math.max(0, ...ps.map((x) => x.key)) + 1, name: '', label: '', type: 'text', required: true }])}
+          >
+            Add parameter
+          </button>
+          {f.error('parameters')}
+        </fieldset>
+        <fieldset className="grid grid-cols-1 gap-3 sm:col-span-12 sm:grid-cols-7">
+          <legend className="label sm:col-span-7">Result columns (as the SELECT names them)</legend>
+          {(Object.entries(MAPPED_FIELDS) as [MappedField, string][]).map(([k, label]) => (
+            <div key={k}>
+              <label className="text-xs text-slate-600" htmlFor={f.id(`mapping.${k}`)}>
+                {label}
+                {k === 'patientId' ? ' *' : ''}
+              </label>
+              <input {...f.input(`mapping.${k}`, 'font-mono')} defaultValue={initial?.mapping[k] ?? ''} autoComplete="off" spellCheck={false} />
+              {f.error(`mapping.${k}`)}
+            </div>
+          ))}
+          <div className="sm:col-span-7">{f.error('mapping')}</div>
+        </fieldset>
+        <div className="sm:col-span-3">
+          <label className="label" htmlFor={f.id('rowCap')}>Row cap *</label>
+          <input {...f.input('rowCap', 'tabular-nums')} type="number" min={1} max={50000} defaultValue={initial?.rowCap ?? 5000} />
+          {f.error('rowCap') ?? <p className="mt-1 text-xs text-slate-500">More rows: the coordinator is asked to narrow the parameters.</p>}
+        </div>
+        <div className="sm:col-span-3">
+          <label className="label" htmlFor={f.id('timeoutSeconds')}>Statement timeout (s) *</label>
+          <input {...f.input('timeoutSeconds', 'tabular-nums')} type="number" min={1} max={600} defaultValue={initial?.timeoutSeconds ?? 30} />
+          {f.error('timeoutSeconds')}
+        </div>
+      </div>
+      <OtherFieldErrors fields={a.fields} known={[...KNOWN, ...Object.keys(MAPPED_FIELDS).map((k) => `mapping.${k}`)]} />
+      <FormAlert message={a.error} />
+      <div className="flex items-center gap-2">
+        <button type="submit" className="btn btn-primary" disabled={a.busy}>
+          {a.busy ? 'Checking and saving…' : initial ? 'Save changes' : 'Create cohort source'}
+        </button>
+        {onCancel && (
+          <button type="button" className="btn" onClick={onCancel} disabled={a.busy}>
+            Cancel
+          </button>
+        )}
+        <span className="text-xs text-slate-500">Saving runs the statement with zero rows asked, and refuses it unless it runs and returns the mapped columns.</span>
+      </div>
+    </form>
+  );
+}
+
+type TestState = { state: 'testing' } | { state: 'done'; ok: boolean; message: string; columns: string[] };
+
+export function CohortSourcesManager({ sources, connectors }: { sources: CohortSourceRow[]; connectors: ConnectorChoice[] }) {
+  const router = useRouter();
+  const [adding, setAdding] = useState(false);
+  const [editing, setEditing] = useState<string | null>(null);
+  const [tests, setTests] = useState<Record<string, TestState>>({});
+  const [rowError, setRowError] = useState<{ id: string; message: string } | null>(null);
+
+  async function test(s: CohortSourceRow) {
+    setTests((t) => ({ ...t, [s.id]: { state: 'testing' } }));
+    const res = await apiFetch<{ ok: boolean; message: string; columns: string[] }>(`/cohort-sources/${s.id}/test`, { method: 'POST' });
+    setTests((t) => ({ ...t, [s.id]: res.ok ? { state: 'done', ...res.data } : { state: 'done', ok: false, message: res.error.message, columns: [] } }));
+  }
+
+  async function remove(s: CohortSourceRow) {
+    if (!window.confirm(`Delete the cohort source “${s.name}”? Queries made from it stay.`)) return;
+    const res = await apiFetch(`/cohort-sources/${s.id}`, { method: 'DELETE' });
+    if (!res.ok) return setRowError({ id: s.id, message: res.error.message });
+    router.refresh();
+  }
+
+  return (
+    <div className="space-y-4">
+      <div className="flex items-center justify-between">
+        <span className="text-slate-500 tabular-nums">
+          {sources.length} {sources.length === 1 ? 'cohort source' : 'cohort sources'}
+        </span>
+        {!adding && connectors.length > 0 && (
+          <button type="button" className="btn btn-primary" onClick={() => setAdding(true)}>
+            New cohort source
+          </button>
+        )}
+      </div>
+      {connectors.length === 0 && <EmptyState title="A cohort source needs a connector">Create a connector first: it finds and retrieves the studies the database lists.</EmptyState>}
+      {adding && (
+        <section className="card p-4" aria-labelledby="add-cohort-title">
+          <h2 id="add-cohort-title" className="mb-3">New database cohort source</h2>
+          <CohortSourceForm
+            connectors={connectors}
+            onDone={() => {
+              setAdding(false);
+              router.refresh();
+            }}
+            onCancel={() => setAdding(false)}
+          />
+        </section>
+      )}
+      {sources.length > 0 && (
+        <div className="card overflow-x-auto">
+          <table className="table" aria-label="Cohort sources">
+            <thead>
+              <tr>
+                <th>Name</th>
+                <th>Database</th>
+                <th>Parameters</th>
+                <th>Retrieve through</th>
+                <th>Test</th>
+                <th className="w-px"><span className="sr-only">Actions</span></th>
+              </tr>
+            </thead>
+            <tbody>
+              {sources.map((s) =>
+                editing === s.id ? (
+                  <tr key={s.id}>
+                    <td colSpan={6} className="bg-sky-50/40 py-3">
+                      <CohortSourceForm
+                        initial={s}
+                        connectors={connectors}
+                        onDone={() => {
+                          setEditing(null);
+                          router.refresh();
+                        }}
+                        onCancel={() => setEditing(null)}
+                      />
+                    </td>
+                  </tr>
+                ) : (
+                  <Fragment key={s.id}>
+                    <tr>
+                      <td className="font-medium">
+                        {s.name}
+                        {s.description && <span className="block text-xs font-normal text-slate-500">{s.description}</span>}
+                      </td>
+                      <td className="font-mono text-xs">
+                        {s.driver === 'POSTGRES' ? 'PostgreSQL' : 'MySQL/MariaDB'} {s.user}@{s.host}:{s.port}/{s.database}
+                        {s.tls ? ' (TLS)' : ''}
+                        <span className="block font-sans text-slate-500">password {s.password} · cap {s.rowCap} rows · {s.timeoutSeconds} s</span>
+                      </td>
+                      <td className="text-xs">{s.parameters.map((p) => `${p.label} (${p.type})`).join(', ') || 'none'}</td>
+                      <td>{s.connector.name}</td>
+                      <td className="max-w-xs text-xs" aria-live="polite">
+                        {!tests[s.id] ? (
+                          <span className="text-slate-400">not tested</span>
+                        ) : tests[s.id].state === 'testing' ? (
+                          <span><Spinner /> Testing…</span>
+                        ) : (
+                          <span className={(tests[s.id] as { ok: boolean }).ok ? 'text-emerald-700' : 'text-rose-700'}>
+                            {(tests[s.id] as { message: string }).message}
+                          </span>
+                        )}
+                      </td>
+                      <td className="whitespace-nowrap text-right">
+                        <button type="button" className="btn btn-sm" onClick={() => test(s)} disabled={tests[s.id]?.state === 'testing'}>
+                          Test
+                        </button>{' '}
+                        <button type="button" className="btn btn-sm" onClick={() => { setRowError(null); setEditing(s.id); }}>
+                          Edit
+                        </button>{' '}
+                        <button type="button" className="btn btn-sm btn-danger" onClick={() => remove(s)}>
+                          Delete
+                        </button>
+                      </td>
+                    </tr>
+                    {rowError?.id === s.id && (
+                      <tr>
+                        <td colSpan={6} className="bg-rose-50/60">
+                          <p role="alert" className="text-sm text-rose-800">{rowError.message}</p>
+                        </td>
+                      </tr>
+                    )}
+                  </Fragment>
+                ),
+              )}
+            </tbody>
+          </table>
+        </div>
+      )}
+      <section className="card p-4" aria-labelledby="dba-title">
+        <h2 id="dba-title" className="mb-1">For the database administrator</h2>
+        <ul className="list-inside list-disc space-y-1 text-sm text-slate-700">
+          <li>
+            A <strong>read-only account</strong> for Tributary that may only SELECT the tables or views the statement reads (better: one view made for
+            this purpose), e.g. PostgreSQL <code className="font-mono">CREATE ROLE tributary_reader LOGIN PASSWORD '…'; GRANT SELECT ON ris.cohort_view TO tributary_reader;</code>
+            {' '}or MariaDB <code className="font-mono">CREATE USER 'tributary_reader'@'&lt;tributary host&gt;' IDENTIFIED BY '…'; GRANT SELECT ON ris.cohort_view TO 'tributary_reader'@'&lt;tributary host&gt;';</code>
+          </li>
+          <li>Network access from Tributary’s server to the database host and port (firewall, <code className="font-mono">pg_hba.conf</code> / the account’s host part); TLS if the database offers it.</li>
+          <li>Tributary runs each statement in a read-only transaction with a statement timeout and a row cap, a few times a day when coordinators ask — not a load on the database.</li>
+        </ul>
+      </section>
+    </div>
+  );
+}

@@ -1,0 +1,176 @@
+/**
+ * Secrets never leave their encrypted column: not in a log line, BullMQ job data, an audit row,
+ * an API response, or an error stored on a row.
+ *
+ * Each kind of stored secret is one entry of SECRET_KINDS below: the unique marker values it stores
+ * and the steps that exercise it (create, update, read through the API, test connection, runs that
+ * fail). A feature that stores a new secret (a DICOMweb client secret, a TLS private key...) adds
+ * an entry; the scan at the end covers every entry's markers.
+ */
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { api } from '@/lib/api/contract';
+import { createApiToken } from '@/lib/auth/tokens';
+import { db } from '@/lib/db';
+import { encryptSecret } from '@/lib/secrets';
+import { STORED_SECRETS } from '@/lib/secrets/rotate';
+import { call, type CallResult } from '../../helpers/api';
+import { makeConnector, makePool, makeUser, suffix, waitFor } from '../../helpers/fixtures';
+import { freePort } from '../../helpers/orthanc';
+import { redisTexts } from '../../helpers/redis-dump';
+import { makeMariaRis, type FakeRis } from '../../helpers/ris';
+
+interface Ctx {
+  adminToken: string;
+  coordToken: string;
+  poolId: string;
+  /** Every API answer is kept for the scan. */
+  call: (...a: Parameters<typeof call>) => Promise<CallResult>;
+  cleanups: (() => Promise<void>)[];
+}
+
+interface SecretKind {
+  what: string;
+  markers: string[];
+  exercise(ctx: Ctx): Promise<void>;
+}
+
+const marker = (what: string) => `SECRET-${what}-${randomBytes(6).toString('hex')}`;
+
+// ---------------------------------------------------------------------------------------------
+// The kinds of stored secret and how each is exercised.
+
+const dbPassword = marker('DBPW');
+const dbWrongPassword = marker('DBPW-WRONG');
+const dbDownPassword = marker('DBPW-DOWN');
+
+const cohortSourcePassword: SecretKind = {
+  what: 'database cohort source password',
+  markers: [dbPassword, dbWrongPassword, dbDownPassword],
+  async exercise(ctx) {
+    const ris: FakeRis = await makeMariaRis([{ mrn: 'SCAN1', accession: null, studyUid: null, modality: 'CT', examDate: '2024-01-05', icd10: 'C34' }], dbPassword);
+    ctx.cleanups.push(() => ris.drop());
+    const connectorId = (await makeConnector({ pacsAe: 'SCAN_DOWN', port: await freePort() })).connector.id;
+    const body = {
+      name: `scan ${suffix()}`,
+      driver: 'MYSQL',
+      host: ris.host,
+      port: ris.port,
+      database: ris.database,
+      user: ris.user,
+      password: dbPassword,
+      sql: 'SELECT mrn, modality FROM exams WHERE exam_date >= :from',
+      parameters: [{ name: 'from', label: 'From', type: 'date' }],
+      mapping: { patientId: 'mrn', modality: 'modality' },
+      connectorId,
+    };
+    const admin = { token: ctx.adminToken };
+    const created = await ctx.call(api.createCohortSource, {}, { ...admin, body });
+    expect(created.status, created.text).toBe(201);
+    const id = (created.json as { id: string }).id;
+    const stored = await db.cohortSource.findUniqueOrThrow({ where: { id } });
+    expect(stored.password).toMatch(/^v1:/);
+
+    expect((await ctx.call(api.getCohortSource, { id }, admin)).status).toBe(200);
+    expect((await ctx.call(api.listCohortSources, {}, admin)).status).toBe(200);
+    expect((await ctx.call(api.listCohortSources, {}, { token: ctx.coordToken })).status).toBe(200);
+    expect((await ctx.call(api.testCohortSource, { id }, admin)).json).toMatchObject({ ok: true });
+    // Update keeping the password (absent), then one refused for a wrong password.
+    expect((await ctx.call(api.updateCohortSource, { id }, { ...admin, body: { ...body, password: undefined, name: `${body.name} 2` } })).status).toBe(200);
+    expect((await ctx.call(api.updateCohortSource, { id }, { ...admin, body: { ...body, password: dbWrongPassword } })).status).toBe(409);
+    // A source whose stored password went wrong: test and run fail.
+    await db.cohortSource.update({ where: { id }, data: { password: encryptSecret(dbWrongPassword) } });
+    expect((await ctx.call(api.testCohortSource, { id }, admin)).json).toMatchObject({ ok: false });
+    expect((await ctx.call(api.runCohortSource, { id }, { token: ctx.coordToken, body: { poolId: ctx.poolId, parameters: { from: '2024-01-01' } } })).status).toBe(409);
+    await db.cohortSource.update({ where: { id }, data: { password: stored.password } });
+    // A run that works and hands a query to a PACS that is down (find jobs fail and retry in Redis).
+    const run = await ctx.call(api.runCohortSource, { id }, { token: ctx.coordToken, body: { poolId: ctx.poolId, parameters: { from: '2024-01-01' } } });
+    expect(run.status, run.text).toBe(201);
+    const queryId = (run.json as { queryId: string }).queryId;
+    await waitFor(async () => (await db.query.findUniqueOrThrow({ where: { id: queryId } })).error, { what: 'the find job to fail once' });
+    // A database that is down, at save time and at run time.
+    const closed = await freePort();
+    expect((await ctx.call(api.createCohortSource, {}, { ...admin, body: { ...body, name: `scan down ${suffix()}`, port: closed, password: dbDownPassword } })).status).toBe(503);
+    await db.cohortSource.update({ where: { id }, data: { port: closed } });
+    expect((await ctx.call(api.runCohortSource, { id }, { token: ctx.coordToken, body: { poolId: ctx.poolId, parameters: { from: '2024-01-01' } } })).status).toBe(503);
+    ctx.cleanups.push(async () => {
+      await db.cohortSource.deleteMany({ where: { id } });
+    });
+  },
+};
+
+const SECRET_KINDS: SecretKind[] = [cohortSourcePassword];
+
+// ---------------------------------------------------------------------------------------------
+
+const logLines: string[] = [];
+const responses: string[] = [];
+const realWrite = process.stderr.write.bind(process.stderr);
+const savedLevel = process.env.LOG_LEVEL;
+let worker: { stop(): Promise<void> } | undefined;
+const cleanups: (() => Promise<void>)[] = [];
+
+beforeAll(async () => {
+  process.env.LOG_LEVEL = 'debug';
+  process.stderr.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+    logLines.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
+    return (realWrite as (c: string | Uint8Array, ...r: unknown[]) => boolean)(chunk, ...rest);
+  }) as typeof process.stderr.write;
+  const scpPort = await freePort();
+  process.env.DICOM_PORT = String(scpPort);
+  const { startWorker } = await import('@/workers/index');
+  worker = await startWorker({ scpPort });
+});
+
+afterAll(async () => {
+  await worker?.stop();
+  for (const c of cleanups) await c().catch(() => undefined);
+  process.stderr.write = realWrite as typeof process.stderr.write;
+  if (savedLevel === undefined) delete process.env.LOG_LEVEL;
+  else process.env.LOG_LEVEL = savedLevel;
+});
+
+describe('stored secrets stay in their encrypted columns', () => {
+  it('every secret column is a kind this scan exercises', () => {
+    expect(STORED_SECRETS.map((s) => `${s.table}.${s.column}`)).toEqual(['CohortSource.password']);
+    expect(SECRET_KINDS.length).toBe(STORED_SECRETS.length);
+  });
+
+  it('finds no marker in logs, job data, audit rows, API answers or stored errors', async () => {
+    const admin = await makeUser('ADMIN');
+    const coord = await makeUser('COORDINATOR');
+    const pool = await makePool({ members: [{ userId: coord.id, role: 'COORDINATOR' }] });
+    const ctx: Ctx = {
+      adminToken: (await createApiToken({ userId: admin.id, name: 'scan' })).token,
+      coordToken: (await createApiToken({ userId: coord.id, name: 'scan' })).token,
+      poolId: pool.id,
+      call: async (...a) => {
+        const r = await call(...a);
+        responses.push(r.text);
+        return r;
+      },
+      cleanups,
+    };
+    for (const kind of SECRET_KINDS) await kind.exercise(ctx);
+
+    const markers = SECRET_KINDS.flatMap((k) => k.markers.map((m) => [k.what, m] as const));
+    const audits = (await db.auditEvent.findMany()).map((a) => JSON.stringify(a));
+    const redis = await redisTexts();
+    const stored = [
+      ...(await db.query.findMany({ select: { error: true } })).map((q) => q.error ?? ''),
+      ...(await db.queryItem.findMany({ select: { error: true } })).map((i) => i.error ?? ''),
+      // The encrypted column itself must not hold a plain value either.
+      ...(await db.cohortSource.findMany({ select: { password: true } })).map((s) => s.password ?? ''),
+    ];
+    // The scan must have looked at something in each place.
+    expect(logLines.length).toBeGreaterThan(0);
+    expect(redis.some((t) => t.includes('failedReason'))).toBe(true);
+    expect(audits.some((a) => a.includes('cohort.run'))).toBe(true);
+    expect(responses.length).toBeGreaterThan(8);
+
+    const hits: string[] = [];
+    for (const [where, texts] of [['log', logLines], ['redis', redis], ['audit', audits], ['api response', responses], ['stored row', stored]] as const)
+      for (const t of texts) for (const [what, m] of markers) if (t.includes(m)) hits.push(`${where}: ${what} in ${t.slice(0, 200)}`);
+    expect(hits).toEqual([]);
+  }, 180_000);
+});
