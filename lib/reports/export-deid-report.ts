@@ -7,19 +7,8 @@
 import { PDFDocument, type PDFFont, type PDFPage, StandardFonts, rgb } from 'pdf-lib';
 import { SUMMARY_ACTIONS } from '../anonymize/engine';
 import { csvCell } from '../pools/identity-map';
+import { ACTION_MEANINGS } from './action-meanings';
 import type { DeidReport } from './get-deid-report';
-
-/** What each kind of action means, shared by the page, the CSV and the PDF. */
-export const ACTION_MEANINGS: Record<(typeof SUMMARY_ACTIONS)[number], { label: string; help: string }> = {
-  removed: { label: 'Removed', help: 'Elements taken out (identifiers, private elements, overlays and curves unless kept)' },
-  emptied: { label: 'Emptied', help: 'Elements kept with no value (Type 2 attributes the IOD requires)' },
-  replaced: { label: 'Replaced', help: 'Values replaced: research identity, dummy values, set / hash / lookup overrides' },
-  kept: { label: 'Kept', help: 'Elements copied unchanged (the profile or the pool’s options keep them)' },
-  shifted: { label: 'Dates shifted', help: 'Dates and date-times moved by the patient’s date offset' },
-  uidRemapped: { label: 'UIDs remapped', help: 'UIDs replaced by research UIDs derived with the pool key' },
-  cleaned: { label: 'Cleaned', help: 'Text and sequences cleaned of this instance’s identifiers (Clean options)' },
-  added: { label: 'Added', help: 'Attributes Tributary writes: de-identification method, stamps' },
-};
 
 export function deidReportCsv(r: DeidReport): string {
   const rows: (string | number)[][] = [['section', 'rule_version', 'item', 'code', 'count']];

@@ -1,6 +1,6 @@
 import { pagePool, poolPageTitle } from '@/lib/auth/page';
 import { SUMMARY_ACTIONS } from '@/lib/anonymize/engine';
-import { ACTION_MEANINGS } from '@/lib/reports/export-deid-report';
+import { ACTION_MEANINGS } from '@/lib/reports/action-meanings';
 import { type ReportVersion, getDeidReport } from '@/lib/reports/get-deid-report';
 import { EmptyState, PageHeader } from '@/components/ui';
 import { PoolTabs } from '../pool-tabs';
