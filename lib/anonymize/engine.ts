@@ -333,6 +333,8 @@ interface Run {
   target: { study: string; series: string; sop: string };
   /** Elements copied unchanged (for the summary). */
   kept: number;
+  /** The method codes written into (0012,0064); none when an override of it wins. */
+  methodCodes: MethodCode[];
 }
 
 type Mode = 'normal' | 'dummy' | 'clean';
@@ -943,6 +945,7 @@ function buildAdditions(run: Run, opts: DeidOptions, methodCodes: MethodCode[]):
   add(T.DeidentificationMethod, 'LO', `Tributary PS3.15 Basic Profile rules${version} #${r.fingerprint}`.slice(0, 64));
   if (!overridden(T.DeidentificationMethodCodeSequence)) {
     additions.push({ tag: T.DeidentificationMethodCodeSequence, mode: 'replace', encode: encodeMethodCodes(methodCodes), action: 'added' });
+    run.methodCodes = methodCodes;
   }
   // The clinical-trial and longitudinal stamps (stamps.ts): they replace whatever the source had.
   const stamps = stampElements(r.rules.stamps, r.dates, run.identity, {
@@ -1039,6 +1042,7 @@ export function deidentifyToChunks(
     topEls: parsed.els,
     target: { study: '', series: '', sop: '' },
     kept: 0,
+    methodCodes: [],
   };
 
   const metaSopClass = (() => {
@@ -1088,7 +1092,7 @@ export function deidentifyToChunks(
 
   const verdict = rules.rules.quarantineBurnedIn ? quarantineReason(run, sopClassUid, parsed.transferSyntaxUid, rules) : undefined;
   const changed = [...run.changes.values()];
-  const summary: DeidSummary = { removed: 0, emptied: 0, replaced: 0, kept: run.kept, shifted: 0, uidRemapped: 0, cleaned: 0, added: 0, methodCodes: methodCodes.map((m) => m.code) };
+  const summary: DeidSummary = { removed: 0, emptied: 0, replaced: 0, kept: run.kept, shifted: 0, uidRemapped: 0, cleaned: 0, added: 0, methodCodes: run.methodCodes.map((m) => m.code) };
   for (const c of changed) summary[summaryAction(c.action)] += c.count ?? 1;
   const result: Omit<DeidResult, 'output'> & { chunks: Buffer[]; length: number } = {
     chunks,
