@@ -153,13 +153,16 @@ export async function deidReportPdf(r: DeidReport): Promise<Uint8Array> {
     w.row(['Action', 'Elements'], [0, 90], { bold: true });
     for (const a of SUMMARY_ACTIONS) w.row([ACTION_MEANINGS[a].label, String(v.actions[a])], [0, 90]);
     w.gap(2);
-    w.row(['Method code (0012,0064)', 'Meaning', 'Instances'], [0, 120, 420], { bold: true });
-    if (!v.methodCodes.length) w.row(['-', 'none recorded', ''], [0, 120, 420]);
-    for (const m of v.methodCodes) w.row([m.code, m.meaning, String(m.instances)], [0, 120, 420]);
+    w.row(['Code', 'Option written into (0012,0064)', 'Instances'], [0, 60, 420], { bold: true });
+    if (!v.methodCodes.length) w.row(['-', 'none recorded', ''], [0, 60, 420]);
+    for (const m of v.methodCodes) w.row([m.code, m.meaning, String(m.instances)], [0, 60, 420]);
     w.gap(2);
     w.row(['Quarantine reason', 'Pending', 'Released', 'Dropped'], [0, 300, 360, 420], { bold: true });
     if (!v.quarantine.reasons.length) w.row(['none held', '', '', ''], [0, 300, 360, 420]);
-    for (const q of v.quarantine.reasons) w.row([`${q.code}: ${q.text}`, String(q.pending), String(q.released), String(q.dropped)], [0, 300, 360, 420], { size: 8 });
+    for (const q of v.quarantine.reasons) {
+      w.row([q.code, String(q.pending), String(q.released), String(q.dropped)], [0, 300, 360, 420]);
+      w.text(q.text, { size: 7, indent: 12, color: 0.35 });
+    }
     w.gap(2);
     w.text(`OCR: ${v.ocr.scanned} instances scanned, ${v.ocr.withText} with text found.`, { size: 9 });
     for (const f of v.ocr.findings) w.row([f.category, `${f.instances} instances`, `${f.boxes} boxes`], [12, 160, 260], { size: 8 });
