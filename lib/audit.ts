@@ -25,6 +25,7 @@ export type AuditAction =
   | 'pool.view'
   | 'pool.identity-view'
   | 'pool.identity-export'
+  | 'pool.deid-report-export'
   | 'connector.create'
   | 'connector.update'
   | 'connector.delete'

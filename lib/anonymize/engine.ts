@@ -35,6 +35,8 @@ import {
 import { type CompiledRules, type Resolved, compileRules } from './profile';
 import type { ElementMatcher, OptionKey, ParsedSelector, RuleSet } from './rules';
 import { MAX_LENGTH } from './rules';
+import { type MethodCode, methodCodesFor } from './method-codes';
+import { stampElements } from './stamps';
 import { privateKey } from './safe-private';
 
 export interface DeidKeys {
@@ -60,8 +62,40 @@ export interface DeidChange {
   count?: number;
 }
 
+/** Options of one run besides the rules: the rule version (named in (0012,0063)). */
+export interface DeidOptions {
+  ruleVersion?: number;
+  /**
+   * The pixel data was redacted (a redacted instance written from a de-identified one): 113101
+   * Clean Pixel Data joins the method codes.
+   */
+  cleanedPixels?: boolean;
+}
+
+/** What the report counts per instance (lib/reports): elements per kind of action, never values. */
+export const SUMMARY_ACTIONS = ['removed', 'emptied', 'replaced', 'kept', 'shifted', 'uidRemapped', 'cleaned', 'added'] as const;
+export type SummaryAction = (typeof SUMMARY_ACTIONS)[number];
+export type DeidSummary = Record<SummaryAction, number> & {
+  /** The CID 7050 codes written into (0012,0064). */
+  methodCodes: string[];
+};
+
+/** The report's kind of action for one of the engine's change actions. */
+export function summaryAction(action: string): Exclude<SummaryAction, 'kept'> {
+  if (action.startsWith('remove')) return 'removed';
+  if (action.startsWith('empty')) return 'emptied';
+  if (action === 'shiftDate') return 'shifted';
+  if (action === 'uid') return 'uidRemapped';
+  if (action === 'clean') return 'cleaned';
+  if (action === 'added' || action === 'stamp') return 'added';
+  // dummy, set, researchIdentity, hash, lookup
+  return 'replaced';
+}
+
 export interface DeidResult {
   output: Buffer;
+  /** Counts per kind of action and the method codes written (for the de-identification report). */
+  summary: DeidSummary;
   /** For preview and summaries. Never values. */
   changed: DeidChange[];
   /**
@@ -84,6 +118,8 @@ const T = {
   SOPClassUID: 0x00080016,
   SOPInstanceUID: 0x00080018,
   Modality: 0x00080060,
+  AccessionNumber: 0x00080050,
+  StudyDate: 0x00080020,
   PatientName: 0x00100010,
   PatientID: 0x00100020,
   PatientIdentityRemoved: 0x00120062,
@@ -98,21 +134,6 @@ const T = {
   CodingSchemeDesignator: 0x00080102,
   CodeMeaning: 0x00080104,
 } as const;
-
-/** CID 7050 De-identification Method codes (scheme DCM). */
-const METHOD_CODES: Array<{ option: OptionKey | 'basic'; code: string; meaning: string }> = [
-  { option: 'basic', code: '113100', meaning: 'Basic Application Confidentiality Profile' },
-  { option: 'cleanGraphics', code: '113103', meaning: 'Clean Graphics Option' },
-  { option: 'cleanStructuredContent', code: '113104', meaning: 'Clean Structured Content Option' },
-  { option: 'cleanDescriptors', code: '113105', meaning: 'Clean Descriptors Option' },
-  { option: 'retainLongitudinalFullDates', code: '113106', meaning: 'Retain Longitudinal Temporal Information Full Dates Option' },
-  { option: 'retainLongitudinalModifiedDates', code: '113107', meaning: 'Retain Longitudinal Temporal Information Modified Dates Option' },
-  { option: 'retainPatientCharacteristics', code: '113108', meaning: 'Retain Patient Characteristics Option' },
-  { option: 'retainDeviceIdentity', code: '113109', meaning: 'Retain Device Identity Option' },
-  { option: 'retainUids', code: '113110', meaning: 'Retain UIDs Option' },
-  { option: 'retainSafePrivate', code: '113111', meaning: 'Retain Safe Private Option' },
-  { option: 'retainInstitutionIdentity', code: '113112', meaning: 'Retain Institution Identity Option' },
-];
 
 /** Written as (0002,0012) Implementation Class UID of every file Tributary writes. */
 export const IMPLEMENTATION_CLASS_UID = uidFromDigest(createHash('sha256').update('tributary:implementation-class:1').digest());
@@ -310,6 +331,10 @@ interface Run {
   topEls: El[];
   identifiers?: RegExp | null;
   target: { study: string; series: string; sop: string };
+  /** Elements copied unchanged (for the summary). */
+  kept: number;
+  /** The method codes written into (0012,0064); none when an override of it wins. */
+  methodCodes: MethodCode[];
 }
 
 type Mode = 'normal' | 'dummy' | 'clean';
@@ -559,6 +584,7 @@ function keepOriginal(run: Run, el: El, level: Level, out: Out, creator: string 
     return true;
   }
   out.copy(run.buf, el.start, el.end);
+  run.kept++;
   if (el.vr === 'UI' && level.depth === 0) noteTarget(run, el, level, valueString(run.buf, el).trim());
   return false;
 }
@@ -789,8 +815,10 @@ function processLevel(run: Run, input: El[], level: Level, out: Out, additions: 
     const group = tag >>> 16;
     const elem = tag & 0xffff;
     if (group & 1 && elem >= 0x10 && elem <= 0xff) {
-      if (keptBlocks?.has(((group << 8) | elem) >>> 0)) out.copy(run.buf, el.start, el.end);
-      else {
+      if (keptBlocks?.has(((group << 8) | elem) >>> 0)) {
+        out.copy(run.buf, el.start, el.end);
+        run.kept++;
+      } else {
         report(run, tag, 'remove', level);
         changed = true;
       }
@@ -868,11 +896,10 @@ function encodeSimple(tag: number, vr: string, value: string) {
   };
 }
 
-function encodeMethodCodes(rules: CompiledRules) {
+function encodeMethodCodes(codes: MethodCode[]) {
   return (syntax: Syntax): Buffer[] => {
     const items: Buffer[][] = [];
-    for (const m of METHOD_CODES) {
-      if (m.option !== 'basic' && !rules.options.has(m.option)) continue;
+    for (const m of codes) {
       const parts = [
         ...encodeSimple(T.CodeValue, 'SH', m.code)(syntax),
         ...encodeSimple(T.CodingSchemeDesignator, 'SH', 'DCM')(syntax),
@@ -890,7 +917,16 @@ function encodeMethodCodes(rules: CompiledRules) {
   };
 }
 
-function buildAdditions(run: Run, opts: { ruleVersion?: number }): Addition[] {
+function encodeFD(tag: number, value: number) {
+  return (syntax: Syntax): Buffer[] => {
+    const v = Buffer.alloc(8);
+    if (syntax.little) v.writeDoubleLE(value, 0);
+    else v.writeDoubleBE(value, 0);
+    return [header(tag, syntax.explicit ? 'FD' : null, 8, syntax), v];
+  };
+}
+
+function buildAdditions(run: Run, opts: DeidOptions, methodCodes: MethodCode[]): Addition[] {
   const r = run.rules;
   // An explicit override of one of these attributes wins over Tributary's own value for it.
   const overridden = (tag: number) =>
@@ -908,7 +944,20 @@ function buildAdditions(run: Run, opts: { ruleVersion?: number }): Addition[] {
   const version = opts.ruleVersion !== undefined ? ` v${opts.ruleVersion}` : '';
   add(T.DeidentificationMethod, 'LO', `Tributary PS3.15 Basic Profile rules${version} #${r.fingerprint}`.slice(0, 64));
   if (!overridden(T.DeidentificationMethodCodeSequence)) {
-    additions.push({ tag: T.DeidentificationMethodCodeSequence, mode: 'replace', encode: encodeMethodCodes(r), action: 'added' });
+    additions.push({ tag: T.DeidentificationMethodCodeSequence, mode: 'replace', encode: encodeMethodCodes(methodCodes), action: 'added' });
+    run.methodCodes = methodCodes;
+  }
+  // The clinical-trial and longitudinal stamps (stamps.ts): they replace whatever the source had.
+  const stamps = stampElements(r.rules.stamps, r.dates, run.identity, {
+    patientId: topValue(run, T.PatientID),
+    accessionNumber: topValue(run, T.AccessionNumber),
+    studyInstanceUid: topValue(run, T.StudyInstanceUID),
+    studyDate: topValue(run, T.StudyDate),
+  });
+  for (const st of stamps) {
+    if (overridden(st.tag)) continue;
+    const encode = st.vr === 'FD' ? encodeFD(st.tag, Number(st.value)) : encodeSimple(st.tag, st.vr, String(st.value));
+    additions.push({ tag: st.tag, mode: 'replace', encode, action: 'stamp' });
   }
   // (0028,0303) follows from the rules: Full Dates keep real dates, Modified Dates (or a shiftDate
   // override) shift them, the Basic Profile alone removes or replaces them.
@@ -962,7 +1011,7 @@ export function deidentify(
   rules: CompiledRules,
   keys: DeidKeys,
   identity: DeidIdentity,
-  opts: { ruleVersion?: number } = {},
+  opts: DeidOptions = {},
 ): DeidResult {
   const { chunks, length, ...rest } = deidentifyToChunks(input, rules, keys, identity, opts);
   return { output: Buffer.concat(chunks, length), ...rest };
@@ -977,7 +1026,7 @@ export function deidentifyToChunks(
   rules: CompiledRules,
   keys: DeidKeys,
   identity: DeidIdentity,
-  opts: { ruleVersion?: number } = {},
+  opts: DeidOptions = {},
 ): Omit<DeidResult, 'output'> & { chunks: Buffer[]; length: number } {
   checkIdentity(identity);
   if (!keys.uidSecret || keys.uidSecret.length < 16) {
@@ -992,6 +1041,8 @@ export function deidentifyToChunks(
     changes: new Map(),
     topEls: parsed.els,
     target: { study: '', series: '', sop: '' },
+    kept: 0,
+    methodCodes: [],
   };
 
   const metaSopClass = (() => {
@@ -1024,7 +1075,8 @@ export function deidentifyToChunks(
 
   const level: Level = { syntax: parsed.syntax, mode: 'normal', ancestors: [], ancestorCreators: [], depth: 0 };
   const body = new Out();
-  processLevel(run, parsed.els, level, body, buildAdditions(run, opts));
+  const methodCodes = methodCodesFor({ options: rules.options, dates: rules.dates, cleanedPixels: opts.cleanedPixels });
+  processLevel(run, parsed.els, level, body, buildAdditions(run, opts, methodCodes));
 
   // A SOP Instance UID missing from the dataset (taken from the meta group) is remapped the same way.
   if (!run.target.sop) run.target.sop = rules.retainUids ? sourceUids.sop : remapUidValue(sourceUids.sop, run.secret);
@@ -1039,10 +1091,14 @@ export function deidentifyToChunks(
   }
 
   const verdict = rules.rules.quarantineBurnedIn ? quarantineReason(run, sopClassUid, parsed.transferSyntaxUid, rules) : undefined;
+  const changed = [...run.changes.values()];
+  const summary: DeidSummary = { removed: 0, emptied: 0, replaced: 0, kept: run.kept, shifted: 0, uidRemapped: 0, cleaned: 0, added: 0, methodCodes: run.methodCodes.map((m) => m.code) };
+  for (const c of changed) summary[summaryAction(c.action)] += c.count ?? 1;
   const result: Omit<DeidResult, 'output'> & { chunks: Buffer[]; length: number } = {
     chunks,
     length,
-    changed: [...run.changes.values()],
+    summary,
+    changed,
     sourceUids,
     targetUids: { ...run.target },
     sopClassUid,
@@ -1157,7 +1213,7 @@ export function previewInstance(
   rules: CompiledRules | RuleSet,
   keys: DeidKeys,
   identity: DeidIdentity,
-  opts: { ruleVersion?: number } = {},
+  opts: DeidOptions = {},
 ): PreviewResult {
   const compiled = 'table' in rules ? rules : compileRules(rules);
   const before = readElementsForPreview(input);

@@ -62,6 +62,86 @@ export const quarantineOptionsSchema = z
   .strict();
 export type QuarantineRuleOptions = z.infer<typeof quarantineOptionsSchema>;
 
+/**
+ * A value written into a DICOM text attribute: printable ASCII without "\\" (the value separator),
+ * so it reads the same whatever the instance's Specific Character Set says.
+ */
+const stampText = (max: number) =>
+  z
+    .string()
+    .trim()
+    .max(max, `At most ${max} characters`)
+    .regex(/^[\x20-\x5b\x5d-\x7e]*$/, 'Use printable ASCII characters without "\\"');
+/** A lookup table's name (lib/pools/lookups.ts TABLE_NAME). */
+const stampTable = z.string().trim().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'A lookup table name');
+
+/**
+ * The Clinical Trial Subject, Study and Series modules (PS3.3 C.7.1.3, C.7.2.3, C.7.3.2) written
+ * into every instance of the pool. The Subject ID is always the research ID; every other value
+ * is the owner's (protocol data, not patient data), or comes from the pool's lookup tables.
+ */
+export const clinicalTrialStampSchema = z
+  .object({
+    /** (0012,0010) Type 1. */
+    sponsorName: stampText(64).pipe(z.string().min(1, 'The sponsor name is required')),
+    /** (0012,0020) Type 1. */
+    protocolId: stampText(64).pipe(z.string().min(1, 'The protocol ID is required')),
+    /** (0012,0021) Type 2: written empty when not given. */
+    protocolName: stampText(64).default(''),
+    /** (0012,0030) / (0012,0031) Type 2. */
+    siteId: stampText(64).default(''),
+    siteName: stampText(64).default(''),
+    /** (0012,0081) Ethics committee (IRB) name; (0012,0082) approval number (needs the name). */
+    ethicsCommitteeName: stampText(64).optional(),
+    ethicsApprovalNumber: stampText(64).optional(),
+    /** (0012,0060) Clinical Trial Coordinating Center Name (Clinical Trial Series module), when given. */
+    coordinatingCenter: stampText(64).optional(),
+    /** (0012,0042) Subject Reading ID from this lookup table, keyed by research ID (blinded reads). */
+    readingIdTable: stampTable.optional(),
+    /**
+     * (0012,0050) Time Point ID per study from this lookup table, keyed by the source study's
+     * Accession Number or Study Instance UID; (0012,0051) its description from `descriptions`.
+     */
+    timePoint: z
+      .object({
+        table: stampTable,
+        key: z.enum(['AccessionNumber', 'StudyInstanceUID']).default('AccessionNumber'),
+        descriptions: z.record(stampText(64).pipe(z.string().min(1)), stampText(1024)).default({}),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict()
+  .refine((c) => !c.ethicsApprovalNumber || !!c.ethicsCommitteeName, {
+    message: 'An ethics approval number needs the ethics committee name',
+    path: ['ethicsCommitteeName'],
+  });
+export type ClinicalTrialStamp = z.infer<typeof clinicalTrialStampSchema>;
+
+/** (0012,0053) Longitudinal Temporal Event Type: PS3.3's defined terms and the two TCIA uses. */
+export const LONGITUDINAL_EVENT_TYPES = ['ENROLLMENT', 'BASELINE', 'REGISTRATION', 'DIAGNOSIS'] as const;
+
+/**
+ * TCIA's longitudinal offset: (0012,0052) days from the patient's event (the anchor date, per MRN
+ * in `anchorTable`, YYYYMMDD) to the study, and (0012,0053) the event's type. Written only while
+ * dates are retained (shifted or full); without an anchor date for the patient, both are left out.
+ */
+export const longitudinalStampSchema = z
+  .object({
+    eventType: z.enum(LONGITUDINAL_EVENT_TYPES).default('ENROLLMENT'),
+    anchorTable: stampTable,
+  })
+  .strict();
+export type LongitudinalStamp = z.infer<typeof longitudinalStampSchema>;
+
+export const stampsSchema = z
+  .object({
+    clinicalTrial: clinicalTrialStampSchema.optional(),
+    longitudinal: longitudinalStampSchema.optional(),
+  })
+  .strict();
+export type Stamps = z.infer<typeof stampsSchema>;
+
 export const ruleSetSchema = z.object({
   profile: z.literal('basic'),
   options: z.array(z.enum(PROFILE_OPTIONS)).default([]),
@@ -73,6 +153,8 @@ export const ruleSetSchema = z.object({
    */
   quarantine: quarantineOptionsSchema.transform(compactQuarantineOptions).optional(),
   patientIdentitySource: z.enum(['lookup-or-pseudonym']).default('lookup-or-pseudonym'),
+  /** Optional clinical-trial and longitudinal stamps (absent = none, as before they existed). */
+  stamps: stampsSchema.optional(),
 });
 export type RuleSet = z.infer<typeof ruleSetSchema>;
 

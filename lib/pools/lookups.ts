@@ -11,6 +11,7 @@
  */
 import path from 'node:path';
 import { type RuleSet, ruleSetSchema } from '../anonymize/rules-schema';
+import { stampTables } from '../anonymize/stamps';
 import { audit } from '../audit';
 import type { Actor } from '../auth/actor';
 import { db } from '../db';
@@ -31,9 +32,14 @@ const MAX_KEY = 256;
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 const PRINTABLE_ID = /^[\x20-\x5b\x5d-\x7e]+$/;
 
-/** The lookup tables a rule set's `lookup` overrides name. */
-export function lookupTablesUsedBy(rules: Pick<RuleSet, 'overrides'>): string[] {
-  return [...new Set(rules.overrides.filter((o) => o.action === 'lookup' && o.value?.trim()).map((o) => o.value!.trim()))];
+/** The lookup tables a rule set reads: those its `lookup` overrides name, and those of its stamps. */
+export function lookupTablesUsedBy(rules: Pick<RuleSet, 'overrides' | 'stamps'>): string[] {
+  return [
+    ...new Set([
+      ...rules.overrides.filter((o) => o.action === 'lookup' && o.value?.trim()).map((o) => o.value!.trim()),
+      ...stampTables(rules.stamps),
+    ]),
+  ];
 }
 
 /** table name -> key -> value, for the engine's `identity.lookups`. */

@@ -15,6 +15,7 @@ import { crashPoint } from '../testing/crash-point';
 import { absolute, ensureDir, poolInstanceRelPath, quarantineRelPath, storageRoot } from '../storage';
 import type { DeidIdentity } from '../anonymize/engine';
 import type { DeidIndex } from '../anonymize/index-fields';
+import { recordDeidSummary } from '../reports/record-deid-summary';
 
 type DeidPool = ReturnType<typeof createDeidPool>;
 const g = globalThis as unknown as { __tributaryDeidPool?: DeidPool };
@@ -148,6 +149,7 @@ export async function storeDeidentified(opts: {
             create: { poolId: opts.pool.id, sopInstanceUid: res.targetUids.sop, ...data },
             update: { ...data, decision: null, decidedAt: null, decidedById: null },
           }),
+          recordDeidSummary({ poolId: opts.pool.id, sopInstanceUid: res.targetUids.sop, ruleVersion: opts.pool.ruleVersion, outcome: 'quarantined', summary: res.summary }),
           // The identity map knows the study even while all of it is held (a release indexes it later).
           db.studyIdentity.upsert({
             where: { poolId_sourceStudyUid: { poolId: opts.pool.id, sourceStudyUid: res.sourceUids.study } },
@@ -181,6 +183,7 @@ export async function storeDeidentified(opts: {
       identity: opts.identity,
       ruleVersion: opts.pool.ruleVersion,
       alsoCommit: () => [
+        recordDeidSummary({ poolId, sopInstanceUid: res.targetUids.sop, ruleVersion: opts.pool.ruleVersion, outcome: 'stored', summary: res.summary }),
         db.studyIdentity.upsert({
           where: { poolId_sourceStudyUid: { poolId, sourceStudyUid: res.sourceUids.study } },
           create: { poolId, sourceStudyUid: res.sourceUids.study, researchStudyUid: res.targetUids.study, sourcePatientId: opts.sourcePatientId },

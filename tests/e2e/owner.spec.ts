@@ -37,6 +37,10 @@ test('a pool owner manages members, saves rules as a new version and previews th
   // Rules: keep patient characteristics, saved as the next version.
   const version = Number((await page.getByRole('button', { name: /Save as version \d+/ }).textContent())!.match(/\d+/)![0]);
   await page.getByRole('checkbox', { name: /Retain Patient Characteristics Option/ }).check();
+  // Stamps: the clinical-trial attributes, with sponsor and protocol.
+  await page.getByRole('checkbox', { name: /Clinical Trial Subject and Study attributes/ }).check();
+  await page.getByLabel(/^Sponsor name/).fill('Example Sponsor');
+  await page.getByLabel(/^Protocol ID/).fill('EX-01');
   await page.getByRole('button', { name: `Save as version ${version}` }).click();
   await expect(page.getByRole('status').filter({ hasText: `Saved as version ${version}` })).toBeVisible();
   await expect(page.getByRole('table', { name: 'Generated rule list' })).toContainText('PatientSex');
@@ -59,11 +63,18 @@ test('a pool owner manages members, saves rules as a new version and previews th
   await result.getByRole('checkbox', { name: /^kept/ }).check(); // kept rows are hidden at first
   const sexRow = table.getByRole('row').filter({ has: page.getByRole('cell', { name: 'PatientSex', exact: true }) }).first();
   await expect(sexRow).toContainText('kept');
+  const sponsorRow = table.getByRole('row').filter({ has: page.getByRole('cell', { name: 'ClinicalTrialSponsorName', exact: true }) }).first();
+  await expect(sponsorRow).toContainText('Example Sponsor');
   await page.screenshot({ path: 'test-results/screens/owner-rules-preview.png', fullPage: true });
 
   // Quarantine and identity map: the owner's tabs.
   await sections.getByRole('link', { name: 'Quarantine' }).click();
   await expect(page.getByText('Nothing is waiting in quarantine')).toBeVisible();
+  // The de-identification report, with its exports.
+  await sections.getByRole('link', { name: 'De-identification report' }).click();
+  await expect(page.getByRole('link', { name: 'Download PDF' })).toBeVisible();
+  await expect(page.getByRole('link', { name: 'Download CSV' })).toBeVisible();
+  await page.screenshot({ path: 'test-results/screens/owner-deid-report.png', fullPage: true });
   await sections.getByRole('link', { name: 'Identity map' }).click();
   await expect(page.getByRole('heading', { level: 1 })).toHaveText('Neuro cohort');
   await page.screenshot({ path: 'test-results/screens/owner-identity.png', fullPage: true });
@@ -75,8 +86,8 @@ test('a researcher of the pool sees no owner tabs, and the owner pages refuse th
   await page.getByRole('link', { name: 'Cardiac cohort' }).click();
   const sections = page.getByRole('navigation', { name: 'Pool sections' });
   await expect(sections.getByRole('link', { name: 'Studies' })).toBeVisible();
-  for (const tab of ['Rules & settings', 'Identity map', 'Quarantine']) await expect(sections.getByRole('link', { name: tab })).toHaveCount(0);
-  for (const p of ['settings', 'identity', 'quarantine']) {
+  for (const tab of ['Rules & settings', 'Identity map', 'Quarantine', 'De-identification report']) await expect(sections.getByRole('link', { name: tab })).toHaveCount(0);
+  for (const p of ['settings', 'identity', 'quarantine', 'report']) {
     const res = await page.goto(`/pools/${w.pools.a}/${p}`);
     expect(res?.status(), p).toBeGreaterThanOrEqual(400);
   }

@@ -2,8 +2,8 @@
  * De-identification: rules, preview, identity map, lookup tables, quarantine.
  *
  * Who (docs/deidentification.md, "Who can do what"):
- * - rules (read, check, versions) and the quarantine list: 'pool:own', pool owners and
- *   admins. Neither shows identifying data.
+ * - rules (read, check, versions), the quarantine list and the de-identification report:
+ *   'pool:own', pool owners and admins. None shows identifying data.
  * - saving rules: 'pool:rules', pool owners only. A rule version decides what identity reaches
  *   researchers (e.g. `PatientID: keep`); administration never weakens it silently.
  * - preview, identity map, lookup tables, quarantine release/drop: 'pool:identity', pool owners
@@ -61,6 +61,8 @@ export const quarantineDecisionSchema = z.object({
   decision: z.enum(['release', 'drop']),
 });
 
+export const deidReportExportQuerySchema = z.object({ format: z.enum(['csv', 'pdf']).default('pdf') });
+
 const ruleVersionParams = z.object({ id, version: z.coerce.number().int().min(1).max(1_000_000) });
 const lookupParams = z.object({ id, table: z.string().min(1).max(64) });
 const quarantineParams = z.object({ id, quarantineId: id });
@@ -85,4 +87,7 @@ export const deidEndpoints = {
   releaseQuarantined: e({ method: 'post', path: '/pools/{id}/quarantine/{quarantineId}/release', summary: 'Release a quarantined instance into the pool', tag: 'de-identification', access: 'pool:identity', params: quarantineParams }),
   dropQuarantined: e({ method: 'post', path: '/pools/{id}/quarantine/{quarantineId}/drop', summary: 'Drop a quarantined instance (the file is deleted, the record kept)', tag: 'de-identification', access: 'pool:identity', params: quarantineParams }),
   decideQuarantine: e({ method: 'post', path: '/pools/{id}/quarantine/decisions', summary: 'Release or drop several quarantined instances', tag: 'de-identification', access: 'pool:identity', params: idParam, body: quarantineDecisionSchema }),
+
+  getDeidReport: e({ method: 'get', path: '/pools/{id}/deid-report', summary: 'De-identification report: counts per action and per PS3.15 option, quarantine reasons, releases and drops, OCR findings and redactions, by rule version. Counts only, no identities', tag: 'de-identification', access: 'pool:own', params: idParam }),
+  exportDeidReport: e({ method: 'get', path: '/pools/{id}/deid-report/export', summary: 'The de-identification report as PDF (format=pdf, default) or CSV (format=csv) (audited)', tag: 'de-identification', access: 'pool:own', params: idParam, query: deidReportExportQuerySchema, produces: 'application/pdf or text/csv' }),
 } satisfies Record<string, Endpoint>;

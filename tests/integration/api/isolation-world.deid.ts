@@ -51,6 +51,10 @@ const extend: WorldExtension = async (w) => {
     },
     crossInputs: {
       previewRules: { body: { stagedInstanceId: staged.id } },
+      // rules.stamps.clinicalTrial.protocolId / siteId are the trial's own text written into
+      // (0012,0020) / (0012,0030), not ids of rows: nothing of pool B can be named by them.
+      updatePoolRules: { exempt: 'its only "Id" fields are the clinical trial protocol and site identifiers (protocol text for DICOM, not row ids)' },
+      checkPoolRules: { exempt: 'its only "Id" fields are the clinical trial protocol and site identifiers (protocol text for DICOM, not row ids)' },
       // Works item by item: B's id is reported as not found, nothing is done.
       decideQuarantine: {
         body: { ids: [q.id], decision: 'drop' },

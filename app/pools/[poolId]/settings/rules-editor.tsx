@@ -14,6 +14,7 @@ import { ACTION_LABELS, OPTION_LABELS } from '@/lib/anonymize/option-labels';
 import { OVERRIDE_ACTIONS, PROFILE_OPTIONS, type OptionKey, type OverrideAction, type RuleSet, ruleSetSchema } from '@/lib/anonymize/rules-schema';
 import { DirectIdentifierWarning } from '@/components/pools/direct-identifier-warning';
 import { PreviewPanel, type Sample } from './preview-panel';
+import { StampsEditor, type StampsForm, stampsFormFrom, stampsFromForm } from './stamps-editor';
 
 type Fields = Record<string, string[]>;
 
@@ -77,6 +78,7 @@ export function RulesEditor(props: {
   const [ignored, setIgnored] = useState<Set<string>>(new Set(props.initial.quarantine?.ignore ?? []));
   const [hold, setHold] = useState<Record<HoldKey, string>>(() => holdText(props.initial));
   const [overrides, setOverrides] = useState<OverrideRow[]>(() => toRows(props.initial));
+  const [stamps, setStamps] = useState<StampsForm>(() => stampsFormFrom(props.initial));
   const [fields, setFields] = useState<Fields>({});
   const [error, setError] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
@@ -101,8 +103,9 @@ export function RulesEditor(props: {
         holdImageTypes: splitList(hold.holdImageTypes),
       }),
       patientIdentitySource: 'lookup-or-pseudonym' as const,
+      stamps: stampsFromForm(stamps) as RuleSet['stamps'],
     }),
-    [options, overrides, quarantine, ignored, hold],
+    [options, overrides, quarantine, ignored, hold, stamps],
   );
 
   const edited = () => {
@@ -175,6 +178,7 @@ export function RulesEditor(props: {
     setIgnored(new Set(props.initial.quarantine?.ignore ?? []));
     setHold(holdText(props.initial));
     setOverrides(toRows(props.initial));
+    setStamps(stampsFormFrom(props.initial));
     setFields({});
     setError(null);
     edited();
@@ -195,7 +199,7 @@ export function RulesEditor(props: {
     Object.entries(fields)
       .filter(([k]) => k === `overrides.${i}` || k.startsWith(`overrides.${i}.`))
       .flatMap(([, m]) => m);
-  const otherErrors = Object.entries(fields).filter(([k]) => !k.startsWith('overrides.') && k !== '_');
+  const otherErrors = Object.entries(fields).filter(([k]) => !k.startsWith('overrides.') && !k.startsWith('stamps.') && k !== '_');
 
   return (
     <div className="space-y-5">
@@ -286,6 +290,16 @@ export function RulesEditor(props: {
           <p id="quarantine-hold-help" className="text-xs text-slate-600">Comma-separated. Instances matching any of these are held too, with the reason “pool-rule”.</p>
         </fieldset>
       )}
+
+      <StampsEditor
+        value={stamps}
+        onChange={(v) => {
+          setStamps(v);
+          edited();
+        }}
+        fields={fields}
+        lookupTables={props.lookupTables}
+      />
 
       <div>
         <div className="mb-1 flex items-center justify-between">
