@@ -126,7 +126,9 @@ export function viewerConfig(poolId: string, poolName: string | null) {
     routerBasename: `${VIEWER_BASE}${poolId}`,
     extensions: [],
     modes: [],
-    customizationService: {},
+    // OHIF's 11-step onboarding tour would cover the image at every first launch (and in every
+    // fresh browser profile); docs/dicomweb.md says how to use the viewer instead.
+    customizationService: { 'ohif.tours': { $set: [] } },
     showStudyList: true,
     maxNumberOfWebWorkers: 3,
     // Same origin: OHIF's warning about cross-origin isolation does not apply.
