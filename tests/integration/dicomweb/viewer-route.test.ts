@@ -30,6 +30,7 @@ let otherPoolId: string;
 let member: string;
 let outsider: string;
 let studyUid: string;
+let memberId: string;
 
 beforeAll(async () => {
   const m = await makeUser('RESEARCHER');
@@ -41,6 +42,7 @@ beforeAll(async () => {
   await fillPool(pool, generateCorpus({ seed: 313, patients: 1, studiesPerPatient: 1, seriesPerStudy: 1, instancesPerSeries: 2 }).instances);
   studyUid = (await db.study.findFirstOrThrow({ where: { poolId } })).studyInstanceUid;
   member = await sessionCookie(m.id);
+  memberId = m.id;
   outsider = await sessionCookie(o.id);
 });
 
@@ -109,5 +111,13 @@ describe.runIf(installed)('/viewer', () => {
       expect(res.status, url).toBe(404);
       expect(await res.text()).not.toContain(studyUid);
     }
+  });
+
+  it('stops serving images to a member removed from the pool, with the same session', async () => {
+    const url = `/dicomweb/${poolId}/studies/${studyUid}/series`;
+    expect((await dw('GET', url, { headers: { cookie: member } })).status).toBe(200);
+    await db.poolMember.delete({ where: { poolId_userId: { poolId, userId: memberId } } });
+    expect((await dw('GET', url, { headers: { cookie: member } })).status).toBe(404);
+    expect((await dw('GET', `/dicomweb/${poolId}/studies/${studyUid}/metadata`, { headers: { cookie: member } })).status).toBe(404);
   });
 });

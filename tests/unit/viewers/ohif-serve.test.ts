@@ -115,6 +115,8 @@ describe('viewerConfig', () => {
     expect(ds.configuration.qidoRoot).toMatch(new RegExp(`/dicomweb/${POOL}$`));
     expect(ds.configuration.wadoRoot).toBe(ds.configuration.qidoRoot);
     expect(ds.configuration.friendlyName).toContain('Cardiac cohort');
+    expect(c.customizationService).toEqual({ 'ohif.tours': { $set: [] } });
+    expect(c.investigationalUseDialog).toEqual({ option: 'never' });
     const script = viewerConfigScript(POOL, null);
     expect(script).toMatch(/^\/\*[^]*\*\/\nwindow\.config = \{/);
     expect(script).not.toMatch(/token|bearer|authorization|trb_/i);
