@@ -7,13 +7,19 @@
  * first image is printed (measured, not asserted). Researcher B (not a member) opening the same
  * URL gets 404s from DICOMweb for everything and no pixels.
  *
- * Screenshots at 1366 x 900 go to test-results/screens/ and, for the README, docs/images/.
+ * Screenshots at 1366 x 900 go to test-results/screens/; with UPDATE_README_SCREENSHOTS=1 also to
+ * docs/images/ (the README's pictures), so an ordinary test run leaves the working tree alone.
  */
 import { expect, test, type Page } from '@playwright/test';
 import { generateCorpus, generateCtStudy } from '../../lib/synthetic';
 import { signIn, world } from './state';
 
 test.use({ viewport: { width: 1366, height: 900 } });
+
+async function screenshot(page: Page, name: string) {
+  await page.screenshot({ path: `test-results/screens/${name}.png` });
+  if (process.env.UPDATE_README_SCREENSHOTS === '1') await page.screenshot({ path: `docs/images/${name}.png` });
+}
 
 /** Largest number of non-background pixels over the page's 2D canvases (OHIF's viewports). */
 function litPixels(page: Page): Promise<number> {
@@ -90,9 +96,10 @@ test('OHIF shows a member the images of their pool and another pool’s research
   await expect(studies.getByText(/^\d+ studies$/).first()).toBeVisible();
   const thumbs = studies.locator('tbody img');
   await expect(thumbs.first()).toBeVisible();
-  await expect.poll(() => thumbs.first().evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth)).toBeGreaterThan(0);
-  await page.screenshot({ path: 'test-results/screens/pool-page.png' });
-  await page.screenshot({ path: 'docs/images/pool-page.png' });
+  // Every study of the page has its thumbnail (all 7 rows are in view, so lazy loading loads them).
+  await expect(thumbs).toHaveCount(7);
+  await expect.poll(() => thumbs.evaluateAll((imgs) => imgs.every((i) => (i as HTMLImageElement).complete && (i as HTMLImageElement).naturalWidth > 0))).toBe(true);
+  await screenshot(page, 'pool-page');
 
   const bigRow = studies.locator('tbody tr').filter({ has: page.getByRole('cell', { name: '500', exact: true }) });
   await expect(bigRow).toHaveCount(1);
@@ -137,20 +144,30 @@ test('OHIF shows a member the images of their pool and another pool’s research
   expect(dicomwebStatuses.length).toBeGreaterThan(0);
   expect(dicomwebStatuses.every((s) => s < 400)).toBe(true);
 
-  // Another slice: wheel over the viewport, the picture changes.
-  const before = await canvasHash(ohif);
+  // Another slice: wheel over the viewport, the picture changes. (Neighbouring synthetic slices
+  // can be identical — the pattern repeats every 8 — so step until one differs, at most 8.)
+  const stepUntilChanged = async (step: () => Promise<void>) => {
+    const from = await canvasHash(ohif);
+    for (let i = 0; i < 8; i++) {
+      await step();
+      try {
+        await expect.poll(() => canvasHash(ohif), { timeout: 5_000 }).not.toBe(from);
+        return true;
+      } catch {
+        /* the same picture: one more slice */
+      }
+    }
+    return false;
+  };
   const box = await ohif.locator('canvas').first().boundingBox();
   expect(box).not.toBeNull();
   await ohif.mouse.move(box!.x + box!.width / 2, box!.y + box!.height / 2);
-  for (let i = 0; i < 6; i++) await ohif.mouse.wheel(0, 120);
-  await expect.poll(() => canvasHash(ohif), { timeout: 30_000 }).not.toBe(before);
+  expect(await stepUntilChanged(() => ohif.mouse.wheel(0, 120))).toBe(true);
   expect(await litPixels(ohif)).toBeGreaterThan(500);
   // And by keyboard: the arrow keys step through the slices too.
-  const wheeled = await canvasHash(ohif);
-  for (let i = 0; i < 4; i++) await ohif.keyboard.press('ArrowDown');
-  await expect.poll(() => canvasHash(ohif), { timeout: 30_000 }).not.toBe(wheeled);
-  await ohif.screenshot({ path: 'test-results/screens/ohif.png' });
-  await ohif.screenshot({ path: 'docs/images/ohif.png' });
+  expect(await stepUntilChanged(() => ohif.keyboard.press('ArrowDown'))).toBe(true);
+  await expect(ohif.getByText(/\(\d+\/500\)/)).toBeVisible();
+  await screenshot(ohif, 'ohif');
 
   // The same study opened again (OHIF's files now in the browser's cache, as for a researcher's
   // second study of the day): measured too.
