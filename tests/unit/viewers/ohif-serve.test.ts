@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  cacheControlOf, contentTypeOf, isPoolSegment, ohifDistDir, staticFile, viewerConfig, viewerConfigScript, viewerCsp, viewerIndexHtml,
+  OHIF_VERSION, VIEWER_BASE, cacheControlOf, contentTypeOf, isPoolSegment, ohifDistDir, staticFile, viewerConfig, viewerConfigScript, viewerCsp, viewerIndexHtml,
 } from '@/lib/viewers/ohif-serve';
 
 const POOL = 'cmabc123def456ghi789jkl0';
@@ -53,6 +53,15 @@ describe('viewerIndexHtml', () => {
     const text = fs.readFileSync(path.join(ohifDistDir(), bundle), 'utf8');
     expect(text).toContain('__webpack_require__.p = "/viewer/";');
     expect(text).not.toContain('__webpack_require__.p = "/";');
+  });
+});
+
+describe('pinning', () => {
+  it('serves the version and base path scripts/fetch-ohif.mjs prepares', () => {
+    const script = fs.readFileSync(path.resolve(import.meta.dirname, '..', '..', '..', 'scripts', 'fetch-ohif.mjs'), 'utf8');
+    expect(script).toContain(`export const OHIF_VERSION = '${OHIF_VERSION}';`);
+    expect(script).toContain(`export const VIEWER_BASE = '${VIEWER_BASE}';`);
+    expect(ohifDistDir()).toContain(path.join('node_modules', '.ohif', OHIF_VERSION, 'dist'));
   });
 });
 
