@@ -5,5 +5,5 @@ ENV NODE_ENV=production
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund --include=dev
 COPY . .
-RUN node scripts/migrate.mjs generate && node node_modules/next/dist/bin/next build
+RUN node scripts/fetch-ohif.mjs && node scripts/migrate.mjs generate && node node_modules/next/dist/bin/next build
 EXPOSE 3000 11112

@@ -13,10 +13,10 @@ async function main() {
   for (let i = 0; i < 60; i++) {
     try {
       if ((await orthancInstanceCount(url)) === 0) {
-        const { generateCorpus } = await import('../lib/synthetic');
-        const corpus = generateCorpus({ seed: 2026, patients: 8, rows: 128, columns: 128, instancesPerSeries: 8 });
-        await orthancUpload(url, corpus.instances.map((x) => x.buffer));
-        say(`loaded ${corpus.instances.length} synthetic instances into the demo PACS`);
+        const { demoPacsObjects } = await import('../lib/demo/pacs-data');
+        const data = demoPacsObjects();
+        await orthancUpload(url, data.buffers);
+        say(`loaded ${data.buffers.length} synthetic instances into the demo PACS`);
       }
       break;
     } catch {

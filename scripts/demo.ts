@@ -44,11 +44,12 @@ async function main() {
       },
     });
     if ((await orthancInstanceCount(pacs.httpUrl)) === 0) {
-      const { generateCorpus } = await import('../lib/synthetic');
-      const corpus = generateCorpus({ seed: 2026, patients: 8, rows: 128, columns: 128, instancesPerSeries: 8 });
-      await orthancUpload(pacs.httpUrl, corpus.instances.map((i) => i.buffer));
-      say(`loaded ${corpus.instances.length} synthetic instances of ${corpus.patients.length} patients into the demo PACS`);
-      say(`demo MRNs: ${corpus.patients.map((p) => p.patientId).join(', ')}`);
+      const { demoPacsObjects } = await import('../lib/demo/pacs-data');
+      const data = demoPacsObjects();
+      await orthancUpload(pacs.httpUrl, data.buffers);
+      say(`loaded ${data.buffers.length} synthetic instances of ${data.mrns.length + data.burnedInMrns.length} patients into the demo PACS`);
+      say(`demo MRNs: ${data.mrns.join(', ')}`);
+      say(`with text burned into the pixels (ultrasound, secondary capture; held in quarantine): ${data.burnedInMrns.join(', ')}`);
     }
   } else {
     say('Orthanc is not installed (apt-get install -y orthanc): the demo runs without a PACS to query.');

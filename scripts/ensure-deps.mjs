@@ -49,4 +49,12 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       process.exit(r.status ?? 1);
     }
   }
+  // The OHIF viewer's prebuilt files (not an npm dependency: scripts/fetch-ohif.mjs says why).
+  const { fetchOhif } = await import('./fetch-ohif.mjs');
+  try {
+    fetchOhif();
+  } catch (e) {
+    process.stderr.write(`[tributary] could not fetch the OHIF viewer: ${e instanceof Error ? e.message : e}\n`);
+    process.exit(1);
+  }
 }

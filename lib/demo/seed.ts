@@ -31,7 +31,10 @@ async function ensureUser(email: string, name: string, role: 'ADMIN' | 'COORDINA
 async function ensurePool(name: string, aeTitle: string, kind: 'RESEARCH' | 'INFRASTRUCTURE', description: string) {
   const existing = await db.pool.findUnique({ where: { aeTitle } });
   if (existing) return existing;
-  const rules = DEFAULT_RULES as unknown as Prisma.InputJsonValue;
+  // Research pools keep their study and series descriptions, cleaned (PS3.15 Clean Descriptors
+  // Option), so people can tell the studies apart; infrastructure pools de-identify nothing.
+  const ruleSet = kind === 'RESEARCH' ? { ...DEFAULT_RULES, options: [...DEFAULT_RULES.options, 'cleanDescriptors'] } : DEFAULT_RULES;
+  const rules = ruleSet as unknown as Prisma.InputJsonValue;
   return db.pool.create({
     data: { name, aeTitle, kind, description, secret: randomBytes(32).toString('hex'), rules, ruleVersions: { create: { version: 1, rules } } },
   });
@@ -50,7 +53,7 @@ export async function seedDemo(opts: { pacsHost: string; pacsPort: number }) {
 
   const queryPool = await ensurePool('PACS query AE', DEMO.queryAe, 'INFRASTRUCTURE', 'Calling AE title the PACS allows to query (C-FIND).');
   const receivePool = await ensurePool('PACS receiving AE', DEMO.receiveAe, 'INFRASTRUCTURE', 'C-MOVE destination the PACS knows; instances are staged here, then de-identified into research pools.');
-  const cardio = await ensurePool('Cardiac CT cohort', DEMO.researchAe, 'RESEARCH', 'Demo research pool: coronary CT and cardiac MR, de-identified with the basic profile.');
+  const cardio = await ensurePool('Cardiac CT cohort', DEMO.researchAe, 'RESEARCH', 'Demo research pool: coronary CT and cardiac MR, de-identified with the basic profile and Clean Descriptors (descriptions kept, cleaned).');
   const neuroPool = await ensurePool('Neuro MR study', DEMO.otherAe, 'RESEARCH', 'A second research pool, invisible to the cardiac team.');
 
   const members: [string, string, 'OWNER' | 'COORDINATOR' | 'RESEARCHER'][] = [

@@ -63,7 +63,9 @@ export async function listStudies(poolId: string, q: StudyListQuery) {
   if (and.length) where.AND = and;
   // The tie-breaker runs in the same direction as the sort, so PostgreSQL can walk the
   // (poolId, studyDate) / (poolId, patientId) indexes and stop after one page.
-  const orderBy: Prisma.StudyOrderByWithRelationInput[] = [{ [q.sort]: q.dir }, { id: q.dir }];
+  // Sorted by research ID, a patient's studies come together newest first (the pool page groups them).
+  const orderBy: Prisma.StudyOrderByWithRelationInput[] =
+    q.sort === 'patientId' ? [{ patientId: q.dir }, { studyDate: 'desc' }, { id: q.dir }] : [{ [q.sort]: q.dir }, { id: q.dir }];
   const [rows, total] = await Promise.all([
     db.study.findMany({
       where,
@@ -74,6 +76,42 @@ export async function listStudies(poolId: string, q: StudyListQuery) {
     db.study.count({ where }),
   ]);
   return { rows, total, page: q.page, pageSize: q.pageSize };
+}
+
+export interface StudySummary {
+  /** Series in order (number, then UID): what each one is, as the pool's rules left it. */
+  series: { id: string; seriesNumber: number | null; modality: string; seriesDescription: string; bodyPartExamined: string; numInstances: number }[];
+  /** Body parts of the study's series, distinct, in series order. */
+  bodyParts: string[];
+}
+
+/**
+ * What the pool page shows beside each study of a page: its series (descriptions, body parts,
+ * the first one's thumbnail) and how many studies the same research ID has in the pool. One
+ * query each for the whole page, scoped by pool.
+ */
+export async function summarizeStudies(poolId: string, studies: { id: string; patientId: string }[]) {
+  const ids = studies.map((s) => s.id);
+  const patientIds = [...new Set(studies.map((s) => s.patientId))];
+  const [series, perPatient] = await Promise.all([
+    ids.length
+      ? db.series.findMany({
+          where: { poolId, studyId: { in: ids } },
+          orderBy: [{ seriesNumber: 'asc' }, { seriesInstanceUid: 'asc' }],
+          select: { id: true, studyId: true, seriesNumber: true, modality: true, seriesDescription: true, bodyPartExamined: true, numInstances: true },
+        })
+      : [],
+    patientIds.length ? db.study.groupBy({ by: ['patientId'], where: { poolId, patientId: { in: patientIds } }, _count: { _all: true } }) : [],
+  ]);
+  const byStudy = new Map<string, StudySummary>(ids.map((id) => [id, { series: [], bodyParts: [] }]));
+  for (const { studyId, ...rest } of series) {
+    const sum = byStudy.get(studyId)!;
+    sum.series.push(rest);
+    const part = rest.bodyPartExamined.trim();
+    if (part && !sum.bodyParts.includes(part)) sum.bodyParts.push(part);
+  }
+  const studiesOfPatient = new Map(perPatient.map((g) => [g.patientId, g._count._all]));
+  return { byStudy, studiesOfPatient };
 }
 
 /** The modality codes present in a pool, for the study list's filter. */

@@ -246,6 +246,18 @@ interface InstanceArgs {
   columns: number;
 }
 
+/** Body Part Examined (PS3.16 CID 4031 code strings) for the synthetic study descriptions. */
+export function bodyPartOf(description: string): string {
+  const d = description.toUpperCase();
+  if (d.includes('CHEST')) return 'CHEST';
+  if (d.includes('ABDOMEN')) return 'ABDOMEN';
+  if (d.includes('HEAD')) return 'HEAD';
+  if (d.includes('BRAIN')) return 'BRAIN';
+  if (d.includes('KNEE')) return 'KNEE';
+  if (d.includes('SPINE')) return 'LSPINE';
+  return 'WHOLEBODY';
+}
+
 function encodeInstance(a: InstanceArgs): Buffer {
   const { p, st, se } = a;
   const ct = st.modality === 'CT';
@@ -323,6 +335,7 @@ function encodeInstance(a: InstanceArgs): Buffer {
     '00101040': str('LO', p.address),
     '00102154': str('SH', p.phone),
     '001021B0': str('LT', st.history),
+    '00180015': str('CS', bodyPartOf(st.description)),
     '00180050': num('DS', thickness),
     '00181000': str('LO', st.deviceSerial),
     '00181020': str('LO', 'synth-1.0'),

@@ -35,7 +35,7 @@ test('a coordinator queries by MRN, retrieves, and the study arrives de-identifi
   await expect(studies).toContainText('TRB-');
   await page.screenshot({ path: 'test-results/screens/pool-studies.png', fullPage: true });
 
-  await studies.locator('tbody tr').first().getByRole('link').click();
+  await studies.locator('tbody tr').first().getByRole('link', { name: /^TRB-/ }).click();
   await expect(page.getByRole('heading', { level: 1 })).toContainText('TRB-');
   const body = await page.locator('main').innerText();
   expect(body).not.toContain(patient.patientId);

@@ -64,6 +64,10 @@ export default async function globalSetup() {
   await orthancUpload(pacs.httpUrl, corpus.instances.map((i) => i.buffer));
   const world = await makeE2eWorld({ pacsPort: pacs.dicomPort, corpus });
 
+  // The OHIF viewer's files (served under /viewer); `npm test` has already fetched them.
+  // @ts-ignore -- plain ESM script without type declarations.
+  const { fetchOhif } = (await import('../../scripts/fetch-ohif.mjs')) as { fetchOhif(): string };
+  fetchOhif();
   if (needsBuild()) {
     const r = await new Promise<number>((resolve) => {
       const b = spawn(process.execPath, [path.join(ROOT, 'node_modules', 'next', 'dist', 'bin', 'next'), 'build'], { cwd: ROOT, env, stdio: 'inherit' });

@@ -76,7 +76,7 @@ test('a researcher browses their pool, sees thumbnails and downloads zips', asyn
 
   // Open the first study: one loaded thumbnail per series.
   const { rows } = (await (await page.request.get(`/api/v1/pools/${w.pools.a}/studies?sort=patientId&dir=asc`)).json()) as { rows: { id: string; numInstances: number; numSeries: number }[] };
-  await studies.locator('tbody tr').first().getByRole('link').click();
+  await studies.locator('tbody tr').first().getByRole('link', { name: /^TRB-/ }).click();
   await expect(page.getByRole('heading', { level: 1 })).toContainText('TRB-');
   const studyId = page.url().split('/studies/')[1];
   const study = rows.find((r) => r.id === studyId)!;

@@ -8,7 +8,8 @@ import type { Corpus } from '../../lib/synthetic';
 export interface E2eWorld {
   password: string;
   users: { admin: string; ownerA: string; coordinator: string; researcherA: string; researcherB: string };
-  pools: { a: string; b: string };
+  /** v: the viewer spec's pool (researcher A and owner A; not researcher B), with Clean Descriptors on. */
+  pools: { a: string; b: string; v: string };
   connectorId: string;
   patients: { patientId: string; patientName: string; birthDate: string; accessionNumbers: string[]; numInstances: number }[];
 }
@@ -24,6 +25,7 @@ export async function makeE2eWorld(opts: { pacsPort: number; corpus: Corpus }): 
   const researcherA = await mk('researcher.a@e2e.test', 'Rae Research', 'RESEARCHER');
   const researcherB = await mk('researcher.b@e2e.test', 'Bo Other', 'RESEARCHER');
   const rules = DEFAULT_RULES as unknown as Prisma.InputJsonValue;
+  const viewRules = { ...DEFAULT_RULES, options: [...DEFAULT_RULES.options, 'cleanDescriptors'] } as unknown as Prisma.InputJsonValue;
   const pool = (name: string, aeTitle: string, kind: 'RESEARCH' | 'INFRASTRUCTURE', members: { userId: string; role: 'OWNER' | 'COORDINATOR' | 'RESEARCHER' }[] = []) =>
     db.pool.create({
       data: { name, aeTitle, kind, secret: randomBytes(32).toString('hex'), rules, ruleVersions: { create: { version: 1, rules } }, members: { create: members } },
@@ -39,6 +41,18 @@ export async function makeE2eWorld(opts: { pacsPort: number; corpus: Corpus }): 
     { userId: researcherB.id, role: 'OWNER' },
     { userId: coordinator.id, role: 'COORDINATOR' },
   ]);
+  const v = await db.pool.create({
+    data: {
+      name: 'Imaging cohort',
+      aeTitle: 'E2E_VIEW',
+      kind: 'RESEARCH',
+      description: 'Studies for the viewer tests, de-identified with Clean Descriptors.',
+      secret: randomBytes(32).toString('hex'),
+      rules: viewRules,
+      ruleVersions: { create: { version: 1, rules: viewRules } },
+      members: { create: [{ userId: ownerA.id, role: 'OWNER' }, { userId: researcherA.id, role: 'RESEARCHER' }] },
+    },
+  });
   const device = await db.device.create({ data: { name: 'E2E PACS', aeTitle: 'E2E_PACS', host: '127.0.0.1', port: opts.pacsPort } });
   const connector = await db.connector.create({
     data: { name: 'E2E PACS', deviceId: device.id, queryPoolId: q.id, receivingPoolId: r.id, maxAssociations: 2 },
@@ -47,7 +61,7 @@ export async function makeE2eWorld(opts: { pacsPort: number; corpus: Corpus }): 
   return {
     password,
     users: { admin: admin.email, ownerA: ownerA.email, coordinator: coordinator.email, researcherA: researcherA.email, researcherB: researcherB.email },
-    pools: { a: a.id, b: b.id },
+    pools: { a: a.id, b: b.id, v: v.id },
     connectorId: connector.id,
     patients: opts.corpus.patients.map((p) => ({
       patientId: p.patientId,

@@ -1,7 +1,7 @@
 import Link from 'next/link';
 import { pagePool, poolPageTitle } from '@/lib/auth/page';
 import { STUDY_PAGE_SIZES, studyListQuerySchema, type StudyListQuery } from '@/lib/pools/schema';
-import { auditPoolView, listPoolModalities, listStudies } from '@/lib/pools/studies';
+import { auditPoolView, listPoolModalities, listStudies, summarizeStudies } from '@/lib/pools/studies';
 import { EmptyState, PageHeader } from '@/components/ui';
 import { PoolTabs } from './pool-tabs';
 import { StudiesTable, type SortHeader } from './studies-table';
@@ -23,9 +23,13 @@ export default async function PoolPage({ params, searchParams }: { params: Promi
   const { poolId } = await params;
   const { actor, pool, poolRole, isAdmin } = await pagePool(poolId, 'read');
   const sp = await searchParams;
-  const parsed = studyListQuerySchema.safeParse(sp);
-  const q = parsed.success ? parsed.data : studyListQuerySchema.parse({});
+  // The page opens grouped by patient (research ID, each patient's studies newest first); the API's
+  // default order (newest study first) is unchanged.
+  const withDefault = sp.sort ? sp : { ...sp, sort: 'patientId', dir: sp.dir ?? 'asc' };
+  const parsed = studyListQuerySchema.safeParse(withDefault);
+  const q = parsed.success ? parsed.data : studyListQuerySchema.parse({ sort: 'patientId', dir: 'asc' });
   const [{ rows, total }, modalities] = await Promise.all([listStudies(pool.id, q), listPoolModalities(pool.id)]);
+  const { byStudy, studiesOfPatient } = await summarizeStudies(pool.id, rows);
   await auditPoolView(actor, pool.id, 'page');
   const pages = Math.max(1, Math.ceil(total / q.pageSize));
   const filtered = Boolean(q.q || q.modality);
@@ -45,6 +49,7 @@ export default async function PoolPage({ params, searchParams }: { params: Promi
     active: q.sort === c.key ? q.dir : null,
     href: link({ sort: c.key, dir: q.sort === c.key ? (q.dir === 'desc' ? 'asc' : 'desc') : c.firstDir, page: 1 }),
   }));
+  headers.splice(3, 0, { label: 'Body part', href: null, active: null });
   const first = total === 0 ? 0 : (q.page - 1) * q.pageSize + 1;
   const last = Math.min(total, q.page * q.pageSize);
 
@@ -101,15 +106,25 @@ export default async function PoolPage({ params, searchParams }: { params: Promi
         <StudiesTable
           poolId={pool.id}
           headers={headers}
-          rows={rows.map((s) => ({
-            id: s.id,
-            patientId: s.patientId,
-            studyDate: s.studyDate,
-            studyDescription: s.studyDescription,
-            modalities: s.modalities,
-            numSeries: s.numSeries,
-            numInstances: s.numInstances,
-          }))}
+          grouped={q.sort === 'patientId'}
+          rows={rows.map((s) => {
+            const sum = byStudy.get(s.id);
+            const first = sum?.series.find((x) => x.numInstances > 0);
+            return {
+              id: s.id,
+              studyInstanceUid: s.studyInstanceUid,
+              patientId: s.patientId,
+              studyDate: s.studyDate,
+              studyDescription: s.studyDescription,
+              modalities: s.modalities,
+              numSeries: s.numSeries,
+              numInstances: s.numInstances,
+              seriesLabels: (sum?.series ?? []).map((x) => x.seriesDescription.trim() || `S${x.seriesNumber ?? '?'} ${x.modality}`.trim()),
+              bodyParts: sum?.bodyParts ?? [],
+              thumbnail: first ? { seriesId: first.id, version: first.numInstances } : null,
+              studiesOfPatient: studiesOfPatient.get(s.patientId) ?? 1,
+            };
+          })}
         />
       )}
       {total > 0 && (

@@ -7,16 +7,25 @@
  */
 import Link from 'next/link';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { OhifLink } from '@/components/viewers/ohif-link';
 import { WeasisButton } from '@/components/viewers/weasis-button';
 
 export interface StudyRow {
   id: string;
+  studyInstanceUid: string;
   patientId: string;
   studyDate: string;
   studyDescription: string;
   modalities: string;
   numSeries: number;
   numInstances: number;
+  /** Series descriptions (or "S<n> <modality>" when a series has none), in series order. */
+  seriesLabels: string[];
+  bodyParts: string[];
+  /** The first series with images, for the thumbnail; null when none has arrived. */
+  thumbnail: { seriesId: string; version: number } | null;
+  /** Studies of this research ID in the whole pool (not only on this page). */
+  studiesOfPatient: number;
 }
 
 export interface SortHeader {
@@ -29,6 +38,8 @@ export interface SortHeader {
 interface Selected {
   numInstances: number;
   patientId: string;
+  /** Research UID, for opening the selection in OHIF (absent in selections stored by older pages). */
+  studyInstanceUid?: string;
 }
 
 /** Kept in step with lib/exports/download.ts (MAX_LINK_STUDIES, MAX_ZIP_INSTANCES). */
@@ -66,14 +77,28 @@ function useSelection(poolId: string) {
   return [selected, setSelected] as const;
 }
 
+/** Rows in runs of the same research ID (consecutive on the page), for grouping. */
+function groupsOf(rows: StudyRow[], grouped: boolean): { patientId: string; start: number; rows: StudyRow[] }[] {
+  const out: { patientId: string; start: number; rows: StudyRow[] }[] = [];
+  rows.forEach((r, i) => {
+    const last = out[out.length - 1];
+    if (grouped && last && last.patientId === r.patientId) last.rows.push(r);
+    else out.push({ patientId: r.patientId, start: i, rows: [r] });
+  });
+  return out;
+}
+
 export function StudiesTable({
   poolId,
   rows,
   headers,
+  grouped = false,
 }: {
   poolId: string;
   rows: StudyRow[];
   headers: SortHeader[];
+  /** Sorted by research ID: a patient's studies are shown as one group. */
+  grouped?: boolean;
 }) {
   const [selected, setSelected] = useSelection(poolId);
   const lastClicked = useRef<number | null>(null);
@@ -92,7 +117,7 @@ export function StudiesTable({
         const to = range && lastClicked.current !== null ? Math.max(lastClicked.current, index) : index;
         for (let i = from; i <= to; i++) {
           const r = rows[i];
-          if (on) next.set(r.id, { numInstances: r.numInstances, patientId: r.patientId });
+          if (on) next.set(r.id, { numInstances: r.numInstances, patientId: r.patientId, studyInstanceUid: r.studyInstanceUid });
           else next.delete(r.id);
         }
         return next;
@@ -106,7 +131,7 @@ export function StudiesTable({
     setSelected((prev) => {
       const next = new Map(prev);
       for (const r of rows) {
-        if (on) next.set(r.id, { numInstances: r.numInstances, patientId: r.patientId });
+        if (on) next.set(r.id, { numInstances: r.numInstances, patientId: r.patientId, studyInstanceUid: r.studyInstanceUid });
         else next.delete(r.id);
       }
       return next;
@@ -117,12 +142,13 @@ export function StudiesTable({
   const tooMany = ids.length > MAX_LINK_STUDIES ? `Select at most ${MAX_LINK_STUDIES} studies for one zip.` : instances > MAX_ZIP_INSTANCES ? `One zip holds at most ${MAX_ZIP_INSTANCES.toLocaleString('en-US')} instances.` : null;
   const href = `/api/v1/pools/${poolId}/download?studyIds=${ids.join(',')}`;
   const offPage = ids.filter((id) => !rows.some((r) => r.id === id)).length;
+  const uids = useMemo(() => [...selected.values()].map((s) => s.studyInstanceUid).filter((u): u is string => Boolean(u)), [selected]);
 
   return (
     <>
       <div className="mb-2 flex min-h-9 flex-wrap items-start gap-2" role="region" aria-label="Selection">
         {ids.length === 0 ? (
-          <span className="py-1 text-slate-500">Tick studies to download them together or open them in Weasis. Shift-click ticks a range.</span>
+          <span className="py-1 text-slate-500">Tick studies to view them together, download them or open them in Weasis. Shift-click ticks a range.</span>
         ) : (
           <>
             <span className="py-1 font-medium tabular-nums" aria-live="polite">
@@ -136,6 +162,7 @@ export function StudiesTable({
                 Download selected (zip)
               </a>
             )}
+            {uids.length === ids.length && <OhifLink poolId={poolId} studyInstanceUids={uids} label="View selected" className="btn btn-primary btn-sm" />}
             {ids.length <= MAX_WEASIS_STUDIES ? (
               <WeasisButton poolId={poolId} studyIds={ids} />
             ) : (
@@ -161,6 +188,7 @@ export function StudiesTable({
                   onChange={(e) => togglePage(e.target.checked)}
                 />
               </th>
+              <th className="w-14"><span className="sr-only">Thumbnail</span></th>
               {headers.map((h) => (
                 <th key={h.label} className={h.right ? 'text-right' : ''} aria-sort={h.active ? (h.active === 'asc' ? 'ascending' : 'descending') : undefined}>
                   {h.href ? (
@@ -175,37 +203,66 @@ export function StudiesTable({
                   )}
                 </th>
               ))}
+              <th><span className="sr-only">Viewer</span></th>
             </tr>
           </thead>
-          <tbody>
-            {rows.map((s, i) => {
-              const on = selected.has(s.id);
-              return (
-                <tr key={s.id} className={on ? 'bg-sky-50' : undefined}>
-                  <td>
-                    <input
-                      type="checkbox"
-                      className="size-4 align-middle"
-                      aria-label={`Select study ${s.patientId} ${formatDate(s.studyDate)}`}
-                      checked={on}
-                      onClick={(e) => toggle(i, e.currentTarget.checked, e.shiftKey)}
-                      onChange={() => undefined}
-                    />
-                  </td>
-                  <td className="whitespace-nowrap font-mono text-xs">
-                    <Link href={`/pools/${poolId}/studies/${s.id}`}>{s.patientId || '(no research ID)'}</Link>
-                  </td>
-                  <td className="whitespace-nowrap tabular-nums">{formatDate(s.studyDate) || '—'}</td>
-                  <td className="max-w-md truncate" title={s.studyDescription}>
-                    {s.studyDescription || <span className="text-slate-400">no description</span>}
-                  </td>
-                  <td className="whitespace-nowrap">{s.modalities.split('\\').filter(Boolean).join(', ')}</td>
-                  <td className="text-right tabular-nums">{s.numSeries}</td>
-                  <td className="text-right tabular-nums">{s.numInstances.toLocaleString('en-US')}</td>
-                </tr>
-              );
-            })}
-          </tbody>
+          {groupsOf(rows, grouped).map((g) => (
+            <tbody key={`${g.patientId}-${g.start}`} className={grouped ? 'border-t-2 border-slate-300' : undefined}>
+              {g.rows.map((s, k) => {
+                const i = g.start + k;
+                const on = selected.has(s.id);
+                const continued = grouped && k > 0;
+                return (
+                  <tr key={s.id} className={on ? 'bg-sky-50' : undefined}>
+                    <td>
+                      <input
+                        type="checkbox"
+                        className="size-4 align-middle"
+                        aria-label={`Select study ${s.patientId} ${formatDate(s.studyDate)}`}
+                        checked={on}
+                        onClick={(e) => toggle(i, e.currentTarget.checked, e.shiftKey)}
+                        onChange={() => undefined}
+                      />
+                    </td>
+                    <td className="py-1">
+                      <Link href={`/pools/${poolId}/studies/${s.id}`} className="flex size-12 items-center justify-center overflow-hidden rounded bg-black" tabIndex={-1} aria-hidden>
+                        {s.thumbnail && (
+                          // eslint-disable-next-line @next/next/no-img-element -- server-rendered PNG from our API
+                          <img src={`/api/v1/pools/${poolId}/series/${s.thumbnail.seriesId}/thumbnail?v=${s.thumbnail.version}`} alt="" width={48} height={48} loading="lazy" decoding="async" className="max-h-12 max-w-12 object-contain" />
+                        )}
+                      </Link>
+                    </td>
+                    <td className="whitespace-nowrap">
+                      <Link href={`/pools/${poolId}/studies/${s.id}`} className={`font-mono text-xs ${continued ? 'text-slate-600' : ''}`}>
+                        {s.patientId || '(no research ID)'}
+                      </Link>
+                      {!continued && s.studiesOfPatient > 1 && (
+                        <div className="text-xs text-slate-600">{s.studiesOfPatient} studies</div>
+                      )}
+                    </td>
+                    <td className="whitespace-nowrap tabular-nums">{formatDate(s.studyDate) || '—'}</td>
+                    <td className="max-w-md">
+                      <div className="truncate" title={s.studyDescription}>
+                        {s.studyDescription || <span className="text-slate-600">no description</span>}
+                      </div>
+                      {s.seriesLabels.length > 0 && (
+                        <div className="truncate text-xs text-slate-600" title={s.seriesLabels.join('\n')}>
+                          {s.seriesLabels.join(' · ')}
+                        </div>
+                      )}
+                    </td>
+                    <td className="whitespace-nowrap text-xs">{s.bodyParts.join(', ') || <span className="text-slate-600">—</span>}</td>
+                    <td className="whitespace-nowrap">{s.modalities.split('\\').filter(Boolean).join(', ')}</td>
+                    <td className="text-right tabular-nums">{s.numSeries}</td>
+                    <td className="text-right tabular-nums">{s.numInstances.toLocaleString('en-US')}</td>
+                    <td className="text-right">
+                      {s.numInstances > 0 && <OhifLink poolId={poolId} studyInstanceUids={[s.studyInstanceUid]} description={`View study ${s.patientId} ${formatDate(s.studyDate)} in the viewer`} />}
+                    </td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          ))}
         </table>
       </div>
     </>

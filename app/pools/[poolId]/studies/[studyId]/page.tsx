@@ -4,6 +4,7 @@ import { audit } from '@/lib/audit';
 import { AppError } from '@/lib/errors';
 import { getStudy } from '@/lib/pools/studies';
 import { PageHeader, formatDicomDate } from '@/components/ui';
+import { OhifLink } from '@/components/viewers/ohif-link';
 import { WeasisButton } from '@/components/viewers/weasis-button';
 
 function formatBytes(n: number): string {
@@ -37,7 +38,8 @@ export default async function StudyPage({ params }: { params: Promise<{ poolId: 
         actions={
           instances > 0 ? (
             <div className="flex flex-wrap items-start gap-2">
-              <a className="btn btn-primary btn-sm" href={`${api}/studies/${study.id}/download`} download>
+              <OhifLink poolId={pool.id} studyInstanceUids={[study.studyInstanceUid]} label="View" description="View this study in the viewer" className="btn btn-primary btn-sm" />
+              <a className="btn btn-sm" href={`${api}/studies/${study.id}/download`} download>
                 Download study (zip)
               </a>
               <WeasisButton poolId={pool.id} studyIds={[study.id]} />
