@@ -30,7 +30,9 @@ export interface FakeRis {
   drop(): Promise<void>;
 }
 
-export const MARIADB = { host: '127.0.0.1', port: 3306, user: 'root', password: '' };
+/** The MariaDB (or MySQL) server the tests may create databases and users on: TEST_MARIADB_URL, default root without a password on 127.0.0.1. */
+const mariaUrl = new URL(process.env.TEST_MARIADB_URL ?? 'mysql://root@127.0.0.1:3306');
+export const MARIADB = { host: mariaUrl.hostname, port: Number(mariaUrl.port || 3306), user: decodeURIComponent(mariaUrl.username), password: decodeURIComponent(mariaUrl.password) };
 
 export async function makePostgresRis(exams: Exam[], password: string): Promise<FakeRis> {
   const s = suffix().toLowerCase();
@@ -91,8 +93,8 @@ export async function makeMariaRis(exams: Exam[], password: string): Promise<Fak
   }
   return {
     driver: 'MYSQL',
-    host: '127.0.0.1',
-    port: 3306,
+    host: MARIADB.host,
+    port: MARIADB.port,
     database,
     user,
     password,

@@ -170,6 +170,29 @@ describe.each(['POSTGRES', 'MYSQL'] as const)('database cohort source on %s', (d
     for (const r of done) expect(r.state, r.lastError ?? '').toBe('DONE');
   });
 
+  it('maps ResearchID like a spreadsheet column: one per patient, merged; a patient given two is refused on every row', async () => {
+    const p2 = corpus.patients[2];
+    expect(p2.studies.length).toBe(2);
+    const make = async (rid: string) =>
+      db.cohortSource.create({
+        data: {
+          ...sourceBody(ris, { sql: `SELECT mrn, ${rid} AS rid FROM exams WHERE icd10 = :code`, parameters: [{ name: 'code', label: 'Code', type: 'text', required: true }], mapping: { patientId: 'mrn', researchId: 'rid' } }),
+          password: encryptSecret(ris.password),
+        },
+      });
+    const one = await make("CONCAT('R', mrn)");
+    const ok = await call(api.runCohortSource, { id: one.id }, { token: coordToken, body: { poolId, parameters: { code: 'I21' } } });
+    expect(ok.status, ok.text).toBe(201);
+    const items = await db.queryItem.findMany({ where: { queryId: (ok.json as Verdict).queryId } });
+    expect(items.map((i) => [i.patientId, i.researchId, i.status, i.mergedRowNumbers.length])).toEqual([[p2.patientId, `R${p2.patientId}`, 'PENDING', 1]]);
+
+    const two = await make("CONCAT('R', accession)");
+    const bad = await call(api.runCohortSource, { id: two.id }, { token: coordToken, body: { poolId, parameters: { code: 'I21' }, dryRun: true } });
+    const v = (bad.json as Verdict).verdict;
+    expect(v.validRows).toBe(0);
+    expect(v.invalid.map((r) => r.errors.join())).toEqual([expect.stringMatching(/different ResearchIDs/), expect.stringMatching(/different ResearchIDs/)]);
+  });
+
   it('binds parameters: SQL typed into a parameter is a value that matches nothing', async () => {
     const before = await db.query.count({ where: { poolId } });
     for (const code of ["C34' OR '1'='1", "C34'; DELETE FROM exams; --", 'C34) OR (1=1']) {
@@ -213,6 +236,7 @@ describe.each(['POSTGRES', 'MYSQL'] as const)('database cohort source on %s', (d
   });
 
   it('refuses at save time what is not one SELECT, or lacks the mapped PatientID column', async () => {
+    const saved = await db.cohortSource.count({ where: { database: ris.database } });
     for (const sql of ['UPDATE exams SET mrn = mrn', 'DELETE FROM exams', 'SELECT mrn FROM exams; DELETE FROM exams', 'SELECT mrn INTO x FROM exams']) {
       const r = await call(api.createCohortSource, {}, { token: adminToken, body: sourceBody(ris, { sql, parameters: [] }) });
       expect(r.status, sql).toBe(422);
@@ -224,7 +248,7 @@ describe.each(['POSTGRES', 'MYSQL'] as const)('database cohort source on %s', (d
     const broken = await call(api.createCohortSource, {}, { token: adminToken, body: sourceBody(ris, { sql: 'SELECT mrn FROM no_such_table', parameters: [] }) });
     expect(broken.status).toBe(422);
     expect((broken.json as ErrorBody).error.message).toMatch(/^Not saved: The database could not run the source's statement/);
-    expect(await db.cohortSource.count({ where: { database: ris.database } })).toBe(1);
+    expect(await db.cohortSource.count({ where: { database: ris.database } })).toBe(saved);
   });
 
   it('stops a write hidden in a function: the statement runs in a read-only transaction', async () => {
@@ -249,6 +273,7 @@ describe.each(['POSTGRES', 'MYSQL'] as const)('database cohort source on %s', (d
   });
 
   it('says when the database is down or refuses the account, and stores nothing', async () => {
+    const saved = await db.cohortSource.count({ where: { database: ris.database } });
     const closed = await freePort();
     const down = await call(api.createCohortSource, {}, { token: adminToken, body: sourceBody(ris, { port: closed }) });
     expect(down.status).toBe(503);
@@ -262,7 +287,7 @@ describe.each(['POSTGRES', 'MYSQL'] as const)('database cohort source on %s', (d
     expect(refused.status).toBe(409);
     expect((refused.json as ErrorBody).error.message).toMatch(/refused the source's user name or password/);
     expect(refused.text).not.toContain(ris.password);
-    expect(await db.cohortSource.count({ where: { database: ris.database } })).toBe(3); // the source and the two saved directly above
+    expect(await db.cohortSource.count({ where: { database: ris.database } })).toBe(saved);
 
     // A saved source whose database goes away: the coordinator is told, nothing is stored.
     await db.cohortSource.update({ where: { id: sourceId }, data: { port: closed } });
