@@ -69,7 +69,7 @@ export function CapabilityCheck({ connectors }: { connectors: { id: string; name
     <section className="card p-4" aria-labelledby="caps-title">
       <h2 id="caps-title" className="mb-1">PACS capability check</h2>
       <p className="mb-3 text-xs text-slate-500">
-        Echo, a study-level query showing which keys the PACS fills, series and image level, and a move of one instance to Tributary’s receiving AE.
+        Echo, a study-level query showing which keys the PACS fills, series and image level, and a retrieve of one instance (C-MOVE to Tributary’s receiving AE, or C-GET back on Tributary’s own association).
         Give the MRN of a patient the PACS holds; nothing is kept.
       </p>
       <form className="mb-3 flex flex-wrap items-end gap-2" onSubmit={run}>
