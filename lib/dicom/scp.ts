@@ -885,9 +885,13 @@ export function startScp(opts: ScpOptions): Promise<RunningScp> {
       // A plain DICOM client on the TLS port, an untrusted or expired certificate offered to a
       // strict peer: the handshake fails before any association. Logged with the peer's
       // address and OpenSSL's code (no certificate contents).
-      inner.server?.on('tlsClientError', (err: NodeJS.ErrnoException, sock: TLSSocket) =>
-        log.warn('TLS handshake failed', { peer: sock.remoteAddress ?? '', code: err.code ?? 'unknown' }),
-      );
+      // The address is read when the TCP connection arrives: Node caches it on the raw socket,
+      // while a socket reset during the handshake no longer knows its peer.
+      inner.server?.on('connection', (raw: import('node:net').Socket) => void raw.remoteAddress);
+      inner.server?.on('tlsClientError', (err: NodeJS.ErrnoException, sock: TLSSocket) => {
+        const raw = (sock as unknown as { _parent?: import('node:net').Socket })._parent;
+        log.warn('TLS handshake failed', { peer: sock.remoteAddress ?? raw?.remoteAddress ?? '', code: err.code ?? 'unknown' });
+      });
       const addr = inner.server?.address();
       const port = typeof addr === 'object' && addr ? addr.port : opts.port;
       resolve({

@@ -9,7 +9,8 @@
  * - the failures, each with its own message: unknown CA, expired certificate, hostname mismatch,
  *   plain TCP to a TLS port, TLS to a plain port, handshake timeout;
  * - the device's private key is encrypted at rest and write-only; bad TLS settings and bad
- *   DICOM_TLS_* files are refused with clear messages.
+ *   DICOM_TLS_* files are refused with clear messages;
+ * - no key material and no PHI in any log line (debug level), audit row or Redis value of the run.
  */
 import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
@@ -47,10 +48,18 @@ let corpus: Corpus;
 let worker: { stop(): Promise<void>; scpPort: number; scpTlsPort: number };
 let srcDir: string;
 const files: string[] = [];
+const logLines: string[] = [];
+const realWrite = process.stderr.write.bind(process.stderr);
+const savedLevel = process.env.LOG_LEVEL;
 const QUERY_AE = `TQ_${suffix()}`;
 const RECEIVE_AE = `TR_${suffix()}`;
 
 beforeAll(async () => {
+  process.env.LOG_LEVEL = 'debug';
+  process.stderr.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+    logLines.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
+    return (realWrite as (c: string | Uint8Array, ...r: unknown[]) => boolean)(chunk, ...rest);
+  }) as typeof process.stderr.write;
   pki = await createTestPki();
   caA = await pki.ca('Hospital CA');
   caB = await pki.ca('Other CA');
@@ -94,6 +103,9 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  process.stderr.write = realWrite as typeof process.stderr.write;
+  if (savedLevel === undefined) delete process.env.LOG_LEVEL;
+  else process.env.LOG_LEVEL = savedLevel;
   await worker?.stop();
   await orthanc?.stop();
   await pki?.cleanup();
@@ -383,5 +395,33 @@ describe('DICOM_TLS_* configuration', () => {
     expect(() => loadEnv({ ...base, DICOM_TLS_PORT: '2762' })).toThrow(/DICOM_TLS_CERT: is required when DICOM_TLS_PORT is set/);
     const ok = loadEnv({ ...base, DICOM_TLS_PORT: '2762', DICOM_TLS_CERT: ourCert.certFile, DICOM_TLS_KEY: ourCert.keyFile, DICOM_TLS_CA: caA.certFile });
     expect(ok.DICOM_TLS_PORT).toBe(2762);
+  });
+});
+
+// Last: scans what everything above wrote.
+describe('secrets and PHI', () => {
+  it('leaves no key material or PHI in the logs, the audit rows or Redis', async () => {
+    expect(logLines.some((l) => /association rejected/.test(l) && /tls-required/.test(l))).toBe(true);
+    expect(logLines.some((l) => /TLS handshake failed/.test(l))).toBe(true);
+    const keyLines = [ourCert, modalityCert, expiredCert, otherCaCert].map((c) => c.key.split('\n')[2]);
+    const stored = (await db.device.findMany({ where: { tlsClientKey: { not: null } }, select: { tlsClientKey: true } })).map((d) => d.tlsClientKey!);
+    const patient = corpus.patients[0];
+    const phi = [patient.patientId, patient.patientName, patient.studies[0].accessionNumber, ...corpus.phiStrings];
+    const audit = JSON.stringify(await db.auditEvent.findMany({ where: { at: { gte: new Date(Date.now() - 15 * 60_000) } } }));
+    const { redis } = await import('@/lib/redis');
+    const r = redis();
+    const keys = await r.keys(`${process.env.REDIS_PREFIX}*`);
+    const values: string[] = [];
+    for (const k of keys) {
+      const type = await r.type(k);
+      if (type === 'string') values.push((await r.get(k)) ?? '');
+      else if (type === 'hash') values.push(JSON.stringify(await r.hgetall(k)));
+    }
+    for (const [where, text] of [['logs', logLines.join('')], ['audit', audit], ['redis', values.join('\n')]] as const) {
+      expect(text.includes('PRIVATE KEY'), `${where}: a PEM key`).toBe(false);
+      for (const line of keyLines) expect(text.includes(line), `${where}: key material`).toBe(false);
+      for (const v of stored) expect(text.includes(v.split(':')[4]), `${where}: an encrypted key`).toBe(false);
+      for (const p of phi) expect(text.includes(p), `${where}: PHI`).toBe(false);
+    }
   });
 });
