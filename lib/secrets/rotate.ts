@@ -10,7 +10,10 @@ import { audit } from '../audit';
 import { db } from '../db';
 import { reencryptSecret } from './index';
 
-export const STORED_SECRETS: readonly { table: string; column: string }[] = [{ table: 'CohortSource', column: 'password' }];
+export const STORED_SECRETS: readonly { table: string; column: string }[] = [
+  { table: 'CohortSource', column: 'password' },
+  { table: 'Device', column: 'tlsClientKey' },
+];
 
 export interface RotateReport {
   /** Per "Table.column": values seen, re-encrypted, and those that could not be decrypted with either key. */

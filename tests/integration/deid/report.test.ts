@@ -15,7 +15,7 @@ import { api } from '@/lib/api/contract';
 import { createApiToken } from '@/lib/auth/tokens';
 import { db } from '@/lib/db';
 import { deidIdentityFor } from '@/lib/pools/identity';
-import { closeDeidPool, storeDeidentified } from '@/lib/pools/ingest';
+import { closeDeidPool, storeDeidentified } from '@/lib/receive/ingest';
 import type { DeidReport } from '@/lib/reports/get-deid-report';
 import { runAnonymize } from '@/lib/retrievals/run-anonymize';
 import { absolute } from '@/lib/storage';

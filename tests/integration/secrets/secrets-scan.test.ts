@@ -19,6 +19,7 @@ import { makeConnector, makePool, makeUser, suffix, waitFor } from '../../helper
 import { freePort } from '../../helpers/orthanc';
 import { redisTexts } from '../../helpers/redis-dump';
 import { makeMariaRis, type FakeRis } from '../../helpers/ris';
+import { createTestPki } from '../../helpers/certs';
 
 interface Ctx {
   adminToken: string;
@@ -99,7 +100,56 @@ const cohortSourcePassword: SecretKind = {
   },
 };
 
-const SECRET_KINDS: SecretKind[] = [cohortSourcePassword];
+/** A distinctive piece of a PEM key's body: what would show if the key leaked anywhere. */
+const keyMarker = (pem: string) => pem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, '').slice(100, 160);
+const deviceKeys: string[] = [];
+
+const deviceTlsKey: SecretKind = {
+  what: 'device TLS private key',
+  markers: deviceKeys,
+  async exercise(ctx) {
+    const pki = await createTestPki();
+    ctx.cleanups.push(() => pki.cleanup());
+    const ca = await pki.ca('Scan CA');
+    const client = await pki.leaf('scan-client', ca);
+    const other = await pki.leaf('scan-client-2', ca);
+    deviceKeys.push(keyMarker(client.key), keyMarker(other.key));
+    const admin = { token: ctx.adminToken };
+    const port = await freePort(); // nothing listens: echo fails over TLS
+    const body = {
+      name: `scan tls ${suffix()}`,
+      aeTitle: `SCANTLS${suffix().slice(0, 6)}`.toUpperCase().slice(0, 16),
+      host: '127.0.0.1',
+      port,
+      tls: true,
+      tlsCaCertificates: ca.cert,
+      tlsClientCertificate: client.cert,
+      tlsClientKey: client.key,
+    };
+    const created = await ctx.call(api.createDevice, {}, { ...admin, body });
+    expect(created.status, created.text).toBe(201);
+    const id = (created.json as { id: string }).id;
+    ctx.cleanups.push(async () => {
+      await db.device.deleteMany({ where: { id } });
+    });
+    expect((await db.device.findUniqueOrThrow({ where: { id } })).tlsClientKey).toMatch(/^v1:/);
+    expect((await ctx.call(api.getDevice, { id }, admin)).json).toMatchObject({ tlsClientKeyState: 'set' });
+    expect((await ctx.call(api.listDevices, {}, admin)).status).toBe(200);
+    // Replace the key and certificate, then a refused update (key not matching the certificate).
+    expect((await ctx.call(api.updateDevice, { id }, { ...admin, body: { tlsClientCertificate: other.cert, tlsClientKey: other.key } })).status).toBe(200);
+    expect((await ctx.call(api.updateDevice, { id }, { ...admin, body: { tlsClientCertificate: client.cert, tlsClientKey: other.key } })).status).toBe(422);
+    // A connector on it: test connection fails (nothing listens), with the key loaded for the attempt.
+    const { connector } = await makeConnector({ pacsAe: body.aeTitle, port });
+    await db.connector.update({ where: { id: connector.id }, data: { deviceId: id } });
+    ctx.cleanups.push(async () => {
+      await db.connector.deleteMany({ where: { id: connector.id } });
+    });
+    expect((await ctx.call(api.echoConnector, { id: connector.id }, admin)).json).toMatchObject({ ok: false });
+    expect((await ctx.call(api.getConnector, { id: connector.id }, admin)).status).toBe(200);
+  },
+};
+
+const SECRET_KINDS: SecretKind[] = [cohortSourcePassword, deviceTlsKey];
 
 // ---------------------------------------------------------------------------------------------
 
@@ -132,7 +182,7 @@ afterAll(async () => {
 
 describe('stored secrets stay in their encrypted columns', () => {
   it('every secret column is a kind this scan exercises', () => {
-    expect(STORED_SECRETS.map((s) => `${s.table}.${s.column}`)).toEqual(['CohortSource.password']);
+    expect(STORED_SECRETS.map((s) => `${s.table}.${s.column}`)).toEqual(['CohortSource.password', 'Device.tlsClientKey']);
     expect(SECRET_KINDS.length).toBe(STORED_SECRETS.length);
   });
 
@@ -161,6 +211,7 @@ describe('stored secrets stay in their encrypted columns', () => {
       ...(await db.queryItem.findMany({ select: { error: true } })).map((i) => i.error ?? ''),
       // The encrypted column itself must not hold a plain value either.
       ...(await db.cohortSource.findMany({ select: { password: true } })).map((s) => s.password ?? ''),
+      ...(await db.device.findMany({ select: { tlsClientKey: true } })).map((d) => d.tlsClientKey ?? ''),
     ];
     // The scan must have looked at something in each place.
     expect(logLines.length).toBeGreaterThan(0);
