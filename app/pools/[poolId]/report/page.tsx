@@ -51,7 +51,7 @@ function VersionSection({ v, current }: { v: ReportVersion; current: boolean }) 
       <p className="mb-3 text-sm text-slate-700">
         <span className="tabular-nums">{n(v.deidentified)}</span> instances de-identified (<span className="tabular-nums">{n(v.stored)}</span> stored,{' '}
         <span className="tabular-nums">{n(v.quarantined)}</span> quarantined); <span className="tabular-nums">{n(v.indexed)}</span> in the pool now.
-        {v.indexed > v.stored && ' Instances de-identified before this report existed are in the pool but not in the counts.'}
+        {v.indexed > v.stored + v.quarantine.released + v.quarantine.redacted && ' Instances de-identified before this report existed are in the pool but not in the counts.'}
       </p>
       <div className="grid gap-6 lg:grid-cols-2">
         <div>
