@@ -26,9 +26,9 @@ export function deidReportCsv(r: DeidReport): string {
     rows.push(['instances', v.ruleVersion, 'indexed_now', '', v.indexed]);
     for (const a of SUMMARY_ACTIONS) rows.push(['action', v.ruleVersion, a, '', v.actions[a]]);
     for (const m of v.methodCodes) rows.push(['method_code', v.ruleVersion, m.meaning, m.code, m.instances]);
-    for (const k of ['held', 'pending', 'released', 'dropped'] as const) rows.push(['quarantine', v.ruleVersion, k, '', v.quarantine[k]]);
+    for (const k of ['held', 'pending', 'released', 'redacted', 'dropped'] as const) rows.push(['quarantine', v.ruleVersion, k, '', v.quarantine[k]]);
     for (const q of v.quarantine.reasons) {
-      for (const k of ['pending', 'released', 'dropped'] as const) rows.push(['quarantine_reason', v.ruleVersion, k, q.code, q[k]]);
+      for (const k of ['pending', 'released', 'redacted', 'dropped'] as const) rows.push(['quarantine_reason', v.ruleVersion, k, q.code, q[k]]);
     }
     rows.push(['ocr', v.ruleVersion, 'scanned', '', v.ocr.scanned]);
     rows.push(['ocr', v.ruleVersion, 'with_text', '', v.ocr.withText]);
@@ -36,9 +36,11 @@ export function deidReportCsv(r: DeidReport): string {
       rows.push(['ocr_finding', v.ruleVersion, 'instances', f.category, f.instances]);
       rows.push(['ocr_finding', v.ruleVersion, 'boxes', f.category, f.boxes]);
     }
-    for (const x of v.redactions) {
-      rows.push(['redaction', v.ruleVersion, 'instances', x.source, x.instances]);
-      rows.push(['redaction', v.ruleVersion, 'refused', x.source, x.refused]);
+    rows.push(['redaction', v.ruleVersion, 'instances', '', v.redactions.instances]);
+    rows.push(['redaction', v.ruleVersion, 'lossy', '', v.redactions.lossy]);
+    for (const x of v.redactions.sources) {
+      rows.push(['redaction_source', v.ruleVersion, 'instances', x.source, x.instances]);
+      rows.push(['redaction_source', v.ruleVersion, 'regions', x.source, x.regions]);
     }
   }
   // UTF-8 with BOM, so Excel reads it right.
@@ -134,7 +136,8 @@ export async function deidReportPdf(r: DeidReport): Promise<Uint8Array> {
 
   w.text('All versions', { size: 13, bold: true });
   w.row(['Instances de-identified', String(r.totals.deidentified), 'stored', String(r.totals.stored), 'quarantined', String(r.totals.quarantined)], [0, 130, 190, 240, 300, 370]);
-  w.row(['Quarantine', `${r.totals.quarantine.held} held`, `${r.totals.quarantine.pending} pending`, `${r.totals.quarantine.released} released`, `${r.totals.quarantine.dropped} dropped`], [0, 130, 210, 290, 380]);
+  const tq = r.totals.quarantine;
+  w.row(['Quarantine', `${tq.held} held`, `${tq.pending} pending`, `${tq.released} released`, `${tq.redacted} redacted`, `${tq.dropped} dropped`], [0, 130, 200, 270, 345, 420]);
   w.row(['Pixel redactions', String(r.totals.redactedInstances), 'OCR text boxes', String(r.totals.ocrFindings)], [0, 130, 190, 280]);
   w.gap(4);
   w.row(['Action', 'Elements', 'Meaning'], [0, 90, 160], { bold: true });
@@ -157,17 +160,21 @@ export async function deidReportPdf(r: DeidReport): Promise<Uint8Array> {
     if (!v.methodCodes.length) w.row(['-', 'none recorded', ''], [0, 60, 420]);
     for (const m of v.methodCodes) w.row([m.code, m.meaning, String(m.instances)], [0, 60, 420]);
     w.gap(2);
-    w.row(['Quarantine reason', 'Pending', 'Released', 'Dropped'], [0, 300, 360, 420], { bold: true });
-    if (!v.quarantine.reasons.length) w.row(['none held', '', '', ''], [0, 300, 360, 420]);
+    const cols = [0, 250, 310, 370, 430];
+    w.row(['Quarantine reason', 'Pending', 'Released', 'Redacted', 'Dropped'], cols, { bold: true });
+    if (!v.quarantine.reasons.length) w.row(['none held', '', '', '', ''], cols);
     for (const q of v.quarantine.reasons) {
-      w.row([q.code, String(q.pending), String(q.released), String(q.dropped)], [0, 300, 360, 420]);
+      w.row([q.code, String(q.pending), String(q.released), String(q.redacted), String(q.dropped)], cols);
       w.text(q.text, { size: 7, indent: 12, color: 0.35 });
     }
     w.gap(2);
     w.text(`OCR: ${v.ocr.scanned} instances scanned, ${v.ocr.withText} with text found.`, { size: 9 });
     for (const f of v.ocr.findings) w.row([f.category, `${f.instances} instances`, `${f.boxes} boxes`], [12, 160, 260], { size: 8 });
-    w.text(v.redactions.length ? 'Pixel redactions:' : 'Pixel redactions: none recorded.', { size: 9 });
-    for (const x of v.redactions) w.row([x.source, `${x.instances} written`, `${x.refused} refused`], [12, 160, 260], { size: 8 });
+    w.text(
+      v.redactions.instances ? `Pixel redactions: ${v.redactions.instances} redacted instances written (${v.redactions.lossy} re-encoded lossily). Regions by source:` : 'Pixel redactions: none recorded.',
+      { size: 9 },
+    );
+    for (const x of v.redactions.sources) w.row([x.source, `${x.instances} instances`, `${x.regions} regions`], [12, 160, 260], { size: 8 });
   }
   return doc.save();
 }

@@ -14,7 +14,7 @@ import { OPTION_LABELS } from '../anonymize/option-labels';
 import { ruleSetSchema } from '../anonymize/rules-schema';
 import { db } from '../db';
 import { AppError } from '../errors';
-import { countOcrFindings, countRedactions, type OcrFindingRow, type RedactionRow } from './ocr-findings';
+import { countOcrFindings, countRedactions, type OcrFindingRow, type RedactionSourceRow } from './ocr-findings';
 
 export const UNCLASSIFIED_REASON = 'unclassified';
 
@@ -23,6 +23,8 @@ export interface QuarantineReasonCount {
   text: string;
   pending: number;
   released: number;
+  /** Released as a redacted copy (the OCR work's decision "redacted"). */
+  redacted: number;
   dropped: number;
 }
 
@@ -43,9 +45,10 @@ export interface ReportVersion {
   actions: Record<SummaryAction, number>;
   /** Instances per method code written into (0012,0064). */
   methodCodes: { code: string; meaning: string; instances: number }[];
-  quarantine: { held: number; pending: number; released: number; dropped: number; reasons: QuarantineReasonCount[] };
+  quarantine: { held: number; pending: number; released: number; redacted: number; dropped: number; reasons: QuarantineReasonCount[] };
   ocr: { scanned: number; withText: number; findings: Omit<OcrFindingRow, 'ruleVersion'>[] };
-  redactions: Omit<RedactionRow, 'ruleVersion'>[];
+  /** Redacted instances written; by source, an instance with regions of two sources counts under both. */
+  redactions: { instances: number; lossy: number; sources: Omit<RedactionSourceRow, 'ruleVersion'>[] };
 }
 
 export interface DeidReport {
@@ -68,8 +71,8 @@ const reasonText = (code: string): string =>
       ? 'Held before reason codes were recorded'
       : (QUARANTINE_RULES.find((r) => r.code === code)?.text ?? code);
 const KNOWN_REASONS = new Set<string>([...QUARANTINE_RULES.map((r) => r.code), POOL_RULE_CODE]);
-type Decision = 'pending' | 'released' | 'dropped';
-const decisionOf = (d: string | null): Decision => (d === 'released' || d === 'dropped' ? d : 'pending');
+type Decision = 'pending' | 'released' | 'redacted' | 'dropped';
+const decisionOf = (d: string | null): Decision => (d === 'released' || d === 'redacted' || d === 'dropped' ? d : 'pending');
 
 export async function getDeidReport(poolId: string): Promise<DeidReport> {
   const pool = await db.pool.findUnique({ where: { id: poolId }, select: { id: true, name: true, ruleVersion: true } });
@@ -101,7 +104,7 @@ export async function getDeidReport(poolId: string): Promise<DeidReport> {
 
   const versionNumbers = new Set<number>([pool.ruleVersion]);
   for (const x of [...summaries, ...held, ...indexed]) versionNumbers.add(x.ruleVersion);
-  for (const x of [...codes, ...reasons, ...ocr.findings, ...ocr.scans, ...redactions]) versionNumbers.add(x.ruleVersion);
+  for (const x of [...codes, ...reasons, ...ocr.findings, ...ocr.scans, ...redactions.versions, ...redactions.sources]) versionNumbers.add(x.ruleVersion);
 
   const versions: ReportVersion[] = [...versionNumbers]
     .sort((a, b) => b - a)
@@ -117,7 +120,7 @@ export async function getDeidReport(poolId: string): Promise<DeidReport> {
         else stored += s._count._all;
         for (const a of SUMMARY_ACTIONS) actions[a] += s._sum[a] ?? 0;
       }
-      const q = { held: 0, pending: 0, released: 0, dropped: 0 };
+      const q = { held: 0, pending: 0, released: 0, redacted: 0, dropped: 0 };
       for (const h of held.filter((x) => x.ruleVersion === v)) {
         q.held += h._count._all;
         q[decisionOf(h.decision)] += h._count._all;
@@ -125,11 +128,12 @@ export async function getDeidReport(poolId: string): Promise<DeidReport> {
       const byReason = new Map<string, QuarantineReasonCount>();
       for (const r of reasons.filter((x) => x.ruleVersion === v)) {
         const code = KNOWN_REASONS.has(r.code) ? r.code : UNCLASSIFIED_REASON;
-        const row = byReason.get(code) ?? { code, text: reasonText(code), pending: 0, released: 0, dropped: 0 };
+        const row = byReason.get(code) ?? { code, text: reasonText(code), pending: 0, released: 0, redacted: 0, dropped: 0 };
         row[decisionOf(r.decision)] += r.instances;
         byReason.set(code, row);
       }
       const scan = ocr.scans.find((x) => x.ruleVersion === v);
+      const redacted = redactions.versions.find((x) => x.ruleVersion === v);
       return {
         ruleVersion: v,
         savedAt: saved ? saved.createdAt.toISOString() : null,
@@ -151,7 +155,11 @@ export async function getDeidReport(poolId: string): Promise<DeidReport> {
           withText: scan?.withText ?? 0,
           findings: ocr.findings.filter((x) => x.ruleVersion === v).map(({ ruleVersion: _v, ...rest }) => rest),
         },
-        redactions: redactions.filter((x) => x.ruleVersion === v).map(({ ruleVersion: _v, ...rest }) => rest),
+        redactions: {
+          instances: redacted?.instances ?? 0,
+          lossy: redacted?.lossy ?? 0,
+          sources: redactions.sources.filter((x) => x.ruleVersion === v).map(({ ruleVersion: _v, ...rest }) => rest),
+        },
       };
     });
 
@@ -161,7 +169,7 @@ export async function getDeidReport(poolId: string): Promise<DeidReport> {
     quarantined: 0,
     indexed: 0,
     actions: emptyActions(),
-    quarantine: { held: 0, pending: 0, released: 0, dropped: 0, reasons: [] },
+    quarantine: { held: 0, pending: 0, released: 0, redacted: 0, dropped: 0, reasons: [] },
     redactedInstances: 0,
     ocrFindings: 0,
   };
@@ -172,15 +180,16 @@ export async function getDeidReport(poolId: string): Promise<DeidReport> {
     totals.quarantined += v.quarantined;
     totals.indexed += v.indexed;
     for (const a of SUMMARY_ACTIONS) totals.actions[a] += v.actions[a];
-    for (const k of ['held', 'pending', 'released', 'dropped'] as const) totals.quarantine[k] += v.quarantine[k];
+    for (const k of ['held', 'pending', 'released', 'redacted', 'dropped'] as const) totals.quarantine[k] += v.quarantine[k];
     for (const r of v.quarantine.reasons) {
-      const t = reasonTotals.get(r.code) ?? { ...r, pending: 0, released: 0, dropped: 0 };
+      const t = reasonTotals.get(r.code) ?? { ...r, pending: 0, released: 0, redacted: 0, dropped: 0 };
       t.pending += r.pending;
       t.released += r.released;
+      t.redacted += r.redacted;
       t.dropped += r.dropped;
       reasonTotals.set(r.code, t);
     }
-    totals.redactedInstances += v.redactions.reduce((n, r) => n + r.instances, 0);
+    totals.redactedInstances += v.redactions.instances;
     totals.ocrFindings += v.ocr.findings.reduce((n, f) => n + f.boxes, 0);
   }
   totals.quarantine.reasons = [...reasonTotals.values()].sort((a, b) => a.code.localeCompare(b.code));

@@ -1,44 +1,54 @@
 /**
  * The OCR and redaction sections of the de-identification report, read from what the OCR work
- * (issue 15 items 2-3, branch i-ocr) stores: OCR findings as boxes with the recognised text's
- * category (never the text), and redactions as new instances.
+ * (issue 15 items 2-3, branch i-ocr) stores: OcrBox rows (boxes with the recognised text's
+ * category, never the text), QuarantinedInstance.ocrStatus / ocrBoxCount, and Redaction rows
+ * (a redacted copy written as a new instance, with its regions counted by source).
  *
- * MERGE POINT: until that work is merged these two queries return no rows, and the report says
- * "no OCR findings / no redactions recorded". At merge, replace the bodies with grouped counts over
- * the OCR branch's tables, keeping the row shapes below (counts and categories only; never text,
- * never coordinates that could be matched to a face). See the branch report of helper "stamps".
+ * MERGE POINT: on this branch those tables do not exist yet, so both queries return no rows and
+ * the report says "none recorded". At merge, replace the two bodies with the grouped counts given
+ * in the branch report of helper "stamps" (the row shapes below stay; counts and categories only,
+ * never text or coordinates).
  */
 
-/** Per rule version and text category: instances with at least one finding, and boxes found. */
+/** Instances the OCR step read, per rule version of the quarantined instance. */
+export interface OcrScanRow {
+  ruleVersion: number;
+  /** ocrStatus done. */
+  scanned: number;
+  /** scanned with at least one box. */
+  withText: number;
+}
+
+/** Per rule version and text category: instances with at least one such box, and the boxes. */
 export interface OcrFindingRow {
   ruleVersion: number;
-  /** The category the OCR step gives the recognised text (e.g. name, date, digits, other). */
+  /** date | id | name | word | other (the OCR step's categories). */
   category: string;
   instances: number;
   boxes: number;
 }
 
-/** Per rule version and where the regions came from (signature rule, OCR, drawn by the owner). */
-export interface RedactionRow {
+/** Redacted instances written (each a new instance, new SOP Instance UID), per rule version. */
+export interface RedactionVersionRow {
   ruleVersion: number;
-  source: string;
-  /** Redacted instances written (each a new instance with its own SOP Instance UID). */
   instances: number;
-  /** Instances whose redaction was refused (e.g. lossy re-encoding not allowed). */
-  refused: number;
+  /** Of which re-encoded lossily (JPEG baseline, where the pool allows it). */
+  lossy: number;
 }
 
-/** Instances the OCR step scanned, per rule version (with or without findings). */
-export interface OcrScanRow {
+/** Per rule version and where regions came from: instances with such regions, and the regions. */
+export interface RedactionSourceRow {
   ruleVersion: number;
-  scanned: number;
-  withText: number;
+  /** signature | ocr | owner */
+  source: string;
+  instances: number;
+  regions: number;
 }
 
 export async function countOcrFindings(_poolId: string): Promise<{ scans: OcrScanRow[]; findings: OcrFindingRow[] }> {
   return { scans: [], findings: [] };
 }
 
-export async function countRedactions(_poolId: string): Promise<RedactionRow[]> {
-  return [];
+export async function countRedactions(_poolId: string): Promise<{ versions: RedactionVersionRow[]; sources: RedactionSourceRow[] }> {
+  return { versions: [], sources: [] };
 }

@@ -125,9 +125,9 @@ describe('de-identification report', () => {
       expect(v.actions[a], a).toBeGreaterThan(0);
     }
     expect(v.quarantine).toMatchObject({ held: 1, pending: 1, released: 0, dropped: 0 });
-    expect(v.quarantine.reasons).toEqual([{ code: 'ultrasound', text: expect.stringMatching(/ultrasound/i), pending: 1, released: 0, dropped: 0 }]);
+    expect(v.quarantine.reasons).toEqual([{ code: 'ultrasound', text: expect.stringMatching(/ultrasound/i), pending: 1, released: 0, redacted: 0, dropped: 0 }]);
     expect(v.ocr).toEqual({ scanned: 0, withText: 0, findings: [] });
-    expect(v.redactions).toEqual([]);
+    expect(v.redactions).toEqual({ instances: 0, lossy: 0, sources: [] });
     expect(r.totals).toMatchObject({ deidentified: 3, stored: 2, quarantined: 1 });
   });
 

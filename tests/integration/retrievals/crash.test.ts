@@ -86,6 +86,10 @@ describe('crash mid-move', () => {
     expect(await db.retrievalInstance.count({ where: { retrievalId: done.id } })).toBe(expected);
     const study = await db.study.findFirstOrThrow({ where: { poolId: pool.id } });
     expect(study.numInstances).toBe(expected);
+    // The de-identification report counts each stored instance once, crash or not.
+    const summaries = await db.deidInstanceSummary.findMany({ where: { poolId: pool.id }, select: { sopInstanceUid: true, outcome: true } });
+    expect(summaries.map((x) => x.sopInstanceUid).sort()).toEqual(instances.map((i) => i.sopInstanceUid).sort());
+    expect(summaries.every((x) => x.outcome === 'stored')).toBe(true);
     for (const i of instances) await fs.access(path.join(storageRoot(), i.path));
     const poolFiles = await fs.readdir(path.join(storageRoot(), 'pools', pool.id), { recursive: true });
     expect(poolFiles.filter((f) => String(f).endsWith('.dcm'))).toHaveLength(expected);

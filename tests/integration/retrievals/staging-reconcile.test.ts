@@ -80,6 +80,8 @@ describe('SIGKILL at each step of de-identification', () => {
       expect(killed.signal).toBe('SIGKILL');
       // Never wrong, even right after the kill: the counts commit with the instance rows.
       await expectCountsAgree(pool.id);
+      // So do the de-identification report's per-instance summaries: one per committed instance.
+      expect(await db.deidInstanceSummary.count({ where: { poolId: pool.id } })).toBe(await db.instance.count({ where: { poolId: pool.id } }));
       const rowsLeft = await db.stagedInstance.count({ where: { retrievalId: retrieval.id } });
       const filesLeft = (await filesUnder(receiving)).filter((f) => instances.some((i) => f.includes(i.sop)));
       if (crashAt.startsWith('deid.after-commit')) {
@@ -109,6 +111,9 @@ describe('SIGKILL at each step of de-identification', () => {
       expect(st.numInstances).toBe(N);
       expect(st.numSeries).toBe(2);
       await expectCountsAgree(pool.id);
+      // The report counts each instance once, whichever step the crash hit.
+      const summaries = await db.deidInstanceSummary.findMany({ where: { poolId: pool.id }, select: { sopInstanceUid: true } });
+      expect(summaries.map((x) => x.sopInstanceUid).sort()).toEqual(rows.map((r) => r.sopInstanceUid).sort());
       expect(await db.stagedInstance.count({ where: { retrievalId: retrieval.id } })).toBe(0);
       expect((await filesUnder(receiving)).filter((f) => instances.some((i) => f.includes(i.sop)))).toEqual([]);
     }, 90_000);

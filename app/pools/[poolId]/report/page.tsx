@@ -51,7 +51,7 @@ function VersionSection({ v, current }: { v: ReportVersion; current: boolean }) 
       <p className="mb-3 text-sm text-slate-700">
         <span className="tabular-nums">{n(v.deidentified)}</span> instances de-identified (<span className="tabular-nums">{n(v.stored)}</span> stored,{' '}
         <span className="tabular-nums">{n(v.quarantined)}</span> quarantined); <span className="tabular-nums">{n(v.indexed)}</span> in the pool now.
-        {v.indexed > v.stored && ' Instances de-identified before this report existed are in the pool but not in the counts.'}
+        {v.indexed > v.stored + v.quarantine.released + v.quarantine.redacted && ' Instances de-identified before this report existed are in the pool but not in the counts.'}
       </p>
       <div className="grid gap-6 lg:grid-cols-2">
         <div>
@@ -87,7 +87,8 @@ function VersionSection({ v, current }: { v: ReportVersion; current: boolean }) 
           <div>
             <h3 className="mb-1 font-medium">Quarantine</h3>
             <p className="text-sm text-slate-700">
-              {n(v.quarantine.held)} held: {n(v.quarantine.pending)} waiting, {n(v.quarantine.released)} released, {n(v.quarantine.dropped)} dropped.
+              {n(v.quarantine.held)} held: {n(v.quarantine.pending)} waiting, {n(v.quarantine.released)} released, {n(v.quarantine.redacted)} released as a redacted copy,{' '}
+              {n(v.quarantine.dropped)} dropped.
             </p>
             {v.quarantine.reasons.length > 0 && (
               <table className="table mt-1 w-full text-sm">
@@ -96,6 +97,7 @@ function VersionSection({ v, current }: { v: ReportVersion; current: boolean }) 
                     <th scope="col" className="text-left">Reason</th>
                     <th scope="col" className="text-right">Waiting</th>
                     <th scope="col" className="text-right">Released</th>
+                    <th scope="col" className="text-right">Redacted</th>
                     <th scope="col" className="text-right">Dropped</th>
                   </tr>
                 </thead>
@@ -107,6 +109,7 @@ function VersionSection({ v, current }: { v: ReportVersion; current: boolean }) 
                       </td>
                       <td className="text-right tabular-nums">{n(q.pending)}</td>
                       <td className="text-right tabular-nums">{n(q.released)}</td>
+                      <td className="text-right tabular-nums">{n(q.redacted)}</td>
                       <td className="text-right tabular-nums">{n(q.dropped)}</td>
                     </tr>
                   ))}
@@ -122,7 +125,10 @@ function VersionSection({ v, current }: { v: ReportVersion; current: boolean }) 
               {v.ocr.findings.length > 0 && ` Findings by category: ${v.ocr.findings.map((f) => `${f.category} ${n(f.boxes)} boxes in ${n(f.instances)} instances`).join('; ')}.`}
             </p>
             <p className="text-sm text-slate-700">
-              Pixel redactions: {v.redactions.length === 0 ? 'none recorded.' : v.redactions.map((x) => `${x.source}: ${n(x.instances)} written, ${n(x.refused)} refused`).join('; ')}
+              Pixel redactions:{' '}
+              {v.redactions.instances === 0
+                ? 'none recorded.'
+                : `${n(v.redactions.instances)} redacted instances written (${n(v.redactions.lossy)} re-encoded lossily); regions by source: ${v.redactions.sources.map((x) => `${x.source} ${n(x.regions)} in ${n(x.instances)} instances`).join('; ')}.`}
             </p>
           </div>
         </div>
@@ -163,7 +169,7 @@ export default async function DeidReportPage({ params }: { params: Promise<{ poo
             <h2 id="totals-title" className="mb-1 text-lg font-semibold">All versions</h2>
             <p className="mb-3 text-sm text-slate-700">
               {n(t.deidentified)} instances de-identified ({n(t.stored)} stored, {n(t.quarantined)} quarantined); quarantine: {n(t.quarantine.pending)} waiting,{' '}
-              {n(t.quarantine.released)} released, {n(t.quarantine.dropped)} dropped; {n(t.redactedInstances)} pixel redactions; {n(t.ocrFindings)} OCR text boxes.
+              {n(t.quarantine.released)} released, {n(t.quarantine.redacted)} released as redacted copies, {n(t.quarantine.dropped)} dropped; {n(t.redactedInstances)} pixel redactions; {n(t.ocrFindings)} OCR text boxes.
             </p>
             <ActionsTable actions={t.actions} caption="Elements per action, all versions" />
           </section>
