@@ -53,7 +53,8 @@ export const deviceTlsSchema = z.object({
     .refine((v) => v === '' || PEM_KEY.test(v), 'Paste an unencrypted PEM private key (-----BEGIN PRIVATE KEY----- …)')
     .refine((v) => !/ENCRYPTED PRIVATE KEY/.test(v), 'The key must not be passphrase-protected (it is stored encrypted by Tributary)')
     .nullable()
-    .optional(),
+    .optional()
+    .describe('Write-only: a PEM key sets or replaces it, null or "" clears it, absent keeps it. Never returned: responses carry tlsClientKeyState.'),
   tlsMinVersion: z.enum(TLS_MIN_VERSIONS, { message: 'TLS 1.2 or TLS 1.3' }).default('TLSv1.2'),
   tlsCiphers: z
     .string()
