@@ -128,9 +128,17 @@ async function tlsSettings(cert: TestCert = ourCert) {
 }
 
 describe('coordinator path against an Orthanc that speaks only TLS', () => {
+  // One TLS connector for both retrieve methods (its pools' AE titles are the ones Orthanc knows).
+  let made: Promise<Awaited<ReturnType<typeof makeConnector>>> | undefined;
+  const tlsConnector = () =>
+    (made ??= (async () => {
+      const m = await makeConnector({ pacsAe: 'TLS_PACS', port: orthanc.dicomPort, queryAe: QUERY_AE, receiveAe: RECEIVE_AE });
+      await db.device.update({ where: { id: m.device.id }, data: await tlsSettings() });
+      return m;
+    })());
+
   it('tests the connection, queries and retrieves a study over TLS', async () => {
-    const { connector, device } = await makeConnector({ pacsAe: 'TLS_PACS', port: orthanc.dicomPort, queryAe: QUERY_AE, receiveAe: RECEIVE_AE });
-    await db.device.update({ where: { id: device.id }, data: await tlsSettings() });
+    const { connector } = await tlsConnector();
     const admin = await makeUser('ADMIN');
     const coordinator = await makeUser('COORDINATOR');
     const pool = await makePool({ members: [{ userId: coordinator.id, role: 'COORDINATOR' }] });
@@ -155,6 +163,25 @@ describe('coordinator path against an Orthanc that speaks only TLS', () => {
       const r = await db.retrieval.findFirst({ where: { queryId: query.id } });
       return r && ['DONE', 'PARTIAL', 'FAILED'].includes(r.state) ? r : null;
     }, { what: 'the retrieval over TLS', timeoutMs: 90_000, intervalMs: 300 });
+    expect(done.state, done.lastError ?? '').toBe('DONE');
+    expect(await db.instance.count({ where: { poolId: pool.id } })).toBe(files.length);
+  });
+
+  it('retrieves with C-GET over TLS: the instances come back on our own TLS association', async () => {
+    const { connector } = await tlsConnector();
+    await db.connector.update({ where: { id: connector.id }, data: { retrieveMethod: 'CGET' } });
+    const coordinator = await makeUser('COORDINATOR');
+    const pool = await makePool({ members: [{ userId: coordinator.id, role: 'COORDINATOR' }] });
+    const { createQuery } = await import('@/lib/queries/queries');
+    const { requestRetrieval } = await import('@/lib/retrievals/request');
+    const patient = corpus.patients[0];
+    const query = await createQuery(actorOf(coordinator), { poolId: pool.id, connectorId: connector.id, items: [{ patientId: patient.patientId }] });
+    await waitFor(async () => (await db.query.findUniqueOrThrow({ where: { id: query.id } })).status === 'DONE', { what: 'the query over TLS' });
+    await requestRetrieval(actorOf(coordinator), query.id, [patient.studies[0].studyInstanceUid]);
+    const done = await waitFor(async () => {
+      const r = await db.retrieval.findFirst({ where: { queryId: query.id } });
+      return r && ['DONE', 'PARTIAL', 'FAILED'].includes(r.state) ? r : null;
+    }, { what: 'the C-GET over TLS', timeoutMs: 90_000, intervalMs: 300 });
     expect(done.state, done.lastError ?? '').toBe('DONE');
     expect(await db.instance.count({ where: { poolId: pool.id } })).toBe(files.length);
   });
