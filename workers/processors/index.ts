@@ -9,6 +9,7 @@ import { runAnonymize } from '../../lib/retrievals/run-anonymize';
 import { runMove } from '../../lib/retrievals/run-move';
 import { reconcileStaging } from '../../lib/retrievals/reconcile-staging';
 import { purgeAbandonedStaging } from '../../lib/retrievals/staging';
+import { noteRetrievalSettled, sweepQueryNotices } from '../../lib/notifications/query-settled';
 
 function isFinalAttempt(job: Job): boolean {
   return job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
@@ -30,11 +31,16 @@ export const processors: Record<JobName, Processor> = {
   },
   'retrieval.move': async (job, token) => {
     const { retrievalId, generation } = JOBS['retrieval.move'].schema.parse(job.data);
-    await waitOrDone(job, token, await runMove(retrievalId, generation, { isFinalAttempt: isFinalAttempt(job), attemptsMade: job.attemptsMade }));
+    const outcome = await runMove(retrievalId, generation, { isFinalAttempt: isFinalAttempt(job), attemptsMade: job.attemptsMade });
+    // A study that failed here has settled: its query's coordinator may be owed a notice.
+    if (outcome.status === 'done') await noteRetrievalSettled(retrievalId);
+    await waitOrDone(job, token, outcome);
   },
   'retrieval.anonymize': async (job) => {
     const { retrievalId, generation } = JOBS['retrieval.anonymize'].schema.parse(job.data);
     await runAnonymize(retrievalId, generation);
+    // Also when the job ran again after a crash and found the study already settled.
+    await noteRetrievalSettled(retrievalId);
   },
   'staging.purge': async (job) => {
     JOBS['staging.purge'].schema.parse(job.data);
@@ -43,5 +49,9 @@ export const processors: Record<JobName, Processor> = {
   'staging.reconcile': async (job) => {
     JOBS['staging.reconcile'].schema.parse(job.data);
     return reconcileStaging();
+  },
+  'notifications.sweep': async (job) => {
+    JOBS['notifications.sweep'].schema.parse(job.data);
+    return sweepQueryNotices();
   },
 };
