@@ -7,6 +7,7 @@
 import { useRouter } from 'next/navigation';
 import { useState } from 'react';
 import { apiFetch } from '@/components/api-client';
+import { useConfirm } from '@/components/confirm-dialog';
 
 type PoolRole = 'OWNER' | 'COORDINATOR' | 'RESEARCHER';
 
@@ -33,6 +34,7 @@ export function MembersEditor({ poolId, members: initial, selfId }: { poolId: st
   const [notice, setNotice] = useState<string | null>(null);
   const [email, setEmail] = useState('');
   const [role, setRole] = useState<PoolRole>('RESEARCHER');
+  const [confirm, confirmDialog] = useConfirm();
   const owners = members.filter((m) => m.role === 'OWNER').length;
   const base = `/pools/${encodeURIComponent(poolId)}/members`;
 
@@ -70,8 +72,13 @@ export function MembersEditor({ poolId, members: initial, selfId }: { poolId: st
 
   async function remove(m: MemberRow) {
     const self = m.userId === selfId;
-    const question = self ? 'Leave this pool? You lose access to it at once.' : `Remove ${m.name} from this pool? They lose access to its studies at once.`;
-    if (!window.confirm(question)) return;
+    const ok = await confirm({
+      title: self ? 'Leave this pool?' : `Remove ${m.name} from this pool?`,
+      body: <p>{self ? 'You lose access to it at once.' : `They lose access to its studies at once (their role: ${m.role.toLowerCase()}). The other owners are told.`}</p>,
+      confirmLabel: self ? 'Leave pool' : 'Remove member',
+      danger: true,
+    });
+    if (!ok) return;
     setError(null);
     setNotice(null);
     setPending(`rm-${m.userId}`);
@@ -86,6 +93,7 @@ export function MembersEditor({ poolId, members: initial, selfId }: { poolId: st
 
   return (
     <div className="space-y-3">
+      {confirmDialog}
       {members.length === 0 ? (
         <p className="text-slate-500">Nobody is a member of this pool yet.</p>
       ) : (

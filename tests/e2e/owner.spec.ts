@@ -12,7 +12,6 @@ import { signIn, world } from './state';
 
 test('a pool owner manages members, saves rules as a new version and previews them on a sample', async ({ page }) => {
   const w = world();
-  page.on('dialog', (d) => void d.accept()); // "Remove … from this pool?"
   await signIn(page, w.users.researcherB, w.password);
   await page.getByRole('link', { name: 'Neuro cohort' }).click();
   const sections = page.getByRole('navigation', { name: 'Pool sections' });
@@ -30,6 +29,7 @@ test('a pool owner manages members, saves rules as a new version and previews th
   const row = members.getByRole('row').filter({ hasText: w.users.researcherA });
   await expect(row).toBeVisible();
   await row.getByRole('button', { name: 'Remove' }).click();
+  await page.getByRole('dialog', { name: /Remove .* from this pool/ }).getByRole('button', { name: 'Remove member' }).click();
   await expect(members.getByRole('row').filter({ hasText: w.users.researcherA })).toHaveCount(0);
   // The only owner cannot remove themself.
   await expect(members.getByRole('row').filter({ hasText: w.users.researcherB }).getByRole('button', { name: 'Leave' })).toBeDisabled();

@@ -67,7 +67,7 @@ export function LookupTables({ poolId, tables }: { poolId: string; tables: Table
     router.refresh();
   }
 
-  const err = (k: string) => fields[k] && <p className="field-error">{fields[k].join(' ')}</p>;
+  const err = (k: string) => fields[k] && <p className="field-error">{fields[k][0]}</p>;
 
   return (
     <div className="grid gap-5 lg:grid-cols-2">
