@@ -39,6 +39,11 @@ test('a pool owner manages members, saves rules as a new version and previews th
   await page.getByRole('checkbox', { name: /Retain Patient Characteristics Option/ }).check();
   await page.getByRole('button', { name: `Save as version ${version}` }).click();
   await expect(page.getByRole('status').filter({ hasText: `Saved as version ${version}` })).toBeVisible();
+  // The summary comes first; the generated list is folded away until opened.
+  await expect(page.getByRole('region', { name: 'Summary' })).toContainText(`Version ${version}`);
+  await expect(page.getByRole('region', { name: 'Summary' })).toContainText('Retain Patient Characteristics');
+  await expect(page.getByRole('table', { name: 'Generated rule list' })).toHaveCount(0);
+  await page.locator('summary', { hasText: 'Generated rule list' }).click();
   await expect(page.getByRole('table', { name: 'Generated rule list' })).toContainText('PatientSex');
 
   // Preview the saved rules on an uploaded sample: identity replaced, sex kept.
