@@ -41,7 +41,7 @@ export async function routesFor(page: Page, role: Role): Promise<Visit[]> {
       return [{ name: 'signin', url: '/signin' }];
     case 'researcher': {
       await page.goto(`/pools/${a}`);
-      const study = await firstHref(page, /\/studies\/[^/]+$/);
+      const study = await firstHref(page, /^\/pools\/[^/]+\/studies\/[^/?#]+$/);
       return [
         { name: 'pools', url: '/pools' },
         { name: 'pool-studies', url: `/pools/${a}` },
@@ -54,7 +54,7 @@ export async function routesFor(page: Page, role: Role): Promise<Visit[]> {
     }
     case 'coordinator': {
       await page.goto(`/pools/${a}/query`);
-      const query = await firstHref(page, /\/queries\/[^/]+$/);
+      const query = await firstHref(page, /^\/pools\/[^/]+\/queries\/[^/?#]+$/);
       return [{ name: 'pool-query', url: `/pools/${a}/query` }, ...(query ? [{ name: 'query-detail', url: query }] : [])];
     }
     case 'owner':

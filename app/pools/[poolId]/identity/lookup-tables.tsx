@@ -140,7 +140,7 @@ export function LookupTables({ poolId, tables }: { poolId: string; tables: Table
             </p>
             {result.warnings.length > 0 && <ul className="mt-1 list-disc pl-5 text-amber-800">{result.warnings.map((w) => <li key={w}>{w}</li>)}</ul>}
             {result.invalid.length > 0 && (
-              <div className="mt-2 max-h-56 overflow-y-auto">
+              <div className="mt-2 max-h-56 overflow-y-auto" tabIndex={0}>
                 <table className="table" aria-label="Refused rows">
                   <thead><tr><th>Row</th><th>Why</th></tr></thead>
                   <tbody>{result.invalid.map((r) => <tr key={r.rowNumber}><td className="tabular-nums">{r.rowNumber}</td><td>{r.errors.join(' ')}</td></tr>)}</tbody>

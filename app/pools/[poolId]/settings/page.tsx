@@ -141,7 +141,7 @@ export default async function PoolSettingsPage({ params, searchParams }: { param
         <div className="grid gap-5 lg:grid-cols-2">
           <section className="card p-4" aria-labelledby="versions-title">
             <h2 id="versions-title" className="mb-2">Versions</h2>
-            <div className="max-h-72 overflow-y-auto">
+            <div className="max-h-72 overflow-y-auto" tabIndex={0} role="region" aria-label="Rule versions (scrolls)">
               <table className="table" aria-label="Rule versions">
                 <thead><tr><th>Version</th><th>Saved</th><th>By</th><th><span className="sr-only">Actions</span></th></tr></thead>
                 <tbody>
@@ -247,7 +247,7 @@ export default async function PoolSettingsPage({ params, searchParams }: { param
                 </>
               )}
             </p>
-            <div className="max-h-[36rem] overflow-y-auto rounded border border-slate-200">
+            <div className="max-h-[36rem] overflow-y-auto rounded border border-slate-200" tabIndex={0} role="region" aria-label="Generated rule list (scrolls)">
               <table className="table" aria-label="Generated rule list">
                 <thead><tr><th>Tag</th><th>Keyword</th><th>Attribute</th><th>Action</th><th>Code</th><th>Why</th></tr></thead>
                 <tbody>
@@ -274,7 +274,7 @@ export default async function PoolSettingsPage({ params, searchParams }: { param
         )}
         <details className="mt-3">
           <summary className="cursor-pointer text-slate-600">Rule set JSON (version {viewed?.version ?? pool.ruleVersion})</summary>
-          <pre className="mt-2 max-h-96 overflow-auto rounded bg-slate-50 p-3 text-xs">{JSON.stringify(listRules, null, 2)}</pre>
+          <pre className="mt-2 max-h-96 overflow-auto rounded bg-slate-50 p-3 text-xs" tabIndex={0}>{JSON.stringify(listRules, null, 2)}</pre>
         </details>
       </section>
       </details>

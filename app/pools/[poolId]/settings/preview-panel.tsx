@@ -158,7 +158,7 @@ export function PreviewPanel({ poolId, rules, samples, maxMb, beforePreview }: {
             <label className="sr-only" htmlFor="preview-q">Filter rows</label>
             <input id="preview-q" className="input max-w-xs" placeholder="Filter by tag, keyword or value" value={q} onChange={(e) => setQ(e.target.value)} />
           </div>
-          <div className="card max-h-[32rem] overflow-auto">
+          <div className="card max-h-[32rem] overflow-auto" tabIndex={0} role="region" aria-label="Before and after (scrolls)">
             <table className="table w-full table-fixed" aria-label="Before and after">
               <colgroup>
                 <col className="w-28" />

@@ -410,7 +410,7 @@ export function RulesEditor(props: {
           <summary className="cursor-pointer px-3 py-2 font-medium">
             Check result: compared with version {props.baseVersion}, {changes.length} resolved action{changes.length === 1 ? '' : 's'} change
           </summary>
-          <div className="max-h-80 overflow-auto border-t border-slate-100">
+          <div className="max-h-80 overflow-auto border-t border-slate-100" tabIndex={0}>
           <table className="table">
             <thead><tr><th>Tag</th><th>Attribute</th><th>Now</th><th>With these rules</th><th>Why</th></tr></thead>
             <tbody>
