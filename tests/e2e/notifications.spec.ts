@@ -8,7 +8,7 @@ import { signIn, world } from './state';
 test('the coordinator who started a query is told in the app when its retrieval finished, with a link to the query and no PHI', async ({ page }) => {
   const w = world();
   await signIn(page, w.users.coordinator, w.password);
-  const nav = page.getByRole('link', { name: /^Notifications, \d+ unread$/ });
+  const nav = page.getByRole('link', { name: /^Notifications \d+ unread$/ });
   await expect(nav).toBeVisible();
   await nav.click();
   const list = page.getByRole('list', { name: 'Notifications' });
