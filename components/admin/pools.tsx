@@ -250,7 +250,16 @@ export function PoolMembers({ poolId, kind, members: initial, users }: { poolId:
                     value={m.role}
                     disabled={pending !== null}
                     title={ROLE_HELP[m.role]}
-                    onChange={(e) => save(members.map((x) => (x.userId === m.userId ? { ...x, role: e.target.value as PoolRole } : x)), m.userId)}
+                    onChange={async (e) => {
+                      const next = e.target.value as PoolRole;
+                      const ok = await confirm({
+                        title: `Make ${m.name} ${next.toLowerCase()} of this pool?`,
+                        body: <p>{ROLE_HELP[next]}. The pool’s owners are told.</p>,
+                        confirmLabel: 'Change role',
+                        danger: m.role === 'OWNER' || next === 'OWNER',
+                      });
+                      if (ok) void save(members.map((x) => (x.userId === m.userId ? { ...x, role: next } : x)), m.userId);
+                    }}
                   >
                     <option value="OWNER">Owner</option>
                     <option value="COORDINATOR">Coordinator</option>

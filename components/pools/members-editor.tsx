@@ -59,6 +59,25 @@ export function MembersEditor({ poolId, members: initial, selfId }: { poolId: st
   }
 
   async function changeRole(m: MemberRow, next: PoolRole) {
+    const self = m.userId === selfId;
+    const ok = await confirm({
+      title: self ? `Change your own role to ${ROLE_LABEL[next].toLowerCase()}?` : `Make ${m.name} ${ROLE_LABEL[next].toLowerCase()} of this pool?`,
+      body: (
+        <p>
+          {next === 'OWNER'
+            ? 'Owners read the identity map and lookup tables, save the rules and decide on quarantined images.'
+            : m.role === 'OWNER'
+              ? `${self ? 'You' : 'They'} lose the identity map, the rules and the quarantine at once.`
+              : next === 'COORDINATOR'
+                ? 'Coordinators query the PACS (seeing source identities) and retrieve studies into this pool.'
+                : 'Researchers see the pool’s de-identified studies only.'}{' '}
+          The other owners are told.
+        </p>
+      ),
+      confirmLabel: `Make ${ROLE_LABEL[next].toLowerCase()}`,
+      danger: m.role === 'OWNER' || next === 'OWNER',
+    });
+    if (!ok) return;
     setError(null);
     setNotice(null);
     setPending(m.userId);

@@ -28,6 +28,13 @@ test('a pool owner manages members, saves rules as a new version and previews th
   await page.getByRole('form', { name: 'Add a member' }).getByRole('button', { name: 'Add' }).click();
   const row = members.getByRole('row').filter({ hasText: w.users.researcherA });
   await expect(row).toBeVisible();
+  // A role change asks first; Cancel (here: Escape) leaves the role as it was.
+  await row.getByRole('combobox').selectOption('COORDINATOR');
+  const roleDialog = page.getByRole('dialog', { name: /coordinator of this pool\?/ });
+  await expect(roleDialog).toContainText('query the PACS');
+  await page.keyboard.press('Escape');
+  await expect(roleDialog).toHaveCount(0);
+  await expect(row.getByRole('combobox')).toHaveValue('RESEARCHER');
   await row.getByRole('button', { name: 'Remove' }).click();
   await page.getByRole('dialog', { name: /Remove .* from this pool/ }).getByRole('button', { name: 'Remove member' }).click();
   await expect(members.getByRole('row').filter({ hasText: w.users.researcherA })).toHaveCount(0);
