@@ -44,9 +44,16 @@ export default async function RootLayout({ children }: { children: React.ReactNo
                   </>
                 )}
                 <span className="ml-auto flex items-center gap-3 text-slate-600">
-                  <Link href="/notifications" aria-label={unread ? `Notifications, ${unread} unread` : 'Notifications'}>
+                  {/* The visible text is the accessible name ("Notifications 2 unread"), as WCAG 2.5.3 asks. */}
+                  <Link href="/notifications">
                     Notifications
-                    {unread > 0 && <span className="ml-1 badge bg-amber-100 text-amber-900 tabular-nums">{unread}</span>}
+                    {unread > 0 && ' '}
+                    {unread > 0 && (
+                      <span className="badge bg-amber-100 text-amber-900 tabular-nums">
+                        {unread}
+                        <span className="sr-only"> unread</span>
+                      </span>
+                    )}
                   </Link>
                   <Link href="/account" title="Account and API tokens">
                     {actor.name} <span className="text-xs text-slate-400">({actor.role.toLowerCase()})</span>

@@ -111,12 +111,33 @@ const schema = z
     SECRETS_KEY: z.string().regex(/^[0-9a-fA-F]{64}$/, 'must be 64 hex characters (openssl rand -hex 32)').optional(),
     /** The key before the last rotation, while stored secrets are re-encrypted (`tributary secrets rotate`). */
     SECRETS_KEY_PREVIOUS: z.string().regex(/^[0-9a-fA-F]{64}$/, 'must be 64 hex characters').optional(),
+    /**
+     * Outgoing mail for notifications (lib/notifications/email.ts): smtp://user:pass@host:587
+     * (STARTTLS when the server offers it) or smtps://…:465. Unset = in-app notifications only.
+     */
+    SMTP_URL: z
+      .string()
+      .refine((v) => {
+        try {
+          const u = new URL(v);
+          return (u.protocol === 'smtp:' || u.protocol === 'smtps:') && !!u.hostname;
+        } catch {
+          return false;
+        }
+      }, 'must be a URL like smtp://user:password@mail.hospital.example:587 or smtps://…:465')
+      .optional(),
+    /** Sender of notification e-mails, e.g. "Tributary <tributary@hospital.example>"; required with SMTP_URL. */
+    SMTP_FROM: z
+      .string()
+      .refine((v) => /^[^<>@\s]+@[^<>@\s]+$/.test(v.trim()) || /^[^<>]*<[^<>@\s]+@[^<>@\s]+>$/.test(v.trim()), 'must be an address, or "Name <address>"')
+      .optional(),
     DEMO_ADMIN_EMAIL: z.string().email().default('admin@tributary.local'),
     DEMO_ADMIN_PASSWORD: z.string().min(8).default('tributary-demo'),
     LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   })
   .superRefine((v, ctx) => {
     checkTlsFiles(v, ctx);
+    if (v.SMTP_URL && !v.SMTP_FROM) ctx.addIssue({ code: 'custom', path: ['SMTP_FROM'], message: 'is required when SMTP_URL is set (the sender address)' });
     if (v.TRIBUTARY_MODE === 'production') {
       if (!v.TRIBUTARY_SECRET || v.TRIBUTARY_SECRET.length < 32)
         ctx.addIssue({

@@ -103,6 +103,7 @@ export async function startWorker(opts: { scpPort?: number; scpTlsPort?: number;
   const ensureSchedules = async () => {
     await queue(QUEUES.maintenance).upsertJobScheduler('staging-purge', { every: 15 * 60_000 }, { name: 'staging.purge', data: {} });
     await queue(QUEUES.maintenance).upsertJobScheduler('staging-reconcile', { every: RECONCILE_EVERY_MS }, { name: 'staging.reconcile', data: {} });
+    await queue(QUEUES.maintenance).upsertJobScheduler('notifications-sweep', { every: 5 * 60_000 }, { name: 'notifications.sweep', data: {} });
   };
   await ensureSchedules();
   // Redis holds only queues: when it starts empty or comes back without its data, whatever the

@@ -3,6 +3,7 @@
  * Connectors: which PACS device to talk to, as which AE (query pool) and where the PACS sends
  * the studies (receiving pool), how hard (max associations) and when (schedule).
  */
+import { useConfirm } from '@/components/confirm-dialog';
 import Link from 'next/link';
 import { useRouter } from 'next/navigation';
 import { Fragment, useState } from 'react';
@@ -275,8 +276,23 @@ export function ConnectorsManager({ connectors, devices, pools, scp }: { connect
     }));
   }
 
+  const [confirm, confirmDialog] = useConfirm();
+
   async function remove(c: ConnectorRow) {
-    if (!window.confirm(`Delete the connector “${c.name}”? Queries run through it are deleted with it.`)) return;
+    const ok = await confirm({
+      title: `Delete the connector “${c.name}”?`,
+      body: (
+        <>
+          <p>
+            It queries {c.device ? `${c.device.name} (${c.device.aeTitle})` : 'its PACS'} as {c.queryPool.aeTitle} and receives as {c.receivingPool.aeTitle}.
+          </p>
+          <p>Queries run through it are deleted with it; studies already in research pools stay. This cannot be undone.</p>
+        </>
+      ),
+      confirmLabel: 'Delete connector',
+      danger: true,
+    });
+    if (!ok) return;
     setDeleting(c.id);
     setRowError(null);
     const res = await apiFetch(`/connectors/${c.id}`, { method: 'DELETE' });
@@ -287,6 +303,7 @@ export function ConnectorsManager({ connectors, devices, pools, scp }: { connect
 
   return (
     <div className="space-y-4">
+      {confirmDialog}
       <div className="flex items-center justify-between">
         <span className="text-slate-500 tabular-nums">
           {connectors.length} {connectors.length === 1 ? 'connector' : 'connectors'}

@@ -5,6 +5,7 @@ import { useRouter } from 'next/navigation';
 import { Fragment, useState } from 'react';
 import { apiFetch, validate } from '@/components/api-client';
 import { EmptyState } from '@/components/ui';
+import { useConfirm } from '@/components/confirm-dialog';
 import { deviceInputSchema, splitAddresses, TLS_MIN_VERSIONS } from '@/lib/devices/schema';
 import { escapeCancels, FormAlert, OtherFieldErrors, str, useApiAction, useFieldBinder } from './kit';
 
@@ -239,9 +240,34 @@ export function DevicesManager({ devices }: { devices: DeviceRow[] }) {
   const [editing, setEditing] = useState<string | null>(null);
   const [deleting, setDeleting] = useState<string | null>(null);
   const [rowError, setRowError] = useState<{ id: string; message: string } | null>(null);
+  const [confirm, confirmDialog] = useConfirm();
 
   async function remove(d: DeviceRow) {
-    if (!window.confirm(`Delete the device "${d.name}" (${d.aeTitle} at ${d.host}:${d.port})?`)) return;
+    const ok = await confirm({
+      title: `Delete the device “${d.name}”?`,
+      body: (
+        <>
+          <p>
+            {d.aeTitle} at {d.host}:{d.port}.
+          </p>
+          {d.connectors > 0 && (
+            <p>
+              It is used by {d.connectors} {d.connectors === 1 ? 'connector' : 'connectors'}: change or delete {d.connectors === 1 ? 'it' : 'them'} first, a device in use
+              cannot be deleted.
+            </p>
+          )}
+          {d.pools > 0 && (
+            <p>
+              {d.pools} {d.pools === 1 ? 'pool accepts' : 'pools accept'} images from it; they stop accepting them.
+            </p>
+          )}
+          {d.connectors === 0 && d.pools === 0 && <p>No connector or pool uses it.</p>}
+        </>
+      ),
+      confirmLabel: 'Delete device',
+      danger: true,
+    });
+    if (!ok) return;
     setDeleting(d.id);
     setRowError(null);
     const res = await apiFetch(`/devices/${d.id}`, { method: 'DELETE' });
@@ -252,6 +278,7 @@ export function DevicesManager({ devices }: { devices: DeviceRow[] }) {
 
   return (
     <div className="space-y-4">
+      {confirmDialog}
       <div className="flex items-center justify-between">
         <span className="text-slate-500 tabular-nums">
           {devices.length} {devices.length === 1 ? 'device' : 'devices'}

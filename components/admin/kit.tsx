@@ -9,6 +9,14 @@ import type { ApiResult } from '@/components/api-client';
 
 export type Fields = Record<string, string[]>;
 
+/**
+ * One message per field: the first problem zod (or the API) found, which is the one to fix first
+ * ("required" rather than "required. too short. not a host name."). Forms show it under the input.
+ */
+export function oneMessagePerField(fields: Fields): Fields {
+  return Object.fromEntries(Object.entries(fields).filter(([, m]) => m.length).map(([k, m]) => [k, [m[0]]]));
+}
+
 export function useApiAction() {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
@@ -28,7 +36,7 @@ export function useApiAction() {
       const res = await call();
       if (!res.ok) {
         setError(res.error.message);
-        setFields(res.error.fields ?? {});
+        setFields(oneMessagePerField(res.error.fields ?? {}));
         return undefined;
       }
       return res.data;
@@ -40,7 +48,7 @@ export function useApiAction() {
   /** Client-side validation failed: show the field errors without calling the API. */
   const invalid = useCallback((f: Fields) => {
     setError(null);
-    setFields(f);
+    setFields(oneMessagePerField(f));
   }, []);
 
   return { busy, error, fields, run, reset, invalid, setError };
@@ -65,7 +73,7 @@ export function useFieldBinder(fields: Fields) {
     error: (name: string) =>
       fields[name] ? (
         <p id={`${id(name)}-error`} className="field-error">
-          {fields[name].join(' ')}
+          {fields[name][0]}
         </p>
       ) : null,
   };
@@ -80,7 +88,7 @@ export function OtherFieldErrors({ fields, known }: { fields: Fields; known: str
       {rest.map(([k, m]) => (
         <li key={k}>
           {k === '_' ? '' : `${k}: `}
-          {m.join(' ')}
+          {m[0]}
         </li>
       ))}
     </ul>

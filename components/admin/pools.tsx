@@ -3,6 +3,7 @@
 import { useRouter } from 'next/navigation';
 import { useState } from 'react';
 import { apiFetch, validate } from '@/components/api-client';
+import { useConfirm } from '@/components/confirm-dialog';
 import { poolInputSchema, poolPatchSchema } from '@/lib/pools/schema';
 import { escapeCancels, FormAlert, OtherFieldErrors, str, useApiAction, useFieldBinder } from './kit';
 import { KIND_HELP, type PoolKind } from './pool-kinds';
@@ -171,6 +172,7 @@ export function PoolMembers({ poolId, kind, members: initial, users }: { poolId:
   const [error, setError] = useState<string | null>(null);
   const [addUser, setAddUser] = useState('');
   const [addRole, setAddRole] = useState<PoolRole>('RESEARCHER');
+  const [confirm, confirmDialog] = useConfirm();
   const candidates = users.filter((u) => !members.some((m) => m.userId === u.id));
 
   async function save(next: MemberRow[], key: string): Promise<boolean> {
@@ -210,6 +212,7 @@ export function PoolMembers({ poolId, kind, members: initial, users }: { poolId:
 
   return (
     <div className="space-y-3">
+      {confirmDialog}
       {kind === 'RESEARCH' && members.length > 0 && owners === 0 && (
         <p className="rounded-md border border-amber-200 bg-amber-50 px-2.5 py-1.5 text-sm text-amber-900">
           This pool has no owner: nobody can read its identity map (real ↔ research identities) or manage it except administrators.
@@ -247,7 +250,16 @@ export function PoolMembers({ poolId, kind, members: initial, users }: { poolId:
                     value={m.role}
                     disabled={pending !== null}
                     title={ROLE_HELP[m.role]}
-                    onChange={(e) => save(members.map((x) => (x.userId === m.userId ? { ...x, role: e.target.value as PoolRole } : x)), m.userId)}
+                    onChange={async (e) => {
+                      const next = e.target.value as PoolRole;
+                      const ok = await confirm({
+                        title: `Make ${m.name} ${next.toLowerCase()} of this pool?`,
+                        body: <p>{ROLE_HELP[next]}. The pool’s owners are told.</p>,
+                        confirmLabel: 'Change role',
+                        danger: m.role === 'OWNER' || next === 'OWNER',
+                      });
+                      if (ok) void save(members.map((x) => (x.userId === m.userId ? { ...x, role: next } : x)), m.userId);
+                    }}
                   >
                     <option value="OWNER">Owner</option>
                     <option value="COORDINATOR">Coordinator</option>
@@ -260,8 +272,15 @@ export function PoolMembers({ poolId, kind, members: initial, users }: { poolId:
                     type="button"
                     className="btn btn-sm btn-danger"
                     disabled={pending !== null}
-                    onClick={() => {
-                      if (window.confirm(`Remove ${m.name} from this pool? They lose access to its studies at once.`))
+                    onClick={async () => {
+                      if (
+                        await confirm({
+                          title: `Remove ${m.name} from this pool?`,
+                          body: <p>They lose access to its studies at once. The pool’s owners are told.</p>,
+                          confirmLabel: 'Remove member',
+                          danger: true,
+                        })
+                      )
                         void save(members.filter((x) => x.userId !== m.userId), `rm-${m.userId}`);
                     }}
                   >
@@ -310,14 +329,25 @@ export function DeletePool({ pool, studies }: { pool: { id: string; name: string
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
 
+  const [confirm, confirmDialog] = useConfirm();
+
   async function onDelete() {
-    if (studies > 0) {
-      const typed = window.prompt(
-        `Deleting “${pool.name}” removes its ${studies} de-identified ${studies === 1 ? 'study' : 'studies'}, its identity map and its queries. This cannot be undone.\n\nType the pool name to confirm:`,
-      );
-      if (typed === null) return;
-      if (typed.trim() !== pool.name) return setError('The name did not match; nothing was deleted.');
-    } else if (!window.confirm(`Delete the pool “${pool.name}”? This cannot be undone.`)) return;
+    const ok = await confirm({
+      title: `Delete the pool “${pool.name}”?`,
+      body:
+        studies > 0 ? (
+          <p>
+            It holds {studies} de-identified {studies === 1 ? 'study' : 'studies'}. Deleting it removes them, its identity map (the only link between research and
+            real identities), its lookup tables and its queries. This cannot be undone.
+          </p>
+        ) : (
+          <p>It holds no study. Its members, rules and queries are removed with it. This cannot be undone.</p>
+        ),
+      confirmLabel: 'Delete pool',
+      danger: true,
+      typeToConfirm: studies > 0 ? pool.name : undefined,
+    });
+    if (!ok) return;
     setBusy(true);
     setError(null);
     const res = await apiFetch(`/pools/${pool.id}`, { method: 'DELETE' });
@@ -329,6 +359,7 @@ export function DeletePool({ pool, studies }: { pool: { id: string; name: string
 
   return (
     <div className="space-y-2">
+      {confirmDialog}
       <button type="button" className="btn btn-danger" onClick={onDelete} disabled={busy}>
         {busy ? 'Deleting…' : 'Delete pool'}
       </button>

@@ -3,6 +3,7 @@
 import { useRouter } from 'next/navigation';
 import { useEffect, useState, useTransition } from 'react';
 import { apiFetch } from '@/components/api-client';
+import { useConfirm } from '@/components/confirm-dialog';
 
 export function FailedJobActions({ queue, jobId, jobName }: { queue: string; jobId: string; jobName: string }) {
   const router = useRouter();
@@ -10,8 +11,10 @@ export function FailedJobActions({ queue, jobId, jobName }: { queue: string; job
   const [error, setError] = useState<string | null>(null);
   const path = `/admin/queues/${encodeURIComponent(queue)}/jobs/${encodeURIComponent(jobId)}`;
 
+  const [confirm, confirmDialog] = useConfirm();
+
   async function act(kind: 'retry' | 'remove') {
-    if (kind === 'remove' && !window.confirm(`Remove the failed job ${jobName} (${jobId})? It will not run again.`)) return;
+    if (kind === 'remove' && !(await confirm({ title: `Remove the failed job ${jobName}?`, body: <p>Job {jobId} will not run again; the query or study it belongs to keeps its failed state and can be retried from its page.</p>, confirmLabel: 'Remove job', danger: true }))) return;
     setBusy(kind);
     setError(null);
     const res = kind === 'retry' ? await apiFetch(`${path}/retry`, { method: 'POST' }) : await apiFetch(path, { method: 'DELETE' });
@@ -22,6 +25,7 @@ export function FailedJobActions({ queue, jobId, jobName }: { queue: string; job
 
   return (
     <div className="flex flex-col items-end gap-1">
+      {confirmDialog}
       <div className="flex gap-1.5">
         <button type="button" className="btn btn-sm" onClick={() => act('retry')} disabled={busy !== null}>
           {busy === 'retry' ? 'Retrying…' : 'Retry'}

@@ -1,4 +1,5 @@
 'use client';
+import { useConfirm } from '@/components/confirm-dialog';
 /**
  * API tokens on /account: create (the secret is shown once), copy, revoke.
  * Validation happens on the server (lib/users/schema.ts is not browser-safe: it imports the
@@ -133,8 +134,10 @@ export function RevokeTokenButton({ id, name }: { id: string; name: string }) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
 
+  const [confirm, confirmDialog] = useConfirm();
+
   async function revoke() {
-    if (!window.confirm(`Revoke the token “${name}”? Anything using it stops working at once.`)) return;
+    if (!(await confirm({ title: `Revoke the token “${name}”?`, body: <p>Scripts and viewers using it stop working at once. This cannot be undone.</p>, confirmLabel: 'Revoke token', danger: true }))) return;
     setBusy(true);
     setError(null);
     const res = await apiFetch(`/tokens/${id}`, { method: 'DELETE' });
@@ -145,6 +148,7 @@ export function RevokeTokenButton({ id, name }: { id: string; name: string }) {
 
   return (
     <span className="inline-flex flex-col items-end gap-1">
+      {confirmDialog}
       <button type="button" className="btn btn-sm btn-danger" onClick={revoke} disabled={busy}>
         {busy ? 'Revoking…' : 'Revoke'}
       </button>

@@ -3,6 +3,7 @@
  * Users: create, change role, deactivate/reactivate, reset password.
  * The server validates with lib/users/schema.ts; its field errors come back next to the inputs.
  */
+import { useConfirm } from '@/components/confirm-dialog';
 import { useRouter } from 'next/navigation';
 import { PASSWORD_MIN_LENGTH } from '@/lib/users/schema';
 import { Fragment, useMemo, useState } from 'react';
@@ -141,19 +142,56 @@ export function UsersManager({ users, meId }: { users: UserRow[]; meId: string }
     router.refresh();
   }
 
-  function changeRole(u: UserRow, role: Role) {
+  const [confirm, confirmDialog] = useConfirm();
+
+  async function changeRole(u: UserRow, role: Role) {
     if (role === u.role) return;
-    if (role === 'ADMIN' && !window.confirm(`Make ${u.name} an administrator? Administrators see every pool and manage users.`)) return;
+    const ok = await confirm({
+      title: `Make ${u.name} ${role === 'ADMIN' ? 'an administrator' : `a ${ROLE_LABEL[role].toLowerCase()}`}?`,
+      body: (
+        <>
+          <p>
+            {role === 'ADMIN'
+              ? 'Administrators see every pool’s studies and settings and manage devices, connectors, pools and users.'
+              : u.role === 'ADMIN'
+                ? 'They lose administration at once and see only the pools they are members of.'
+                : 'Their role in each pool is unchanged; what they may do there is set by their pool role.'}
+          </p>
+          <p>
+            {u.pools > 0 ? `They are a member of ${u.pools} ${u.pools === 1 ? 'pool' : 'pools'}.` : 'They are a member of no pool.'} Their current sessions end; they sign in
+            again.
+          </p>
+        </>
+      ),
+      confirmLabel: `Make ${ROLE_LABEL[role].toLowerCase()}`,
+      danger: role === 'ADMIN' || u.role === 'ADMIN',
+    });
+    if (!ok) return;
     void patch(u, { role }, `role-${u.id}`, `${u.name} is now ${ROLE_LABEL[role].toLowerCase()}.`);
   }
 
-  function toggleActive(u: UserRow) {
-    if (u.active && !window.confirm(`Deactivate ${u.name}? They can no longer sign in and their API tokens stop working at once.`)) return;
+  async function toggleActive(u: UserRow) {
+    if (
+      u.active &&
+      !(await confirm({
+        title: `Deactivate ${u.name}?`,
+        body: (
+          <p>
+            They can no longer sign in and their API tokens stop working at once
+            {u.pools > 0 ? `; they stay listed as members of ${u.pools} ${u.pools === 1 ? 'pool' : 'pools'} until removed there` : ''}. You can activate them again later.
+          </p>
+        ),
+        confirmLabel: 'Deactivate',
+        danger: true,
+      }))
+    )
+      return;
     void patch(u, { active: !u.active }, `active-${u.id}`, u.active ? `${u.name} is deactivated.` : `${u.name} is active again.`);
   }
 
   return (
     <div className="space-y-4">
+      {confirmDialog}
       <div className="flex flex-wrap items-center gap-3">
         <label className="sr-only" htmlFor="user-filter">Filter users</label>
         <input

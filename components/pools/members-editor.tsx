@@ -7,6 +7,7 @@
 import { useRouter } from 'next/navigation';
 import { useState } from 'react';
 import { apiFetch } from '@/components/api-client';
+import { useConfirm } from '@/components/confirm-dialog';
 
 type PoolRole = 'OWNER' | 'COORDINATOR' | 'RESEARCHER';
 
@@ -33,6 +34,7 @@ export function MembersEditor({ poolId, members: initial, selfId }: { poolId: st
   const [notice, setNotice] = useState<string | null>(null);
   const [email, setEmail] = useState('');
   const [role, setRole] = useState<PoolRole>('RESEARCHER');
+  const [confirm, confirmDialog] = useConfirm();
   const owners = members.filter((m) => m.role === 'OWNER').length;
   const base = `/pools/${encodeURIComponent(poolId)}/members`;
 
@@ -57,6 +59,25 @@ export function MembersEditor({ poolId, members: initial, selfId }: { poolId: st
   }
 
   async function changeRole(m: MemberRow, next: PoolRole) {
+    const self = m.userId === selfId;
+    const ok = await confirm({
+      title: self ? `Change your own role to ${ROLE_LABEL[next].toLowerCase()}?` : `Make ${m.name} ${ROLE_LABEL[next].toLowerCase()} of this pool?`,
+      body: (
+        <p>
+          {next === 'OWNER'
+            ? 'Owners read the identity map and lookup tables, save the rules and decide on quarantined images.'
+            : m.role === 'OWNER'
+              ? `${self ? 'You' : 'They'} lose the identity map, the rules and the quarantine at once.`
+              : next === 'COORDINATOR'
+                ? 'Coordinators query the PACS (seeing source identities) and retrieve studies into this pool.'
+                : 'Researchers see the pool’s de-identified studies only.'}{' '}
+          The other owners are told.
+        </p>
+      ),
+      confirmLabel: `Make ${ROLE_LABEL[next].toLowerCase()}`,
+      danger: m.role === 'OWNER' || next === 'OWNER',
+    });
+    if (!ok) return;
     setError(null);
     setNotice(null);
     setPending(m.userId);
@@ -70,8 +91,13 @@ export function MembersEditor({ poolId, members: initial, selfId }: { poolId: st
 
   async function remove(m: MemberRow) {
     const self = m.userId === selfId;
-    const question = self ? 'Leave this pool? You lose access to it at once.' : `Remove ${m.name} from this pool? They lose access to its studies at once.`;
-    if (!window.confirm(question)) return;
+    const ok = await confirm({
+      title: self ? 'Leave this pool?' : `Remove ${m.name} from this pool?`,
+      body: <p>{self ? 'You lose access to it at once.' : `They lose access to its studies at once (their role: ${m.role.toLowerCase()}). The other owners are told.`}</p>,
+      confirmLabel: self ? 'Leave pool' : 'Remove member',
+      danger: true,
+    });
+    if (!ok) return;
     setError(null);
     setNotice(null);
     setPending(`rm-${m.userId}`);
@@ -86,6 +112,7 @@ export function MembersEditor({ poolId, members: initial, selfId }: { poolId: st
 
   return (
     <div className="space-y-3">
+      {confirmDialog}
       {members.length === 0 ? (
         <p className="text-slate-500">Nobody is a member of this pool yet.</p>
       ) : (

@@ -5,6 +5,7 @@
  * tests/integration/api/contract.test.ts checks that every route file is listed here.
  */
 import { z } from 'zod';
+import { auditFilterSchema } from '../audit-log/filters';
 import { connectorInputSchema } from '../connectors/schema';
 import { deviceInputSchema, devicePatchSchema } from '../devices/schema';
 import { QUEUES } from '../jobs/catalogue';
@@ -74,6 +75,7 @@ export const api = {
 
   retryJob: e({ method: 'post', path: '/admin/queues/{queue}/jobs/{jobId}/retry', summary: 'Retry a failed background job', tag: 'admin', access: 'admin', params: z.object({ queue: z.enum(QUEUES), jobId: z.string().min(1).max(200) }) }),
   removeJob: e({ method: 'delete', path: '/admin/queues/{queue}/jobs/{jobId}', summary: 'Remove a background job that is not running', tag: 'admin', access: 'admin', params: z.object({ queue: z.enum(QUEUES), jobId: z.string().min(1).max(200) }) }),
+  exportAudit: e({ method: 'get', path: '/admin/audit/export', summary: 'The audit log as CSV, filtered like the audit page (action, pool, user, from, to); at most 50,000 events, newest first', tag: 'admin', access: 'admin', query: auditFilterSchema, produces: 'text/csv' }),
   // Each capability keeps its endpoints in lib/api/endpoints/<capability>.ts.
   ...deidEndpoints,
   ...browseEndpoints,

@@ -20,6 +20,8 @@ export const JOBS = {
   'staging.purge': { queue: QUEUES.maintenance, schema: z.object({}) },
   /** Staging folder vs StagedInstance rows (lib/receive/reconcile-staging.ts); also run at worker start. */
   'staging.reconcile': { queue: QUEUES.maintenance, schema: z.object({}) },
+  /** Query-finished notices a crash skipped, and notification e-mails owed (lib/notifications/query-settled.ts). */
+  'notifications.sweep': { queue: QUEUES.maintenance, schema: z.object({}) },
 } as const;
 export type JobName = keyof typeof JOBS;
 export type JobPayload<N extends JobName> = z.infer<(typeof JOBS)[N]['schema']>;

@@ -5,6 +5,7 @@
  */
 import { audit } from '../audit';
 import type { Actor } from '../auth/actor';
+import { requirePool } from '../auth/access';
 import { db, type QuerySource } from '../db';
 import { AppError } from '../errors';
 import { waitingForWindowUntil } from '../connectors/schedule';
@@ -114,8 +115,25 @@ export async function listQueries(poolId: string, page = 1, pageSize = 50) {
   return { rows, total, page, pageSize };
 }
 
-/** Everything the query page needs: rows, results per row, and retrieval state per study. */
-export async function getQueryDetail(queryId: string) {
+/**
+ * Who may follow a finished study from the query page to its research copy in the pool: that
+ * link pairs a source identity (the MRN the page shows) with a research ID. The pool's owner may
+ * (they hold the identity map), and the coordinator who ran the query (they retrieved those
+ * studies: docs/security.md, "learn the research ID of an MRN it did not retrieve"); another
+ * coordinator of the pool and an administrator may not.
+ */
+export async function mayLinkPoolStudies(viewer: Actor, query: { poolId: string; createdById: string | null }): Promise<boolean> {
+  const access = await requirePool(viewer, query.poolId, 'read');
+  if (access.isOwner) return true;
+  return !access.isAdmin && query.createdById === viewer.userId && (access.poolRole === 'COORDINATOR' || access.poolRole === 'OWNER');
+}
+
+/**
+ * Everything the query page needs: rows, results per row, and retrieval state per study. With a
+ * viewer allowed to (mayLinkPoolStudies), each finished study carries `poolStudyId`, the id of
+ * its de-identified copy in the pool (null otherwise).
+ */
+export async function getQueryDetail(queryId: string, opts: { viewer?: Actor } = {}) {
   const q = await db.query.findUnique({
     where: { id: queryId },
     include: {
@@ -138,8 +156,23 @@ export async function getQueryDetail(queryId: string) {
   const rowsWaiting = (q.status === 'PENDING' || q.status === 'RUNNING') && q.items.some((i) => i.status === 'PENDING' || i.status === 'RUNNING');
   const studiesWaiting = retrievals.some((r) => r.state === 'QUEUED' || r.state === 'SCHEDULED');
   const scheduledFor = rowsWaiting || studiesWaiting ? waitingForWindowUntil(q.connector.schedule) : null;
+  const poolStudy = new Map<string, string>();
+  const finished = retrievals.filter((r) => r.state === 'DONE' || r.state === 'PARTIAL');
+  if (opts.viewer && finished.length && (await mayLinkPoolStudies(opts.viewer, q))) {
+    const ids = await db.studyIdentity.findMany({
+      where: { poolId: q.poolId, sourceStudyUid: { in: finished.map((r) => r.studyInstanceUid) } },
+      select: { sourceStudyUid: true, researchStudyUid: true },
+    });
+    const studies = await db.study.findMany({ where: { poolId: q.poolId, studyInstanceUid: { in: ids.map((i) => i.researchStudyUid) } }, select: { id: true, studyInstanceUid: true } });
+    const byResearchUid = new Map(studies.map((s) => [s.studyInstanceUid, s.id]));
+    for (const i of ids) {
+      const id = byResearchUid.get(i.researchStudyUid);
+      if (id) poolStudy.set(i.sourceStudyUid, id);
+    }
+  }
   return {
     ...q,
+    results: q.results.map((r) => ({ ...r, poolStudyId: r.retrieval && (r.retrieval.state === 'DONE' || r.retrieval.state === 'PARTIAL') ? (poolStudy.get(r.studyInstanceUid) ?? null) : null })),
     scheduledFor,
     progress: {
       rows: q.items.length,

@@ -75,16 +75,37 @@ test('an administrator registers a PACS, its two AEs and a connector, tests the 
   await expect(crow).toContainText(/Connected: C-ECHO answered in \d+ ms/);
   await page.screenshot({ path: 'test-results/screens/admin-connectors.png', fullPage: true });
 
-  // A device in use cannot be deleted; after the connector goes, it can.
-  page.on('dialog', (d) => void d.accept());
+  // A device in use cannot be deleted; after the connector goes, it can. Deletions ask in an
+  // in-app dialog that says what depends on the thing; Escape (or Cancel) changes nothing.
   await page.goto('/admin/devices');
-  await devicesTable.getByRole('row').filter({ hasText: 'E2E_PACS2' }).getByRole('button', { name: 'Delete' }).click();
+  const deleteDevice = devicesTable.getByRole('row').filter({ hasText: 'E2E_PACS2' }).getByRole('button', { name: 'Delete' });
+  await deleteDevice.click();
+  let dialog = page.getByRole('dialog', { name: /Delete the device/ });
+  await expect(dialog).toBeVisible();
+  await expect(dialog).toContainText('used by 1 connector');
+  // Focus starts on Cancel and stays in the dialog (Tab cycles through its buttons only).
+  await expect(dialog.getByRole('button', { name: 'Cancel' })).toBeFocused();
+  await page.keyboard.press('Tab');
+  await expect(dialog.getByRole('button', { name: 'Delete device' })).toBeFocused();
+  await page.screenshot({ path: 'test-results/screens/admin-confirm-dialog.png' });
+  await page.keyboard.press('Escape');
+  await expect(dialog).toHaveCount(0);
+  await expect(deleteDevice).toBeFocused();
+  await expect(devicesTable.getByRole('row').filter({ hasText: 'E2E_PACS2' })).toHaveCount(1);
+  await deleteDevice.click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Delete device' }).click();
   await expect(devicesTable.getByRole('alert')).toContainText(/Could not delete.*connector/);
   await page.goto('/admin/connectors');
   await connectors.getByRole('row').filter({ hasText: 'Research PACS connector' }).getByRole('button', { name: 'Delete' }).click();
+  dialog = page.getByRole('dialog', { name: /Delete the connector/ });
+  await expect(dialog).toContainText('E2E_Q2');
+  await dialog.getByRole('button', { name: 'Delete connector' }).click();
   await expect(connectors.getByRole('row').filter({ hasText: 'Research PACS connector' })).toHaveCount(0);
   await page.goto('/admin/devices');
   await devicesTable.getByRole('row').filter({ hasText: 'E2E_PACS2' }).getByRole('button', { name: 'Delete' }).click();
+  dialog = page.getByRole('dialog', { name: /Delete the device/ });
+  await expect(dialog).toContainText('No connector or pool uses it');
+  await dialog.getByRole('button', { name: 'Delete device' }).click();
   await expect(devicesTable.getByRole('row').filter({ hasText: 'E2E_PACS2' })).toHaveCount(0);
   const after = (await (await page.request.get('/api/v1/devices')).json()) as { aeTitle: string }[];
   expect(after.map((d) => d.aeTitle)).not.toContain('E2E_PACS2');

@@ -12,7 +12,6 @@ import { signIn, world } from './state';
 
 test('a pool owner manages members, saves rules as a new version and previews them on a sample', async ({ page }) => {
   const w = world();
-  page.on('dialog', (d) => void d.accept()); // "Remove … from this pool?"
   await signIn(page, w.users.researcherB, w.password);
   await page.getByRole('link', { name: 'Neuro cohort' }).click();
   const sections = page.getByRole('navigation', { name: 'Pool sections' });
@@ -29,7 +28,15 @@ test('a pool owner manages members, saves rules as a new version and previews th
   await page.getByRole('form', { name: 'Add a member' }).getByRole('button', { name: 'Add' }).click();
   const row = members.getByRole('row').filter({ hasText: w.users.researcherA });
   await expect(row).toBeVisible();
+  // A role change asks first; Cancel (here: Escape) leaves the role as it was.
+  await row.getByRole('combobox').selectOption('COORDINATOR');
+  const roleDialog = page.getByRole('dialog', { name: /coordinator of this pool\?/ });
+  await expect(roleDialog).toContainText('query the PACS');
+  await page.keyboard.press('Escape');
+  await expect(roleDialog).toHaveCount(0);
+  await expect(row.getByRole('combobox')).toHaveValue('RESEARCHER');
   await row.getByRole('button', { name: 'Remove' }).click();
+  await page.getByRole('dialog', { name: /Remove .* from this pool/ }).getByRole('button', { name: 'Remove member' }).click();
   await expect(members.getByRole('row').filter({ hasText: w.users.researcherA })).toHaveCount(0);
   // The only owner cannot remove themself.
   await expect(members.getByRole('row').filter({ hasText: w.users.researcherB }).getByRole('button', { name: 'Leave' })).toBeDisabled();
@@ -43,6 +50,11 @@ test('a pool owner manages members, saves rules as a new version and previews th
   await page.getByLabel(/^Protocol ID/).fill('EX-01');
   await page.getByRole('button', { name: `Save as version ${version}` }).click();
   await expect(page.getByRole('status').filter({ hasText: `Saved as version ${version}` })).toBeVisible();
+  // The summary comes first; the generated list is folded away until opened.
+  await expect(page.getByRole('region', { name: 'Summary' })).toContainText(`Version ${version}`);
+  await expect(page.getByRole('region', { name: 'Summary' })).toContainText('Retain Patient Characteristics');
+  await expect(page.getByRole('table', { name: 'Generated rule list' })).toHaveCount(0);
+  await page.locator('summary', { hasText: 'Generated rule list' }).click();
   await expect(page.getByRole('table', { name: 'Generated rule list' })).toContainText('PatientSex');
 
   // Preview the saved rules on an uploaded sample: identity replaced, sex kept.

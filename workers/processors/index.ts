@@ -10,6 +10,7 @@ import { retrievalMove } from './retrieval-move';
 import type { Processor } from './shared';
 import { stagingPurge } from './staging-purge';
 import { stagingReconcile } from './staging-reconcile';
+import { notificationsSweep } from './notifications-sweep';
 
 export type { Processor } from './shared';
 
@@ -19,4 +20,5 @@ export const processors: Record<JobName, Processor> = {
   'retrieval.anonymize': retrievalAnonymize,
   'staging.purge': stagingPurge,
   'staging.reconcile': stagingReconcile,
+  'notifications.sweep': notificationsSweep,
 };

@@ -1,85 +1,77 @@
 /**
- * The audit log, newest first, 100 events a page, filtered by action and pool through the URL
- * (?action=&pool=&page=). Events hold ids and counts only, never PHI (lib/audit.ts).
+ * The audit log, newest first, 100 events a page, filtered through the URL by action, pool,
+ * user and date range (?action=&pool=&user=&from=&to=&page=), with a CSV of the same filter.
+ * Events hold ids and counts only, never PHI; names and research IDs are resolved for reading
+ * (lib/audit-log/list.ts, which also decides who may read it: administrators).
  */
 import Link from 'next/link';
-import { z } from 'zod';
 import { pageAdmin } from '@/lib/auth/page';
-import { db } from '@/lib/db';
+import { auditPageSchema, auditParams } from '@/lib/audit-log/filters';
+import { AUDIT_CSV_MAX, listAuditEvents } from '@/lib/audit-log/list';
 import { EmptyState, PageHeader } from '@/components/ui';
 import { formatDateTime } from '@/components/admin/format';
 
 export const metadata = { title: 'Audit log' };
 
-const PAGE_SIZE = 100;
-
-const filterSchema = z.object({
-  page: z.coerce.number().int().min(1).max(100_000).catch(1),
-  action: z.string().trim().max(64).optional().catch(undefined),
-  pool: z.string().trim().max(64).optional().catch(undefined),
-});
-
-function compactDetail(detail: unknown): string {
-  if (detail === null || detail === undefined) return '';
-  if (typeof detail === 'object' && !Array.isArray(detail))
-    return Object.entries(detail as Record<string, unknown>)
-      .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
-      .join(' ');
-  return JSON.stringify(detail);
-}
-
 export default async function AuditPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
-  await pageAdmin();
+  const actor = await pageAdmin();
   const sp = await searchParams;
   const first = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v) || undefined;
-  const f = filterSchema.parse({ page: first(sp.page), action: first(sp.action), pool: first(sp.pool) });
+  const f = auditPageSchema.parse({ page: first(sp.page), action: first(sp.action), pool: first(sp.pool), user: first(sp.user), from: first(sp.from), to: first(sp.to) });
+  const { rows, total, pages, actions, pools, users } = await listAuditEvents(actor, f, f.page);
 
-  const where = { ...(f.action ? { action: f.action } : {}), ...(f.pool ? { poolId: f.pool } : {}) };
-  const [events, total, actions, pools] = await Promise.all([
-    db.auditEvent.findMany({ where, orderBy: [{ at: 'desc' }, { id: 'desc' }], skip: (f.page - 1) * PAGE_SIZE, take: PAGE_SIZE }),
-    db.auditEvent.count({ where }),
-    db.auditEvent.groupBy({ by: ['action'], orderBy: { action: 'asc' } }),
-    db.pool.findMany({ select: { id: true, name: true }, orderBy: { name: 'asc' } }),
-  ]);
-
-  // Names for the ids on this page: users (actor and user targets) and pools (deleted ones keep their id).
-  const userIds = new Set<string>();
-  for (const e of events) {
-    if (e.userId) userIds.add(e.userId);
-    if (e.targetType === 'user' && e.targetId) userIds.add(e.targetId);
-  }
-  const users = new Map((await db.user.findMany({ where: { id: { in: [...userIds] } }, select: { id: true, name: true, email: true } })).map((u) => [u.id, u]));
   const poolNames = new Map(pools.map((p) => [p.id, p.name]));
-
-  const pages = Math.max(1, Math.ceil(total / PAGE_SIZE));
-  const link = (over: { page?: number }) => {
-    const u = new URLSearchParams();
-    if (f.action) u.set('action', f.action);
-    if (f.pool) u.set('pool', f.pool);
-    const page = over.page ?? f.page;
-    if (page > 1) u.set('page', String(page));
-    const s = u.toString();
+  const userNames = new Map(users.map((u) => [u.id, u.name]));
+  const link = (over: Partial<typeof f>) => {
+    const s = auditParams({ ...f, page: undefined, ...over }).toString();
     return `/admin/audit${s ? `?${s}` : ''}`;
   };
-  const filtered = Boolean(f.action || f.pool);
+  const csvHref = `/api/v1/admin/audit/export${auditParams({ ...f, page: undefined }).toString() ? `?${auditParams({ ...f, page: undefined })}` : ''}`;
+  const filtered = Boolean(f.action || f.pool || f.user || f.from || f.to);
 
   return (
     <>
-      <PageHeader title="Audit log" subtitle="Who did what to which pool, and when. Events record ids and counts only, never patient data." />
-      <form className="mb-3 flex flex-wrap items-end gap-2" role="search" aria-label="Filter audit events">
+      <PageHeader
+        title="Audit log"
+        subtitle="Who did what to which pool, and when. Events record ids and counts only, never patient data."
+        actions={
+          <a className="btn" href={csvHref} download>
+            Download CSV{total > AUDIT_CSV_MAX ? ` (newest ${AUDIT_CSV_MAX.toLocaleString('en')})` : ''}
+          </a>
+        }
+      />
+      <form className="card mb-3 flex flex-wrap items-end gap-3 p-3" role="search" aria-label="Filter audit events">
         <div>
-          <label className="label" htmlFor="action">Action</label>
-          <select id="action" name="action" className="input w-auto font-mono text-xs" defaultValue={f.action ?? ''}>
-            <option value="">All actions</option>
+          <label className="label" htmlFor="action">
+            Event
+          </label>
+          <select id="action" name="action" className="input w-auto" defaultValue={f.action ?? ''}>
+            <option value="">All events</option>
             {actions.map((a) => (
               <option key={a.action} value={a.action}>
-                {a.action}
+                {a.label}
               </option>
             ))}
           </select>
         </div>
         <div>
-          <label className="label" htmlFor="pool">Pool</label>
+          <label className="label" htmlFor="user">
+            User
+          </label>
+          <select id="user" name="user" className="input w-auto" defaultValue={f.user ?? ''}>
+            <option value="">Everyone</option>
+            {users.map((u) => (
+              <option key={u.id} value={u.id}>
+                {u.name} ({u.email})
+              </option>
+            ))}
+            {f.user && !userNames.has(f.user) && <option value={f.user}>(deleted user {f.user})</option>}
+          </select>
+        </div>
+        <div>
+          <label className="label" htmlFor="pool">
+            Pool
+          </label>
           <select id="pool" name="pool" className="input w-auto" defaultValue={f.pool ?? ''}>
             <option value="">All pools</option>
             {pools.map((p) => (
@@ -90,7 +82,19 @@ export default async function AuditPage({ searchParams }: { searchParams: Promis
             {f.pool && !poolNames.has(f.pool) && <option value={f.pool}>(deleted pool {f.pool})</option>}
           </select>
         </div>
-        <button type="submit" className="btn">
+        <div>
+          <label className="label" htmlFor="from">
+            From (UTC day)
+          </label>
+          <input id="from" name="from" type="date" className="input w-auto" defaultValue={f.from ?? ''} />
+        </div>
+        <div>
+          <label className="label" htmlFor="to">
+            To (UTC day, included)
+          </label>
+          <input id="to" name="to" type="date" className="input w-auto" defaultValue={f.to ?? ''} />
+        </div>
+        <button type="submit" className="btn btn-primary">
           Filter
         </button>
         {filtered && (
@@ -98,16 +102,16 @@ export default async function AuditPage({ searchParams }: { searchParams: Promis
             Clear
           </Link>
         )}
-        <span className="ml-auto self-center text-slate-500 tabular-nums">
+        <span className="ml-auto self-center text-slate-700 tabular-nums" role="status">
           {total.toLocaleString('en')} {total === 1 ? 'event' : 'events'}
         </span>
       </form>
 
-      {events.length === 0 ? (
+      {rows.length === 0 ? (
         <EmptyState title={filtered ? 'No event matches these filters' : f.page > 1 ? 'No events on this page' : 'No audit events yet'}>
           {filtered ? (
             <>
-              Choose another action or pool, or <Link href="/admin/audit">show every event</Link>.
+              Choose other filters, or <Link href="/admin/audit">show every event</Link>.
             </>
           ) : (
             'Sign-ins, changes to users, devices, pools and connectors, queries, retrievals, views and downloads are recorded here as they happen.'
@@ -118,65 +122,97 @@ export default async function AuditPage({ searchParams }: { searchParams: Promis
           <table className="table" aria-label="Audit events">
             <thead>
               <tr>
-                <th>Time</th>
-                <th>User</th>
-                <th>Action</th>
-                <th>Pool</th>
-                <th>Target</th>
-                <th>Detail</th>
+                <th scope="col">Time</th>
+                <th scope="col">User</th>
+                <th scope="col">Event</th>
+                <th scope="col">Pool</th>
+                <th scope="col">About</th>
+                <th scope="col">Details</th>
               </tr>
             </thead>
             <tbody>
-              {events.map((e) => {
-                const user = e.userId ? users.get(e.userId) : undefined;
-                const targetUser = e.targetType === 'user' && e.targetId ? users.get(e.targetId) : undefined;
-                const detail = compactDetail(e.detail);
-                return (
-                  <tr key={e.id}>
-                    <td className="whitespace-nowrap tabular-nums text-slate-600" title={e.at.toISOString()}>
-                      {formatDateTime(e.at, true)}
-                    </td>
-                    <td className="whitespace-nowrap">
-                      {user ? <span title={user.email}>{user.name}</span> : e.userId ? <span className="font-mono text-xs text-slate-400">{e.userId}</span> : <span className="text-slate-400">system</span>}
-                    </td>
-                    <td className="whitespace-nowrap">
-                      <Link href={`/admin/audit?${new URLSearchParams({ action: e.action, ...(f.pool ? { pool: f.pool } : {}) })}`} className="font-mono text-xs">
-                        {e.action}
+              {rows.map((e) => (
+                <tr key={e.id}>
+                  <td className="whitespace-nowrap tabular-nums text-slate-700" title={e.at.toISOString()}>
+                    {formatDateTime(e.at, true)}
+                  </td>
+                  <td className="whitespace-nowrap">
+                    {e.user ? (
+                      <Link href={link({ user: e.user.id })} title={`${e.user.email}: show only this user’s events`}>
+                        {e.user.name}
                       </Link>
-                    </td>
-                    <td className="whitespace-nowrap">
-                      {e.poolId ? (
-                        poolNames.has(e.poolId) ? (
-                          <Link href={`/admin/audit?${new URLSearchParams({ pool: e.poolId, ...(f.action ? { action: f.action } : {}) })}`}>{poolNames.get(e.poolId)}</Link>
+                    ) : e.userId ? (
+                      <span className="font-mono text-xs text-slate-600">{e.userId}</span>
+                    ) : (
+                      <span className="text-slate-600">system</span>
+                    )}
+                  </td>
+                  <td className="whitespace-nowrap">
+                    <Link href={link({ action: e.action })} title={`${e.action}: show only these events`}>
+                      {e.label}
+                    </Link>
+                  </td>
+                  <td className="whitespace-nowrap">
+                    {e.pool ? (
+                      e.pool.name ? (
+                        <Link href={link({ pool: e.pool.id })} title="Show only this pool’s events">
+                          {e.pool.name}
+                        </Link>
+                      ) : (
+                        <span className="font-mono text-xs text-slate-600" title="deleted pool">
+                          {e.pool.id}
+                        </span>
+                      )
+                    ) : (
+                      <span className="text-slate-600" aria-label="none">
+                        —
+                      </span>
+                    )}
+                  </td>
+                  <td className="whitespace-nowrap">
+                    {e.target ? (
+                      <>
+                        <span className="text-slate-600">{e.target.type}</span>{' '}
+                        {e.target.href ? (
+                          <Link href={e.target.href} title={e.target.id}>
+                            {e.target.label}
+                          </Link>
                         ) : (
-                          <span className="font-mono text-xs text-slate-400">{e.poolId}</span>
-                        )
-                      ) : (
-                        <span className="text-slate-400">—</span>
-                      )}
-                    </td>
-                    <td className="whitespace-nowrap text-xs">
-                      {e.targetType ? (
-                        <>
-                          <span className="text-slate-500">{e.targetType}</span>{' '}
-                          {targetUser ? (
-                            <span title={e.targetId ?? ''}>{targetUser.name}</span>
-                          ) : e.targetType === 'pool' && e.targetId && poolNames.has(e.targetId) ? (
-                            <span title={e.targetId}>{poolNames.get(e.targetId)}</span>
-                          ) : (
-                            <span className="font-mono">{e.targetId}</span>
-                          )}
-                        </>
-                      ) : (
-                        <span className="text-slate-400">—</span>
-                      )}
-                    </td>
-                    <td className="max-w-md truncate font-mono text-xs text-slate-600" title={detail}>
-                      {detail}
-                    </td>
-                  </tr>
-                );
-              })}
+                          <span className={e.target.label === e.target.id ? 'font-mono text-xs' : ''} title={e.target.id}>
+                            {e.target.label}
+                          </span>
+                        )}
+                      </>
+                    ) : (
+                      <span className="text-slate-600" aria-label="none">
+                        —
+                      </span>
+                    )}
+                  </td>
+                  <td className="min-w-48 text-xs">
+                    {e.detail.length ? (
+                      <details>
+                        <summary className="cursor-pointer text-slate-700">
+                          {e.detail.length} {e.detail.length === 1 ? 'field' : 'fields'}: {e.detail.slice(0, 2).map(([k]) => k).join(', ')}
+                          {e.detail.length > 2 ? '…' : ''}
+                        </summary>
+                        <dl className="mt-1 grid grid-cols-[auto_1fr] gap-x-3 gap-y-0.5">
+                          {e.detail.map(([k, v]) => (
+                            <div key={k} className="contents">
+                              <dt className="text-slate-600">{k}</dt>
+                              <dd className="break-all font-mono">{v}</dd>
+                            </div>
+                          ))}
+                        </dl>
+                      </details>
+                    ) : (
+                      <span className="text-slate-600" aria-label="none">
+                        —
+                      </span>
+                    )}
+                  </td>
+                </tr>
+              ))}
             </tbody>
           </table>
         </div>
@@ -189,7 +225,7 @@ export default async function AuditPage({ searchParams }: { searchParams: Promis
               ← Newer
             </Link>
           )}
-          <span className="text-slate-500 tabular-nums">
+          <span className="text-slate-700 tabular-nums">
             Page {f.page} of {pages}
           </span>
           {f.page < pages && (

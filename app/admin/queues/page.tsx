@@ -15,7 +15,7 @@ const QUEUE_HELP: Record<QueueName, string> = {
   find: 'C-FIND queries to the PACS, one job per query',
   move: 'C-MOVE retrievals, one job per study, throttled per connector',
   anonymize: 'De-identification of received studies into their pool',
-  maintenance: 'Staging purge and other housekeeping',
+  maintenance: 'Staging purge and reconciliation, missed notices and notification e-mails',
 };
 
 const COLUMNS = ['waiting', 'active', 'delayed', 'failed', 'completed'] as const;

@@ -48,3 +48,19 @@ describe('empty variables', () => {
     expect(() => loadEnv({ TRIBUTARY_MODE: 'production', DATABASE_URL: '', TRIBUTARY_SECRET: 'y'.repeat(40) })).toThrow(/DATABASE_URL/);
   });
 });
+
+describe('SMTP for notification e-mails', () => {
+  it('is off by default, needs SMTP_FROM with SMTP_URL, and never echoes the URL (it holds a password)', () => {
+    expect(loadEnv({ TRIBUTARY_MODE: 'demo' }).SMTP_URL).toBeUndefined();
+    const ok = loadEnv({ TRIBUTARY_MODE: 'demo', SMTP_URL: 'smtp://u:pw@mail.example:587', SMTP_FROM: 'Tributary <t@h.example>' });
+    expect(ok.SMTP_FROM).toBe('Tributary <t@h.example>');
+    expect(() => loadEnv({ TRIBUTARY_MODE: 'demo', SMTP_URL: 'smtp://u:s3cret-pw@mail.example:587' })).toThrow(/SMTP_FROM: is required/);
+    expect(() => loadEnv({ TRIBUTARY_MODE: 'demo', SMTP_URL: 'http://u:s3cret-pw@mail.example', SMTP_FROM: 't@h.example' })).toThrow(/SMTP_URL/);
+    try {
+      loadEnv({ TRIBUTARY_MODE: 'demo', SMTP_URL: 'ftp://u:s3cret-pw@mail.example', SMTP_FROM: 'nobody' });
+    } catch (e) {
+      expect(String(e)).toMatch(/SMTP_FROM: must be an address/);
+      expect(String(e)).not.toContain('s3cret-pw');
+    }
+  });
+});

@@ -3,6 +3,7 @@
 import { useRouter } from 'next/navigation';
 import { useState } from 'react';
 import { apiFetch } from '@/components/api-client';
+import { useConfirm } from '@/components/confirm-dialog';
 import { FormAlert, Spinner } from '@/components/admin/kit';
 
 interface TableRow {
@@ -23,6 +24,7 @@ interface ImportResult {
 
 export function LookupTables({ poolId, tables }: { poolId: string; tables: TableRow[] }) {
   const router = useRouter();
+  const [confirm, confirmDialog] = useConfirm();
   const [kind, setKind] = useState<'identity' | 'table'>('identity');
   const [name, setName] = useState('');
   const [mode, setMode] = useState<'merge' | 'replace'>('merge');
@@ -39,7 +41,16 @@ export function LookupTables({ poolId, tables }: { poolId: string; tables: Table
     setResult(null);
     if (!file) return setFields({ file: ['Choose a .csv or .xlsx file'] });
     if (kind === 'table' && !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(name.trim())) return setFields({ table: ['Letters, digits, "-", "_" or ".", at most 64 characters'] });
-    if (mode === 'replace' && !window.confirm(`Replace the whole ${kind === 'identity' ? 'research-ID table' : `table “${name.trim()}”`} with this file?`)) return;
+    if (
+      mode === 'replace' &&
+      !(await confirm({
+        title: `Replace the whole ${kind === 'identity' ? 'research-ID table' : `table “${name.trim()}”`} with this file?`,
+        body: <p>Every entry not in the file is removed. Identities already given to stored studies are kept.</p>,
+        confirmLabel: 'Replace table',
+        danger: true,
+      }))
+    )
+      return;
     const form = new FormData();
     form.set('kind', kind);
     if (kind === 'table') form.set('table', name.trim());
@@ -58,7 +69,7 @@ export function LookupTables({ poolId, tables }: { poolId: string; tables: Table
 
   async function remove(table: string) {
     const what = table === 'research-id' || table === 'research-name' ? 'the research-ID and research-name tables' : `the table “${table}”`;
-    if (!window.confirm(`Delete ${what}? Identities already created are kept.`)) return;
+    if (!(await confirm({ title: `Delete ${what}?`, body: <p>Identities already created are kept; new patients get pseudonyms instead.</p>, confirmLabel: 'Delete', danger: true }))) return;
     setBusy(table);
     setError(null);
     const res = await apiFetch(`/pools/${poolId}/lookups/${encodeURIComponent(table)}`, { method: 'DELETE' });
@@ -67,10 +78,11 @@ export function LookupTables({ poolId, tables }: { poolId: string; tables: Table
     router.refresh();
   }
 
-  const err = (k: string) => fields[k] && <p className="field-error">{fields[k].join(' ')}</p>;
+  const err = (k: string) => fields[k] && <p className="field-error">{fields[k][0]}</p>;
 
   return (
     <div className="grid gap-5 lg:grid-cols-2">
+      {confirmDialog}
       <div>
         {tables.length === 0 ? (
           <p className="text-slate-500">No lookup table yet.</p>
@@ -140,7 +152,7 @@ export function LookupTables({ poolId, tables }: { poolId: string; tables: Table
             </p>
             {result.warnings.length > 0 && <ul className="mt-1 list-disc pl-5 text-amber-800">{result.warnings.map((w) => <li key={w}>{w}</li>)}</ul>}
             {result.invalid.length > 0 && (
-              <div className="mt-2 max-h-56 overflow-y-auto">
+              <div className="mt-2 max-h-56 overflow-y-auto" tabIndex={0}>
                 <table className="table" aria-label="Refused rows">
                   <thead><tr><th>Row</th><th>Why</th></tr></thead>
                   <tbody>{result.invalid.map((r) => <tr key={r.rowNumber}><td className="tabular-nums">{r.rowNumber}</td><td>{r.errors.join(' ')}</td></tr>)}</tbody>

@@ -4,6 +4,7 @@ import Link from 'next/link';
 import { useRouter } from 'next/navigation';
 import { useState } from 'react';
 import { apiFetch } from '@/components/api-client';
+import { useConfirm } from '@/components/confirm-dialog';
 import { FormAlert, Spinner } from '@/components/admin/kit';
 
 export interface QuarantineRow {
@@ -30,6 +31,7 @@ const kb = (n: number) => (n >= 1024 * 1024 ? `${(n / 1024 / 1024).toFixed(1)} M
 
 export function QuarantineTable({ poolId, rows, canDecide }: { poolId: string; rows: QuarantineRow[]; canDecide: boolean }) {
   const router = useRouter();
+  const [confirm, confirmDialog] = useConfirm();
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const [busy, setBusy] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -39,11 +41,12 @@ export function QuarantineTable({ poolId, rows, canDecide }: { poolId: string; r
   async function decide(ids: string[], decision: 'release' | 'drop') {
     if (!ids.length) return;
     const n = ids.length === 1 ? 'this instance' : `these ${ids.length} instances`;
-    const question =
+    const ok = await confirm(
       decision === 'release'
-        ? `Release ${n} into the pool? Researchers will see the pixels as they are: check them for burned-in names, dates or faces first.`
-        : `Drop ${n}? The de-identified file${ids.length === 1 ? ' is' : 's are'} deleted; the record stays.`;
-    if (!window.confirm(question)) return;
+        ? { title: `Release ${n} into the pool?`, body: <p>Researchers will see the pixels as they are: check them for burned-in names, dates or faces first.</p>, confirmLabel: 'Release', danger: true }
+        : { title: `Drop ${n}?`, body: <p>The de-identified file{ids.length === 1 ? ' is' : 's are'} deleted; the record stays. This cannot be undone.</p>, confirmLabel: 'Drop', danger: true },
+    );
+    if (!ok) return;
     setBusy(ids.length === 1 ? `${decision}:${ids[0]}` : decision);
     setError(null);
     setNotice(null);
@@ -67,6 +70,7 @@ export function QuarantineTable({ poolId, rows, canDecide }: { poolId: string; r
 
   return (
     <div className="space-y-2">
+      {confirmDialog}
       {canDecide && pending.length > 0 && (
         <div className="flex flex-wrap items-center gap-2" role="toolbar" aria-label="Selected instances">
           <span className="text-slate-600 tabular-nums">{selected.size} selected</span>

@@ -93,7 +93,7 @@ export function SpreadsheetForm({ poolId, connectors }: { poolId: string; connec
             </ul>
           )}
           {verdict.invalid.length > 0 && (
-            <div className="mt-2 max-h-56 overflow-y-auto">
+            <div className="mt-2 max-h-56 overflow-y-auto" tabIndex={0}>
               <table className="table" aria-label="Invalid rows">
                 <thead><tr><th>Row</th><th>Why</th></tr></thead>
                 <tbody>

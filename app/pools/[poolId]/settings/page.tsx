@@ -1,6 +1,7 @@
 import Link from 'next/link';
 import { keptDirectIdentifiersOrNone } from '@/lib/anonymize/direct-identifiers';
 import { generatedRuleList, type RuleListRow, type RuleWhy } from '@/lib/anonymize/rule-list';
+import { OPTION_LABELS } from '@/lib/anonymize/option-labels';
 import { sopClassName } from '@/lib/anonymize/sop-classes';
 import { pagePool, poolPageTitle } from '@/lib/auth/page';
 import { listLookupTables } from '@/lib/pools/lookups';
@@ -103,7 +104,19 @@ export default async function PoolSettingsPage({ params, searchParams }: { param
         </p>
       )}
 
-      <div className="grid gap-5 xl:grid-cols-[minmax(0,3fr)_minmax(0,2fr)]">
+      <RulesSummary
+        version={pool.ruleVersion}
+        fingerprint={fingerprintOf(current)}
+        saved={versions.find((v) => v.version === pool.ruleVersion)}
+        options={current.options.map((o) => OPTION_LABELS[o]?.name ?? o)}
+        overrides={current.overrides.length}
+        quarantine={current.quarantineBurnedIn}
+        kept={currentKept}
+        counts={viewed ? null : countByWhy(list)}
+        members={members.length}
+      />
+
+      <div className="space-y-5">
         <section className="card p-4" aria-labelledby="rules-title">
           <h2 id="rules-title" className="mb-1">Rules <span className="font-normal text-slate-500">· version {pool.ruleVersion} · #{fingerprintOf(current)}</span></h2>
           <p className="mb-4 text-slate-600">
@@ -125,10 +138,10 @@ export default async function PoolSettingsPage({ params, searchParams }: { param
           />
         </section>
 
-        <div className="space-y-5">
+        <div className="grid gap-5 lg:grid-cols-2">
           <section className="card p-4" aria-labelledby="versions-title">
             <h2 id="versions-title" className="mb-2">Versions</h2>
-            <div className="max-h-72 overflow-y-auto">
+            <div className="max-h-72 overflow-y-auto" tabIndex={0} role="region" aria-label="Rule versions (scrolls)">
               <table className="table" aria-label="Rule versions">
                 <thead><tr><th>Version</th><th>Saved</th><th>By</th><th><span className="sr-only">Actions</span></th></tr></thead>
                 <tbody>
@@ -186,7 +199,11 @@ export default async function PoolSettingsPage({ params, searchParams }: { param
         </div>
       </div>
 
-      <section className="card mt-5 p-4" aria-labelledby="list-title">
+      <details className="card mt-5 p-4" open={Boolean(viewed || sp.q || why || sp.all)}>
+        <summary className="cursor-pointer font-semibold">
+          Generated rule list · version {viewed?.version ?? pool.ruleVersion} <span className="font-normal text-slate-600 tabular-nums">({list.length} rows: what happens to each attribute)</span>
+        </summary>
+      <section className="mt-3" aria-labelledby="list-title">
         <div className="mb-2 flex flex-wrap items-end justify-between gap-3">
           <div>
             <h2 id="list-title">
@@ -230,7 +247,7 @@ export default async function PoolSettingsPage({ params, searchParams }: { param
                 </>
               )}
             </p>
-            <div className="max-h-[36rem] overflow-y-auto rounded border border-slate-200">
+            <div className="max-h-[36rem] overflow-y-auto rounded border border-slate-200" tabIndex={0} role="region" aria-label="Generated rule list (scrolls)">
               <table className="table" aria-label="Generated rule list">
                 <thead><tr><th>Tag</th><th>Keyword</th><th>Attribute</th><th>Action</th><th>Code</th><th>Why</th></tr></thead>
                 <tbody>
@@ -257,9 +274,70 @@ export default async function PoolSettingsPage({ params, searchParams }: { param
         )}
         <details className="mt-3">
           <summary className="cursor-pointer text-slate-600">Rule set JSON (version {viewed?.version ?? pool.ruleVersion})</summary>
-          <pre className="mt-2 overflow-x-auto rounded bg-slate-50 p-3 text-xs">{JSON.stringify(listRules, null, 2)}</pre>
+          <pre className="mt-2 max-h-96 overflow-auto rounded bg-slate-50 p-3 text-xs" tabIndex={0}>{JSON.stringify(listRules, null, 2)}</pre>
         </details>
       </section>
+      </details>
     </>
+  );
+}
+
+function countByWhy(list: RuleListRow[]): [RuleWhy, number][] {
+  const m = new Map<RuleWhy, number>();
+  for (const r of list) m.set(r.why, (m.get(r.why) ?? 0) + 1);
+  return [...m.entries()].sort((a, b) => b[1] - a[1]);
+}
+
+/** The rules in a few lines, before the editor and the full list. */
+function RulesSummary(props: {
+  version: number;
+  fingerprint: string;
+  saved?: { createdAt: Date; createdBy: string | null };
+  options: string[];
+  overrides: number;
+  quarantine: boolean;
+  kept: string[];
+  counts: [RuleWhy, number][] | null;
+  members: number;
+}) {
+  return (
+    <section className="card mb-5 p-4" aria-labelledby="summary-title">
+      <h2 id="summary-title" className="mb-2">
+        Summary
+      </h2>
+      <dl className="grid gap-x-6 gap-y-2 sm:grid-cols-2 xl:grid-cols-4">
+        <div>
+          <dt className="label">Rules in force</dt>
+          <dd>
+            Version {props.version} <span className="font-mono text-xs text-slate-600">#{props.fingerprint}</span>
+            {props.saved && (
+              <span className="block text-xs text-slate-600">
+                saved {props.saved.createdAt.toISOString().slice(0, 16).replace('T', ' ')} UTC{props.saved.createdBy ? ` by ${props.saved.createdBy}` : ''}
+              </span>
+            )}
+          </dd>
+        </div>
+        <div>
+          <dt className="label">Profile and options</dt>
+          <dd>
+            DICOM Basic Profile{props.options.length ? ` + ${props.options.join(', ')}` : ', no options'}
+            {props.overrides > 0 && <span className="block text-xs text-slate-600">{props.overrides} override{props.overrides === 1 ? '' : 's'}</span>}
+          </dd>
+        </div>
+        <div>
+          <dt className="label">Identifiers kept</dt>
+          <dd>{props.kept.length ? <span className="font-medium text-rose-800">{props.kept.join(', ')}</span> : 'No direct identifier'}</dd>
+        </div>
+        <div>
+          <dt className="label">Burned-in text</dt>
+          <dd>{props.quarantine ? 'Suspect images are quarantined for the owner' : 'Not quarantined'}</dd>
+        </div>
+      </dl>
+      {props.counts && (
+        <p className="mt-3 text-xs text-slate-700 tabular-nums">
+          Generated rule list: {props.counts.map(([why, n]) => `${n} ${WHY_LABEL[why]}`).join(' · ')}. {props.members} member{props.members === 1 ? '' : 's'}.
+        </p>
+      )}
+    </section>
   );
 }

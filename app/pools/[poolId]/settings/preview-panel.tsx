@@ -158,11 +158,11 @@ export function PreviewPanel({ poolId, rules, samples, maxMb, beforePreview }: {
             <label className="sr-only" htmlFor="preview-q">Filter rows</label>
             <input id="preview-q" className="input max-w-xs" placeholder="Filter by tag, keyword or value" value={q} onChange={(e) => setQ(e.target.value)} />
           </div>
-          <div className="card max-h-[32rem] overflow-auto">
+          <div className="card max-h-[32rem] overflow-auto" tabIndex={0} role="region" aria-label="Before and after (scrolls)">
             <table className="table w-full table-fixed" aria-label="Before and after">
               <colgroup>
                 <col className="w-28" />
-                <col className="w-[28%]" />
+                <col className="w-[22%]" />
                 <col />
                 <col />
                 <col className="w-24" />
@@ -174,12 +174,13 @@ export function PreviewPanel({ poolId, rules, samples, maxMb, beforePreview }: {
                 {rows.map((r, i) => (
                   <tr key={`${r.path ?? ''}|${r.tag}|${i}`}>
                     <td className="whitespace-nowrap font-mono text-xs">{r.tag}</td>
-                    <td className="break-words text-xs">
-                      {r.path && <span className="block text-slate-500">{r.path} ›</span>}
+                    <td className="truncate text-xs" title={[r.path, r.keyword].filter(Boolean).join(' › ')}>
+                      {r.path && <span className="text-slate-500">{r.path} › </span>}
                       {r.keyword ?? <span className="text-slate-500">private / unknown</span>}
                     </td>
-                    <td className="break-all font-mono text-xs">{r.before ?? <span className="text-slate-400">—</span>}</td>
-                    <td className="break-all font-mono text-xs">{r.after ?? <span className="text-slate-400">—</span>}</td>
+                    {/* One line per value (the full value on hover and for screen readers' title), so long values do not wrap into three lines. */}
+                    <td className="truncate font-mono text-xs" title={r.before ?? undefined}>{r.before ?? <span className="text-slate-400">—</span>}</td>
+                    <td className="truncate font-mono text-xs" title={r.after ?? undefined}>{r.after ?? <span className="text-slate-400">—</span>}</td>
                     <td><span className={`badge ${ACTION_STYLE[r.action]}`}>{r.action}</span></td>
                   </tr>
                 ))}

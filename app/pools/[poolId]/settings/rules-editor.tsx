@@ -420,8 +420,11 @@ export function RulesEditor(props: {
       </div>
 
       {changes && changes.length > 0 && (
-        <div className="card overflow-x-auto" role="region" aria-label="What these rules change">
-          <p className="px-3 pt-2 font-medium">Compared with version {props.baseVersion}, {changes.length} resolved action{changes.length === 1 ? '' : 's'} change:</p>
+        <details className="card" open={changes.length <= 12} role="region" aria-label="What these rules change">
+          <summary className="cursor-pointer px-3 py-2 font-medium">
+            Check result: compared with version {props.baseVersion}, {changes.length} resolved action{changes.length === 1 ? '' : 's'} change
+          </summary>
+          <div className="max-h-80 overflow-auto border-t border-slate-100" tabIndex={0}>
           <table className="table">
             <thead><tr><th>Tag</th><th>Attribute</th><th>Now</th><th>With these rules</th><th>Why</th></tr></thead>
             <tbody>
@@ -436,7 +439,8 @@ export function RulesEditor(props: {
               ))}
             </tbody>
           </table>
-        </div>
+          </div>
+        </details>
       )}
 
       {props.canPreview && (

@@ -207,7 +207,7 @@ export default async function ViewersPage({ params }: { params: Promise<{ poolId
             Add this data source to the <Code>dataSources</Code> of OHIF’s <Code>app-config.js</Code> (and set <Code>defaultDataSourceName: &apos;tributary&apos;</Code>):
           </p>
           <div className="relative">
-            <pre className="max-h-96 overflow-auto rounded-md bg-slate-900 p-3 text-xs text-slate-100" aria-label="OHIF data source">{snippet}</pre>
+            <pre className="max-h-96 overflow-auto rounded-md bg-slate-900 p-3 text-xs text-slate-100" aria-label="OHIF data source" tabIndex={0}>{snippet}</pre>
             <div className="absolute right-2 top-2">
               <CopyButton text={snippet} label="Copy" className="btn btn-sm" />
             </div>

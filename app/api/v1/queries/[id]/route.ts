@@ -2,4 +2,4 @@ import { api } from '@/lib/api/contract';
 import { route } from '@/lib/api/handler';
 import { getQueryDetail } from '@/lib/queries/queries';
 
-export const GET = route(api.getQuery, async ({ params }) => getQueryDetail(params.id));
+export const GET = route(api.getQuery, async ({ actor, params }) => getQueryDetail(params.id, { viewer: actor! }));

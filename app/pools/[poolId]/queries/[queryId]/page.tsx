@@ -10,8 +10,8 @@ export async function generateMetadata({ params }: { params: Promise<{ poolId: s
 
 export default async function QueryDetailPage({ params }: { params: Promise<{ poolId: string; queryId: string }> }) {
   const { poolId, queryId } = await params;
-  const { pool } = await pagePool(poolId, 'coordinate');
-  const detail = await getQueryDetail(queryId).catch(() => null);
+  const { pool, actor } = await pagePool(poolId, 'coordinate');
+  const detail = await getQueryDetail(queryId, { viewer: actor }).catch(() => null);
   if (!detail || detail.poolId !== pool.id) notFound();
   const initial = JSON.parse(JSON.stringify(detail)) as QueryDetailJson;
   return (

@@ -7,6 +7,7 @@ import Link from 'next/link';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { apiFetch } from '@/components/api-client';
 import { ProgressBar, StateBadge, formatDicomDate, formatPersonName } from '@/components/ui';
+import { rowOutcome, summarizeRows } from '@/lib/queries/summary';
 
 interface Retrieval {
   id: string;
@@ -34,6 +35,8 @@ interface Result {
   numInstances: number | null;
   selected: boolean;
   retrieval: Retrieval | null;
+  /** The study's de-identified copy in the pool, when the viewer may follow it (lib/queries/queries.ts). */
+  poolStudyId?: string | null;
 }
 interface Item {
   id: string;
@@ -64,10 +67,19 @@ const ACTIVE_RETRIEVAL = ['QUEUED', 'SCHEDULED', 'MOVING', 'ANONYMIZING'];
 export function QueryLive({ poolId, initial }: { poolId: string; initial: QueryDetailJson }) {
   const [data, setData] = useState(initial);
   const [checked, setChecked] = useState<Set<string>>(new Set());
-  const [message, setMessage] = useState<string | null>(null);
+  const [message, setMessageState] = useState<{ text: string; kind: 'info' | 'error' } | null>(null);
+  const setMessage = (text: string | null, kind: 'info' | 'error' = 'info') => setMessageState(text === null ? null : { text, kind });
   const [busy, setBusy] = useState(false);
 
   const running = ACTIVE_QUERY.includes(data.status) || data.results.some((r) => r.retrieval && ACTIVE_RETRIEVAL.includes(r.retrieval.state));
+
+  // "3 studies queued", "Retry queued", "Cancelled" stop being true once the work they announce
+  // has ended: they go when nothing runs any more (the badges and counts say how it ended).
+  const wasRunning = useRef(running);
+  useEffect(() => {
+    if (wasRunning.current && !running) setMessageState((m) => (m?.kind === 'info' ? null : m));
+    wasRunning.current = running;
+  }, [running]);
 
   const refresh = useCallback(async () => {
     const res = await apiFetch<QueryDetailJson>(`/queries/${data.id}`);
@@ -120,7 +132,7 @@ export function QueryLive({ poolId, initial }: { poolId: string; initial: QueryD
     setMessage(null);
     const res = await apiFetch<{ queued: number; retried: number }>(`/queries/${data.id}/retrieve`, { body: { studyInstanceUids: [...checked] } });
     setBusy(false);
-    if (!res.ok) return setMessage(res.error.message);
+    if (!res.ok) return setMessage(res.error.message, 'error');
     setChecked(new Set());
     setMessage(`${res.data.queued + res.data.retried} ${res.data.queued + res.data.retried === 1 ? 'study' : 'studies'} queued for retrieval.`);
     await refresh();
@@ -128,7 +140,8 @@ export function QueryLive({ poolId, initial }: { poolId: string; initial: QueryD
 
   async function act(path: string, okText: string) {
     const res = await apiFetch(path, { method: 'POST' });
-    setMessage(res.ok ? okText : res.error.message);
+    if (res.ok) setMessage(okText);
+    else setMessage(res.error.message, 'error');
     await refresh();
   }
 
@@ -144,7 +157,10 @@ export function QueryLive({ poolId, initial }: { poolId: string; initial: QueryD
           <div className="label">Query</div>
           <div className="flex items-center gap-2">
             <StateBadge state={data.status} />
-            <span className="tabular-nums text-slate-600">{p.rowsDone}/{p.rows} rows answered</span>
+            <span className="tabular-nums text-slate-700" data-testid="row-summary">
+              {ACTIVE_QUERY.includes(data.status) && p.rows > 1 ? `${p.rowsDone}/${p.rows} rows asked · ` : ''}
+              {summarizeRows(data.items)}
+            </span>
           </div>
           {p.rows > 1 && <ProgressBar value={p.rowsDone} max={p.rows} label="Rows answered" />}
           {data.scheduledFor && (
@@ -183,7 +199,7 @@ export function QueryLive({ poolId, initial }: { poolId: string; initial: QueryD
           {data.status === 'FAILED'
             ? 'The PACS could not be queried. Check the connector (an administrator can run “Test connection”), then run the failed rows again.'
             : 'No study matched. Check the MRN and the filters, then run a new query.'}
-          {message && <p className="mt-2 text-slate-700" role="status">{message}</p>}
+          {message && <p className={`mt-2 ${message.kind === 'error' ? 'text-rose-700' : 'text-slate-700'}`} role={message.kind === 'error' ? 'alert' : 'status'}>{message.text}</p>}
         </div>
       ) : (
         <section className="card">
@@ -194,7 +210,7 @@ export function QueryLive({ poolId, initial }: { poolId: string; initial: QueryD
               Retrieve {checked.size > 0 ? `${checked.size} ` : ''}selected
             </button>
           </header>
-          {message && <p className="px-3 pt-2 text-sm text-slate-700" role="status">{message}</p>}
+          {message && <p className={`px-3 pt-2 text-sm ${message.kind === 'error' ? 'text-rose-700' : 'text-slate-700'}`} role={message.kind === 'error' ? 'alert' : 'status'}>{message.text}</p>}
           <div className="flex flex-wrap items-end gap-2 border-b border-slate-100 px-3 py-2 text-xs" aria-label="Select studies">
             <span className="text-slate-500">Select:</span>
             <button type="button" className="btn btn-sm" onClick={() => selectWhere(() => true)}>All</button>
@@ -267,6 +283,11 @@ export function QueryLive({ poolId, initial }: { poolId: string; initial: QueryD
                             {ret.state === 'SCHEDULED' && ret.scheduledFor && <p className="text-xs text-violet-700">scheduled for {new Date(ret.scheduledFor).toLocaleString()}</p>}
                             {ret.lastError && <p className="text-xs text-rose-700">{ret.lastError}</p>}
                             <div className="flex gap-2">
+                              {r.poolStudyId && (
+                                <Link href={`/pools/${poolId}/studies/${r.poolStudyId}`} className="btn btn-sm hover:no-underline">
+                                  Open in pool
+                                </Link>
+                              )}
                               {['FAILED', 'PARTIAL', 'CANCELLED'].includes(ret.state) && (
                                 <button type="button" className="btn btn-sm" onClick={() => act(`/retrievals/${ret.id}/retry`, 'Retry queued.')}>Retry</button>
                               )}
@@ -291,15 +312,15 @@ export function QueryLive({ poolId, initial }: { poolId: string; initial: QueryD
       {(noResultRows.length > 0 || failedRows.length > 0) && (
         <section className="card p-3">
           <h2 className="mb-2">Rows without studies</h2>
-          <table className="table">
+          <table className="table" aria-label="Rows without studies">
             <thead><tr><th>Row</th><th>MRN</th><th>Status</th><th>Reason</th></tr></thead>
             <tbody>
               {[...failedRows, ...noResultRows].map((i) => (
                 <tr key={i.id}>
                   <td className="tabular-nums">{i.rowNumber}</td>
                   <td className="font-mono text-xs">{i.patientId}</td>
-                  <td><StateBadge state={i.status} /></td>
-                  <td className="text-slate-600">{i.error ?? 'No study found at the PACS'}</td>
+                  <td>{rowOutcome(i) === 'no match' ? <span className="badge bg-amber-100 text-amber-900">no match</span> : <StateBadge state={i.status} />}</td>
+                  <td className="text-slate-700">{i.error ?? 'No study found at the PACS'}</td>
                 </tr>
               ))}
             </tbody>

@@ -101,7 +101,7 @@ export default async function StudyPage({ params }: { params: Promise<{ poolId: 
               {s.instances.length} instances · {formatBytes(s.instances.reduce((n, i) => n + i.size, 0))}
             </span>
           </header>
-          <div className="max-h-72 overflow-y-auto">
+          <div className="max-h-72 overflow-y-auto" tabIndex={0}>
             <table className="table">
               <thead>
                 <tr>
