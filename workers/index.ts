@@ -20,6 +20,7 @@ import { STAGED_FILE_GRACE_MS, reconcileStaging } from '../lib/retrievals/reconc
 import { isCallingAeAllowed, recordStaged, resolveCalledAe } from '../lib/retrievals/staging';
 import { createRedis, key, redis } from '../lib/redis';
 import { recoverJobsFromDatabase, watchForLostQueues } from '../lib/jobs/recover';
+import { sweepPendingOcr } from '../lib/ocr/run-ocr';
 import { processors } from './processors';
 
 const log = logger('worker');
@@ -37,6 +38,8 @@ const CONCURRENCY: Record<QueueName, number> = {
   [QUEUES.move]: 16,
   [QUEUES.anonymize]: 2,
   [QUEUES.maintenance]: 1,
+  // Tesseract is CPU-bound (one core per process): OCR_CONCURRENCY, default 1.
+  [QUEUES.ocr]: 1,
 };
 
 /** The same worker error (queue and code) is logged at most this often. */
@@ -80,7 +83,7 @@ export async function startWorker(opts: { scpPort?: number; withScp?: boolean; q
       {
         connection: createRedis(),
         prefix: bullPrefix(),
-        concurrency: CONCURRENCY[name],
+        concurrency: name === QUEUES.ocr ? e.OCR_CONCURRENCY : CONCURRENCY[name],
         // A killed worker's job is picked up again once its lock lapses (≤ 30 s); every step is
         // idempotent, so running it again neither duplicates nor drops an instance.
         lockDuration: 20_000,
@@ -100,6 +103,8 @@ export async function startWorker(opts: { scpPort?: number; withScp?: boolean; q
   const ensureSchedules = async () => {
     await queue(QUEUES.maintenance).upsertJobScheduler('staging-purge', { every: 15 * 60_000 }, { name: 'staging.purge', data: {} });
     await queue(QUEUES.maintenance).upsertJobScheduler('staging-reconcile', { every: RECONCILE_EVERY_MS }, { name: 'staging.reconcile', data: {} });
+    // OCR of quarantined instances whose job was lost (Redis emptied, enqueue failed) or that wait for tesseract.
+    await queue(QUEUES.maintenance).upsertJobScheduler('ocr-sweep', { every: 15 * 60_000 }, { name: 'quarantine.ocr-sweep', data: {} });
   };
   await ensureSchedules();
   // Redis holds only queues: when it starts empty or comes back without its data, whatever the
@@ -110,6 +115,7 @@ export async function startWorker(opts: { scpPort?: number; withScp?: boolean; q
     onLost: async () => {
       await ensureSchedules();
       await recoverJobsFromDatabase();
+      await sweepPendingOcr();
     },
     intervalMs: opts.queueCheckMs,
   });
@@ -118,6 +124,7 @@ export async function startWorker(opts: { scpPort?: number; withScp?: boolean; q
   // (crashed) process left half-done is settled now, not at the next timer.
   const reconcile = () => reconcileStaging().catch((err: unknown) => log.error('staging reconciliation failed', { err }));
   await reconcile();
+  await sweepPendingOcr().catch((err: unknown) => log.error('OCR sweep failed', { err }));
   // Once more when the grace for files without a row has passed: a crash's leftovers are gone
   // within minutes of the restart, not at the next timer.
   const secondPass = setTimeout(() => void reconcile(), STAGED_FILE_GRACE_MS + 5_000);

@@ -15,6 +15,7 @@ import { crashPoint } from '../testing/crash-point';
 import { absolute, ensureDir, poolInstanceRelPath, quarantineRelPath, storageRoot } from '../storage';
 import type { DeidIdentity } from '../anonymize/engine';
 import type { DeidIndex } from '../anonymize/index-fields';
+import { enqueueOcr } from '../ocr/run-ocr';
 
 type DeidPool = ReturnType<typeof createDeidPool>;
 const g = globalThis as unknown as { __tributaryDeidPool?: DeidPool };
@@ -140,8 +141,14 @@ export async function storeDeidentified(opts: {
         path: rel,
         size: res.size,
         ruleVersion: opts.pool.ruleVersion,
+        // Read by OCR next (lib/ocr/run-ocr.ts); a held-again instance is read again.
+        ocrStatus: 'pending',
+        ocrError: null,
+        ocrBoxCount: null,
+        ocrFrames: null,
+        ocrAt: null,
       };
-      await upsertRace(() =>
+      const [held] = await upsertRace(() =>
         db.$transaction([
           db.quarantinedInstance.upsert({
             where: { poolId_sopInstanceUid: { poolId: opts.pool.id, sopInstanceUid: res.targetUids.sop } },
@@ -157,6 +164,7 @@ export async function storeDeidentified(opts: {
           ...(opts.alsoCommit ? opts.alsoCommit(db, { kind: 'quarantined', ...source }) : []),
         ]),
       );
+      await enqueueOcr([held.id]);
       return { kind: 'quarantined', reason: res.quarantine.reason, ...source };
     }
     const rel = poolInstanceRelPath(opts.pool.id, res.targetUids.study, res.targetUids.series, res.targetUids.sop);

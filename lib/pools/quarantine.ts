@@ -91,11 +91,14 @@ export async function listQuarantine(poolId: string, query: QuarantineListQuery)
   };
 }
 
+/** Who decides: a user, or null for the pool's own rule (release when OCR found no text). */
+export type Decider = Pick<Actor, 'userId'> | null;
+
 /** Claims the undecided row for this decision; NOT_FOUND / CONFLICT otherwise. */
-async function claim(actor: Actor, poolId: string, id: string, decision: 'released' | 'dropped') {
+export async function claim(actor: Decider, poolId: string, id: string, decision: 'released' | 'dropped' | 'redacted') {
   const { count } = await db.quarantinedInstance.updateMany({
     where: { id, poolId, decision: null },
-    data: { decision, decidedAt: new Date(), decidedById: actor.userId },
+    data: { decision, decidedAt: new Date(), decidedById: actor?.userId ?? null },
   });
   const row = await db.quarantinedInstance.findFirst({ where: { id, poolId } });
   if (!row) throw new AppError('NOT_FOUND', 'No such quarantined instance in this pool');
@@ -103,7 +106,7 @@ async function claim(actor: Actor, poolId: string, id: string, decision: 'releas
   return row;
 }
 
-async function unclaim(id: string) {
+export async function unclaim(id: string) {
   await db.quarantinedInstance.update({ where: { id }, data: { decision: null, decidedAt: null, decidedById: null } }).catch(() => undefined);
 }
 
@@ -111,12 +114,12 @@ async function unclaim(id: string) {
  * The retrieval's record of this instance (keyed by source SOP UID): found by remapping the
  * retrieval's quarantined source UIDs with the pool key (or equal, under Retain UIDs).
  */
-async function retrievalRecordFor(pool: Pick<Pool, 'secret'>, retrievalId: string, researchSop: string) {
+export async function retrievalRecordFor(pool: Pick<Pool, 'secret'>, retrievalId: string, researchSop: string) {
   const records = await db.retrievalInstance.findMany({ where: { retrievalId, outcome: 'quarantined' }, select: { id: true, sourceSopUid: true } });
   return records.find((r) => r.sourceSopUid === researchSop || remapUid(r.sourceSopUid, pool.secret) === researchSop) ?? null;
 }
 
-export async function releaseQuarantined(actor: Actor, pool: Pick<Pool, 'id' | 'secret'>, id: string): Promise<{ id: string; instanceId: string; studyId: string }> {
+export async function releaseQuarantined(actor: Decider, pool: Pick<Pool, 'id' | 'secret'>, id: string): Promise<{ id: string; instanceId: string; studyId: string }> {
   const row = await claim(actor, pool.id, id, 'released');
   const from = absolute(row.path);
   const rel = poolInstanceRelPath(pool.id, row.studyInstanceUid, row.seriesInstanceUid, row.sopInstanceUid);
@@ -152,8 +155,8 @@ export async function releaseQuarantined(actor: Actor, pool: Pick<Pool, 'id' | '
     await pruneEmptyDirs(path.dirname(from), path.join(storageRoot(), 'quarantine'));
     const instance = await db.instance.findUniqueOrThrow({ where: { poolId_sopInstanceUid: { poolId: pool.id, sopInstanceUid: row.sopInstanceUid } }, select: { id: true } });
     await audit({
-      userId: actor.userId,
-      action: 'quarantine.release',
+      userId: actor?.userId ?? null,
+      action: actor ? 'quarantine.release' : 'quarantine.auto-release',
       poolId: pool.id,
       targetType: 'quarantined-instance',
       targetId: row.id,

@@ -9,6 +9,7 @@ import { runAnonymize } from '../../lib/retrievals/run-anonymize';
 import { runMove } from '../../lib/retrievals/run-move';
 import { reconcileStaging } from '../../lib/retrievals/reconcile-staging';
 import { purgeAbandonedStaging } from '../../lib/retrievals/staging';
+import { runQuarantineOcr, sweepPendingOcr } from '../../lib/ocr/run-ocr';
 
 function isFinalAttempt(job: Job): boolean {
   return job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
@@ -43,5 +44,13 @@ export const processors: Record<JobName, Processor> = {
   'staging.reconcile': async (job) => {
     JOBS['staging.reconcile'].schema.parse(job.data);
     return reconcileStaging();
+  },
+  'quarantine.ocr': async (job) => {
+    const { quarantinedId } = JOBS['quarantine.ocr'].schema.parse(job.data);
+    return runQuarantineOcr(quarantinedId, { isFinalAttempt: isFinalAttempt(job) });
+  },
+  'quarantine.ocr-sweep': async (job) => {
+    JOBS['quarantine.ocr-sweep'].schema.parse(job.data);
+    return sweepPendingOcr();
   },
 };
