@@ -31,7 +31,7 @@ const log = logger('quarantine');
 
 /** Parsed with quarantineListQuerySchema (lib/api/endpoints/deid.ts). */
 export interface QuarantineListQuery {
-  status: 'pending' | 'released' | 'dropped' | 'all';
+  status: 'pending' | 'released' | 'dropped' | 'redacted' | 'all';
   page: number;
   pageSize: number;
 }
@@ -84,7 +84,9 @@ export async function listQuarantine(poolId: string, query: QuarantineListQuery)
       size: r.size,
       ruleVersion: r.ruleVersion,
       createdAt: r.createdAt,
-      decision: r.decision as 'released' | 'dropped' | null,
+      decision: r.decision as 'released' | 'dropped' | 'redacted' | null,
+      /** OCR of the pixels (lib/ocr/run-ocr.ts): status and how many boxes of text it found (never the text). */
+      ocr: { status: r.ocrStatus, boxes: r.ocrBoxCount, error: r.ocrError },
       decidedAt: r.decidedAt,
       decidedBy: r.decidedById ? (names.get(r.decidedById) ?? 'deleted user') : null,
     })),

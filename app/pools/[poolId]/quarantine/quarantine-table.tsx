@@ -20,7 +20,8 @@ export interface QuarantineRow {
   size: number;
   ruleVersion: number;
   createdAt: string;
-  decision: 'released' | 'dropped' | null;
+  decision: 'released' | 'dropped' | 'redacted' | null;
+  ocr: { status: string; boxes: number | null; error: string | null };
   decidedAt: string | null;
   decidedBy: string | null;
 }
@@ -140,7 +141,7 @@ export function QuarantineTable({ poolId, rows, canDecide }: { poolId: string; r
                     <span className="badge bg-amber-100 text-amber-900">waiting</span>
                   ) : (
                     <>
-                      <span className={`badge ${r.decision === 'released' ? 'bg-emerald-100 text-emerald-800' : 'bg-slate-200 text-slate-700'}`}>{r.decision}</span>
+                      <span className={`badge ${r.decision === 'released' || r.decision === 'redacted' ? 'bg-emerald-100 text-emerald-800' : 'bg-slate-200 text-slate-700'}`}>{r.decision}</span>
                       <span className="ml-1 text-xs text-slate-500">
                         {r.decidedAt ? when(r.decidedAt) : ''}
                         {r.decidedBy ? ` · ${r.decidedBy}` : ''}
