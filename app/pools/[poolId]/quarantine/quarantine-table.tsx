@@ -2,9 +2,15 @@
 /** Quarantined instances with release / drop for the owner (one, or a selection), each confirmed. */
 import Link from 'next/link';
 import { useRouter } from 'next/navigation';
-import { useState } from 'react';
+import { Fragment, useState } from 'react';
 import { apiFetch } from '@/components/api-client';
 import { FormAlert, Spinner } from '@/components/admin/kit';
+import { InspectPanel } from './inspect-panel';
+
+function ocrLabel(o: QuarantineRow['ocr']): string {
+  if (o.status === 'done') return o.boxes ? `${o.boxes} text box${o.boxes === 1 ? '' : 'es'}` : 'no text found';
+  return { pending: 'waiting', unsupported: 'cannot read', unavailable: 'not installed', failed: 'failed', skipped: '—' }[o.status] ?? o.status;
+}
 
 export interface QuarantineRow {
   id: string;
@@ -35,6 +41,7 @@ export function QuarantineTable({ poolId, rows, canDecide }: { poolId: string; r
   const [busy, setBusy] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
+  const [inspecting, setInspecting] = useState<string | null>(null);
   const pending = rows.filter((r) => r.decision === null);
 
   async function decide(ids: string[], decision: 'release' | 'drop') {
@@ -100,6 +107,7 @@ export function QuarantineTable({ poolId, rows, canDecide }: { poolId: string; r
               <th>Modality</th>
               <th>SOP class</th>
               <th>Reason</th>
+              <th>OCR</th>
               <th>Study (research)</th>
               <th className="text-right">Rules</th>
               <th className="text-right">Size</th>
@@ -109,7 +117,8 @@ export function QuarantineTable({ poolId, rows, canDecide }: { poolId: string; r
           </thead>
           <tbody>
             {rows.map((r) => (
-              <tr key={r.id}>
+              <Fragment key={r.id}>
+              <tr>
                 {canDecide && (
                   <td>
                     {r.decision === null && (
@@ -126,6 +135,7 @@ export function QuarantineTable({ poolId, rows, canDecide }: { poolId: string; r
                   ))}
                   <span className="block">{r.reason}</span>
                 </td>
+                <td className="whitespace-nowrap text-xs" data-testid="ocr-cell">{ocrLabel(r.ocr)}</td>
                 <td className="text-xs">
                   {r.researchId && <span className="block font-mono">{r.researchId}</span>}
                   {r.studyId ? (
@@ -153,6 +163,9 @@ export function QuarantineTable({ poolId, rows, canDecide }: { poolId: string; r
                   <td className="whitespace-nowrap text-right">
                     {r.decision === null && (
                       <>
+                        <button type="button" className="btn btn-sm" aria-expanded={inspecting === r.id} onClick={() => setInspecting(inspecting === r.id ? null : r.id)}>
+                          Look
+                        </button>{' '}
                         <button type="button" className="btn btn-sm" disabled={busy !== null} onClick={() => decide([r.id], 'release')}>
                           {busy === `release:${r.id}` ? 'Releasing…' : 'Release'}
                         </button>{' '}
@@ -164,6 +177,23 @@ export function QuarantineTable({ poolId, rows, canDecide }: { poolId: string; r
                   </td>
                 )}
               </tr>
+              {canDecide && inspecting === r.id && (
+                <tr>
+                  <td colSpan={11}>
+                    <InspectPanel
+                      poolId={poolId}
+                      id={r.id}
+                      onClose={() => setInspecting(null)}
+                      onDone={(message) => {
+                        setInspecting(null);
+                        setNotice(message);
+                        router.refresh();
+                      }}
+                    />
+                  </td>
+                </tr>
+              )}
+              </Fragment>
             ))}
           </tbody>
         </table>
