@@ -1,11 +1,12 @@
 /**
  * OCR of one stored instance: each frame (multi-frame objects: at most `maxFrames`, spread evenly
  * from the first to the last) is windowed to 8 bits exactly as the thumbnails are
- * (lib/imaging/render.ts, full size), written as a PNG in memory and read by tesseract. A word
+ * (lib/imaging/render.ts, full size), written as an uncompressed PNM in memory (no deflate on the
+ * worker's event loop) and read by tesseract. A word
  * becomes a box with its confidence and its category (lib/ocr/categories.ts); the text itself is
  * dropped here and goes nowhere (not the database, not a log, not the API).
  */
-import { encodePng } from '../imaging/png';
+import type { Raster } from '../imaging/png';
 import { openPixelFile } from '../imaging/pixel-file';
 import { renderFrame } from '../imaging/render';
 import { categorize, type OcrCategory } from './categories';
@@ -37,6 +38,11 @@ export interface OcrScanOptions {
 export const DEFAULT_MAX_FRAMES = 8;
 export const DEFAULT_MIN_CONFIDENCE = 30;
 
+/** A raster as binary PGM (P5) or PPM (P6): what leptonica reads without decompressing. */
+export function encodePnm(r: Raster): Buffer {
+  return Buffer.concat([Buffer.from(`${r.channels === 3 ? 'P6' : 'P5'}\n${r.width} ${r.height}\n255\n`, 'latin1'), Buffer.from(r.data.buffer, r.data.byteOffset, r.data.byteLength)]);
+}
+
 /** Up to `cap` frame indexes from 0 to n-1, evenly spread, first and last included. */
 export function framesToRead(n: number, cap: number): number[] {
   if (n <= cap) return Array.from({ length: n }, (_, i) => i);
@@ -46,10 +52,16 @@ export function framesToRead(n: number, cap: number): number[] {
   return [...out].sort((a, b) => a - b);
 }
 
-/** A word worth a box: two letters or digits at least, or one digit (a lone digit can be part of a date). */
-function isText(t: string): boolean {
+/**
+ * A word worth a box: two letters or digits at least, or one digit (a lone digit can be part of a
+ * date), with tesseract's confidence at least `minConfidence` — or, whatever the confidence, five
+ * letters/digits or more making up most of the word: texture is not read as a long word, while a
+ * name with an unusual separator (DOE^JANE read as "DOE*‘JANE") often comes with a low confidence.
+ */
+export function isText(t: string, confidence: number, minConfidence: number): boolean {
   const alnum = (t.match(/[\p{L}\p{N}]/gu) ?? []).length;
-  return alnum >= 2 || /\p{N}/u.test(t);
+  if (!(alnum >= 2 || /\p{N}/u.test(t))) return false;
+  return confidence >= minConfidence || (alnum >= 5 && alnum / [...t].length >= 0.7);
 }
 
 /**
@@ -67,14 +79,16 @@ export async function ocrFile(absPath: string, opts: OcrScanOptions = {}): Promi
     const minConfidence = opts.minConfidence ?? DEFAULT_MIN_CONFIDENCE;
     const boxes: OcrBoxFound[] = [];
     for (const f of frames) {
+      // Rendering is synchronous: let the worker's other work (the SCP, other jobs) in between frames.
+      await new Promise((r) => setImmediate(r));
       const { bytes, attrs } = await file.frame(f);
       const scale = scaleFor(attrs.columns, attrs.rows);
       const { raster } = renderFrame(attrs, bytes, { size: Math.max(attrs.columns, attrs.rows) * scale });
-      const words = await recognizeWords(encodePng(raster));
+      const words = await recognizeWords(encodePnm(raster));
       const sx = attrs.columns / raster.width;
       const sy = attrs.rows / raster.height;
       for (const w of words) {
-        if (w.confidence < minConfidence || !isText(w.text)) continue;
+        if (!isText(w.text, w.confidence, minConfidence)) continue;
         const x = Math.max(0, Math.floor(w.x * sx));
         const y = Math.max(0, Math.floor(w.y * sy));
         boxes.push({

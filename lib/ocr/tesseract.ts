@@ -1,5 +1,6 @@
 /**
- * Tesseract (Debian's `tesseract-ocr`, English model) run as a child process on one 8-bit PNG:
+ * Tesseract (Debian's `tesseract-ocr`, English model) run as a child process on one 8-bit image
+ * (PNM or PNG, given on stdin):
  * TSV output gives each word's box and confidence. Asynchronous (execFile): the event loop is
  * never blocked; the caller bounds how many run at once (the OCR queue's concurrency).
  *
@@ -51,10 +52,10 @@ export function parseTsv(tsv: string): OcrWord[] {
 }
 
 /**
- * Words in a PNG. Page segmentation 11 (sparse text: burned-in annotation is scattered labels, not
+ * Words in an image (PNM or PNG bytes). Page segmentation 11 (sparse text: burned-in annotation is scattered labels, not
  * paragraphs). `timeoutMs` bounds a pathological image.
  */
-export function recognizeWords(png: Buffer, opts: { psm?: number; timeoutMs?: number } = {}): Promise<OcrWord[]> {
+export function recognizeWords(image: Buffer, opts: { psm?: number; timeoutMs?: number } = {}): Promise<OcrWord[]> {
   return new Promise((resolve, reject) => {
     const child = execFile(
       TESSERACT_BIN,
@@ -71,6 +72,6 @@ export function recognizeWords(png: Buffer, opts: { psm?: number; timeoutMs?: nu
       },
     );
     child.stdin?.on('error', () => undefined);
-    child.stdin?.end(png);
+    child.stdin?.end(image);
   });
 }
