@@ -11,7 +11,8 @@ import { expect, test } from '@playwright/test';
 import { DEFAULT_RULES } from '../../lib/anonymize/rules';
 import { hashPassword } from '../../lib/auth/password';
 import { db, type Prisma } from '../../lib/db';
-import { runQuarantineOcr } from '../../lib/ocr/run-ocr';
+import { jobId } from '../../lib/jobs/catalogue';
+import { closeQueues, enqueue } from '../../lib/jobs/queues';
 import { burnedInstance, closeRenderer, renderImages, textSpecs } from '../helpers/burned-text';
 import { signIn, world } from './state';
 
@@ -33,8 +34,10 @@ test('the owner sees OCR boxes over a held image, draws a region and redacts and
   const held = await db.quarantinedInstance.create({
     data: { poolId: pool.id, reason: 'ultrasound', studyInstanceUid: inst.study, seriesInstanceUid: inst.series, sopInstanceUid: inst.sop, sopClassUid: '1.2.840.10008.5.1.4.1.1.6.1', modality: 'US', path: rel, size: inst.bytes.length, ruleVersion: 1 },
   });
-  // The worker of this run reads it too (the job is enqueued by ingest, not here): run the step directly.
-  expect((await runQuarantineOcr(held.id)).status).toBe('done');
+  // The run's worker reads it, as it reads what ingest holds (ingest enqueues the same job).
+  await enqueue('quarantine.ocr', { quarantinedId: held.id }, { jobId: jobId.ocr(held.id), removeOnComplete: true, removeOnFail: true });
+  await closeQueues();
+  await expect.poll(async () => (await db.quarantinedInstance.findUniqueOrThrow({ where: { id: held.id } })).ocrStatus, { timeout: 120_000 }).toBe('done');
 
   page.on('dialog', (d) => void d.accept());
   await signIn(page, email, w.password);
