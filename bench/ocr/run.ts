@@ -10,15 +10,15 @@
  * (lib/ocr/scan.ts ocrFile: windowing to 8 bits, tesseract TSV) on each, one at a time.
  * Prints recall (planted strings overlapped by a found box / planted strings, goal >= 95 %), per
  * kind, boxes found away from any planted string, and images per second. With --redact, each image
- * is also redacted from its OCR boxes and read again: residual = planted strings still found.
+ * is also redacted as "redact and release" does (padded OCR boxes, then OCR of the result and up to
+ * two more passes) and read again: residual = planted strings still found.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { redactFile } from '../../lib/imaging/redact';
 import { ocrFile } from '../../lib/ocr/scan';
-import { padOcrBox } from '../../lib/pools/redact';
+import { padOcrBox, redactVerified } from '../../lib/pools/redact';
 import { burnedInstance, closeRenderer, overlaps, renderImages, textSpecs, type PixelLayout } from '../../tests/helpers/burned-text';
 
 function arg(name: string, fallback: number): number {
@@ -63,7 +63,8 @@ async function main() {
       }
       stray += r.boxes.filter((b) => !img.planted.some((p) => overlaps(b, p))).length;
       if (REDACT && r.boxes.length) {
-        const out = await redactFile(f, r.boxes.map((b) => ({ frame: null, ...padOcrBox(b), source: 'ocr' as const })), { sourceSopUid: sop, allowLossy: false });
+        // As "redact and release" does: the padded OCR boxes, then OCR again on the result (up to two more passes).
+        const { out } = await redactVerified(f, r.boxes.map((b) => ({ frame: null, ...padOcrBox(b), source: 'ocr' as const })), { sourceSopUid: sop, allowLossy: false, recheck: true, tmpDir: dir });
         const rf = `${f}.redacted.dcm`;
         fs.writeFileSync(rf, out.bytes);
         const again = await ocrFile(rf);

@@ -24,6 +24,8 @@ export interface OcrBoxFound {
 
 export interface OcrScanResult {
   framesTotal: number;
+  rows: number;
+  columns: number;
   framesRead: number[];
   boxes: OcrBoxFound[];
 }
@@ -102,7 +104,7 @@ export async function ocrFile(absPath: string, opts: OcrScanOptions = {}): Promi
         });
       }
     }
-    return { framesTotal: file.frameCount, framesRead: frames, boxes };
+    return { framesTotal: file.frameCount, rows: file.attrs.rows, columns: file.attrs.columns, framesRead: frames, boxes };
   } finally {
     file.close();
   }

@@ -11,6 +11,7 @@
  * content) for the de-identification report; the audit event has the counts.
  * The decision is claimed atomically first, so two owners cannot both act; any failure gives it back.
  */
+import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
@@ -21,7 +22,10 @@ import { AppError } from '../errors';
 import { openPixelFile } from '../imaging/pixel-file';
 import { redactFile, RedactionRefusedError, type RedactRegion } from '../imaging/redact';
 import { str } from '../imaging/dcmjs';
+import { env } from '../env';
 import { logger } from '../logger';
+import { ocrFile, type OcrScanOptions } from '../ocr/scan';
+import { tesseractAvailable } from '../ocr/tesseract';
 import { matchSignatures } from '../ocr/signatures';
 import { absolute, ensureDir, poolInstanceRelPath, pruneEmptyDirs, storageRoot } from '../storage';
 import { indexDeidentified, refreshStudyCounts } from './ingest';
@@ -96,6 +100,38 @@ export async function plannedRegions(row: { id: string; path: string }, input: P
   return { regions: regions.filter((r) => r.width > 0 && r.height > 0), signatureIds, rows: attrs.rows, columns: attrs.columns, frameCount };
 }
 
+/**
+ * Redacts, then reads the result with OCR again (up to two more passes): text OCR finds in the
+ * redacted pixels (a word next to a blanked one, read only once its neighbour is gone) is added as
+ * OCR regions and the source is redacted again. Without tesseract, one pass.
+ */
+export async function redactVerified(
+  absPath: string,
+  regions: RedactRegion[],
+  /** tmpDir: where the result is written for OCR (default STORAGE_ROOT/tmp: it may still show text). */
+  opts: { sourceSopUid: string; allowLossy: boolean; recheck: boolean; ocr?: OcrScanOptions; tmpDir?: string },
+): Promise<{ out: Awaited<ReturnType<typeof redactFile>>; regions: RedactRegion[] }> {
+  let out = await redactFile(absPath, regions, opts);
+  if (!opts.recheck || !(await tesseractAvailable())) return { out, regions };
+  const tmpDir = opts.tmpDir ?? path.join(storageRoot(), 'tmp');
+  await ensureDir(tmpDir);
+  for (let pass = 0; pass < 2; pass++) {
+    const tmp = path.join(tmpDir, `${randomUUID()}.redacted.dcm`);
+    let found;
+    try {
+      await fs.writeFile(tmp, out.bytes);
+      found = await ocrFile(tmp, opts.ocr);
+    } finally {
+      await fs.rm(tmp, { force: true });
+    }
+    if (!found.boxes.length) break;
+    const a = { rows: found.rows, columns: found.columns };
+    regions = [...regions, ...found.boxes.map((b) => ({ frame: null, ...clip(padOcrBox(b), a), source: 'ocr' as const }))];
+    out = await redactFile(absPath, regions, opts);
+  }
+  return { out, regions };
+}
+
 function clip(r: { x: number; y: number; width: number; height: number }, a: { rows: number; columns: number }) {
   const x = Math.min(Math.max(0, r.x), a.columns);
   const y = Math.min(Math.max(0, r.y), a.rows);
@@ -120,7 +156,15 @@ export async function redactAndRelease(
     const from = absolute(row.path);
     let out;
     try {
-      out = await redactFile(from, plan.regions, { sourceSopUid: row.sopInstanceUid, allowLossy });
+      const e = env();
+      const done = await redactVerified(from, plan.regions, {
+        sourceSopUid: row.sopInstanceUid,
+        allowLossy,
+        recheck: input.useOcr,
+        ocr: { maxFrames: e.OCR_MAX_FRAMES, minConfidence: e.OCR_MIN_CONFIDENCE },
+      });
+      out = done.out;
+      plan.regions = done.regions;
     } catch (e) {
       if (e instanceof RedactionRefusedError) throw new AppError('VALIDATION', `Not redacted: ${e.message}`, { redaction: [e.code] });
       throw e;
