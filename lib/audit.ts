@@ -43,6 +43,8 @@ export type AuditAction =
   | 'study.viewer-launch'
   | 'quarantine.release'
   | 'quarantine.drop'
+  | 'quarantine.redact'
+  | 'quarantine.auto-release'
   | 'export.create'
   | 'job.retry'
   | 'job.remove'

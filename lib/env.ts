@@ -133,6 +133,12 @@ const schema = z
       .optional(),
     DEMO_ADMIN_EMAIL: z.string().email().default('admin@tributary.local'),
     DEMO_ADMIN_PASSWORD: z.string().min(8).default('tributary-demo'),
+    /** OCR of quarantined images (lib/ocr): how many tesseract processes one worker runs at once. */
+    OCR_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(1),
+    /** Frames of a multi-frame object read by OCR at most (spread from first to last). */
+    OCR_MAX_FRAMES: z.coerce.number().int().min(1).max(1000).default(8),
+    /** Words below this tesseract confidence (0-100) are not boxes. */
+    OCR_MIN_CONFIDENCE: z.coerce.number().min(0).max(100).default(30),
     LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   })
   .superRefine((v, ctx) => {

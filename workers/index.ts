@@ -21,6 +21,7 @@ import { STAGED_FILE_GRACE_MS, reconcileStaging } from '../lib/receive/reconcile
 import { scpHooks } from '../lib/receive/scp-hooks';
 import { createRedis, key, redis } from '../lib/redis';
 import { recoverJobsFromDatabase, watchForLostQueues } from '../lib/jobs/recover';
+import { sweepPendingOcr } from '../lib/ocr/run-ocr';
 import { processors } from './processors';
 
 const log = logger('worker');
@@ -40,6 +41,8 @@ const CONCURRENCY: Record<QueueName, number> = {
   [QUEUES.move]: 16,
   [QUEUES.anonymize]: 2,
   [QUEUES.maintenance]: 1,
+  // Tesseract is CPU-bound (one core per process): OCR_CONCURRENCY, default 1.
+  [QUEUES.ocr]: 1,
 };
 
 /** The same worker error (queue and code) is logged at most this often. */
@@ -83,7 +86,7 @@ export async function startWorker(opts: { scpPort?: number; scpTlsPort?: number;
       {
         connection: createRedis(),
         prefix: bullPrefix(),
-        concurrency: CONCURRENCY[name],
+        concurrency: name === QUEUES.ocr ? e.OCR_CONCURRENCY : CONCURRENCY[name],
         // A killed worker's job is picked up again once its lock lapses (≤ 30 s); every step is
         // idempotent, so running it again neither duplicates nor drops an instance.
         lockDuration: 20_000,
@@ -104,6 +107,8 @@ export async function startWorker(opts: { scpPort?: number; scpTlsPort?: number;
     await queue(QUEUES.maintenance).upsertJobScheduler('staging-purge', { every: 15 * 60_000 }, { name: 'staging.purge', data: {} });
     await queue(QUEUES.maintenance).upsertJobScheduler('staging-reconcile', { every: RECONCILE_EVERY_MS }, { name: 'staging.reconcile', data: {} });
     await queue(QUEUES.maintenance).upsertJobScheduler('notifications-sweep', { every: 5 * 60_000 }, { name: 'notifications.sweep', data: {} });
+    // OCR of quarantined instances whose job was lost (Redis emptied, enqueue failed) or that wait for tesseract.
+    await queue(QUEUES.maintenance).upsertJobScheduler('ocr-sweep', { every: 15 * 60_000 }, { name: 'quarantine.ocr-sweep', data: {} });
   };
   await ensureSchedules();
   // Redis holds only queues: when it starts empty or comes back without its data, whatever the
@@ -114,6 +119,7 @@ export async function startWorker(opts: { scpPort?: number; scpTlsPort?: number;
     onLost: async () => {
       await ensureSchedules();
       await recoverJobsFromDatabase();
+      await sweepPendingOcr();
     },
     intervalMs: opts.queueCheckMs,
   });
@@ -122,6 +128,7 @@ export async function startWorker(opts: { scpPort?: number; scpTlsPort?: number;
   // (crashed) process left half-done is settled now, not at the next timer.
   const reconcile = () => reconcileStaging().catch((err: unknown) => log.error('staging reconciliation failed', { err }));
   await reconcile();
+  await sweepPendingOcr().catch((err: unknown) => log.error('OCR sweep failed', { err }));
   // Once more when the grace for files without a row has passed: a crash's leftovers are gone
   // within minutes of the restart, not at the next timer.
   const secondPass = setTimeout(() => void reconcile(), STAGED_FILE_GRACE_MS + 5_000);

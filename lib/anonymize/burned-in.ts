@@ -54,6 +54,9 @@ export type QuarantineReasonCode = (typeof QUARANTINE_REASON_CODES)[number];
 /** Held by the pool's own additions (QuarantineOptions.hold*), not by the table. */
 export const POOL_RULE_CODE = 'pool-rule';
 export const POOL_RULE_TEXT = "held by this pool's own rules (an extra SOP class, modality or image type to hold)";
+/** Held so OCR reads it first (QuarantineOptions.ocrSopClasses / ocrModalities). */
+export const OCR_SCAN_CODE = 'ocr-scan';
+export const OCR_SCAN_TEXT = "held for OCR by this pool's rules (every image of this class or modality is read for burned-in text first)";
 
 const P = '1.2.840.10008.5.1.4.1.1.';
 const sop = (suffix: string, name: string): NamedSopClass => ({ uid: P + suffix, name });
@@ -236,6 +239,13 @@ export type QuarantineOptions = {
   holdSopClasses?: string[];
   holdModalities?: string[];
   holdImageTypes?: string[];
+  /** Every image of these SOP classes / modalities is held and read by OCR (reason OCR_SCAN_CODE). */
+  ocrSopClasses?: string[];
+  ocrModalities?: string[];
+  /** An instance in which OCR found no text is released without the owner (off by default). */
+  releaseIfNoText?: boolean;
+  /** Redaction may decode and re-encode JPEG baseline (a second lossy generation); off = refused. */
+  allowLossyRedaction?: boolean;
 };
 
 export interface BurnedInFacts {
@@ -287,7 +297,11 @@ export interface QuarantineVerdict {
   text: string;
 }
 
-const TEXT: ReadonlyMap<string, string> = new Map([...QUARANTINE_RULES.map((r) => [r.code, r.text] as const), [POOL_RULE_CODE, POOL_RULE_TEXT]]);
+const TEXT: ReadonlyMap<string, string> = new Map([
+  ...QUARANTINE_RULES.map((r) => [r.code, r.text] as const),
+  [POOL_RULE_CODE, POOL_RULE_TEXT],
+  [OCR_SCAN_CODE, OCR_SCAN_TEXT],
+]);
 
 /** The table's entries (minus the pool's ignored codes) and the pool's additions that hold this instance. */
 export function quarantineCodes(f: BurnedInFacts, options: QuarantineOptions = {}): string[] {
@@ -302,6 +316,8 @@ export function quarantineCodes(f: BurnedInFacts, options: QuarantineOptions = {
     upper(options.holdModalities).includes(n.modality) ||
     upper(options.holdImageTypes).some((v) => n.imageType.includes(v));
   if (extra) codes.push(POOL_RULE_CODE);
+  const ocr = (options.ocrSopClasses ?? []).some((u) => u.trim() === n.sopClassUid) || upper(options.ocrModalities).includes(n.modality);
+  if (ocr && !codes.length) codes.push(OCR_SCAN_CODE);
   return codes;
 }
 
@@ -343,6 +359,10 @@ export function quarantineSummary(rules: { quarantineBurnedIn: boolean; quaranti
       ...(rules.quarantine?.holdSopClasses ?? []).map((u) => `SOP class ${u}`),
       ...(rules.quarantine?.holdModalities ?? []).map((m) => `Modality ${m}`),
       ...(rules.quarantine?.holdImageTypes ?? []).map((v) => `Image Type ${v}`),
+      ...(rules.quarantine?.ocrSopClasses ?? []).map((u) => `OCR first: SOP class ${u}`),
+      ...(rules.quarantine?.ocrModalities ?? []).map((m) => `OCR first: Modality ${m}`),
+      ...(rules.quarantine?.releaseIfNoText ? ['Released without the owner when OCR finds no text'] : []),
+      ...(rules.quarantine?.allowLossyRedaction ? ['Redaction may re-encode JPEG baseline (lossy)'] : []),
     ],
   };
 }
@@ -355,5 +375,9 @@ export function compactQuarantineOptions(o: QuarantineOptions | undefined): Quar
   if (o.holdSopClasses?.length) out.holdSopClasses = o.holdSopClasses;
   if (o.holdModalities?.length) out.holdModalities = o.holdModalities;
   if (o.holdImageTypes?.length) out.holdImageTypes = o.holdImageTypes;
+  if (o.ocrSopClasses?.length) out.ocrSopClasses = o.ocrSopClasses;
+  if (o.ocrModalities?.length) out.ocrModalities = o.ocrModalities;
+  if (o.releaseIfNoText) out.releaseIfNoText = true;
+  if (o.allowLossyRedaction) out.allowLossyRedaction = true;
   return Object.keys(out).length ? out : undefined;
 }

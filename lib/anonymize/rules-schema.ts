@@ -58,6 +58,13 @@ export const quarantineOptionsSchema = z
     holdSopClasses: z.array(z.string().trim().regex(/^[0-9]+(\.[0-9]+)+$/, 'A SOP Class UID (digits and dots)').max(64)).max(100).default([]),
     holdModalities: z.array(codeString).max(100).default([]),
     holdImageTypes: z.array(codeString).max(100).default([]),
+    /** Every image of these SOP classes / modalities is held and read by OCR first. */
+    ocrSopClasses: z.array(z.string().trim().regex(/^[0-9]+(\.[0-9]+)+$/, 'A SOP Class UID (digits and dots)').max(64)).max(100).default([]),
+    ocrModalities: z.array(codeString).max(100).default([]),
+    /** Release an instance in which OCR found no text without waiting for the owner (off by default). */
+    releaseIfNoText: z.boolean().default(false),
+    /** Redaction may decode and re-encode JPEG baseline (lossy); off = such a redaction is refused with the reason. */
+    allowLossyRedaction: z.boolean().default(false),
   })
   .strict();
 export type QuarantineRuleOptions = z.infer<typeof quarantineOptionsSchema>;

@@ -55,6 +55,8 @@ export const ACTION_LABELS: Record<AuditAction, string> = {
   'cohort.test': 'Tested a cohort source',
   'cohort.run': 'Ran a cohort source',
   'secrets.rotate': 'Re-encrypted stored secrets',
+  'quarantine.redact': 'Redacted and released a quarantined image',
+  'quarantine.auto-release': 'Released an image OCR found no text in',
 };
 
 /** The label of an action, or the raw code for one written by an older version. */

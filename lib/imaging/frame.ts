@@ -100,7 +100,7 @@ export function nativeFrameBytes(a: ImageAttrs): number {
   return Math.ceil((a.rows * a.columns * samples * a.bitsAllocated) / 8);
 }
 
-function readAt(fd: number, offset: number, length: number): Buffer {
+export function readAt(fd: number, offset: number, length: number): Buffer {
   const out = Buffer.alloc(length);
   let got = 0;
   while (got < length) {
@@ -123,7 +123,7 @@ function startsFrame(head: Buffer): boolean {
   return (head[0] === 0xff && head[1] === 0xd8) || (head[0] === 0xff && head[1] === 0x4f && head[2] === 0xff && head[3] === 0x51);
 }
 
-function encapsulatedFrame(fd: number, src: ByteSource, valueOffset: number, attrs: ImageAttrs, frameIndex: number, ds: Naturalized): Buffer {
+export function encapsulatedFrame(fd: number, src: ByteSource, valueOffset: number, attrs: ImageAttrs, frameIndex: number, ds: Naturalized): Buffer {
   // Encapsulated pixel data is always little endian, items without VR.
   const itemHeader = (o: number) => {
     const h = src.read(o, 8);

@@ -10,6 +10,7 @@ export const QUEUES = {
   move: 'move',
   anonymize: 'anonymize',
   maintenance: 'maintenance',
+  ocr: 'ocr',
 } as const;
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 
@@ -22,6 +23,10 @@ export const JOBS = {
   'staging.reconcile': { queue: QUEUES.maintenance, schema: z.object({}) },
   /** Query-finished notices a crash skipped, and notification e-mails owed (lib/notifications/query-settled.ts). */
   'notifications.sweep': { queue: QUEUES.maintenance, schema: z.object({}) },
+  /** OCR of one quarantined instance (lib/ocr/run-ocr.ts); idempotent: a re-run replaces its boxes. */
+  'quarantine.ocr': { queue: QUEUES.ocr, schema: z.object({ quarantinedId: z.string() }) },
+  /** Enqueue OCR of every quarantined instance still waiting for it (worker start, every 15 minutes). */
+  'quarantine.ocr-sweep': { queue: QUEUES.maintenance, schema: z.object({}) },
 } as const;
 export type JobName = keyof typeof JOBS;
 export type JobPayload<N extends JobName> = z.infer<(typeof JOBS)[N]['schema']>;
@@ -31,6 +36,8 @@ export const jobId = {
   find: (queryId: string, generation = 0, slot = 0) => `find-${queryId}-${generation}-${slot}`,
   move: (retrievalId: string, generation: number) => `move-${retrievalId}-${generation}`,
   anonymize: (retrievalId: string, generation: number) => `anon-${retrievalId}-${generation}`,
+  /** Removed from Redis when it ends (enqueueOcr), so an instance held again is read again under the same id. */
+  ocr: (quarantinedId: string) => `ocr-${quarantinedId}`,
 };
 
 /**

@@ -31,7 +31,7 @@ const log = logger('quarantine');
 
 /** Parsed with quarantineListQuerySchema (lib/api/endpoints/deid.ts). */
 export interface QuarantineListQuery {
-  status: 'pending' | 'released' | 'dropped' | 'all';
+  status: 'pending' | 'released' | 'dropped' | 'redacted' | 'all';
   page: number;
   pageSize: number;
 }
@@ -84,18 +84,23 @@ export async function listQuarantine(poolId: string, query: QuarantineListQuery)
       size: r.size,
       ruleVersion: r.ruleVersion,
       createdAt: r.createdAt,
-      decision: r.decision as 'released' | 'dropped' | null,
+      decision: r.decision as 'released' | 'dropped' | 'redacted' | null,
+      /** OCR of the pixels (lib/ocr/run-ocr.ts): status and how many boxes of text it found (never the text). */
+      ocr: { status: r.ocrStatus, boxes: r.ocrBoxCount, error: r.ocrError },
       decidedAt: r.decidedAt,
       decidedBy: r.decidedById ? (names.get(r.decidedById) ?? 'deleted user') : null,
     })),
   };
 }
 
+/** Who decides: a user, or null for the pool's own rule (release when OCR found no text). */
+export type Decider = Pick<Actor, 'userId'> | null;
+
 /** Claims the undecided row for this decision; NOT_FOUND / CONFLICT otherwise. */
-async function claim(actor: Actor, poolId: string, id: string, decision: 'released' | 'dropped') {
+export async function claim(actor: Decider, poolId: string, id: string, decision: 'released' | 'dropped' | 'redacted') {
   const { count } = await db.quarantinedInstance.updateMany({
     where: { id, poolId, decision: null },
-    data: { decision, decidedAt: new Date(), decidedById: actor.userId },
+    data: { decision, decidedAt: new Date(), decidedById: actor?.userId ?? null },
   });
   const row = await db.quarantinedInstance.findFirst({ where: { id, poolId } });
   if (!row) throw new AppError('NOT_FOUND', 'No such quarantined instance in this pool');
@@ -103,7 +108,7 @@ async function claim(actor: Actor, poolId: string, id: string, decision: 'releas
   return row;
 }
 
-async function unclaim(id: string) {
+export async function unclaim(id: string) {
   await db.quarantinedInstance.update({ where: { id }, data: { decision: null, decidedAt: null, decidedById: null } }).catch(() => undefined);
 }
 
@@ -111,12 +116,12 @@ async function unclaim(id: string) {
  * The retrieval's record of this instance (keyed by source SOP UID): found by remapping the
  * retrieval's quarantined source UIDs with the pool key (or equal, under Retain UIDs).
  */
-async function retrievalRecordFor(pool: Pick<Pool, 'secret'>, retrievalId: string, researchSop: string) {
+export async function retrievalRecordFor(pool: Pick<Pool, 'secret'>, retrievalId: string, researchSop: string) {
   const records = await db.retrievalInstance.findMany({ where: { retrievalId, outcome: 'quarantined' }, select: { id: true, sourceSopUid: true } });
   return records.find((r) => r.sourceSopUid === researchSop || remapUid(r.sourceSopUid, pool.secret) === researchSop) ?? null;
 }
 
-export async function releaseQuarantined(actor: Actor, pool: Pick<Pool, 'id' | 'secret'>, id: string): Promise<{ id: string; instanceId: string; studyId: string }> {
+export async function releaseQuarantined(actor: Decider, pool: Pick<Pool, 'id' | 'secret'>, id: string): Promise<{ id: string; instanceId: string; studyId: string }> {
   const row = await claim(actor, pool.id, id, 'released');
   const from = absolute(row.path);
   const rel = poolInstanceRelPath(pool.id, row.studyInstanceUid, row.seriesInstanceUid, row.sopInstanceUid);
@@ -152,8 +157,8 @@ export async function releaseQuarantined(actor: Actor, pool: Pick<Pool, 'id' | '
     await pruneEmptyDirs(path.dirname(from), path.join(storageRoot(), 'quarantine'));
     const instance = await db.instance.findUniqueOrThrow({ where: { poolId_sopInstanceUid: { poolId: pool.id, sopInstanceUid: row.sopInstanceUid } }, select: { id: true } });
     await audit({
-      userId: actor.userId,
-      action: 'quarantine.release',
+      userId: actor?.userId ?? null,
+      action: actor ? 'quarantine.release' : 'quarantine.auto-release',
       poolId: pool.id,
       targetType: 'quarantined-instance',
       targetId: row.id,

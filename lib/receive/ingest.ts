@@ -16,6 +16,7 @@ import { absolute, ensureDir, poolInstanceRelPath, quarantineRelPath, storageRoo
 import type { DeidIdentity } from '../anonymize/engine';
 import type { DeidIndex } from '../anonymize/index-fields';
 import { recordDeidSummary } from '../reports/record-deid-summary';
+import { enqueueOcr } from '../ocr/run-ocr';
 
 type DeidPool = ReturnType<typeof createDeidPool>;
 const g = globalThis as unknown as { __tributaryDeidPool?: DeidPool };
@@ -141,8 +142,14 @@ export async function storeDeidentified(opts: {
         path: rel,
         size: res.size,
         ruleVersion: opts.pool.ruleVersion,
+        // Read by OCR next (lib/ocr/run-ocr.ts); a held-again instance is read again.
+        ocrStatus: 'pending',
+        ocrError: null,
+        ocrBoxCount: null,
+        ocrFrames: null,
+        ocrAt: null,
       };
-      await upsertRace(() =>
+      const [held] = await upsertRace(() =>
         db.$transaction([
           db.quarantinedInstance.upsert({
             where: { poolId_sopInstanceUid: { poolId: opts.pool.id, sopInstanceUid: res.targetUids.sop } },
@@ -159,6 +166,7 @@ export async function storeDeidentified(opts: {
           ...(opts.alsoCommit ? opts.alsoCommit(db, { kind: 'quarantined', ...source }) : []),
         ]),
       );
+      await enqueueOcr([held.id]);
       return { kind: 'quarantined', reason: res.quarantine.reason, ...source };
     }
     const rel = poolInstanceRelPath(opts.pool.id, res.targetUids.study, res.targetUids.series, res.targetUids.sop);

@@ -3,12 +3,9 @@
  * (issue 15 items 2-3, branch i-ocr) stores: OcrBox rows (boxes with the recognised text's
  * category, never the text), QuarantinedInstance.ocrStatus / ocrBoxCount, and Redaction rows
  * (a redacted copy written as a new instance, with its regions counted by source).
- *
- * MERGE POINT: on this branch those tables do not exist yet, so both queries return no rows and
- * the report says "none recorded". At merge, replace the two bodies with the grouped counts given
- * in the branch report of helper "stamps" (the row shapes below stay; counts and categories only,
- * never text or coordinates).
+ * Counts and categories only, never text or coordinates.
  */
+import { db } from '../db';
 
 /** Instances the OCR step read, per rule version of the quarantined instance. */
 export interface OcrScanRow {
@@ -45,10 +42,30 @@ export interface RedactionSourceRow {
   regions: number;
 }
 
-export async function countOcrFindings(_poolId: string): Promise<{ scans: OcrScanRow[]; findings: OcrFindingRow[] }> {
-  return { scans: [], findings: [] };
+export async function countOcrFindings(poolId: string): Promise<{ scans: OcrScanRow[]; findings: OcrFindingRow[] }> {
+  const [scans, findings] = await Promise.all([
+    db.$queryRaw<OcrScanRow[]>`
+      SELECT "ruleVersion", count(*) FILTER (WHERE "ocrStatus" = 'done')::int AS scanned,
+             count(*) FILTER (WHERE "ocrStatus" = 'done' AND coalesce("ocrBoxCount", 0) > 0)::int AS "withText"
+      FROM "QuarantinedInstance" WHERE "poolId" = ${poolId} GROUP BY 1 ORDER BY 1`,
+    db.$queryRaw<OcrFindingRow[]>`
+      SELECT q."ruleVersion", b.category, count(DISTINCT b."quarantinedInstanceId")::int AS instances, count(*)::int AS boxes
+      FROM "OcrBox" b JOIN "QuarantinedInstance" q ON q.id = b."quarantinedInstanceId"
+      WHERE b."poolId" = ${poolId} GROUP BY 1, 2 ORDER BY 1, 2`,
+  ]);
+  return { scans, findings };
 }
 
-export async function countRedactions(_poolId: string): Promise<{ versions: RedactionVersionRow[]; sources: RedactionSourceRow[] }> {
-  return { versions: [], sources: [] };
+export async function countRedactions(poolId: string): Promise<{ versions: RedactionVersionRow[]; sources: RedactionSourceRow[] }> {
+  const [versions, sources] = await Promise.all([
+    db.$queryRaw<RedactionVersionRow[]>`
+      SELECT "ruleVersion", count(*)::int AS instances, count(*) FILTER (WHERE lossy)::int AS lossy
+      FROM "Redaction" WHERE "poolId" = ${poolId} GROUP BY 1 ORDER BY 1`,
+    db.$queryRaw<RedactionSourceRow[]>`
+      SELECT r."ruleVersion", s.source, count(*) FILTER (WHERE s.n > 0)::int AS instances, coalesce(sum(s.n), 0)::int AS regions
+      FROM "Redaction" r
+      CROSS JOIN LATERAL (VALUES ('signature', r."signatureRegions"), ('ocr', r."ocrRegions"), ('owner', r."ownerRegions")) AS s(source, n)
+      WHERE r."poolId" = ${poolId} GROUP BY 1, 2 HAVING sum(s.n) > 0 ORDER BY 1, 2`,
+  ]);
+  return { versions, sources };
 }

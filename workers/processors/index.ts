@@ -11,6 +11,8 @@ import type { Processor } from './shared';
 import { stagingPurge } from './staging-purge';
 import { stagingReconcile } from './staging-reconcile';
 import { notificationsSweep } from './notifications-sweep';
+import { quarantineOcr } from './quarantine-ocr';
+import { quarantineOcrSweep } from './quarantine-ocr-sweep';
 
 export type { Processor } from './shared';
 
@@ -21,4 +23,6 @@ export const processors: Record<JobName, Processor> = {
   'staging.purge': stagingPurge,
   'staging.reconcile': stagingReconcile,
   'notifications.sweep': notificationsSweep,
+  'quarantine.ocr': quarantineOcr,
+  'quarantine.ocr-sweep': quarantineOcrSweep,
 };

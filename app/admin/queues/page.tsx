@@ -16,6 +16,7 @@ const QUEUE_HELP: Record<QueueName, string> = {
   move: 'C-MOVE retrievals, one job per study, throttled per connector',
   anonymize: 'De-identification of received studies into their pool',
   maintenance: 'Staging purge and reconciliation, missed notices and notification e-mails',
+  ocr: 'OCR of quarantined images (burned-in text boxes), one job per instance',
 };
 
 const COLUMNS = ['waiting', 'active', 'delayed', 'failed', 'completed'] as const;

@@ -13,6 +13,7 @@
  */
 import { z } from 'zod';
 import { ruleSetSchema } from '../../anonymize/rules-schema';
+import { redactRequestSchema } from '../../pools/redact';
 import { e, idParam, type Endpoint } from '../endpoint';
 
 const id = z.string().min(1).max(64);
@@ -51,7 +52,7 @@ export const lookupUploadSchema = z.object({
 });
 
 export const quarantineListQuerySchema = z.object({
-  status: z.enum(['pending', 'released', 'dropped', 'all']).default('pending'),
+  status: z.enum(['pending', 'released', 'dropped', 'redacted', 'all']).default('pending'),
   page: z.coerce.number().int().min(1).max(100_000).default(1),
   pageSize: z.coerce.number().int().min(1).max(500).default(100),
 });
@@ -86,6 +87,9 @@ export const deidEndpoints = {
   listQuarantine: e({ method: 'get', path: '/pools/{id}/quarantine', summary: 'Quarantined instances (held for burned-in text risk) with reason and decision', tag: 'de-identification', access: 'pool:own', params: idParam, query: quarantineListQuerySchema }),
   releaseQuarantined: e({ method: 'post', path: '/pools/{id}/quarantine/{quarantineId}/release', summary: 'Release a quarantined instance into the pool', tag: 'de-identification', access: 'pool:identity', params: quarantineParams }),
   dropQuarantined: e({ method: 'post', path: '/pools/{id}/quarantine/{quarantineId}/drop', summary: 'Drop a quarantined instance (the file is deleted, the record kept)', tag: 'de-identification', access: 'pool:identity', params: quarantineParams }),
+  getQuarantineOcr: e({ method: 'get', path: '/pools/{id}/quarantine/{quarantineId}/ocr', summary: 'OCR of a quarantined instance: status, the boxes found (frame, place, confidence, category: date, id, name, word, other; never the text), the regions device signatures would blank, redactions done', tag: 'de-identification', access: 'pool:identity', params: quarantineParams }),
+  getQuarantineImage: e({ method: 'get', path: '/pools/{id}/quarantine/{quarantineId}/image', summary: 'One frame of a quarantined instance as a PNG (windowed to 8 bits, at most 2048 px on its long side), for the owner to look at', tag: 'de-identification', access: 'pool:identity', params: quarantineParams, query: z.object({ frame: z.coerce.number().int().min(0).max(100_000).default(0) }), produces: 'image/png' }),
+  redactQuarantined: e({ method: 'post', path: '/pools/{id}/quarantine/{quarantineId}/redact', summary: 'Redact and release: blank the regions (owner-drawn rectangles, OCR boxes, device signatures) into a new instance with a new SOP Instance UID that enters the pool; refused with the reason for what cannot be redacted (e.g. JPEG baseline where the pool does not allow lossy)', tag: 'de-identification', access: 'pool:identity', params: quarantineParams, body: redactRequestSchema }),
   decideQuarantine: e({ method: 'post', path: '/pools/{id}/quarantine/decisions', summary: 'Release or drop several quarantined instances', tag: 'de-identification', access: 'pool:identity', params: idParam, body: quarantineDecisionSchema }),
 
   getDeidReport: e({ method: 'get', path: '/pools/{id}/deid-report', summary: 'De-identification report: counts per action and per PS3.15 option, quarantine reasons, releases and drops, OCR findings and redactions, by rule version. Counts only, no identities', tag: 'de-identification', access: 'pool:own', params: idParam }),

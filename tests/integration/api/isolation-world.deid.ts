@@ -73,6 +73,7 @@ const extend: WorldExtension = async (w) => {
       previewRules: { rules: JSON.stringify(rules), file: new File([Buffer.alloc(200)], 'sample.dcm', { type: 'application/dicom' }) },
       uploadLookupTable: { kind: 'table', table: 'stolen', mode: 'replace', file: new File(['key,value\na,b\n'], 't.csv', { type: 'text/csv' }) },
       decideQuarantine: { ids: [q.id], decision: 'drop' },
+      redactQuarantined: { regions: [{ x: 0, y: 0, width: 10, height: 10 }] },
     },
     markers: [`RULES-B-${s}`, staged.id, `STAGED-B-${s}`, `MRN-DEID-B-${s}`, `RID-DEID-B-${s}`, `RNAME-DEID-B-${s}`, `LK-ID-B-${s}`, `LV-ID-B-${s}`, `LK-SITE-B-${s}`, `LV-SITE-B-${s}`, `sites-b-${s.toLowerCase()}`, q.id, sop, `Q-FILE-B-${s}`],
     check: async () => {

@@ -157,6 +157,47 @@ describe('de-identification report', () => {
     expect(v.indexed).toBe(3);
   });
 
+  it('shows OCR findings and redactions by category and region source, counts only', async () => {
+    const q = await db.quarantinedInstance.findFirstOrThrow({ where: { poolId } });
+    await db.quarantinedInstance.update({ where: { id: q.id }, data: { ocrStatus: 'done', ocrBoxCount: 3 } });
+    const box = { quarantinedInstanceId: q.id, poolId, frame: 0, y: 2, width: 40, height: 10, confidence: 90 };
+    await db.ocrBox.createMany({
+      data: [
+        { ...box, x: 1, category: 'name' },
+        { ...box, x: 50, category: 'date' },
+        { ...box, x: 99, category: 'date' },
+      ],
+    });
+    await db.redaction.create({
+      data: {
+        poolId,
+        quarantinedInstanceId: q.id,
+        sourceSopInstanceUid: `1.2.3.${suffix()}`,
+        sopInstanceUid: `1.2.4.${suffix()}`,
+        transferSyntaxIn: '1.2.840.10008.1.2.1',
+        transferSyntaxOut: '1.2.840.10008.1.2.1',
+        regions: [],
+        regionCount: 3,
+        signatureRegions: 1,
+        ocrRegions: 2,
+        ownerRegions: 0,
+        signatureRuleIds: ['us-banner'],
+        framesRedacted: 1,
+        ruleVersion: 1,
+      },
+    });
+    const v = (await report()).versions.find((x) => x.ruleVersion === 1)!;
+    expect(v.ocr).toMatchObject({ scanned: 1, withText: 1 });
+    expect(v.ocr.findings).toEqual(
+      expect.arrayContaining([expect.objectContaining({ category: 'date', instances: 1, boxes: 2 }), expect.objectContaining({ category: 'name', instances: 1, boxes: 1 })]),
+    );
+    expect(v.redactions).toMatchObject({ instances: 1, lossy: 0 });
+    expect(v.redactions.sources).toEqual(
+      expect.arrayContaining([expect.objectContaining({ source: 'signature', instances: 1, regions: 1 }), expect.objectContaining({ source: 'ocr', instances: 1, regions: 2 })]),
+    );
+    expect(v.redactions.sources.find((x) => x.source === 'owner')).toBeUndefined();
+  });
+
   it('is for owners and admins only', async () => {
     expect((await call(api.getDeidReport, { id: poolId }, { token: tokens.admin })).status).toBe(200);
     expect((await call(api.exportDeidReport, { id: poolId }, { token: tokens.admin, query: { format: 'csv' } })).status).toBe(200);

@@ -14,6 +14,7 @@ const STATUSES = [
   { key: 'pending', label: 'Waiting for a decision' },
   { key: 'released', label: 'Released' },
   { key: 'dropped', label: 'Dropped' },
+  { key: 'redacted', label: 'Redacted' },
   { key: 'all', label: 'All' },
 ] as const;
 
@@ -79,6 +80,7 @@ export default async function QuarantinePage({ params, searchParams }: { params:
             ruleVersion: r.ruleVersion,
             createdAt: r.createdAt.toISOString(),
             decision: r.decision,
+            ocr: r.ocr,
             decidedAt: r.decidedAt?.toISOString() ?? null,
             decidedBy: r.decidedBy,
           }))}

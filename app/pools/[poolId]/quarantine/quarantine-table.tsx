@@ -2,10 +2,16 @@
 /** Quarantined instances with release / drop for the owner (one, or a selection), each confirmed. */
 import Link from 'next/link';
 import { useRouter } from 'next/navigation';
-import { useState } from 'react';
+import { Fragment, useState } from 'react';
 import { apiFetch } from '@/components/api-client';
 import { useConfirm } from '@/components/confirm-dialog';
 import { FormAlert, Spinner } from '@/components/admin/kit';
+import { InspectPanel } from './inspect-panel';
+
+function ocrLabel(o: QuarantineRow['ocr']): string {
+  if (o.status === 'done') return o.boxes ? `${o.boxes} text box${o.boxes === 1 ? '' : 'es'}` : 'no text found';
+  return { pending: 'waiting', unsupported: 'cannot read', unavailable: 'not installed', failed: 'failed', skipped: '—' }[o.status] ?? o.status;
+}
 
 export interface QuarantineRow {
   id: string;
@@ -21,7 +27,8 @@ export interface QuarantineRow {
   size: number;
   ruleVersion: number;
   createdAt: string;
-  decision: 'released' | 'dropped' | null;
+  decision: 'released' | 'dropped' | 'redacted' | null;
+  ocr: { status: string; boxes: number | null; error: string | null };
   decidedAt: string | null;
   decidedBy: string | null;
 }
@@ -36,6 +43,7 @@ export function QuarantineTable({ poolId, rows, canDecide }: { poolId: string; r
   const [busy, setBusy] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
+  const [inspecting, setInspecting] = useState<string | null>(null);
   const pending = rows.filter((r) => r.decision === null);
 
   async function decide(ids: string[], decision: 'release' | 'drop') {
@@ -103,6 +111,7 @@ export function QuarantineTable({ poolId, rows, canDecide }: { poolId: string; r
               <th>Modality</th>
               <th>SOP class</th>
               <th>Reason</th>
+              <th>OCR</th>
               <th>Study (research)</th>
               <th className="text-right">Rules</th>
               <th className="text-right">Size</th>
@@ -112,7 +121,8 @@ export function QuarantineTable({ poolId, rows, canDecide }: { poolId: string; r
           </thead>
           <tbody>
             {rows.map((r) => (
-              <tr key={r.id}>
+              <Fragment key={r.id}>
+              <tr>
                 {canDecide && (
                   <td>
                     {r.decision === null && (
@@ -129,6 +139,7 @@ export function QuarantineTable({ poolId, rows, canDecide }: { poolId: string; r
                   ))}
                   <span className="block">{r.reason}</span>
                 </td>
+                <td className="whitespace-nowrap text-xs" data-testid="ocr-cell">{ocrLabel(r.ocr)}</td>
                 <td className="text-xs">
                   {r.researchId && <span className="block font-mono">{r.researchId}</span>}
                   {r.studyId ? (
@@ -144,7 +155,7 @@ export function QuarantineTable({ poolId, rows, canDecide }: { poolId: string; r
                     <span className="badge bg-amber-100 text-amber-900">waiting</span>
                   ) : (
                     <>
-                      <span className={`badge ${r.decision === 'released' ? 'bg-emerald-100 text-emerald-800' : 'bg-slate-200 text-slate-700'}`}>{r.decision}</span>
+                      <span className={`badge ${r.decision === 'released' || r.decision === 'redacted' ? 'bg-emerald-100 text-emerald-800' : 'bg-slate-200 text-slate-700'}`}>{r.decision}</span>
                       <span className="ml-1 text-xs text-slate-500">
                         {r.decidedAt ? when(r.decidedAt) : ''}
                         {r.decidedBy ? ` · ${r.decidedBy}` : ''}
@@ -156,6 +167,9 @@ export function QuarantineTable({ poolId, rows, canDecide }: { poolId: string; r
                   <td className="whitespace-nowrap text-right">
                     {r.decision === null && (
                       <>
+                        <button type="button" className="btn btn-sm" aria-expanded={inspecting === r.id} onClick={() => setInspecting(inspecting === r.id ? null : r.id)}>
+                          Look
+                        </button>{' '}
                         <button type="button" className="btn btn-sm" disabled={busy !== null} onClick={() => decide([r.id], 'release')}>
                           {busy === `release:${r.id}` ? 'Releasing…' : 'Release'}
                         </button>{' '}
@@ -167,6 +181,23 @@ export function QuarantineTable({ poolId, rows, canDecide }: { poolId: string; r
                   </td>
                 )}
               </tr>
+              {canDecide && inspecting === r.id && (
+                <tr>
+                  <td colSpan={11}>
+                    <InspectPanel
+                      poolId={poolId}
+                      id={r.id}
+                      onClose={() => setInspecting(null)}
+                      onDone={(message) => {
+                        setInspecting(null);
+                        setNotice(message);
+                        router.refresh();
+                      }}
+                    />
+                  </td>
+                </tr>
+              )}
+              </Fragment>
             ))}
           </tbody>
         </table>

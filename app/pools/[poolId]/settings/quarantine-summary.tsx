@@ -18,7 +18,7 @@ export function QuarantineSummaryView({ rules }: { rules: RuleSet }) {
           Not held in this pool: {s.ignored.map((r) => r.code).join(', ')}.
         </p>
       )}
-      {s.added.length > 0 && <p>Also held (reason pool-rule): {s.added.join(', ')}.</p>}
+      {s.added.length > 0 && <p>Also (reason pool-rule; ocr-scan for “OCR first”): {s.added.join(', ')}.</p>}
     </div>
   );
 }

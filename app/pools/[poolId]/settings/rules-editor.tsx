@@ -37,16 +37,20 @@ interface Change {
 
 /** A comma- or line-separated list (Image Type values may contain spaces). */
 const splitList = (text: string): string[] => text.split(/[,\n]/).map((x) => x.trim()).filter(Boolean);
-type HoldKey = 'holdSopClasses' | 'holdModalities' | 'holdImageTypes';
+type HoldKey = 'holdSopClasses' | 'holdModalities' | 'holdImageTypes' | 'ocrSopClasses' | 'ocrModalities';
 const HOLD_FIELDS: { key: HoldKey; label: string; placeholder: string }[] = [
   { key: 'holdSopClasses', label: 'Also hold SOP classes', placeholder: '1.2.840.10008.5.1.4.1.1.20' },
   { key: 'holdModalities', label: 'Also hold modalities', placeholder: 'NM, PT' },
   { key: 'holdImageTypes', label: 'Also hold Image Type values', placeholder: 'LOCALIZER' },
+  { key: 'ocrSopClasses', label: 'Hold for OCR first: SOP classes', placeholder: '1.2.840.10008.5.1.4.1.1.1' },
+  { key: 'ocrModalities', label: 'Hold for OCR first: modalities', placeholder: 'CR' },
 ];
 const holdText = (rules: RuleSet): Record<HoldKey, string> => ({
   holdSopClasses: (rules.quarantine?.holdSopClasses ?? []).join(', '),
   holdModalities: (rules.quarantine?.holdModalities ?? []).join(', '),
   holdImageTypes: (rules.quarantine?.holdImageTypes ?? []).join(', '),
+  ocrSopClasses: (rules.quarantine?.ocrSopClasses ?? []).join(', '),
+  ocrModalities: (rules.quarantine?.ocrModalities ?? []).join(', '),
 });
 
 let nextKey = 1;
@@ -77,6 +81,8 @@ export function RulesEditor(props: {
   const [quarantine, setQuarantine] = useState(props.initial.quarantineBurnedIn);
   const [ignored, setIgnored] = useState<Set<string>>(new Set(props.initial.quarantine?.ignore ?? []));
   const [hold, setHold] = useState<Record<HoldKey, string>>(() => holdText(props.initial));
+  const [releaseIfNoText, setReleaseIfNoText] = useState(props.initial.quarantine?.releaseIfNoText === true);
+  const [allowLossyRedaction, setAllowLossyRedaction] = useState(props.initial.quarantine?.allowLossyRedaction === true);
   const [overrides, setOverrides] = useState<OverrideRow[]>(() => toRows(props.initial));
   const [stamps, setStamps] = useState<StampsForm>(() => stampsFormFrom(props.initial));
   const [fields, setFields] = useState<Fields>({});
@@ -101,11 +107,15 @@ export function RulesEditor(props: {
         holdSopClasses: splitList(hold.holdSopClasses),
         holdModalities: splitList(hold.holdModalities),
         holdImageTypes: splitList(hold.holdImageTypes),
+        ocrSopClasses: splitList(hold.ocrSopClasses),
+        ocrModalities: splitList(hold.ocrModalities),
+        releaseIfNoText,
+        allowLossyRedaction,
       }),
       patientIdentitySource: 'lookup-or-pseudonym' as const,
       stamps: stampsFromForm(stamps) as RuleSet['stamps'],
     }),
-    [options, overrides, quarantine, ignored, hold, stamps],
+    [options, overrides, quarantine, ignored, hold, stamps, releaseIfNoText, allowLossyRedaction],
   );
 
   const edited = () => {
@@ -177,6 +187,8 @@ export function RulesEditor(props: {
     setQuarantine(props.initial.quarantineBurnedIn);
     setIgnored(new Set(props.initial.quarantine?.ignore ?? []));
     setHold(holdText(props.initial));
+    setReleaseIfNoText(props.initial.quarantine?.releaseIfNoText === true);
+    setAllowLossyRedaction(props.initial.quarantine?.allowLossyRedaction === true);
     setOverrides(toRows(props.initial));
     setStamps(stampsFormFrom(props.initial));
     setFields({});
@@ -287,7 +299,15 @@ export function RulesEditor(props: {
               </label>
             ))}
           </div>
-          <p id="quarantine-hold-help" className="text-xs text-slate-600">Comma-separated. Instances matching any of these are held too, with the reason “pool-rule”.</p>
+          <p id="quarantine-hold-help" className="text-xs text-slate-600">Comma-separated. Instances matching any of these are held too, with the reason “pool-rule” (or “ocr-scan” for the OCR fields). Every held image is read by OCR.</p>
+          <label className="flex items-start gap-2 text-xs">
+            <input type="checkbox" className="mt-0.5" checked={releaseIfNoText} onChange={(e) => { setReleaseIfNoText(e.target.checked); edited(); }} />
+            <span><span className="font-medium">Release an image in which OCR found no text</span> without waiting for the owner. OCR misses some text and never sees faces: use it only where that risk is accepted.</span>
+          </label>
+          <label className="flex items-start gap-2 text-xs">
+            <input type="checkbox" className="mt-0.5" checked={allowLossyRedaction} onChange={(e) => { setAllowLossyRedaction(e.target.checked); edited(); }} />
+            <span><span className="font-medium">Allow redaction of JPEG baseline images</span> by decoding and re-encoding them (a second lossy compression). Off: such redactions are refused.</span>
+          </label>
         </fieldset>
       )}
 
