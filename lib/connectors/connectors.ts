@@ -3,6 +3,7 @@ import type { Actor } from '../auth/actor';
 import { db, Prisma } from '../db';
 import { echo } from '../dicom/scu';
 import { AppError, publicMessage } from '../errors';
+import { nextSecret, secretState } from '../secrets';
 import type { ConnectorInput } from './schema';
 
 function conflict(e: unknown): never {
@@ -15,12 +16,42 @@ function conflict(e: unknown): never {
 
 const withParts = { device: true, queryPool: { select: { id: true, name: true, aeTitle: true } }, receivingPool: { select: { id: true, name: true, aeTitle: true } } } as const;
 
-export const listConnectors = () => db.connector.findMany({ orderBy: { name: 'asc' }, include: withParts });
+type ConnectorRow = Prisma.ConnectorGetPayload<{ include: typeof withParts }>;
 
-export async function getConnector(id: string) {
+/**
+ * What leaves the server about a connector: everything but the stored secret, which is only
+ * said to be "set" or "not set" (write-only, docs/security.md).
+ */
+export function connectorView<T extends { webSecret: string | null }>(c: T): Omit<T, 'webSecret'> & { webSecret: 'set' | 'not set' } {
+  const { webSecret, ...rest } = c;
+  return { ...rest, webSecret: secretState(webSecret) };
+}
+
+async function findConnector(id: string): Promise<ConnectorRow> {
   const c = await db.connector.findUnique({ where: { id }, include: withParts });
   if (!c) throw new AppError('NOT_FOUND', 'Connector not found');
   return c;
+}
+
+export const listConnectors = async () => (await db.connector.findMany({ orderBy: { name: 'asc' }, include: withParts })).map(connectorView);
+
+export async function getConnector(id: string) {
+  return connectorView(await findConnector(id));
+}
+
+/**
+ * The row to write: the input with its write-only secret applied to the stored one. A DICOMweb
+ * connector that authenticates must end up holding a secret (a password, a token or a client
+ * secret); one that does not keeps none.
+ */
+function toData(input: ConnectorInput, stored: string | null) {
+  const { webSecret, ...rest } = input;
+  const secret = rest.type === 'DICOMWEB' && rest.webAuthType !== 'NONE' ? nextSecret(stored, webSecret) : null;
+  if (rest.type === 'DICOMWEB' && rest.webAuthType !== 'NONE' && !secret) {
+    const what = rest.webAuthType === 'BASIC' ? 'password' : rest.webAuthType === 'BEARER' ? 'token' : 'client secret';
+    throw new AppError('VALIDATION', `The ${what} is required`, { webSecret: [`enter the ${what}`] });
+  }
+  return { ...rest, webSecret: secret };
 }
 
 async function checkParts(input: Partial<ConnectorInput>) {
@@ -34,21 +65,23 @@ async function checkParts(input: Partial<ConnectorInput>) {
 
 export async function createConnector(actor: Actor, input: ConnectorInput) {
   await checkParts(input);
-  const c = await db.connector.create({ data: input }).catch(conflict);
+  const c = await db.connector.create({ data: toData(input, null) }).catch(conflict);
   await audit({ userId: actor.userId, action: 'connector.create', targetType: 'connector', targetId: c.id });
-  return c;
+  return connectorView(c);
 }
 
-export async function updateConnector(actor: Actor, id: string, input: Partial<ConnectorInput>) {
-  await getConnector(id);
+export async function updateConnector(actor: Actor, id: string, input: ConnectorInput) {
+  const before = await findConnector(id);
   await checkParts(input);
-  const c = await db.connector.update({ where: { id }, data: input }).catch(conflict);
-  await audit({ userId: actor.userId, action: 'connector.update', targetType: 'connector', targetId: id });
-  return c;
+  const data = toData(input, before.webSecret);
+  const c = await db.connector.update({ where: { id }, data }).catch(conflict);
+  // Whether the secret changed is worth auditing; its value never is.
+  await audit({ userId: actor.userId, action: 'connector.update', targetType: 'connector', targetId: id, detail: { secretChanged: data.webSecret !== before.webSecret } });
+  return connectorView(c);
 }
 
 export async function deleteConnector(actor: Actor, id: string) {
-  await getConnector(id);
+  await findConnector(id);
   const active = await db.retrieval.count({ where: { connectorId: id, state: { in: ['QUEUED', 'SCHEDULED', 'MOVING', 'ANONYMIZING'] } } });
   if (active) throw new AppError('CONFLICT', `This connector has ${active} retrieval(s) in progress; cancel them first`);
   await db.$transaction([db.query.deleteMany({ where: { connectorId: id } }), db.connector.delete({ where: { id } })]);

@@ -11,6 +11,9 @@ import { DicomNetworkError, DicomQueryError, findSeries, findStudiesMany, type S
 import { acquireAssociation, laneLimit, type Lane, type Lease } from '../jobs/leases';
 import { inWindow, nextWindowStart } from '../connectors/schedule';
 import { logger } from '../logger';
+import { HttpError } from '../http/client';
+import { dicomwebSource, type DicomwebSource } from '../connectors/dicomweb/peer';
+import { qidoSeries, qidoStudies } from '../connectors/dicomweb/qido';
 
 const log = logger('query.find');
 
@@ -51,6 +54,8 @@ interface ClaimedRow {
  */
 export function isTransientFindError(e: unknown): boolean {
   if (e instanceof DicomQueryError) return false;
+  // DICOMweb: refused, reset, timed out, 429 and 5xx wait; 401/403/404, HTML, bad TLS fail.
+  if (e instanceof HttpError) return e.transient;
   if (!(e instanceof DicomNetworkError)) return false;
   if (e.reason !== 'status') return true;
   return e.dimseStatus !== undefined && (e.dimseStatus & 0xff00) === 0xa700;
@@ -80,7 +85,8 @@ export async function runFind(queryId: string, claim: string, opts: { isFinalAtt
   });
   if (!q || q.status === 'CANCELLED') return { status: 'done' };
   const { connector } = q;
-  if (!connector.device) throw new AppError('CONFLICT', 'connector has no device');
+  const web = connector.type === 'DICOMWEB';
+  if (!web && !connector.device) throw new AppError('CONFLICT', 'connector has no device');
   const lane = laneForQuery(q.source);
   // Every association to the PACS respects the connector's schedule window, a single MRN too:
   // the PACS tolerates associations only then.
@@ -96,7 +102,7 @@ export async function runFind(queryId: string, claim: string, opts: { isFinalAtt
   const capacityWait = (): StepOutcome => ({ status: 'wait', until: Date.now() + 200 + Math.floor(Math.random() * 300), reason: 'capacity' });
   let lease: Lease | null = await acquire();
   if (!lease) return capacityWait();
-  const peer = { aeTitle: connector.device.aeTitle, host: connector.device.host, port: connector.device.port, tls: connector.device.tls };
+  const peer = connector.device ? { aeTitle: connector.device.aeTitle, host: connector.device.host, port: connector.device.port, tls: connector.device.tls } : null;
   let items: ClaimedRow[] = [];
   try {
     await db.query.updateMany({ where: { id: q.id, status: 'PENDING' }, data: { status: 'RUNNING' } });
@@ -111,18 +117,16 @@ export async function runFind(queryId: string, claim: string, opts: { isFinalAtt
       if (fresh?.status === 'CANCELLED') return { status: 'done' };
       items = await claimChunk(queryId, claim);
       if (!items.length) break;
-      const answers = await findStudiesMany(
-        peer,
-        connector.queryPool.aeTitle,
-        items.map((it) => ({
-          patientId: it.patientId,
-          accessionNumber: it.accessionNumber ?? undefined,
-          modality: it.modality ?? undefined,
-          studyDateFrom: it.studyDateFrom ?? undefined,
-          studyDateTo: it.studyDateTo ?? undefined,
-          studyDescription: it.studyDescription ?? undefined,
-        })),
-      );
+      const asked = items.map((it) => ({
+        patientId: it.patientId,
+        accessionNumber: it.accessionNumber ?? undefined,
+        modality: it.modality ?? undefined,
+        studyDateFrom: it.studyDateFrom ?? undefined,
+        studyDateTo: it.studyDateTo ?? undefined,
+        studyDescription: it.studyDescription ?? undefined,
+      }));
+      const src = web ? dicomwebSource(connector) : null;
+      const answers = src ? await qidoMany(src, asked) : await findStudiesMany(peer!, connector.queryPool.aeTitle, asked);
       const done: { id: string; count: number }[] = [];
       const failed: { id: string; error: string }[] = [];
       const results: ResultRow[] = [];
@@ -139,7 +143,7 @@ export async function runFind(queryId: string, claim: string, opts: { isFinalAtt
         }
         let counted: StudyMatch[];
         try {
-          counted = await withCounts(peer, connector.queryPool.aeTitle, a, connector.capabilities);
+          counted = await withCounts(src ? (uid) => qidoSeries(src, uid) : (uid) => findSeries(peer!, connector.queryPool.aeTitle, uid), a, connector.capabilities);
         } catch (e) {
           transient ??= e as Error;
           continue;
@@ -234,11 +238,40 @@ function resultRow(itemId: string, requestedPatientId: string, m: StudyMatch): R
 }
 
 /**
+ * The QIDO-RS counterpart of findStudiesMany: the chunk's rows one after the other on the job's
+ * lease (one request at a time: the lease is the connector's throttle). A row's invalid keys or a
+ * definite refusal yield an Error in its slot; a transient failure (the server went away) ends
+ * the chunk there, the rest of its rows get that error and wait for the retry.
+ */
+async function qidoMany(src: DicomwebSource, queries: Parameters<typeof qidoStudies>[1][]): Promise<Array<StudyMatch[] | Error>> {
+  const out: Array<StudyMatch[] | Error> = [];
+  let stop: Error | null = null;
+  let warned = 0;
+  for (const q of queries) {
+    if (stop) {
+      out.push(stop);
+      continue;
+    }
+    try {
+      const a = await qidoStudies(src, q);
+      if (a.warnings.length) warned++;
+      out.push(a.matches);
+    } catch (e) {
+      out.push(e as Error);
+      if (isTransientFindError(e)) stop = e as Error;
+    }
+  }
+  // The server's Warning text is its own (it may echo a query value): counted, not logged.
+  if (warned) log.info('QIDO-RS answers carried a Warning header', { rows: warned });
+  return out;
+}
+
+/**
  * A PACS that leaves NumberOfStudyRelatedInstances empty (seen in the capability check, or just
  * now) gets a series-level C-FIND per such study and the series counts are summed, so progress
  * bars have a total. Skipped when the capability check found no series-level support.
  */
-async function withCounts(peer: Parameters<typeof findSeries>[0], callingAe: string, matches: StudyMatch[], capabilities: unknown): Promise<StudyMatch[]> {
+async function withCounts(listSeries: (studyUid: string) => ReturnType<typeof findSeries>, matches: StudyMatch[], capabilities: unknown): Promise<StudyMatch[]> {
   const caps = capabilities as { seriesLevel?: { ok?: boolean; countsInstances?: boolean } } | null;
   if (caps?.seriesLevel && (!caps.seriesLevel.ok || !caps.seriesLevel.countsInstances)) return matches;
   const out: StudyMatch[] = [];
@@ -248,7 +281,7 @@ async function withCounts(peer: Parameters<typeof findSeries>[0], callingAe: str
       continue;
     }
     try {
-      const series = await findSeries(peer, callingAe, m.studyInstanceUid);
+      const series = await listSeries(m.studyInstanceUid);
       const counted = series.filter((s) => s.numberOfSeriesRelatedInstances !== undefined);
       out.push({
         ...m,

@@ -256,19 +256,19 @@ async function reportDestinationProblem(id: string, generation: number, connecto
  * Moves the retrieval to its next state unless a coordinator cancelled it (or retried it: a new
  * generation) meanwhile. False when it did not: the caller stops.
  */
-async function advance(id: string, generation: number, data: Prisma.RetrievalUpdateManyMutationInput): Promise<boolean> {
+export async function advance(id: string, generation: number, data: Prisma.RetrievalUpdateManyMutationInput): Promise<boolean> {
   const n = await db.retrieval.updateMany({ where: { id, attempts: generation, state: { not: 'CANCELLED' } }, data });
   return n.count > 0;
 }
 
 /** A cancelled retrieval keeps nothing staged (unless a newer generation owns it now). */
-async function dropIfCancelled(id: string, generation: number) {
+export async function dropIfCancelled(id: string, generation: number) {
   const x = await db.retrieval.findUnique({ where: { id }, select: { state: true, attempts: true } });
   if (x?.state === 'CANCELLED' && x.attempts === generation) await dropStagedFor(id);
 }
 
 /** Distinct SOP instances of this retrieval we hold: de-identified or quarantined, or staged. */
-async function instancesHeld(retrievalId: string): Promise<number> {
+export async function instancesHeld(retrievalId: string): Promise<number> {
   const [row] = await db.$queryRaw<{ n: bigint }[]>`
     SELECT count(*) AS n FROM (
       SELECT "sourceSopUid" AS uid FROM "RetrievalInstance" WHERE "retrievalId" = ${retrievalId}
@@ -292,6 +292,28 @@ export interface MovePlan {
  * that series. When the PACS cannot list them, the whole study again.
  */
 export async function planMove(retrievalId: string, peer: DicomPeer, queryAe: string, studyUid: string, onlyMissing: boolean): Promise<MovePlan> {
+  return planRetrieve(retrievalId, studyUid, onlyMissing, {
+    series: (study) => findSeries(peer, queryAe, study),
+    instances: (study, series) => findInstances(peer, queryAe, study, series),
+    // A PACS that answers the listing with a failure status (Orthanc does when it cannot read a
+    // file it needs for the answer) gets the whole study asked again.
+    refused: (e) => e instanceof DicomNetworkError && e.reason === 'status',
+  });
+}
+
+/** How a source lists a study's series and instances (C-FIND or QIDO-RS), for planRetrieve. */
+export interface StudyLister {
+  series(studyUid: string): Promise<{ seriesInstanceUid: string }[]>;
+  instances(studyUid: string, seriesUid: string): Promise<{ sopInstanceUid: string }[]>;
+  /** The source answered but refused to list: ask for the whole study instead. */
+  refused(e: unknown): boolean;
+}
+
+/**
+ * planMove for any source kind: what we hold against what the source lists, as targets of
+ * whole series or missing instances (see planMove).
+ */
+export async function planRetrieve(retrievalId: string, studyUid: string, onlyMissing: boolean, lister: StudyLister): Promise<MovePlan> {
   if (!onlyMissing) return { targets: [{ studyInstanceUid: studyUid }], alreadyHave: 0 };
   // What we have: de-identified (or quarantined) from earlier attempts, and staged, waiting.
   const [have, staged] = await Promise.all([
@@ -303,21 +325,20 @@ export async function planMove(retrievalId: string, peer: DicomPeer, queryAe: st
   const targets: MoveTarget[] = [];
   let atPacs = 0;
   const whole = { targets: [{ studyInstanceUid: studyUid }], alreadyHave: 0 };
-  // A PACS that answers the listing with a failure status (Orthanc does when it cannot read a
-  // file it needs for the answer) gets the whole study asked again: what we already hold is
-  // dropped as a duplicate on arrival. Network errors still fail the attempt (backoff).
+  // What we already hold is dropped as a duplicate on arrival. Network errors still fail the
+  // attempt (backoff).
   const listing = async <T>(fn: () => Promise<T>): Promise<T | null> => {
     try {
       return await fn();
     } catch (e) {
-      if (e instanceof DicomNetworkError && e.reason === 'status') return null;
+      if (lister.refused(e)) return null;
       throw e;
     }
   };
-  const allSeries = await listing(() => findSeries(peer, queryAe, studyUid));
+  const allSeries = await listing(() => lister.series(studyUid));
   if (!allSeries) return whole;
   for (const series of allSeries) {
-    const instances = await listing(() => findInstances(peer, queryAe, studyUid, series.seriesInstanceUid));
+    const instances = await listing(() => lister.instances(studyUid, series.seriesInstanceUid));
     if (!instances) return whole;
     atPacs += instances.length;
     const missing = instances.map((i) => i.sopInstanceUid).filter((uid) => !got.has(uid));

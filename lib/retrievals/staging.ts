@@ -16,7 +16,8 @@ import { redis } from '../redis';
 import { env } from '../env';
 import { logger } from '../logger';
 import { ingestPushed, isPushAllowed } from '../pools/push';
-import { pruneEmptyDirs, stagingDir } from '../storage';
+import { requireSafeUid } from '../dicom/uids';
+import { pruneEmptyDirs, stagingDir, stagingStudyDir } from '../storage';
 
 const log = logger('staging');
 
@@ -66,8 +67,12 @@ export interface StoredInfo {
   transferSyntaxUid: string;
 }
 
-export async function recordStaged(info: StoredInfo): Promise<void> {
-  const retrieval = await db.retrieval.findFirst({
+/**
+ * Records a staged file. `fetchedFor`: the retrieval that fetched it itself (WADO-RS); otherwise
+ * the instance arrived at the SCP and the retrieval is found by study, pool and sender.
+ */
+export async function recordStaged(info: StoredInfo, fetchedFor?: string): Promise<void> {
+  const retrieval = fetchedFor ? { id: fetchedFor } : await db.retrieval.findFirst({
     // Only the connector's own PACS feeds its retrieval: another device receiving through the
     // same AE (or sending the same study) cannot slip objects into it.
     where: {
@@ -158,4 +163,29 @@ export async function purgeAbandonedStaging(now = new Date()): Promise<{ rows: n
   for (const s of old) await dropStaged(s);
   if (old.length) log.info('staging purged', { rows: old.length });
   return { rows: old.length };
+}
+
+/**
+ * Stages one instance fetched by Tributary itself (WADO-RS) for a retrieval we are running:
+ * the file (a complete Part-10 file written next to staging) is moved into the study's staging
+ * folder and recorded, counted once. No sender identification: we asked this server, over the
+ * connector's authenticated connection, for exactly this study. Anything that is not of the
+ * retrieval's study is refused (the caller deletes it).
+ */
+export async function stageFetched(info: { retrievalId: string; poolId: string; tempPath: string; size: number; source: string; sopClassUid: string; sopInstanceUid: string; studyInstanceUid: string; transferSyntaxUid: string }): Promise<void> {
+  const dir = stagingStudyDir(info.poolId, info.studyInstanceUid);
+  await fs.mkdir(dir, { recursive: true });
+  const finalPath = path.join(dir, `${requireSafeUid(info.sopInstanceUid, 'SOP Instance UID')}.dcm`);
+  await fs.rename(info.tempPath, finalPath);
+  await recordStaged({
+    poolId: info.poolId,
+    path: finalPath,
+    size: info.size,
+    callingAe: info.source,
+    senderDeviceIds: [],
+    sopClassUid: info.sopClassUid,
+    sopInstanceUid: info.sopInstanceUid,
+    studyInstanceUid: info.studyInstanceUid,
+    transferSyntaxUid: info.transferSyntaxUid,
+  }, info.retrievalId);
 }

@@ -6,7 +6,7 @@ import { DelayedError, type Job } from 'bullmq';
 import { JOBS, type JobName } from '../../lib/jobs/catalogue';
 import { runFind, type StepOutcome } from '../../lib/queries/run-find';
 import { runAnonymize } from '../../lib/retrievals/run-anonymize';
-import { runMove } from '../../lib/retrievals/run-move';
+import { runRetrieve } from '../../lib/retrievals/run-retrieve';
 import { reconcileStaging } from '../../lib/retrievals/reconcile-staging';
 import { purgeAbandonedStaging } from '../../lib/retrievals/staging';
 
@@ -30,7 +30,7 @@ export const processors: Record<JobName, Processor> = {
   },
   'retrieval.move': async (job, token) => {
     const { retrievalId, generation } = JOBS['retrieval.move'].schema.parse(job.data);
-    await waitOrDone(job, token, await runMove(retrievalId, generation, { isFinalAttempt: isFinalAttempt(job), attemptsMade: job.attemptsMade }));
+    await waitOrDone(job, token, await runRetrieve(retrievalId, generation, { isFinalAttempt: isFinalAttempt(job), attemptsMade: job.attemptsMade }));
   },
   'retrieval.anonymize': async (job) => {
     const { retrievalId, generation } = JOBS['retrieval.anonymize'].schema.parse(job.data);
