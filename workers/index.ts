@@ -15,9 +15,9 @@ import { bullPrefix, closeQueues, queue } from '../lib/jobs/queues';
 import { installCrashLogging } from '../lib/crash-logging';
 import { startWorkerHeartbeat } from '../lib/health/worker-heartbeat';
 import { logger } from '../lib/logger';
-import { closeDeidPool } from '../lib/pools/ingest';
-import { STAGED_FILE_GRACE_MS, reconcileStaging } from '../lib/retrievals/reconcile-staging';
-import { isCallingAeAllowed, recordStaged, resolveCalledAe } from '../lib/retrievals/staging';
+import { closeDeidPool } from '../lib/receive/ingest';
+import { STAGED_FILE_GRACE_MS, reconcileStaging } from '../lib/receive/reconcile-staging';
+import { scpHooks } from '../lib/receive/scp-hooks';
 import { createRedis, key, redis } from '../lib/redis';
 import { recoverJobsFromDatabase, watchForLostQueues } from '../lib/jobs/recover';
 import { processors } from './processors';
@@ -129,22 +129,7 @@ export async function startWorker(opts: { scpPort?: number; withScp?: boolean; q
       port: opts.scpPort ?? e.DICOM_PORT,
       host: e.DICOM_BIND,
       pduTimeoutMs: 5 * 60_000,
-      hooks: {
-        resolveCalledAe,
-        isCallingAeAllowed,
-        onStored: (info) =>
-          recordStaged({
-            poolId: info.poolId,
-            path: info.path,
-            size: info.size,
-            callingAe: info.callingAe,
-            senderDeviceIds: info.senderDeviceIds,
-            sopClassUid: info.sopClassUid,
-            sopInstanceUid: info.sopInstanceUid,
-            studyInstanceUid: info.studyInstanceUid,
-            transferSyntaxUid: info.transferSyntaxUid,
-          }),
-      },
+      hooks: scpHooks,
     });
     log.info('DICOM SCP listening', { port: scp.port, bind: e.DICOM_BIND });
   }

@@ -7,7 +7,7 @@
  * Builds a scratch database (its own name; dropped, re-created and migrated with the project's
  * migrations, dropped again at the end unless --keep) and measures:
  *
- * 1. ingest on the EMPTY database: --ingest instances through lib/pools/ingest.ts
+ * 1. ingest on the EMPTY database: --ingest instances through lib/receive/ingest.ts
  *    indexDeidentified (the real path: study and series upserts, instance row in a transaction);
  * 2. fills it with set-based INSERT … SELECT generate_series (never row by row) to about
  *    --instances instances in --pools pools (pool k gets a share ∝ 1/(k+1): one large pool, a
@@ -130,7 +130,7 @@ async function main() {
   const { redis } = await import('../../lib/redis');
   const { DEFAULT_RULES } = await import('../../lib/anonymize/rules');
   const { listStudies } = await import('../../lib/pools/studies');
-  const { indexDeidentified } = await import('../../lib/pools/ingest');
+  const { indexDeidentified } = await import('../../lib/receive/ingest');
   const { search } = await import('../../lib/dicomweb/qido');
   const { STUDY_SORTS, studyListQuerySchema } = await import('../../lib/pools/schema');
   const client = new pg.Client({ connectionString: url });

@@ -1,7 +1,7 @@
 'use client';
 /**
  * A research pool's allowed sending devices: the devices whose AE titles may C-STORE straight
- * into the pool's AE (lib/pools/push.ts). Saved with PATCH /pools/{id} { allowedDeviceIds }.
+ * into the pool's AE (lib/receive/push.ts). Saved with PATCH /pools/{id} { allowedDeviceIds }.
  */
 import Link from 'next/link';
 import { useRouter } from 'next/navigation';

@@ -4,15 +4,19 @@
  *  1. C-ECHO as the query AE.
  *  2. A study-level C-FIND for a known MRN: which of the return keys we ask for the PACS fills.
  *  3. Series- and instance-level C-FIND on the first study found.
- *  4. A C-MOVE of ONE instance to the receiving AE: proves the PACS can reach our SCP under that
- *     AE title (our SCP accepts it as a probe and discards it).
+ *  4. A retrieve of ONE instance: C-MOVE to the receiving AE proves the PACS can reach our SCP
+ *     under that AE title (our SCP accepts it as a probe and discards it); C-GET (and other
+ *     same-connection methods) proves the PACS accepts the method and sends the instance back.
+ * Steps 1-3 and the C-GET go through the connector's source (lib/connectors/source.ts).
  * The result is stored on the connector (never PHI: key names, counts, booleans, messages).
  */
 import { createHash } from 'node:crypto';
 import { audit } from '../audit';
 import type { Actor } from '../auth/actor';
 import { db, type Prisma } from '../db';
-import { echo, findInstances, findSeries, findStudies, move, type StudyMatch } from '../dicom/scu';
+import { move, type StudyMatch } from '../dicom/scu';
+import { probeSink } from '../receive/sink';
+import { sourceFor, sourceInclude } from './sources';
 import { env } from '../env';
 import { AppError, publicMessage } from '../errors';
 import { acquireAssociation } from '../jobs/leases';
@@ -73,16 +77,16 @@ export function probeKey(receivingPoolId: string, sopInstanceUid: string) {
 }
 
 export async function checkConnector(actor: Actor, connectorId: string, input: { patientId: string; moveTest: boolean }): Promise<Capabilities> {
-  const c = await db.connector.findUnique({ where: { id: connectorId }, include: { device: true, queryPool: true, receivingPool: true } });
+  const c = await db.connector.findUnique({ where: { id: connectorId }, include: sourceInclude });
   if (!c) throw new AppError('NOT_FOUND', 'Connector not found');
-  if (!c.device) throw new AppError('VALIDATION', 'This connector has no PACS device');
-  const peer = { aeTitle: c.device.aeTitle, host: c.device.host, port: c.device.port, tls: c.device.tls };
+  if (c.type === 'DICOM' && !c.device) throw new AppError('VALIDATION', 'This connector has no PACS device');
+  const source = sourceFor(c);
   const lease = await acquireAssociation(c.id, c.maxAssociations, 'interactive');
   if (!lease) throw new AppError('CONFLICT', 'The connector is using all its associations right now; try again in a moment');
   const caps: Capabilities = { checkedAt: new Date().toISOString(), echo: { ok: false, message: '' }, find: null, seriesLevel: null, instanceLevel: null, move: null };
   try {
     try {
-      const r = await echo(peer, c.queryPool.aeTitle, { connectTimeoutMs: 10_000 });
+      const r = await source.echo({ timeoutMs: 10_000 });
       caps.echo = { ok: true, ms: r.ms, message: `C-ECHO answered in ${r.ms} ms` };
     } catch (e) {
       caps.echo = { ok: false, message: errText(e) };
@@ -90,7 +94,9 @@ export async function checkConnector(actor: Actor, connectorId: string, input: {
     }
     let studies: StudyMatch[] = [];
     try {
-      studies = await findStudies(peer, c.queryPool.aeTitle, { patientId: input.patientId });
+      const [answer] = await source.findStudies([{ patientId: input.patientId }]);
+      if (answer instanceof Error) throw answer;
+      studies = answer;
       const filled = filledKeys(studies);
       const missing = STUDY_RETURN_KEYS.filter((k) => !filled[k]);
       caps.find = {
@@ -106,7 +112,7 @@ export async function checkConnector(actor: Actor, connectorId: string, input: {
     if (!study) return caps;
     let firstSeries: string | null = null;
     try {
-      const series = await findSeries(peer, c.queryPool.aeTitle, study.studyInstanceUid);
+      const series = await source.findSeries(study.studyInstanceUid);
       firstSeries = series[0]?.seriesInstanceUid ?? null;
       caps.seriesLevel = {
         ok: series.length > 0,
@@ -119,18 +125,42 @@ export async function checkConnector(actor: Actor, connectorId: string, input: {
     }
     if (!firstSeries) return caps;
     let sop: string | null = null;
+    let sopClass: string | null = null;
     try {
-      const instances = await findInstances(peer, c.queryPool.aeTitle, study.studyInstanceUid, firstSeries);
+      const instances = await source.findInstances(study.studyInstanceUid, firstSeries);
+      sopClass = instances[0]?.sopClassUid ?? null;
       sop = instances[0]?.sopInstanceUid ?? null;
       caps.instanceLevel = { ok: instances.length > 0, instances: instances.length, message: instances.length ? `${instances.length} instances listed in the first series` : 'No instance listed' };
     } catch (e) {
       caps.instanceLevel = { ok: false, instances: 0, message: errText(e) };
     }
     if (!input.moveTest || !sop) return caps;
+    const one = { studyInstanceUid: study.studyInstanceUid, seriesInstanceUid: firstSeries, sopInstanceUids: [sop] };
+    if (source.sameConnection) {
+      // C-GET (WADO-RS): retrieve ONE instance on our own connection into a sink that checks it
+      // and keeps nothing. Proves the PACS accepts the method and sends the study's class back.
+      try {
+        const sink = await probeSink(c.receivingPoolId, study.studyInstanceUid, { sourceAe: c.device?.aeTitle });
+        const r = await source.retrieve(one, { retrievalId: null, sink, timeoutMs: 60_000, sopClassUids: sopClass ? [sopClass] : undefined });
+        const arrived = sink.stored > 0;
+        caps.move = {
+          ok: arrived,
+          completed: r.completed,
+          message: arrived
+            ? `The PACS answered ${source.retrieveMethod === 'CGET' ? 'C-GET' : 'the retrieve'} and sent the instance back on the same connection`
+            : `The PACS did not send the instance back (status ${r.status}${r.comment ? `: ${r.comment}` : ''})`,
+        };
+      } catch (e) {
+        caps.move = { ok: false, completed: 0, message: errText(e) };
+      }
+      return caps;
+    }
+    if (!c.device) return caps;
+    const peer = { aeTitle: c.device.aeTitle, host: c.device.host, port: c.device.port, tls: c.device.tls };
     const probe = probeKey(c.receivingPoolId, sop);
     await redis().set(probe, `waiting:${c.device.id}`, 'EX', 120);
     try {
-      const r = await move(peer, c.receivingPool.aeTitle, c.receivingPool.aeTitle, { studyInstanceUid: study.studyInstanceUid, seriesInstanceUid: firstSeries, sopInstanceUids: [sop] }, { timeoutMs: 60_000 });
+      const r = await move(peer, c.receivingPool.aeTitle, c.receivingPool.aeTitle, one, { timeoutMs: 60_000 });
       const arrived = (await redis().get(probe)) === 'received';
       caps.move = {
         ok: r.status === 'success' && arrived,

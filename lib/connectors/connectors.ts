@@ -2,6 +2,7 @@ import { audit } from '../audit';
 import type { Actor } from '../auth/actor';
 import { db, Prisma } from '../db';
 import { echo } from '../dicom/scu';
+import { sourceFor } from './sources';
 import { AppError, publicMessage } from '../errors';
 import { nextSecret, secretState } from '../secrets';
 import type { ConnectorInput } from './schema';
@@ -90,13 +91,14 @@ export async function deleteConnector(actor: Actor, id: string) {
 
 /** "Test connection": C-ECHO to the PACS as the connector's query-pool AE. Never throws for network failures. */
 export async function echoConnector(actor: Actor, id: string): Promise<{ ok: boolean; ms?: number; message: string }> {
-  const c = await getConnector(id);
-  if (!c.device) throw new AppError('VALIDATION', 'This connector has no PACS device');
-  const peer = { aeTitle: c.device.aeTitle, host: c.device.host, port: c.device.port, tls: c.device.tls };
+  // The stored row: a DICOMweb source decrypts its secret for this one request.
+  const c = await findConnector(id);
+  if (c.type === 'DICOM' && !c.device) throw new AppError('VALIDATION', 'This connector has no PACS device');
   let result: { ok: boolean; ms?: number; message: string };
   try {
-    const r = await echo(peer, c.queryPool.aeTitle, { timeoutMs: 10_000 });
-    result = { ok: true, ms: r.ms, message: `C-ECHO answered in ${r.ms} ms by ${c.device.aeTitle} at ${c.device.host}:${c.device.port}` };
+    const source = sourceFor(c);
+    const r = await source.echo({ timeoutMs: 10_000 });
+    result = { ok: true, ms: r.ms, message: `${source.kind === 'DICOM' ? 'C-ECHO' : source.kind === 'DICOMWEB' ? 'QIDO-RS' : 'The source'} answered in ${r.ms} ms by ${source.label}` };
   } catch (e) {
     result = { ok: false, message: publicMessage(e, 'C-ECHO failed') };
   }

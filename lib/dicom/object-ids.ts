@@ -1,7 +1,7 @@
 /**
  * The few header values that place a DICOM file (SOP class and instance, PatientID, study and
  * series UIDs), read from its first bytes without parsing the rest. Used where an object arrives
- * outside a retrieval: STOW-RS (lib/dicomweb/stow.ts) and C-STORE pushes (lib/pools/push.ts).
+ * outside a retrieval: STOW-RS (lib/dicomweb/stow.ts) and C-STORE pushes (lib/receive/push.ts).
  */
 import fs from 'node:fs/promises';
 import { datasetEncoding, inflatePrefix, readPart10Header } from './part10';

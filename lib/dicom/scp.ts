@@ -36,7 +36,7 @@
  * Staging layout for whoever purges it: <stagingDir>/.incoming holds only objects being
  * received (<sop>.<host>-<pid>-<random>-<association>-<n>.part). liveStagingFiles() lists what
  * this process is writing or recording right now; partOwner() tells a dead process's .part from
- * a live one (lib/retrievals/reconcile-staging.ts deletes the dead ones).
+ * a live one (lib/receive/reconcile-staging.ts deletes the dead ones).
  */
 import './patch';
 import { randomBytes } from 'node:crypto';
@@ -158,6 +158,14 @@ const STATUS_OUT_OF_RESOURCES = 0xa700;
 const STATUS_SOP_CLASS_MISMATCH = 0xa900;
 const STATUS_CANNOT_UNDERSTAND = 0xc000;
 const STATUS_PROCESSING_FAILURE = 0x0110;
+/** The C-STORE statuses above, for receivers on our own connection (lib/receive/sink.ts). */
+export const StoreStatus = {
+  Success: STATUS_SUCCESS,
+  OutOfResources: STATUS_OUT_OF_RESOURCES,
+  SopClassMismatch: STATUS_SOP_CLASS_MISMATCH,
+  CannotUnderstand: STATUS_CANNOT_UNDERSTAND,
+  ProcessingFailure: STATUS_PROCESSING_FAILURE,
+} as const;
 
 /** Keep this many leading bytes of each object in memory: the header elements live there. */
 const PREFIX_BYTES = 64 * 1024;
@@ -349,6 +357,48 @@ export function partOwner(fileName: string): 'self' | 'dead' | 'unknown' {
     return (e as NodeJS.ErrnoException).code === 'ESRCH' ? 'dead' : 'unknown';
   }
 }
+
+/**
+ * A temp path in `<stagingDir>/.incoming` for an object received on our own connection (C-GET,
+ * WADO-RS: lib/receive/sink.ts), named like the SCP's .part files so partOwner and the staging
+ * reconciliation treat it the same way.
+ */
+let sinkSerial = 0;
+export function stagingTempPath(dir: string, sopInstanceUid: string): string {
+  const name = isSafeUid(sopInstanceUid) ? sopInstanceUid : 'object';
+  return path.join(dir, '.incoming', `${name}.${TEMP_PREFIX}-s-${++sinkSerial}.part`);
+}
+
+/** Keeps a staging file out of the reconciliation's reach while it is being recorded. */
+export function markLiveStagingFile(file: string, live: boolean): void {
+  if (live) liveFiles.add(file);
+  else liveFiles.delete(file);
+}
+
+/**
+ * Walks a finished staged object (its dataset starts at `headerLength`); returns the raw values
+ * of the SOP class/instance, study and series UIDs. Throws DatasetFormatError.
+ */
+export function validateStagedObject(stream: StagingStream, headerLength: number, ts: string): Map<number, Buffer> {
+  const enc = datasetEncoding(ts);
+  const wanted = [TAG_SOP_CLASS_UID, TAG_SOP_INSTANCE_UID, TAG_STUDY_INSTANCE_UID, TAG_SERIES_INSTANCE_UID];
+  if (stream.bytes <= headerLength) throw new DatasetFormatError('empty dataset', headerLength);
+  if (enc.deflated) {
+    // A deflated stream is checked as far as its header elements; a full check would inflate it all.
+    const prefix = stream.prefixBuffer().subarray(headerLength);
+    let inflated: Buffer;
+    try {
+      inflated = inflatePrefix(prefix);
+    } catch {
+      throw new DatasetFormatError('deflated dataset cannot be inflated', headerLength);
+    }
+    return walkDataset(bufferSource(inflated), 0, { ...enc, wanted, stopAfterTag: TAG_SERIES_INSTANCE_UID }).values;
+  }
+  const src = fileSource(stream.descriptor, stream.bytes, stream.prefixBuffer());
+  return walkDataset(src, headerLength, { ...enc, wanted }).values;
+}
+
+export { streamFinished };
 
 /** Accepts and drops the bytes of an object we already know we will refuse. */
 class DiscardStream extends Writable {
@@ -706,22 +756,7 @@ class TributaryScp extends Scp {
 
   /** Walks the received dataset; returns the raw values of the ID elements. Throws DatasetFormatError. */
   private validate(stream: StagingStream, headerLength: number, ts: string): Map<number, Buffer> {
-    const enc = datasetEncoding(ts);
-    const wanted = [TAG_SOP_CLASS_UID, TAG_SOP_INSTANCE_UID, TAG_STUDY_INSTANCE_UID, TAG_SERIES_INSTANCE_UID];
-    if (stream.bytes <= headerLength) throw new DatasetFormatError('empty dataset', headerLength);
-    if (enc.deflated) {
-      // A deflated stream is checked as far as its header elements; a full check would inflate it all.
-      const prefix = stream.prefixBuffer().subarray(headerLength);
-      let inflated: Buffer;
-      try {
-        inflated = inflatePrefix(prefix);
-      } catch {
-        throw new DatasetFormatError('deflated dataset cannot be inflated', headerLength);
-      }
-      return walkDataset(bufferSource(inflated), 0, { ...enc, wanted, stopAfterTag: TAG_SERIES_INSTANCE_UID }).values;
-    }
-    const src = fileSource(stream.descriptor, stream.bytes, stream.prefixBuffer());
-    return walkDataset(src, headerLength, { ...enc, wanted }).values;
+    return validateStagedObject(stream, headerLength, ts);
   }
 
   override cStoreRequest(request: CStoreRequest, callback: (response: CStoreResponse) => void): void {

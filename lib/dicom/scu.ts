@@ -10,7 +10,7 @@
 import './patch';
 import fs from 'node:fs';
 import type { Socket } from 'node:net';
-import type { responses } from 'dcmjs-dimse';
+import type { Writable } from 'node:stream';
 import { dimse } from './dimse';
 import { logger } from '../logger';
 import { DicomNetworkError, DicomQueryError, describeRejection, hex4 } from './errors';
@@ -18,7 +18,7 @@ import { readPart10Header, readInstanceIds } from './part10';
 import { TransferSyntax } from './uids';
 
 const log = logger('dicom.scu');
-const { Client, Dataset, association, constants, requests } = dimse;
+const { Client, Dataset, association, constants, requests, responses } = dimse;
 
 export { DicomNetworkError, DicomQueryError } from './errors';
 export type { DicomNetworkErrorReason } from './errors';
@@ -110,7 +110,30 @@ type AnyResponse = InstanceType<typeof responses.CFindResponse>;
 
 /** dcmjs-dimse internals we reach into (typed here, not exported by the library). */
 interface ClientInternals {
-  network?: { socket: Socket; on(event: string, fn: (...args: unknown[]) => void): void };
+  network?: NetworkLike;
+}
+
+/** The parts of dcmjs-dimse's Network (per connection) that C-GET reaches into. */
+export interface NetworkLike {
+  socket: Socket;
+  on(event: string, fn: (...args: unknown[]) => void): void;
+  sendAssociationRequest(assoc: AssociationLike): void;
+  createStoreWritableStream(pc: PresentationContextLike, request: unknown): Writable;
+  createDatasetFromStoreWritableStream(writable: Writable, pc: PresentationContextLike, callback: (dataset: unknown) => void): void;
+}
+
+export interface PresentationContextLike {
+  getPresentationContextId(): number;
+  getAbstractSyntaxUid(): string;
+  getAcceptedTransferSyntaxUid(): string | undefined;
+  getResult(): number;
+  setUserRole(v: boolean): void;
+  setProviderRole(v: boolean): void;
+}
+
+export interface AssociationLike {
+  getPresentationContexts(): Array<{ id: number }>;
+  getPresentationContext(id: number): PresentationContextLike;
 }
 
 const S = constants.Status;
@@ -121,6 +144,13 @@ interface RunOptions extends ScuOptions {
   extraContexts?: Array<[string, string]>;
   /** Called once associated, with the client (to send C-CANCEL or abort later). */
   onAssociated?: (client: InstanceType<typeof Client>) => void;
+  /**
+   * Called right after the connection is started, before the association request is sent:
+   * the network object (to adjust the request or receive C-STOREs on it) and the client.
+   */
+  onNetwork?: (net: NonNullable<ClientInternals['network']>, client: InstanceType<typeof Client>) => void;
+  /** Judges the accepted association before any request is sent; an error aborts it. */
+  checkAccepted?: (assoc: AssociationLike) => DicomNetworkError | undefined;
   defaultTimeoutMs: number;
 }
 
@@ -186,7 +216,17 @@ function runAssociation(peer: DicomPeer, callingAe: string, reqs: Request[], opt
     const abortHint = () => (associated && !answered ? ` (is "${callingAe}" allowed to query/retrieve on it?)` : '');
 
     client.on('connected', () => arm(connectTimeoutMs, `${peer.aeTitle} at ${where} accepted the connection but did not answer the association request`));
-    client.on('associationAccepted', () => {
+    client.on('associationAccepted', (assoc: AssociationLike) => {
+      const refused = opts.checkAccepted?.(assoc);
+      if (refused) {
+        try {
+          client.abort();
+        } catch {
+          /* gone */
+        }
+        finish(refused);
+        return;
+      }
       associated = true;
       arm(idleMs, `${peer.aeTitle} at ${where} stopped answering (no data for ${Math.round(idleMs / 1000)} s)`);
       opts.onAssociated?.(client);
@@ -214,6 +254,7 @@ function runAssociation(peer: DicomPeer, callingAe: string, reqs: Request[], opt
         : {}),
     });
     const net = internals.network;
+    if (net) opts.onNetwork?.(net, client);
     if (net) {
       // Nagle's algorithm costs tens of ms per small DIMSE message on request/response traffic.
       net.socket.setNoDelay(true);
@@ -540,6 +581,33 @@ export async function move(
   opts: ScuOptions & { onProgress?: (p: MoveProgress) => void; signal?: AbortSignal } = {},
 ): Promise<MoveResult> {
   const req = moveRequest(destinationAe, target);
+  const result = await runRetrieveRequest(peer, callingAe, req, 'C-MOVE', opts, {});
+  if (result.dimseStatus === 0xa801 && !result.errorComment) result.errorComment = `The PACS does not know the move destination AE title ${destinationAe}`;
+  log.info('move done', {
+    calledAe: peer.aeTitle,
+    callingAe,
+    destinationAe,
+    status: hex4(result.dimseStatus),
+    completed: result.completed,
+    failed: result.failed,
+    warnings: result.warnings,
+  });
+  return result;
+}
+
+/**
+ * Runs one C-MOVE or C-GET request on its own association and collects its sub-operation
+ * counters. `signal` sends C-CANCEL; if the peer does not end the operation within 15 s after
+ * that, the association is aborted (and the result is 'cancelled').
+ */
+async function runRetrieveRequest(
+  peer: DicomPeer,
+  callingAe: string,
+  req: Request,
+  what: 'C-MOVE' | 'C-GET',
+  opts: ScuOptions & { onProgress?: (p: MoveProgress) => void; signal?: AbortSignal },
+  run: Pick<RunOptions, 'extraContexts' | 'onNetwork' | 'checkAccepted'>,
+): Promise<MoveResult> {
   const progress: MoveProgress = { remaining: 0, completed: 0, failed: 0, warnings: 0 };
   let final: { status: number; errorComment?: string; counters: Partial<MoveProgress> } | undefined;
   let cancelRequested = false;
@@ -565,13 +633,14 @@ export async function move(
   try {
     await runAssociation(peer, callingAe, [req], {
       ...opts,
+      ...run,
       defaultTimeoutMs: 600_000,
       onAssociated: (client) => {
         if (!opts.signal) return;
         onAbort = () => {
           cancelRequested = true;
           try {
-            client.cancel(req);
+            client.cancel(req as Parameters<typeof client.cancel>[0]);
           } catch {
             /* association already gone */
           }
@@ -596,7 +665,7 @@ export async function move(
     if (onAbort) opts.signal?.removeEventListener('abort', onAbort);
   }
 
-  if (!final) throw new DicomNetworkError('aborted', `${peer.aeTitle} ended the association without a final C-MOVE response`);
+  if (!final) throw new DicomNetworkError('aborted', `${peer.aeTitle} ended the association without a final ${what} response`);
   // The final response's counters win; a Success response may omit them (PS3.4 C.4.2.1.6),
   // then the last pending response plus its remaining count tells what was done.
   const fc = final.counters;
@@ -612,16 +681,186 @@ export async function move(
   if (final.status === S.Success) result.status = 'success';
   else if (final.status === S.Cancel) result.status = 'cancelled';
   else if ((final.status & 0xf000) === 0xb000) result.status = 'warning';
-  else if (final.status === 0xa801 && !result.errorComment) result.errorComment = `The PACS does not know the move destination AE title ${destinationAe}`;
-  log.info('move done', {
-    calledAe: peer.aeTitle,
-    callingAe,
-    destinationAe,
-    status: hex4(final.status),
-    completed: result.completed,
-    failed: result.failed,
-    warnings: result.warnings,
+  return result;
+}
+
+// ---------------------------------------------------------------------------------------------
+// C-GET
+
+/** Where C-GET hands each instance (lib/receive/sink.ts InstanceSink fits). */
+export interface GetSink {
+  open(meta: { part10: false; transferSyntaxUid: string; sopClassUid: string; sopInstanceUid: string; onPressure?: (high: boolean) => void }): {
+    stream: Writable;
+    done(): Promise<{ status: number; comment?: string }>;
+    abandon(): void;
+  };
+}
+
+/** The refusal of a C-GET at association time: a configuration matter, not an outage. */
+export class DicomRetrieveRefusedError extends DicomNetworkError {
+  constructor(message: string) {
+    super('association-rejected', message);
+    this.name = 'DicomRetrieveRefusedError';
+  }
+}
+
+/** Presentation contexts in one association: IDs are odd numbers 1-255. */
+export const MAX_PRESENTATION_CONTEXTS = 128;
+
+/**
+ * Storage SOP classes proposed when the study's own are unknown (the PACS could not list them):
+ * the common image, document and structured-report classes.
+ */
+export const COMMON_STORAGE_CLASSES: readonly string[] = [
+  '1.2.840.10008.5.1.4.1.1.2', '1.2.840.10008.5.1.4.1.1.2.1', '1.2.840.10008.5.1.4.1.1.4', '1.2.840.10008.5.1.4.1.1.4.1',
+  '1.2.840.10008.5.1.4.1.1.1', '1.2.840.10008.5.1.4.1.1.1.1', '1.2.840.10008.5.1.4.1.1.1.2', '1.2.840.10008.5.1.4.1.1.1.3',
+  '1.2.840.10008.5.1.4.1.1.6.1', '1.2.840.10008.5.1.4.1.1.3.1', '1.2.840.10008.5.1.4.1.1.7', '1.2.840.10008.5.1.4.1.1.7.1',
+  '1.2.840.10008.5.1.4.1.1.7.2', '1.2.840.10008.5.1.4.1.1.7.3', '1.2.840.10008.5.1.4.1.1.7.4', '1.2.840.10008.5.1.4.1.1.12.1',
+  '1.2.840.10008.5.1.4.1.1.12.2', '1.2.840.10008.5.1.4.1.1.20', '1.2.840.10008.5.1.4.1.1.128', '1.2.840.10008.5.1.4.1.1.130',
+  '1.2.840.10008.5.1.4.1.1.481.1', '1.2.840.10008.5.1.4.1.1.481.2', '1.2.840.10008.5.1.4.1.1.481.3', '1.2.840.10008.5.1.4.1.1.481.5',
+  '1.2.840.10008.5.1.4.1.1.88.11', '1.2.840.10008.5.1.4.1.1.88.22', '1.2.840.10008.5.1.4.1.1.88.33', '1.2.840.10008.5.1.4.1.1.88.67',
+  '1.2.840.10008.5.1.4.1.1.104.1', '1.2.840.10008.5.1.4.1.1.66', '1.2.840.10008.5.1.4.1.1.66.4', '1.2.840.10008.5.1.4.1.1.11.1',
+  '1.2.840.10008.5.1.4.1.1.77.1.4', '1.2.840.10008.5.1.4.1.1.13.1.3',
+];
+
+/**
+ * The storage presentation contexts of a C-GET (SCP role for us): per SOP class one context
+ * with both uncompressed syntaxes, then, as far as the association's limit allows, one context
+ * per compressed syntax (so the PACS can send each object as it stores it). Classes beyond the
+ * limit are not proposed (their sub-operations fail and a retry asks for them again).
+ */
+export function getStorageContexts(sopClassUids: readonly string[], transferSyntaxes: readonly string[]): Array<{ abstract: string; syntaxes: string[] }> {
+  const budget = MAX_PRESENTATION_CONTEXTS - 1; // one for the GET itself
+  const classes = [...new Set(sopClassUids)].slice(0, budget);
+  const uncompressed: string[] = [TransferSyntax.ExplicitVRLittleEndian, TransferSyntax.ImplicitVRLittleEndian];
+  const compressed = transferSyntaxes.filter((t) => !uncompressed.includes(t));
+  const out = classes.map((abstract) => ({ abstract, syntaxes: uncompressed }));
+  const perClass = classes.length ? Math.floor((budget - classes.length) / classes.length) : 0;
+  for (const abstract of classes) for (const ts of compressed.slice(0, perClass)) out.push({ abstract, syntaxes: [ts] });
+  return out;
+}
+
+function getRequest(t: MoveTarget) {
+  const uids = [t.studyInstanceUid, t.seriesInstanceUid, ...(t.sopInstanceUids ?? [])].filter((u): u is string => u !== undefined);
+  if (!t.studyInstanceUid || uids.some((u) => !u || /[*?\\]/.test(u))) throw new DicomQueryError('C-GET needs exact UIDs');
+  let req: InstanceType<typeof requests.CGetRequest>;
+  if (t.sopInstanceUids && t.sopInstanceUids.length > 0) {
+    if (!t.seriesInstanceUid) throw new DicomQueryError('An instance-level C-GET needs the SeriesInstanceUID');
+    req = requests.CGetRequest.createImageGetRequest(t.studyInstanceUid, t.seriesInstanceUid, t.sopInstanceUids.length === 1 ? t.sopInstanceUids[0] : '');
+    if (t.sopInstanceUids.length > 1) {
+      req.setDataset(new Dataset({ QueryRetrieveLevel: 'IMAGE', StudyInstanceUID: t.studyInstanceUid, SeriesInstanceUID: t.seriesInstanceUid, SOPInstanceUID: t.sopInstanceUids }));
+    }
+  } else if (t.seriesInstanceUid) req = requests.CGetRequest.createSeriesGetRequest(t.studyInstanceUid, t.seriesInstanceUid);
+  else req = requests.CGetRequest.createStudyGetRequest(t.studyInstanceUid);
+  // Our own storage contexts (the study's classes), not dcmjs-dimse's list of every class.
+  req.setAddStorageSopClassesToAssociation(false);
+  return req;
+}
+
+const GET_MODEL = constants.SopClass.StudyRootQueryRetrieveInformationModelGet;
+const ACCEPT = constants.PresentationContextResult.Accept;
+
+/**
+ * C-GET a study, a series or some instances of one series: the PACS sends each instance back on
+ * this association as a C-STORE sub-operation, which is streamed into `opts.sink` (bounded
+ * memory: the socket pauses while the disk catches up) and answered with the sink's status.
+ * Counters, cancel and errors as for move(). A PACS that refuses the GET presentation context, or
+ * every storage context, rejects with DicomRetrieveRefusedError (a configuration matter).
+ */
+export async function get(
+  peer: DicomPeer,
+  callingAe: string,
+  target: MoveTarget,
+  opts: ScuOptions & { onProgress?: (p: MoveProgress) => void; signal?: AbortSignal; sink: GetSink; sopClassUids: readonly string[]; transferSyntaxes?: readonly string[] },
+): Promise<MoveResult> {
+  const req = getRequest(target);
+  const classes = opts.sopClassUids.length ? opts.sopClassUids : COMMON_STORAGE_CLASSES;
+  const contexts = getStorageContexts(classes, opts.transferSyntaxes ?? []);
+  const storageAbstracts = new Set(contexts.map((c) => c.abstract));
+  const where = `${peer.aeTitle} at ${peer.host}:${peer.port}`;
+  type Open = ReturnType<GetSink['open']>;
+  const opened = new WeakMap<Writable, { handle: Open; request: unknown }>();
+  const outcomes = new WeakMap<object, { status: number; comment?: string }>();
+  let received = 0;
+  let refusedStores = 0;
+
+  const result = await runRetrieveRequest(peer, callingAe, req, 'C-GET', opts, {
+    onNetwork: (net, client) => {
+      const sendAssociationRequest = net.sendAssociationRequest.bind(net);
+      net.sendAssociationRequest = (assoc) => {
+        // Add our storage contexts with SCU/SCP role selection: we are the storage SCP here.
+        const a = assoc as AssociationLike & { addPresentationContext(abstract: string): number; addTransferSyntaxToPresentationContext(id: number, ts: string): void };
+        for (const c of contexts) {
+          const id = a.addPresentationContext(c.abstract);
+          for (const ts of c.syntaxes) a.addTransferSyntaxToPresentationContext(id, ts);
+          const pc = a.getPresentationContext(id);
+          pc.setUserRole(false);
+          pc.setProviderRole(true);
+        }
+        sendAssociationRequest(assoc);
+      };
+      let paused = false;
+      const pressure = (high: boolean) => {
+        if (high && !paused) {
+          paused = true;
+          net.socket.pause();
+        } else if (!high && paused) {
+          paused = false;
+          net.socket.resume();
+        }
+      };
+      net.createStoreWritableStream = (pc, request) => {
+        const r = request as { getAffectedSopInstanceUid(): string; getAffectedSopClassUid(): string };
+        const handle = opts.sink.open({
+          part10: false,
+          transferSyntaxUid: pc.getAcceptedTransferSyntaxUid() ?? TransferSyntax.ImplicitVRLittleEndian,
+          sopClassUid: String(r.getAffectedSopClassUid() ?? '').trim(),
+          sopInstanceUid: String(r.getAffectedSopInstanceUid() ?? '').trim(),
+          onPressure: pressure,
+        });
+        opened.set(handle.stream, { handle, request });
+        return handle.stream;
+      };
+      net.createDatasetFromStoreWritableStream = (writable, pc, callback) => {
+        const o = opened.get(writable);
+        const deliver = () => callback(new Dataset({}, pc.getAcceptedTransferSyntaxUid() ?? TransferSyntax.ImplicitVRLittleEndian));
+        if (!o) return deliver();
+        o.handle
+          .done()
+          .then(
+            (outcome) => outcomes.set(o.request as object, outcome),
+            () => outcomes.set(o.request as object, { status: 0x0110 }),
+          )
+          .finally(() => {
+            try {
+              deliver();
+            } catch {
+              net.socket.destroy();
+            }
+          });
+      };
+      client.on('cStoreRequest', (request: unknown, callback: (rsp: unknown) => void) => {
+        const outcome = outcomes.get(request as object) ?? { status: 0x0110, comment: 'Not received' };
+        received++;
+        if (outcome.status !== S.Success) refusedStores++;
+        const rsp = responses.CStoreResponse.fromRequest(request as InstanceType<typeof requests.CStoreRequest>);
+        rsp.setStatus(outcome.status);
+        if (outcome.comment) rsp.setErrorComment(outcome.comment.slice(0, 64));
+        callback(rsp);
+      });
+    },
+    checkAccepted: (assoc) => {
+      const pcs = assoc.getPresentationContexts().map(({ id }) => assoc.getPresentationContext(id));
+      const getOk = pcs.some((pc) => pc.getAbstractSyntaxUid() === GET_MODEL && pc.getResult() === ACCEPT);
+      if (!getOk)
+        return new DicomRetrieveRefusedError(`${where} does not accept C-GET (it refused the Study Root Query/Retrieve GET presentation context): ask its administrator to allow C-GET for ${callingAe}, or use C-MOVE`);
+      const storageOk = pcs.some((pc) => storageAbstracts.has(pc.getAbstractSyntaxUid()) && pc.getResult() === ACCEPT);
+      if (!storageOk)
+        return new DicomRetrieveRefusedError(`${where} accepts C-GET but none of the study's storage SOP classes with us as storage SCP: it cannot send the images back on the association`);
+      return undefined;
+    },
   });
+  log.info('get done', { calledAe: peer.aeTitle, callingAe, status: hex4(result.dimseStatus), completed: result.completed, failed: result.failed, warnings: result.warnings, received, refused: refusedStores });
   return result;
 }
 

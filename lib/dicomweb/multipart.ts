@@ -128,6 +128,39 @@ export interface ReadMultipartOptions {
    * a slow consumer slows the reading). When given, parts are not kept in the returned list.
    */
   onPart?: (part: ReceivedPart) => Promise<void>;
+  /**
+   * Instead of files: where each part's body goes (a staging sink). `write` may return a promise
+   * (back-pressure), `end` resolves once the part is handled, `abandon` drops a part cut short.
+   */
+  openPart?: (headers: Record<string, string>, index: number) => PartWriter;
+}
+
+export interface PartWriter {
+  write(chunk: Buffer): Promise<void> | void;
+  end(): Promise<void>;
+  abandon(): void;
+}
+
+/** A part written to its own file (the default). */
+async function filePart(dir: string, index: number, headers: Record<string, string>, onDone: (p: ReceivedPart) => Promise<void>): Promise<PartWriter> {
+  const file = path.join(dir, `${String(index).padStart(5, '0')}.part`);
+  const fh = await fs.open(file, 'w');
+  const part: ReceivedPart = { index, path: file, contentType: headers['content-type'] ?? null, size: 0 };
+  let closed = false;
+  return {
+    async write(chunk) {
+      await fh.write(chunk);
+      part.size += chunk.length;
+    },
+    async end() {
+      closed = true;
+      await fh.close();
+      await onDone(part);
+    },
+    abandon() {
+      if (!closed) void fh.close().catch(() => undefined);
+    },
+  };
 }
 
 /**
@@ -147,16 +180,18 @@ export async function readMultipart(source: AsyncIterable<Uint8Array>, boundary:
   let state: 'preamble' | 'after-delimiter' | 'headers' | 'body' | 'done' = 'preamble';
   let buf: Buffer = Buffer.alloc(0);
   let total = 0;
-  let current: { fh: fs.FileHandle; part: ReceivedPart } | null = null;
+  let current: PartWriter | null = null;
 
   const closeCurrent = async () => {
     if (current) {
       const done = current;
       current = null;
-      await done.fh.close();
-      if (opts.onPart) await opts.onPart(done.part);
-      else parts.push(done.part);
+      await done.end();
     }
+  };
+  const partDone = async (p: ReceivedPart) => {
+    if (opts.onPart) await opts.onPart(p);
+    else parts.push(p);
   };
 
   const iterator = source[Symbol.asyncIterator]();
@@ -206,12 +241,11 @@ export async function readMultipart(source: AsyncIterable<Uint8Array>, boundary:
           const headers = parseHeaders(buf.subarray(2, end).toString('latin1'));
           buf = buf.subarray(end + 4);
           const index = count++;
-          const file = path.join(dir, `${String(index).padStart(5, '0')}.part`);
-          current = { fh: await fs.open(file, 'w'), part: { index, path: file, contentType: headers['content-type'] ?? null, size: 0 } };
+          current = opts.openPart ? opts.openPart(headers, index) : await filePart(dir, index, headers, partDone);
           state = 'body';
         }
         if (state === 'body') {
-          const cur = current as { fh: fs.FileHandle; part: ReceivedPart } | null;
+          const cur = current as PartWriter | null;
           if (!cur) throw new Error('multipart state without a part');
           const j = buf.indexOf(delimiter);
           if (j < 0) {
@@ -219,16 +253,12 @@ export async function readMultipart(source: AsyncIterable<Uint8Array>, boundary:
             const keep = delimiter.length - 1;
             if (buf.length > keep) {
               const out = buf.subarray(0, buf.length - keep);
-              await cur.fh.write(out);
-              cur.part.size += out.length;
               buf = Buffer.from(buf.subarray(buf.length - keep));
+              await cur.write(out);
             }
             break;
           }
-          if (j > 0) {
-            await cur.fh.write(buf.subarray(0, j));
-            cur.part.size += j;
-          }
+          if (j > 0) await cur.write(buf.subarray(0, j));
           await closeCurrent();
           buf = buf.subarray(j + delimiter.length);
           state = 'after-delimiter';
@@ -246,7 +276,8 @@ export async function readMultipart(source: AsyncIterable<Uint8Array>, boundary:
     await Promise.resolve(iterator.return?.()).catch(() => undefined);
     throw e;
   } finally {
-    const cur = current as { fh: fs.FileHandle } | null;
-    if (cur) await cur.fh.close().catch(() => undefined);
+    // A part cut short (the body ended or broke inside it) is dropped, never handed on.
+    const cur = current as PartWriter | null;
+    if (cur) cur.abandon();
   }
 }

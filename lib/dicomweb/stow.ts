@@ -2,7 +2,7 @@
  * STOW-RS into a pool (PS3.18 10.5): `POST /dicomweb/{poolId}/studies` with
  * `multipart/related; type="application/dicom"`. The body is streamed part by part into
  * temporary files (never held in memory; at most STOW_MAX_BYTES), then every object goes through
- * the pool's de-identification exactly like a retrieval (lib/pools/ingest.ts, identity from
+ * the pool's de-identification exactly like a retrieval (lib/receive/ingest.ts, identity from
  * lib/pools/identity.ts deidIdentityFor), and the temporary files are removed.
  *
  * Objects that are already research data of this pool — typically a viewer saving an SR, SEG or
@@ -39,7 +39,7 @@ import { AppError } from '../errors';
 import { logger } from '../logger';
 import type { DeidIdentity } from '../anonymize/engine';
 import { deidIdentityFor } from '../pools/identity';
-import { DuplicateInstanceError, refreshStudyCounts, storeDeidentified, type IngestOutcome } from '../pools/ingest';
+import { DuplicateInstanceError, refreshStudyCounts, storeDeidentified, type IngestOutcome } from '../receive/ingest';
 import { storageRoot } from '../storage';
 import { parseMediaType } from './accept';
 import { badRequest } from './errors';

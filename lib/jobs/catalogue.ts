@@ -18,7 +18,7 @@ export const JOBS = {
   'retrieval.move': { queue: QUEUES.move, schema: z.object({ retrievalId: z.string(), generation: z.number().int().min(0) }) },
   'retrieval.anonymize': { queue: QUEUES.anonymize, schema: z.object({ retrievalId: z.string(), generation: z.number().int().min(0) }) },
   'staging.purge': { queue: QUEUES.maintenance, schema: z.object({}) },
-  /** Staging folder vs StagedInstance rows (lib/retrievals/reconcile-staging.ts); also run at worker start. */
+  /** Staging folder vs StagedInstance rows (lib/receive/reconcile-staging.ts); also run at worker start. */
   'staging.reconcile': { queue: QUEUES.maintenance, schema: z.object({}) },
 } as const;
 export type JobName = keyof typeof JOBS;

@@ -5,7 +5,7 @@
  *
  * The pool owner decides, instance by instance (or a selection at once):
  * - release: the file moves into the pool's storage and is indexed exactly as a stored instance
- *   (lib/pools/ingest.ts indexDeidentified); the retrieval's per-instance record becomes 'stored'
+ *   (lib/receive/ingest.ts indexDeidentified); the retrieval's per-instance record becomes 'stored'
  *   and its stored count is recounted;
  * - drop: the file is deleted.
  * The row stays either way with its decision, who and when: the record of what was held and why.
@@ -25,7 +25,7 @@ import { db, type Pool, type Prisma } from '../db';
 import { AppError } from '../errors';
 import { logger } from '../logger';
 import { absolute, ensureDir, poolInstanceRelPath, pruneEmptyDirs, storageRoot } from '../storage';
-import { indexDeidentified, refreshStudyCounts } from './ingest';
+import { indexDeidentified, refreshStudyCounts } from '../receive/ingest';
 
 const log = logger('quarantine');
 

@@ -1,19 +1,20 @@
 /**
- * The C-FIND step of a query, as the connector's query-pool AE. A query gets one find job per
+ * The find step of a query (C-FIND for a DICOM connector, as its query-pool AE), through the
+ * connector's source (lib/connectors/source.ts). A query gets one find job per
  * association its lane may use; each job claims chunks of rows (one association per chunk)
  * until none are left. Idempotent: rows already answered are never asked again and results are
  * unique per (query, study).
  */
 import { db, type Prisma } from '../db';
 import { audit } from '../audit';
-import { AppError, publicMessage } from '../errors';
-import { DicomNetworkError, DicomQueryError, findSeries, findStudiesMany, type StudyMatch } from '../dicom/scu';
+import { publicMessage } from '../errors';
+import { DicomNetworkError, DicomQueryError, type StudyMatch } from '../dicom/scu';
+import type { SourceConnector } from '../connectors/source';
+import { sourceFor, sourceInclude } from '../connectors/sources';
 import { acquireAssociation, laneLimit, type Lane, type Lease } from '../jobs/leases';
 import { inWindow, nextWindowStart } from '../connectors/schedule';
 import { logger } from '../logger';
 import { HttpError } from '../http/client';
-import { dicomwebSource, type DicomwebSource } from '../connectors/dicomweb/peer';
-import { qidoSeries, qidoStudies } from '../connectors/dicomweb/qido';
 
 const log = logger('query.find');
 
@@ -81,12 +82,12 @@ async function claimChunk(queryId: string, claim: string): Promise<ClaimedRow[]>
 export async function runFind(queryId: string, claim: string, opts: { isFinalAttempt?: boolean } = {}): Promise<StepOutcome> {
   const q = await db.query.findUnique({
     where: { id: queryId },
-    include: { connector: { include: { device: true, queryPool: true } } },
+    include: { connector: { include: sourceInclude } },
   });
   if (!q || q.status === 'CANCELLED') return { status: 'done' };
   const { connector } = q;
-  const web = connector.type === 'DICOMWEB';
-  if (!web && !connector.device) throw new AppError('CONFLICT', 'connector has no device');
+  // The connector's kind (DIMSE, DICOMweb...) behind one interface (lib/connectors/source.ts).
+  const source = sourceFor(connector);
   const lane = laneForQuery(q.source);
   // Every association to the PACS respects the connector's schedule window, a single MRN too:
   // the PACS tolerates associations only then.
@@ -102,7 +103,6 @@ export async function runFind(queryId: string, claim: string, opts: { isFinalAtt
   const capacityWait = (): StepOutcome => ({ status: 'wait', until: Date.now() + 200 + Math.floor(Math.random() * 300), reason: 'capacity' });
   let lease: Lease | null = await acquire();
   if (!lease) return capacityWait();
-  const peer = connector.device ? { aeTitle: connector.device.aeTitle, host: connector.device.host, port: connector.device.port, tls: connector.device.tls } : null;
   let items: ClaimedRow[] = [];
   try {
     await db.query.updateMany({ where: { id: q.id, status: 'PENDING' }, data: { status: 'RUNNING' } });
@@ -117,16 +117,16 @@ export async function runFind(queryId: string, claim: string, opts: { isFinalAtt
       if (fresh?.status === 'CANCELLED') return { status: 'done' };
       items = await claimChunk(queryId, claim);
       if (!items.length) break;
-      const asked = items.map((it) => ({
-        patientId: it.patientId,
-        accessionNumber: it.accessionNumber ?? undefined,
-        modality: it.modality ?? undefined,
-        studyDateFrom: it.studyDateFrom ?? undefined,
-        studyDateTo: it.studyDateTo ?? undefined,
-        studyDescription: it.studyDescription ?? undefined,
-      }));
-      const src = web ? dicomwebSource(connector) : null;
-      const answers = src ? await qidoMany(src, asked) : await findStudiesMany(peer!, connector.queryPool.aeTitle, asked);
+      const answers = await source.findStudies(
+        items.map((it) => ({
+          patientId: it.patientId,
+          accessionNumber: it.accessionNumber ?? undefined,
+          modality: it.modality ?? undefined,
+          studyDateFrom: it.studyDateFrom ?? undefined,
+          studyDateTo: it.studyDateTo ?? undefined,
+          studyDescription: it.studyDescription ?? undefined,
+        })),
+      );
       const done: { id: string; count: number }[] = [];
       const failed: { id: string; error: string }[] = [];
       const results: ResultRow[] = [];
@@ -143,7 +143,7 @@ export async function runFind(queryId: string, claim: string, opts: { isFinalAtt
         }
         let counted: StudyMatch[];
         try {
-          counted = await withCounts(src ? (uid) => qidoSeries(src, uid) : (uid) => findSeries(peer!, connector.queryPool.aeTitle, uid), a, connector.capabilities);
+          counted = await withCounts(source, a, connector.capabilities);
         } catch (e) {
           transient ??= e as Error;
           continue;
@@ -238,40 +238,11 @@ function resultRow(itemId: string, requestedPatientId: string, m: StudyMatch): R
 }
 
 /**
- * The QIDO-RS counterpart of findStudiesMany: the chunk's rows one after the other on the job's
- * lease (one request at a time: the lease is the connector's throttle). A row's invalid keys or a
- * definite refusal yield an Error in its slot; a transient failure (the server went away) ends
- * the chunk there, the rest of its rows get that error and wait for the retry.
- */
-async function qidoMany(src: DicomwebSource, queries: Parameters<typeof qidoStudies>[1][]): Promise<Array<StudyMatch[] | Error>> {
-  const out: Array<StudyMatch[] | Error> = [];
-  let stop: Error | null = null;
-  let warned = 0;
-  for (const q of queries) {
-    if (stop) {
-      out.push(stop);
-      continue;
-    }
-    try {
-      const a = await qidoStudies(src, q);
-      if (a.warnings.length) warned++;
-      out.push(a.matches);
-    } catch (e) {
-      out.push(e as Error);
-      if (isTransientFindError(e)) stop = e as Error;
-    }
-  }
-  // The server's Warning text is its own (it may echo a query value): counted, not logged.
-  if (warned) log.info('QIDO-RS answers carried a Warning header', { rows: warned });
-  return out;
-}
-
-/**
  * A PACS that leaves NumberOfStudyRelatedInstances empty (seen in the capability check, or just
  * now) gets a series-level C-FIND per such study and the series counts are summed, so progress
  * bars have a total. Skipped when the capability check found no series-level support.
  */
-async function withCounts(listSeries: (studyUid: string) => ReturnType<typeof findSeries>, matches: StudyMatch[], capabilities: unknown): Promise<StudyMatch[]> {
+async function withCounts(source: SourceConnector, matches: StudyMatch[], capabilities: unknown): Promise<StudyMatch[]> {
   const caps = capabilities as { seriesLevel?: { ok?: boolean; countsInstances?: boolean } } | null;
   if (caps?.seriesLevel && (!caps.seriesLevel.ok || !caps.seriesLevel.countsInstances)) return matches;
   const out: StudyMatch[] = [];
@@ -281,7 +252,7 @@ async function withCounts(listSeries: (studyUid: string) => ReturnType<typeof fi
       continue;
     }
     try {
-      const series = await listSeries(m.studyInstanceUid);
+      const series = await source.findSeries(m.studyInstanceUid);
       const counted = series.filter((s) => s.numberOfSeriesRelatedInstances !== undefined);
       out.push({
         ...m,

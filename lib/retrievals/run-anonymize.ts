@@ -15,11 +15,11 @@ import { audit } from '../audit';
 import { db } from '../db';
 import { logger } from '../logger';
 import { identityForRetrieval } from '../pools/identity';
-import { storeDeidentified } from '../pools/ingest';
+import { storeDeidentified } from '../receive/ingest';
 import { isSafeUid } from '../dicom/uids';
 import { crashPoint } from '../testing/crash-point';
 import { pruneEmptyDirs, stagingDir, stagingStudyDir } from '../storage';
-import { dropStaged, dropStagedFor } from './staging';
+import { dropStaged, dropStagedFor } from '../receive/staging';
 
 const log = logger('retrieval.anonymize');
 const BATCH = 32;
@@ -75,7 +75,7 @@ export async function runAnonymize(retrievalId: string, generation: number): Pro
           });
           // Committed: the index row is in and the staged row is gone; only now the original goes.
           // A crash right here leaves a staged file without a row, which the staging
-          // reconciliation (lib/retrievals/reconcile-staging.ts) deletes.
+          // reconciliation (lib/receive/reconcile-staging.ts) deletes.
           crashPoint('deid.after-commit');
           await fs.rm(s.path, { force: true });
           await pruneEmptyDirs(path.dirname(s.path), stagingDir(s.receivingPoolId));

@@ -1,23 +1,29 @@
 /**
- * The C-MOVE step of a retrieval: the PACS is asked, as the connector's receiving-pool AE, to
- * send the study to that same AE; Tributary's SCP stages what arrives (lib/retrievals/staging.ts)
- * and counts it. Then the anonymize step is queued.
+ * The retrieve step of a retrieval, through the connector's source (lib/connectors/source.ts):
+ * C-MOVE asks the PACS, as the connector's receiving-pool AE, to send the study to that same AE
+ * (Tributary's SCP stages what arrives, lib/receive/staging.ts); C-GET (and WADO-RS) bring the
+ * instances back on our own connection into the retrieval's sink (lib/receive/sink.ts), which
+ * stages them the same way. Sub-operations are counted alike. Then the anonymize step is queued.
  *
- * Safe to repeat: the SCP keeps one staged copy per SOP instance and the pool index is keyed by
- * SOP instance, so a retried or resumed move never duplicates an instance.
+ * Safe to repeat: staging keeps one copy per SOP instance and the pool index is keyed by SOP
+ * instance, so a retried or resumed retrieve never duplicates an instance.
  */
 import { createHash } from 'node:crypto';
 import { db, type Prisma } from '../db';
 import { AppError, publicMessage } from '../errors';
 import { hex4 } from '../dicom/errors';
-import { DicomNetworkError, findInstances, findSeries, move, type DicomPeer, type MoveTarget } from '../dicom/scu';
+import { DicomNetworkError, DicomRetrieveRefusedError } from '../dicom/scu';
+import { HttpError } from '../http/client';
+import type { RetrieveTarget, SourceConnector } from '../connectors/source';
+import { sourceFor, sourceInclude } from '../connectors/sources';
+import { retrievalSink, type InstanceSink } from '../receive/sink';
 import { inWindow, nextWindowStart } from '../connectors/schedule';
 import { jobId } from '../jobs/catalogue';
 import { acquireAssociation, tryAcquire, type Lane } from '../jobs/leases';
 import { enqueue } from '../jobs/queues';
 import { env } from '../env';
 import { logger } from '../logger';
-import { dropStagedFor } from './staging';
+import { dropStagedFor } from '../receive/staging';
 import type { StepOutcome } from '../queries/run-find';
 
 const log = logger('retrieval.move');
@@ -55,8 +61,8 @@ export class SubOperationsFailedError extends MoveFailedError {
 }
 
 /** What the coordinator reads on the study: our message, then what the PACS said (one printable line). */
-function shownError(e: unknown): string {
-  const message = publicMessage(e, 'C-MOVE failed');
+function shownError(e: unknown, method = 'C-MOVE'): string {
+  const message = publicMessage(e, `${method} failed`);
   const comment = e instanceof MoveFailedError ? e.pacsComment?.replace(/[^\x20-\x7e]/g, ' ').trim().slice(0, 64) : undefined;
   return comment ? `${message}: ${comment}` : message;
 }
@@ -70,6 +76,21 @@ function shownError(e: unknown): string {
 export class MoveDestinationError extends MoveFailedError {}
 /** The PACS answered with zero sub-operations because the study is no longer there: retrying cannot help. */
 export class StudyGoneError extends MoveFailedError {}
+/**
+ * The source refuses the retrieve method itself (C-GET not accepted, no storage context, zero
+ * sub-operations for a study it holds): a configuration error like MoveDestinationError, shown
+ * on the connector and the study, no retries.
+ */
+export class RetrieveRefusedError extends MoveFailedError {}
+
+const METHOD_NAME = { CMOVE: 'C-MOVE', CGET: 'C-GET', WADORS: 'WADO-RS' } as const;
+
+/** What the administrator must change when the source refuses a same-connection retrieve. */
+export function retrieveAdvice(method: 'CMOVE' | 'CGET' | 'WADORS', callingAe: string): string {
+  if (method === 'CGET') return `Ask the PACS administrator to allow C-GET (Study Root Query/Retrieve GET) for AE title ${callingAe}, with the study's storage SOP classes, or switch the connector to C-MOVE.`;
+  if (method === 'WADORS') return 'Check the DICOMweb connector\'s URL, credentials and TLS settings with Test connection on the Connectors page.';
+  return 'Check the connector settings and the capability check.';
+}
 
 export const DESTINATION_STATUS_UNKNOWN = 0xa801;
 
@@ -85,12 +106,17 @@ export async function laneForRetrieval(r: { attempts: number; query: { source: '
 export async function runMove(retrievalId: string, generation: number, opts: { isFinalAttempt?: boolean; attemptsMade?: number } = {}): Promise<StepOutcome> {
   const r = await db.retrieval.findUnique({
     where: { id: retrievalId },
-    include: { query: { select: { source: true } }, connector: { include: { device: true, receivingPool: true, queryPool: true } } },
+    include: { query: { select: { source: true } }, connector: { include: sourceInclude } },
   });
   // A newer generation (user retry) supersedes this job; terminal states need nothing.
   if (!r || r.attempts !== generation || ['DONE', 'CANCELLED'].includes(r.state)) return { status: 'done' };
   const { connector } = r;
-  if (!connector.device) throw new MoveFailedError('connector has no PACS device');
+  if (connector.type === 'DICOM' && !connector.device) throw new MoveFailedError('connector has no PACS device');
+  // The connector's kind and retrieve method behind one interface (lib/connectors/source.ts).
+  const source: SourceConnector = sourceFor(connector);
+  const method = METHOD_NAME[connector.retrieveMethod];
+  /** The PACS's name in messages: its AE title (DIMSE) or the source's label. */
+  const pacs = connector.device?.aeTitle ?? source.label;
 
   if (!inWindow(connector.schedule)) {
     const until = nextWindowStart(connector.schedule);
@@ -111,7 +137,6 @@ export async function runMove(retrievalId: string, generation: number, opts: { i
     await lease.release();
     return { status: 'wait', until: Date.now() + 2000, reason: 'capacity' };
   }
-  const peer = { aeTitle: connector.device.aeTitle, host: connector.device.host, port: connector.device.port, tls: connector.device.tls };
   const abort = new AbortController();
   // A coordinator's Cancel reaches a running move: we poll the state and send C-CANCEL.
   const watch = setInterval(() => {
@@ -123,13 +148,18 @@ export async function runMove(retrievalId: string, generation: number, opts: { i
   try {
     if (!(await advance(r.id, generation, { state: 'MOVING', scheduledFor: null, startedAt: r.startedAt ?? new Date(), lastError: null }))) return { status: 'done' };
     // A user retry (new generation) or this job's own retry asks only for what is missing.
-    const plan = await planMove(r.id, peer, connector.queryPool.aeTitle, r.studyInstanceUid, r.attempts > 0 || (opts.attemptsMade ?? 0) > 0);
+    const plan = await planMove(r.id, source, r.studyInstanceUid, r.attempts > 0 || (opts.attemptsMade ?? 0) > 0);
+    // C-GET, WADO-RS: the instances come back on our connection, into this retrieval's staging.
+    const sink: InstanceSink | undefined = source.sameConnection ? await retrievalSink(r.id, { sourceAe: pacs }) : undefined;
     let lastWrite = 0;
     let done = { completed: 0, failed: 0, warnings: 0 };
     let failure: MoveFailedError | null = null;
     const ended: string[] = [];
     for (const target of plan.targets) {
-      const result = await move(peer, connector.receivingPool.aeTitle, connector.receivingPool.aeTitle, target, {
+      const result = await source.retrieve(target, {
+        retrievalId: r.id,
+        sink,
+        sopClassUids: plan.sopClassUids,
         timeoutMs: 30 * 60_000,
         signal: abort.signal,
         onProgress: (p) => {
@@ -145,8 +175,8 @@ export async function runMove(retrievalId: string, generation: number, opts: { i
         return { status: 'done' };
       }
       const receivingAe = connector.receivingPool.aeTitle;
-      if (result.dimseStatus === DESTINATION_STATUS_UNKNOWN) {
-        throw new MoveDestinationError(`The PACS ${peer.aeTitle} does not know the move destination ${receivingAe} (status 0xA801). ${destinationAdvice(receivingAe)}`);
+      if (connector.retrieveMethod === 'CMOVE' && result.statusCode === DESTINATION_STATUS_UNKNOWN) {
+        throw new MoveDestinationError(`The PACS ${pacs} does not know the move destination ${receivingAe} (status 0xA801). ${destinationAdvice(receivingAe)}`);
       }
       const nothing = result.completed + result.failed + result.warnings + result.remaining === 0;
       if (nothing && !plan.alreadyHave && !target.seriesInstanceUid && r.expected > 0 && done.completed === 0
@@ -154,17 +184,19 @@ export async function runMove(retrievalId: string, generation: number, opts: { i
         // Zero sub-operations also answer a study the PACS no longer holds (deleted or merged since
         // the C-FIND): ask it at series level before blaming the destination. If that query
         // fails too, the destination message stands (the association itself worked just now).
-        const series = await findSeries(peer, connector.queryPool.aeTitle, r.studyInstanceUid).catch(() => null);
+        const series = await source.findSeries(r.studyInstanceUid).catch(() => null);
         if (series && series.length === 0)
-          throw new StudyGoneError(`The PACS ${peer.aeTitle} no longer has this study (a series-level query finds nothing): it was deleted or merged since the query. Run the query again to see what the PACS holds now.`);
+          throw new StudyGoneError(`The PACS ${pacs} no longer has this study (a series-level query finds nothing): it was deleted or merged since the query. Run the query again to see what the PACS holds now.`);
+        if (connector.retrieveMethod !== 'CMOVE')
+          throw new RetrieveRefusedError(`The PACS ${pacs} answered the ${method} of a study of ${r.expected} instance(s) with zero sub-operations. ${retrieveAdvice(connector.retrieveMethod, receivingAe)}`);
         throw new MoveDestinationError(
-          `The PACS ${peer.aeTitle} answered the move of a study of ${r.expected} instance(s) with zero sub-operations: it cannot send to ${receivingAe}. ${destinationAdvice(receivingAe)}`,
+          `The PACS ${pacs} answered the move of a study of ${r.expected} instance(s) with zero sub-operations: it cannot send to ${receivingAe}. ${destinationAdvice(receivingAe)}`,
         );
       }
       done = { completed: done.completed + result.completed, failed: done.failed + result.failed, warnings: done.warnings + result.warnings };
       ended.push(result.status);
       if (result.status === 'failure' && result.completed === 0)
-        failure = new MoveFailedError(`PACS reported the move failed (status ${hex4(result.dimseStatus)}) and sent nothing`, result.errorComment || undefined);
+        failure = new MoveFailedError(`PACS reported the ${method === 'C-MOVE' ? 'move' : method} failed (status ${hex4(result.statusCode ?? 0)}) and sent nothing`, result.comment || undefined);
     }
     // Cancelled while moving (our SCP then refuses what still arrives, which ends the move too).
     if ((await db.retrieval.findUnique({ where: { id: r.id }, select: { state: true } }))?.state === 'CANCELLED') {
@@ -203,12 +235,26 @@ export async function runMove(retrievalId: string, generation: number, opts: { i
     }
     if (e instanceof MoveDestinationError) {
       const ae = connector.receivingPool.aeTitle;
-      await reportDestinationProblem(r.id, generation, connector.id, e.message, `The PACS ${peer.aeTitle} cannot send studies to ${ae}. ${destinationAdvice(ae)}`);
+      await reportDestinationProblem(r.id, generation, connector.id, e.message, `The PACS ${pacs} cannot send studies to ${ae}. ${destinationAdvice(ae)}`);
+      return { status: 'done' };
+    }
+    if (e instanceof HttpError && !e.transient && !abort.signal.aborted) {
+      // DICOMweb: wrong credentials, a certificate we do not trust, an HTML page where DICOM was
+      // expected: configuration, not an outage. Fails at once, shown on the connector too.
+      const message = `${e.message}. ${retrieveAdvice('WADORS', connector.receivingPool.aeTitle)}`;
+      await reportDestinationProblem(r.id, generation, connector.id, message, message);
+      return { status: 'done' };
+    }
+    if (e instanceof RetrieveRefusedError || e instanceof DicomRetrieveRefusedError) {
+      // The PACS refuses the method (C-GET not allowed, no storage context): configuration, not an outage.
+      const advice = retrieveAdvice(connector.retrieveMethod, connector.receivingPool.aeTitle);
+      const message = e instanceof DicomRetrieveRefusedError ? `${e.message}. ${advice}` : e.message;
+      await reportDestinationProblem(r.id, generation, connector.id, message, e instanceof DicomRetrieveRefusedError ? message : `The PACS ${pacs} refuses ${method}. ${advice}`);
       return { status: 'done' };
     }
     // Stored on the study for its coordinators; the job's failure reason and the log get no more
     // than our message and the error's class (workers/index.ts, lib/jobs/failure.ts).
-    const message = shownError(e);
+    const message = shownError(e, method);
     log.warn('move failed', { retrievalId: r.id, reason: e instanceof DicomNetworkError ? e.reason : 'error', err: e, final: !!opts.isFinalAttempt });
     const staged = await db.stagedInstance.count({ where: { retrievalId: r.id } });
     if (opts.isFinalAttempt && staged > 0) {
@@ -256,19 +302,19 @@ async function reportDestinationProblem(id: string, generation: number, connecto
  * Moves the retrieval to its next state unless a coordinator cancelled it (or retried it: a new
  * generation) meanwhile. False when it did not: the caller stops.
  */
-export async function advance(id: string, generation: number, data: Prisma.RetrievalUpdateManyMutationInput): Promise<boolean> {
+async function advance(id: string, generation: number, data: Prisma.RetrievalUpdateManyMutationInput): Promise<boolean> {
   const n = await db.retrieval.updateMany({ where: { id, attempts: generation, state: { not: 'CANCELLED' } }, data });
   return n.count > 0;
 }
 
 /** A cancelled retrieval keeps nothing staged (unless a newer generation owns it now). */
-export async function dropIfCancelled(id: string, generation: number) {
+async function dropIfCancelled(id: string, generation: number) {
   const x = await db.retrieval.findUnique({ where: { id }, select: { state: true, attempts: true } });
   if (x?.state === 'CANCELLED' && x.attempts === generation) await dropStagedFor(id);
 }
 
 /** Distinct SOP instances of this retrieval we hold: de-identified or quarantined, or staged. */
-export async function instancesHeld(retrievalId: string): Promise<number> {
+async function instancesHeld(retrievalId: string): Promise<number> {
   const [row] = await db.$queryRaw<{ n: bigint }[]>`
     SELECT count(*) AS n FROM (
       SELECT "sourceSopUid" AS uid FROM "RetrievalInstance" WHERE "retrievalId" = ${retrievalId}
@@ -277,43 +323,23 @@ export async function instancesHeld(retrievalId: string): Promise<number> {
 }
 
 export interface MovePlan {
-  targets: MoveTarget[];
+  targets: RetrieveTarget[];
   /** Instances of this study already in the pool (or quarantined) from earlier attempts. */
   alreadyHave: number;
   /** Instances the PACS lists for the study, when we asked (retries). */
   expectedAtPacs?: number;
+  /** The SOP classes of what is missing, when listed (a C-GET proposes exactly these). */
+  sopClassUids?: string[];
 }
 
 /**
  * What to ask the PACS for. First attempt: the whole study. A retry (the coordinator's, or the
  * job's own after failed sub-operations or an outage) when something already arrived: list the
- * study's instances at the PACS (series then image level C-FIND, as the query AE) and ask only
- * for what is missing — whole series where none of it arrived, else the missing instances of
- * that series. When the PACS cannot list them, the whole study again.
+ * study's instances at the PACS (series then image level, through the source, as the query AE)
+ * and ask only for what is missing — whole series where none of it arrived, else the missing
+ * instances of that series. When the PACS cannot list them, the whole study again.
  */
-export async function planMove(retrievalId: string, peer: DicomPeer, queryAe: string, studyUid: string, onlyMissing: boolean): Promise<MovePlan> {
-  return planRetrieve(retrievalId, studyUid, onlyMissing, {
-    series: (study) => findSeries(peer, queryAe, study),
-    instances: (study, series) => findInstances(peer, queryAe, study, series),
-    // A PACS that answers the listing with a failure status (Orthanc does when it cannot read a
-    // file it needs for the answer) gets the whole study asked again.
-    refused: (e) => e instanceof DicomNetworkError && e.reason === 'status',
-  });
-}
-
-/** How a source lists a study's series and instances (C-FIND or QIDO-RS), for planRetrieve. */
-export interface StudyLister {
-  series(studyUid: string): Promise<{ seriesInstanceUid: string }[]>;
-  instances(studyUid: string, seriesUid: string): Promise<{ sopInstanceUid: string }[]>;
-  /** The source answered but refused to list: ask for the whole study instead. */
-  refused(e: unknown): boolean;
-}
-
-/**
- * planMove for any source kind: what we hold against what the source lists, as targets of
- * whole series or missing instances (see planMove).
- */
-export async function planRetrieve(retrievalId: string, studyUid: string, onlyMissing: boolean, lister: StudyLister): Promise<MovePlan> {
+export async function planMove(retrievalId: string, source: SourceConnector, studyUid: string, onlyMissing: boolean): Promise<MovePlan> {
   if (!onlyMissing) return { targets: [{ studyInstanceUid: studyUid }], alreadyHave: 0 };
   // What we have: de-identified (or quarantined) from earlier attempts, and staged, waiting.
   const [have, staged] = await Promise.all([
@@ -322,29 +348,35 @@ export async function planRetrieve(retrievalId: string, studyUid: string, onlyMi
   ]);
   const got = new Set([...have.map((h) => h.sourceSopUid), ...staged.map((s) => s.sopInstanceUid)]);
   if (got.size === 0) return { targets: [{ studyInstanceUid: studyUid }], alreadyHave: 0 };
-  const targets: MoveTarget[] = [];
+  const targets: RetrieveTarget[] = [];
+  const classes = new Set<string>();
   let atPacs = 0;
   const whole = { targets: [{ studyInstanceUid: studyUid }], alreadyHave: 0 };
-  // What we already hold is dropped as a duplicate on arrival. Network errors still fail the
-  // attempt (backoff).
+  // A PACS that answers the listing with a failure status (Orthanc does when it cannot read a
+  // file it needs for the answer) gets the whole study asked again: what we already hold is
+  // dropped as a duplicate on arrival. Network errors still fail the attempt (backoff).
   const listing = async <T>(fn: () => Promise<T>): Promise<T | null> => {
     try {
       return await fn();
     } catch (e) {
-      if (lister.refused(e)) return null;
+      if (e instanceof DicomNetworkError && e.reason === 'status') return null;
+      // A DICOMweb server that answers the listing with an error status: the whole study again.
+      if (e instanceof HttpError && !e.transient && (e.kind === 'status' || e.kind === 'not-found')) return null;
       throw e;
     }
   };
-  const allSeries = await listing(() => lister.series(studyUid));
+  const allSeries = await listing(() => source.findSeries(studyUid));
   if (!allSeries) return whole;
   for (const series of allSeries) {
-    const instances = await listing(() => lister.instances(studyUid, series.seriesInstanceUid));
+    const instances = await listing(() => source.findInstances(studyUid, series.seriesInstanceUid));
     if (!instances) return whole;
     atPacs += instances.length;
-    const missing = instances.map((i) => i.sopInstanceUid).filter((uid) => !got.has(uid));
+    const missingInstances = instances.filter((i) => !got.has(i.sopInstanceUid));
+    const missing = missingInstances.map((i) => i.sopInstanceUid);
     if (!missing.length) continue;
+    for (const i of missingInstances) if (i.sopClassUid) classes.add(i.sopClassUid);
     if (missing.length === instances.length) targets.push({ studyInstanceUid: studyUid, seriesInstanceUid: series.seriesInstanceUid });
     else for (let i = 0; i < missing.length; i += 200) targets.push({ studyInstanceUid: studyUid, seriesInstanceUid: series.seriesInstanceUid, sopInstanceUids: missing.slice(i, i + 200) });
   }
-  return { targets, alreadyHave: got.size, expectedAtPacs: atPacs };
+  return { targets, alreadyHave: got.size, expectedAtPacs: atPacs, sopClassUids: classes.size ? [...classes] : undefined };
 }

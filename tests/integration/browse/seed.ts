@@ -1,6 +1,6 @@
 /**
  * Puts DICOM buffers into a pool the way ingest does after de-identification: the file at its
- * pool path under the storage root, indexed with lib/pools/ingest's indexDeidentified, counts
+ * pool path under the storage root, indexed with lib/receive/ingest's indexDeidentified, counts
  * refreshed. (The buffers are synthetic; browsing does not care whether they were de-identified.)
  */
 import fs from 'node:fs/promises';
@@ -8,7 +8,7 @@ import path from 'node:path';
 import { readIndexFields } from '@/lib/anonymize/index-fields';
 import { db } from '@/lib/db';
 import { readInstanceIds } from '@/lib/dicom/part10';
-import { indexDeidentified, refreshStudyCounts } from '@/lib/pools/ingest';
+import { indexDeidentified, refreshStudyCounts } from '@/lib/receive/ingest';
 import { absolute, poolInstanceRelPath } from '@/lib/storage';
 
 export interface Seeded {

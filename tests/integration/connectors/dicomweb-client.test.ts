@@ -13,7 +13,10 @@ import { generateCorpus, type Corpus } from '@/lib/synthetic';
 import { HttpError } from '@/lib/http/client';
 import type { DicomwebSource } from '@/lib/connectors/dicomweb/peer';
 import { qidoAll, qidoInstances, qidoSeries, qidoStudies } from '@/lib/connectors/dicomweb/qido';
-import { wadoRetrieve, type FetchedInstance } from '@/lib/connectors/dicomweb/wado';
+import { DicomwebSourceConnector } from '@/lib/connectors/dicomweb/source';
+import { probeSink } from '@/lib/receive/sink';
+import type { RetrieveTarget } from '@/lib/connectors/source';
+import { makePool } from '../../helpers/fixtures';
 
 let orthanc: OrthancHandle;
 let corpus: Corpus;
@@ -123,40 +126,41 @@ async function misbehavingProxy(mode: 'html' | 'truncate'): Promise<{ url: strin
   return { url: `http://127.0.0.1:${port}/dicom-web/`, close: () => new Promise((r) => { srv.closeAllConnections(); srv.close(() => r()); }) };
 }
 
+/** A WADO-RS retrieve through the source into a sink that checks each instance and keeps none. */
+async function retrieve(src: DicomwebSource, target: RetrieveTarget) {
+  const pool = await makePool({ kind: 'INFRASTRUCTURE' });
+  const source = Object.assign(Object.create(DicomwebSourceConnector.prototype) as DicomwebSourceConnector, { src, label: 'test' });
+  const sink = await probeSink(pool.id, target.studyInstanceUid);
+  return source.retrieve(target, { retrievalId: null, sink });
+}
+
 describe('WADO-RS', () => {
-  it('streams a study into one file per instance, each a Part-10 file of the study', async () => {
+  it('streams a study part by part into the sink, each part a whole instance of the study', async () => {
     const s = corpus.patients[0].studies[0];
-    const got: FetchedInstance[] = [];
-    const dir = await fs.mkdtemp(path.join(tmp, 's-'));
-    const n = await wadoRetrieve(source(), { studyInstanceUid: s.studyInstanceUid }, dir, {
-      onInstance: async (i) => {
-        got.push(i);
-      },
-    });
-    expect(n).toBe(s.numInstances);
-    expect(new Set(got.map((g) => g.sopInstanceUid)).size).toBe(s.numInstances);
-    for (const g of got) {
-      expect(g.studyInstanceUid).toBe(s.studyInstanceUid);
-      const bytes = await fs.readFile(g.path);
-      expect(bytes.subarray(128, 132).toString('latin1')).toBe('DICM');
-      expect(bytes.length).toBe(g.size);
-    }
+    const r = await retrieve(source(), { studyInstanceUid: s.studyInstanceUid });
+    expect(r.status).toBe('success');
+    expect(r.completed).toBe(s.numInstances);
+    expect(r.failed).toBe(0);
     // The instance level asks for exactly the named instances.
     const series = await qidoSeries(source(), s.studyInstanceUid);
     const inst = await qidoInstances(source(), s.studyInstanceUid, series[0].seriesInstanceUid);
-    const one: FetchedInstance[] = [];
-    await wadoRetrieve(source(), { studyInstanceUid: s.studyInstanceUid, seriesInstanceUid: series[0].seriesInstanceUid, sopInstanceUids: [inst[0].sopInstanceUid] }, dir, {
-      onInstance: async (i) => {
-        one.push(i);
-      },
-    });
-    expect(one.map((i) => i.sopInstanceUid)).toEqual([inst[0].sopInstanceUid]);
+    const one = await retrieve(source(), { studyInstanceUid: s.studyInstanceUid, seriesInstanceUid: series[0].seriesInstanceUid, sopInstanceUids: [inst[0].sopInstanceUid] });
+    expect(one.completed).toBe(1);
+    // Another study's instances are refused by the sink (a server answering with the wrong study).
+    const other = corpus.patients[1].studies[0];
+    const wrong = await (async () => {
+      const pool = await makePool({ kind: 'INFRASTRUCTURE' });
+      const src = Object.assign(Object.create(DicomwebSourceConnector.prototype) as DicomwebSourceConnector, { src: source(), label: 'test' });
+      return src.retrieve({ studyInstanceUid: other.studyInstanceUid }, { retrievalId: null, sink: await probeSink(pool.id, s.studyInstanceUid) });
+    })();
+    expect(wrong.completed).toBe(0);
+    expect(wrong.failed).toBe(other.numInstances);
   });
 
   it('reports an HTML page instead of DICOM clearly, at once', async () => {
     const proxy = await misbehavingProxy('html');
     try {
-      const e = await wadoRetrieve(source({ base: proxy.url }), { studyInstanceUid: corpus.patients[0].studies[0].studyInstanceUid }, tmp, { onInstance: async () => undefined }).catch((x: unknown) => x);
+      const e = await retrieve(source({ base: proxy.url }), { studyInstanceUid: corpus.patients[0].studies[0].studyInstanceUid }).catch((x: unknown) => x);
       expect((e as HttpError).kind).toBe('html');
       expect((e as HttpError).transient).toBe(false);
       expect((e as HttpError).message).toMatch(/HTML page.*WADO-RS root and the authentication/);
@@ -170,22 +174,23 @@ describe('WADO-RS', () => {
   it('keeps the complete parts of a truncated answer, drops the cut one, and calls it transient', async () => {
     const proxy = await misbehavingProxy('truncate');
     const s = corpus.patients[1].studies[0];
-    const dir = await fs.mkdtemp(path.join(tmp, 't-'));
-    const got: FetchedInstance[] = [];
+    const pool = await makePool({ kind: 'INFRASTRUCTURE' });
+    const sink = await probeSink(pool.id, s.studyInstanceUid);
+    const src = Object.assign(Object.create(DicomwebSourceConnector.prototype) as DicomwebSourceConnector, { src: source({ base: proxy.url }), label: 'test' });
+    let completed = 0;
+    let failed = 0;
     try {
-      const e = await wadoRetrieve(source({ base: proxy.url }), { studyInstanceUid: s.studyInstanceUid }, dir, {
-        onInstance: async (i) => {
-          got.push(i);
-        },
-      }).catch((x: unknown) => x);
+      const e = await src
+        .retrieve({ studyInstanceUid: s.studyInstanceUid }, { retrievalId: null, sink, onProgress: (p) => ((completed = p.completed), (failed = p.failed)) })
+        .catch((x: unknown) => x);
       expect(e).toBeInstanceOf(HttpError);
       expect((e as HttpError).transient).toBe(true);
       expect((e as HttpError).message).toMatch(/cut short|broke off/);
-      expect(got.length).toBeGreaterThan(0);
-      expect(got.length).toBeLessThan(s.numInstances);
-      // Every handed-on part is a whole instance: its file parses to the end.
-      const { readInstanceIds } = await import('@/lib/dicom/part10');
-      for (const g of got) expect(readInstanceIds(g.path).sopInstanceUid).toBe(g.sopInstanceUid);
+      // Whole instances before the cut were stored; the cut one was neither stored nor counted.
+      expect(completed).toBeGreaterThan(0);
+      expect(completed).toBeLessThan(s.numInstances);
+      expect(sink.stored).toBe(completed);
+      expect(failed).toBe(0);
     } finally {
       await proxy.close();
     }

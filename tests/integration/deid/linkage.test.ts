@@ -9,7 +9,7 @@
 import fs from 'node:fs/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { db } from '@/lib/db';
-import { closeDeidPool } from '@/lib/pools/ingest';
+import { closeDeidPool } from '@/lib/receive/ingest';
 import { pseudonymFor } from '@/lib/pools/identity';
 import { runAnonymize } from '@/lib/retrievals/run-anonymize';
 import { absolute } from '@/lib/storage';

@@ -9,7 +9,7 @@ import { DEFAULT_RULES } from '@/lib/anonymize/rules';
 import { api } from '@/lib/api/contract';
 import { createApiToken } from '@/lib/auth/tokens';
 import { db } from '@/lib/db';
-import { closeDeidPool } from '@/lib/pools/ingest';
+import { closeDeidPool } from '@/lib/receive/ingest';
 import { runAnonymize } from '@/lib/retrievals/run-anonymize';
 import { call } from '../../helpers/api';
 import { makePool, makeUser } from '../../helpers/fixtures';

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api } from '@/lib/api/contract';
 import { createApiToken } from '@/lib/auth/tokens';
 import { db } from '@/lib/db';
-import { closeDeidPool } from '@/lib/pools/ingest';
+import { closeDeidPool } from '@/lib/receive/ingest';
 import { runAnonymize } from '@/lib/retrievals/run-anonymize';
 import { absolute } from '@/lib/storage';
 import { call } from '../../helpers/api';

@@ -15,7 +15,7 @@ import { ruleSetSchema } from '@/lib/anonymize/rules';
 import { db, type Pool } from '@/lib/db';
 import type { DicomwebHandler } from '@/lib/dicomweb/route';
 import { resolvePatientIdentity } from '@/lib/pools/identity';
-import { refreshStudyCounts, storeDeidentified } from '@/lib/pools/ingest';
+import { refreshStudyCounts, storeDeidentified } from '@/lib/receive/ingest';
 import type { SyntheticInstance } from '@/lib/synthetic';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..', '..');

@@ -345,7 +345,7 @@ describe('chaos', () => {
     // Staging: no original left, no row left. The worker's reconciliation removes a crash's
     // leftovers once their grace has passed; run it here with the clock past that grace so the
     // test does not wait two minutes (files and rows of a finished retrieval are all fair game).
-    const { reconcileStaging, STAGED_FILE_GRACE_MS } = await import('@/lib/retrievals/reconcile-staging');
+    const { reconcileStaging, STAGED_FILE_GRACE_MS } = await import('@/lib/receive/reconcile-staging');
     const leftovers = await reconcileStaging({ now: new Date(Date.now() + STAGED_FILE_GRACE_MS + 1_000) });
     note(`staging reconciliation at the end: ${JSON.stringify(leftovers)}`);
     // This receiving pool's staging only: in a full `npm test` run the storage root and database

@@ -3,7 +3,7 @@
  * test: TRIBUTARY_CRASH_AT (lib/testing/crash-point.ts) makes it SIGKILL itself at a chosen step.
  * Usage: node --import tsx anonymize-child.ts <retrievalId> <generation>
  */
-import { closeDeidPool } from '../../../lib/pools/ingest';
+import { closeDeidPool } from '../../../lib/receive/ingest';
 import { runAnonymize } from '../../../lib/retrievals/run-anonymize';
 
 const [retrievalId, generation] = process.argv.slice(2);

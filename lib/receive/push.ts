@@ -2,7 +2,7 @@
  * Devices that push into a research pool (C-STORE to the pool's own AE title), e.g. a research
  * scanner or a workstation sending a study it made. A pool lists its allowed sending devices;
  * the SCP accepts an association to a research pool's AE only from those devices, each known by
- * its AE title and the address it calls from (lib/retrievals/staging.ts), and every pushed instance goes through the pool's rules exactly
+ * its AE title and the address it calls from (lib/receive/staging.ts), and every pushed instance goes through the pool's rules exactly
  * like a retrieval or a STOW-RS upload: research identity from its PatientID (stable pseudonym
  * or lookup table), UIDs remapped, dates shifted, quarantine for burned-in risks.
  *
@@ -19,7 +19,7 @@ import { readObjectIds } from '../dicom/object-ids';
 import { db } from '../db';
 import { logger } from '../logger';
 import { pruneEmptyDirs, stagingDir } from '../storage';
-import { deidIdentityFor } from './identity';
+import { deidIdentityFor } from '../pools/identity';
 import { refreshStudyCounts, storeDeidentified } from './ingest';
 
 const log = logger('push');

@@ -3,7 +3,7 @@
  * instance belongs. A caller is a registered device only when its calling AE title AND the
  * address it connects from match (lib/devices/identify-sender.ts). An instance is accepted only
  * when a retrieval of a connector whose PACS is the sending device is moving its study through
- * that receiving pool, or when an allowed device pushes into a research pool (lib/pools/push.ts);
+ * that receiving pool, or when an allowed device pushes into a research pool (lib/receive/push.ts);
  * anything else is refused (the SCP then deletes the file).
  */
 import fs from 'node:fs/promises';
@@ -15,9 +15,8 @@ import { identifySender } from '../devices/identify-sender';
 import { redis } from '../redis';
 import { env } from '../env';
 import { logger } from '../logger';
-import { ingestPushed, isPushAllowed } from '../pools/push';
-import { requireSafeUid } from '../dicom/uids';
-import { pruneEmptyDirs, stagingDir, stagingStudyDir } from '../storage';
+import { ingestPushed, isPushAllowed } from './push';
+import { pruneEmptyDirs, stagingDir } from '../storage';
 
 const log = logger('staging');
 
@@ -38,7 +37,7 @@ export async function resolveCalledAe(calledAe: string): Promise<{ id: string; s
 /**
  * A caller is accepted when it is (AE title and address) the PACS device of a connector that
  * receives through this AE, or an allowed sending device of the research pool with this AE
- * (lib/pools/push.ts). Refusal reasons: calling-ae-unknown (no device has this AE title),
+ * (lib/receive/push.ts). Refusal reasons: calling-ae-unknown (no device has this AE title),
  * address-mismatch (devices have it, none at this address), not-a-sender-here (the device is
  * real but neither receives through nor may push to this AE).
  */
@@ -67,12 +66,8 @@ export interface StoredInfo {
   transferSyntaxUid: string;
 }
 
-/**
- * Records a staged file. `fetchedFor`: the retrieval that fetched it itself (WADO-RS); otherwise
- * the instance arrived at the SCP and the retrieval is found by study, pool and sender.
- */
-export async function recordStaged(info: StoredInfo, fetchedFor?: string): Promise<void> {
-  const retrieval = fetchedFor ? { id: fetchedFor } : await db.retrieval.findFirst({
+export async function recordStaged(info: StoredInfo): Promise<void> {
+  const retrieval = await db.retrieval.findFirst({
     // Only the connector's own PACS feeds its retrieval: another device receiving through the
     // same AE (or sending the same study) cannot slip objects into it.
     where: {
@@ -98,12 +93,24 @@ export async function recordStaged(info: StoredInfo, fetchedFor?: string): Promi
     }
     throw new UnsolicitedInstanceError();
   }
+  await recordStagedFor(retrieval.id, info);
+}
+
+/**
+ * The staged row of one received instance of a retrieval (and its `received` count), for the
+ * SCP (C-MOVE) and for instances that come back on our own connection (lib/receive/sink.ts).
+ * An instance sent again (a retried move) replaces its row and is counted once.
+ */
+export async function recordStagedFor(
+  retrievalId: string,
+  info: Pick<StoredInfo, 'poolId' | 'path' | 'size' | 'callingAe' | 'sopClassUid' | 'sopInstanceUid' | 'studyInstanceUid' | 'transferSyntaxUid'>,
+): Promise<void> {
   try {
     await db.$transaction([
       db.stagedInstance.create({
         data: {
           receivingPoolId: info.poolId,
-          retrievalId: retrieval.id,
+          retrievalId,
           callingAeTitle: info.callingAe,
           studyInstanceUid: info.studyInstanceUid,
           sopInstanceUid: info.sopInstanceUid,
@@ -113,7 +120,7 @@ export async function recordStaged(info: StoredInfo, fetchedFor?: string): Promi
           size: info.size,
         },
       }),
-      db.retrieval.update({ where: { id: retrieval.id }, data: { received: { increment: 1 } } }),
+      db.retrieval.update({ where: { id: retrievalId }, data: { received: { increment: 1 } } }),
     ]);
   } catch (e) {
     // Sent again (a retried move): the file was overwritten with the same instance; count it once.
@@ -126,7 +133,7 @@ export async function recordStaged(info: StoredInfo, fetchedFor?: string): Promi
             sopInstanceUid: info.sopInstanceUid,
           },
         },
-        data: { retrievalId: retrieval.id, path: info.path, size: info.size, receivedAt: new Date() },
+        data: { retrievalId, path: info.path, size: info.size, receivedAt: new Date() },
       });
       return;
     }
@@ -149,7 +156,7 @@ export async function dropStagedFor(retrievalId: string) {
 /**
  * The staging timer: staged rows older than STAGING_MAX_AGE_HOURS whose retrieval is finished
  * (or gone) are deleted with their files. Files without a row, rows without a file and abandoned
- * .part files are the staging reconciliation's (lib/retrievals/reconcile-staging.ts).
+ * .part files are the staging reconciliation's (lib/receive/reconcile-staging.ts).
  */
 export async function purgeAbandonedStaging(now = new Date()): Promise<{ rows: number }> {
   const cutoff = new Date(now.getTime() - env().STAGING_MAX_AGE_HOURS * 3600_000);
@@ -163,29 +170,4 @@ export async function purgeAbandonedStaging(now = new Date()): Promise<{ rows: n
   for (const s of old) await dropStaged(s);
   if (old.length) log.info('staging purged', { rows: old.length });
   return { rows: old.length };
-}
-
-/**
- * Stages one instance fetched by Tributary itself (WADO-RS) for a retrieval we are running:
- * the file (a complete Part-10 file written next to staging) is moved into the study's staging
- * folder and recorded, counted once. No sender identification: we asked this server, over the
- * connector's authenticated connection, for exactly this study. Anything that is not of the
- * retrieval's study is refused (the caller deletes it).
- */
-export async function stageFetched(info: { retrievalId: string; poolId: string; tempPath: string; size: number; source: string; sopClassUid: string; sopInstanceUid: string; studyInstanceUid: string; transferSyntaxUid: string }): Promise<void> {
-  const dir = stagingStudyDir(info.poolId, info.studyInstanceUid);
-  await fs.mkdir(dir, { recursive: true });
-  const finalPath = path.join(dir, `${requireSafeUid(info.sopInstanceUid, 'SOP Instance UID')}.dcm`);
-  await fs.rename(info.tempPath, finalPath);
-  await recordStaged({
-    poolId: info.poolId,
-    path: finalPath,
-    size: info.size,
-    callingAe: info.source,
-    senderDeviceIds: [],
-    sopClassUid: info.sopClassUid,
-    sopInstanceUid: info.sopInstanceUid,
-    studyInstanceUid: info.studyInstanceUid,
-    transferSyntaxUid: info.transferSyntaxUid,
-  }, info.retrievalId);
 }
