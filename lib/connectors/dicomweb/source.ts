@@ -23,6 +23,8 @@ export class DicomwebSourceConnector implements SourceConnector {
   readonly sameConnection = true;
   readonly label: string;
   readonly src: DicomwebSource;
+  /** Transfer syntaxes named on the parts received (Content-Type parameter), for the capability check. */
+  readonly transferSyntaxesSeen = new Set<string>();
 
   constructor(connector: WebConnector) {
     this.src = dicomwebSource(connector);
@@ -115,7 +117,11 @@ export class DicomwebSourceConnector implements SourceConnector {
     }
     await readMultipart(res.body, boundary, '', {
       malformed: (m) => new HttpError('protocol', `The WADO-RS answer of ${host} was cut short or malformed (${m.replace(/\.$/, '')}); what arrived complete is kept and the rest is asked again`, true),
-      openPart: () => sinkPart(sink, onOutcome),
+      openPart: (headers) => {
+        const ts = /transfer-syntax\s*=\s*"?([0-9.]+)/i.exec(headers['content-type'] ?? '')?.[1];
+        if (ts) this.transferSyntaxesSeen.add(ts);
+        return sinkPart(sink, onOutcome);
+      },
     }).catch((e: unknown) => {
       if (e instanceof HttpError) throw e;
       if (signal?.aborted) throw e;
