@@ -10,6 +10,8 @@ export interface E2eWorld {
   users: { admin: string; ownerA: string; coordinator: string; researcherA: string; researcherB: string };
   pools: { a: string; b: string };
   connectorId: string;
+  /** The run's Orthanc DICOMweb base URL (set by global-setup). */
+  pacsWebUrl?: string;
   patients: { patientId: string; patientName: string; birthDate: string; accessionNumbers: string[]; numInstances: number }[];
 }
 
