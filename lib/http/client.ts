@@ -199,7 +199,8 @@ function send(url: URL, peer: HttpPeer, opts: RequestOptions, authorization: str
     }, connectTimeout);
     req.on('socket', (s) => {
       const connected = () => {
-        // Connected: now the read timeout covers the wait for the answer.
+        // Connected (or a kept-alive socket reused): now the read timeout covers the wait for the answer.
+        clearTimeout(connectTimer);
         req.setTimeout(readTimeout, () => req.destroy(new HttpError('timeout', `${host} did not answer within ${Math.round(readTimeout / 1000)} s`, true)));
       };
       if ((s as { connecting?: boolean }).connecting) s.once(url.protocol === 'https:' ? 'secureConnect' : 'connect', connected);
