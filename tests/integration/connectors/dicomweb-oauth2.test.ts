@@ -23,7 +23,14 @@ const client = { clientId: 'tributary-research', clientSecret: 'cs-7f2e91b0c4d8'
 /** What the gate does besides verifying: refuse tokens issued before this second, or all. */
 const policy: { notBefore: number; refuseAll: boolean; refused: number } = { notBefore: 0, refuseAll: false, refused: 0 };
 
+/** Every access token the gate saw: none may appear in a log line, Redis, the database's texts. */
+const tokensSeen = new Set<string>();
+const logLines: string[] = [];
+const realWrite = process.stderr.write.bind(process.stderr);
+
 function gateCheck(req: http.IncomingMessage) {
+  const bearer = /^Bearer\s+(\S+)$/.exec(String(req.headers.authorization ?? ''))?.[1];
+  if (bearer) tokensSeen.add(bearer);
   const why = as.verify(req) ?? (policy.refuseAll ? 'revoked' : (tokenIssuedAt(req) ?? 0) < policy.notBefore ? 'revoked' : null);
   if (!why) return null;
   policy.refused++;
@@ -31,6 +38,12 @@ function gateCheck(req: http.IncomingMessage) {
 }
 
 beforeAll(async () => {
+  // Every log line of the worker (it runs in this process), at the most talkative level.
+  process.env.LOG_LEVEL = 'debug';
+  process.stderr.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+    logLines.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
+    return (realWrite as (c: string | Uint8Array, ...r: unknown[]) => boolean)(chunk, ...rest);
+  }) as typeof process.stderr.write;
   const scpPort = await freePort();
   process.env.DICOM_PORT = String(scpPort);
   corpus = generateCorpus({ seed: 41, patients: 2, rows: 16, columns: 16, instancesPerSeries: 2 });
@@ -43,6 +56,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  process.stderr.write = realWrite as typeof process.stderr.write;
   await worker?.stop();
   await gate?.close();
   await as?.close();
@@ -146,5 +160,45 @@ describe('DICOMweb with OAuth2 client credentials', () => {
     expect(q.items[0].status).toBe('FAILED');
     expect(q.items[0].error).toMatch(/token endpoint at 127\.0\.0\.1:\d+ refused the client id or secret \(HTTP 401 invalid_client\)/);
     expect(q.items[0].error).not.toContain('not-the-secret');
+  });
+
+  it('leaves no client secret and no access token in logs, Redis, job data, audit rows or stored errors', async () => {
+    expect(tokensSeen.size).toBeGreaterThan(1);
+    const secrets = [client.clientSecret, 'not-the-secret', ...tokensSeen];
+    const { Redis } = await import('ioredis');
+    const r = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+    const redisTexts: string[] = [];
+    try {
+      let cursor = '0';
+      do {
+        const [next, keys] = await r.scan(cursor, 'MATCH', `${process.env.REDIS_PREFIX}*`, 'COUNT', 1000);
+        cursor = next;
+        for (const key of keys) {
+          const type = await r.type(key);
+          if (type === 'string') redisTexts.push(String(await r.get(key)));
+          else if (type === 'hash') redisTexts.push(JSON.stringify(await r.hgetall(key)));
+          else if (type === 'list') redisTexts.push(JSON.stringify(await r.lrange(key, 0, -1)));
+          else if (type === 'zset') redisTexts.push(JSON.stringify(await r.zrange(key, 0, -1)));
+        }
+      } while (cursor !== '0');
+    } finally {
+      r.disconnect();
+    }
+    expect(redisTexts.some((t) => t.includes('queryId'))).toBe(true);
+    const stored = [
+      ...(await db.auditEvent.findMany()).map((a) => JSON.stringify(a)),
+      ...(await db.queryItem.findMany({ where: { error: { not: null } }, select: { error: true } })).map((x) => x.error!),
+      ...(await db.query.findMany({ where: { error: { not: null } }, select: { error: true } })).map((x) => x.error!),
+      ...(await db.retrieval.findMany({ where: { lastError: { not: null } }, select: { lastError: true } })).map((x) => x.lastError!),
+      ...(await db.connector.findMany({ select: { moveProblem: true, webSecret: true } })).map((x) => `${x.moveProblem ?? ''} ${x.webSecret ?? ''}`),
+    ];
+    // The capture works: the renewal of the revoked token was logged (without the token).
+    expect(logLines.some((l) => l.includes('renewing once'))).toBe(true);
+    const hits = [
+      ...logLines.filter((l) => secrets.some((s) => l.includes(s))).map(() => 'log'),
+      ...redisTexts.filter((t) => secrets.some((s) => t.includes(s))).map(() => 'redis'),
+      ...stored.filter((t) => secrets.some((s) => t.includes(s))).map(() => 'database'),
+    ];
+    expect(hits).toEqual([]);
   });
 });
