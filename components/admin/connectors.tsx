@@ -337,7 +337,7 @@ export function ConnectorForm({
             {...f.input('queryPoolId')}
             defaultValue={initial?.queryPool.id ?? guess(/QUERY|FIND|_QR|QR_/i)}
           />
-          {f.error('queryPoolId') ?? <p className="mt-1 text-xs text-slate-500">Calling AE of C-FIND and C-MOVE; the PACS must allow it to query.</p>}
+          {f.error('queryPoolId') ?? <p className="mt-1 text-xs text-slate-500">{web ? 'Not used by DICOMweb queries (kept for a later switch to DICOM).' : 'Calling AE of C-FIND and C-MOVE; the PACS must allow it to query.'}</p>}
         </div>
         <div className="sm:col-span-4">
           <label className="label" htmlFor={f.id('receivingPoolId')}>Receiving AE (pool) *</label>
@@ -346,7 +346,7 @@ export function ConnectorForm({
             {...f.input('receivingPoolId')}
             defaultValue={initial?.receivingPool.id ?? guess(/RECEIV|RECV|RCV|MOVE|STORE|DEST/i)}
           />
-          {f.error('receivingPoolId') ?? <p className="mt-1 text-xs text-slate-500">C-MOVE destination; the PACS must know it with Tributary’s host and port.</p>}
+          {f.error('receivingPoolId') ?? <p className="mt-1 text-xs text-slate-500">{web ? 'Where WADO-RS answers are staged before de-identification.' : 'C-MOVE destination; the PACS must know it with Tributary’s host and port.'}</p>}
         </div>
         <div className="sm:col-span-3">
           <label className="label" htmlFor={f.id('maxAssociations')}>{web ? 'Max concurrent requests *' : 'Max concurrent associations *'}</label>
@@ -412,10 +412,11 @@ function EchoResult({ echo }: { echo: EchoState | undefined }) {
 export function PacsSetup({ connector: c, scp }: { connector: ConnectorRow; scp: ScpAddress }) {
   if (c.type === 'DICOMWEB' && c.web) {
     const w = c.web;
-    const account = w.authType === 'BASIC' ? `a read-only account (${w.username ?? 'user name'})` : w.authType === 'OAUTH2' ? `an OAuth2 client (${w.username ?? 'client id'}) allowed the client credentials grant${w.scope ? ` with scope ${w.scope}` : ''}` : w.authType === 'BEARER' ? 'a long-lived read-only access token' : 'no account (the server is open to Tributary)';
+    const account = w.authType === 'BASIC' ? `a read-only account (${w.username ?? 'user name'})` : w.authType === 'OAUTH2' ? `an OAuth2 client (${w.username ?? 'client id'}) allowed the client credentials grant${w.scope ? ` with scope ${w.scope}` : ''}` : w.authType === 'BEARER' ? 'a long-lived read-only access token' : null;
     return (
       <p className="text-sm text-slate-700">
-        A DICOMweb source needs {account}, allowed to search (QIDO-RS) and retrieve (WADO-RS) at <code className="font-mono font-semibold">{w.baseUrl}</code>
+        {account ? <>A DICOMweb source needs {account}, allowed to search (QIDO-RS) and retrieve (WADO-RS) at</> : <>A DICOMweb source without authentication: Tributary searches (QIDO-RS) and retrieves (WADO-RS) at</>}{' '}
+        <code className="font-mono font-semibold">{w.baseUrl}</code>
         {w.qidoRoot || w.wadoRoot ? <> (QIDO-RS root <code className="font-mono">{w.qidoRoot || '—'}</code>, WADO-RS root <code className="font-mono">{w.wadoRoot || '—'}</code>)</> : null}
         , and network access from Tributary’s worker to that address{w.baseUrl.startsWith('https:') ? ' with the server’s CA certificate if it is not a public one' : ''}. Nothing needs to reach Tributary: the images come back on its own requests. At most {c.maxAssociations} request(s) at a time.
       </p>

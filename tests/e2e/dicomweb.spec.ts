@@ -43,7 +43,7 @@ test('an admin creates and tests a DICOMweb connector; a coordinator retrieves a
   await expect(row).toContainText(w.pacsWebUrl!);
   await row.getByRole('button', { name: 'Test connection' }).click();
   await expect(row).toContainText(/Connected: QIDO-RS answered in \d+ ms/);
-  await expect(page.getByRole('region', { name: 'For the PACS administrator' }).or(page.locator('section', { hasText: 'For the PACS administrator' }))).toContainText('A DICOMweb source needs');
+  await expect(page.getByRole('region', { name: 'For the PACS administrator' }).or(page.locator('section', { hasText: 'For the PACS administrator' }))).toContainText('A DICOMweb source without authentication: Tributary searches (QIDO-RS) and retrieves (WADO-RS) at');
   await page.screenshot({ path: 'test-results/screens/admin-dicomweb-connector.png', fullPage: true });
 
   // The coordinator, in a fresh session.
@@ -53,7 +53,7 @@ test('an admin creates and tests a DICOMweb connector; a coordinator retrieves a
   await signIn(cp, w.users.coordinator, w.password);
   await cp.getByRole('link', { name: 'Cardiac cohort' }).click();
   await cp.getByRole('navigation', { name: 'Pool sections' }).getByRole('link', { name: 'Query & retrieve' }).click();
-  await cp.getByLabel('Connector').selectOption({ label: NAME });
+  await cp.getByRole('form', { name: 'New query' }).getByLabel('Connector').selectOption({ label: NAME });
   await cp.getByLabel('MRN (Patient ID) *').fill(patient.patientId);
   await cp.getByRole('button', { name: 'Run query' }).click();
   const results = cp.getByRole('table', { name: 'Studies found' });
