@@ -145,9 +145,10 @@ function agentFor(url: URL, peer: HttpPeer): http.Agent {
       ...common,
       minVersion: 'TLSv1.2',
       // The bundle adds to the public roots, as a CA added to the system store would.
-      ca: tls.caPem ? [...rootCertificates, tls.caPem] : undefined,
+      ...(tls.caPem ? { ca: [...rootCertificates, tls.caPem] } : {}),
       rejectUnauthorized: !tls.disableTrustManager,
-      checkServerIdentity: tls.allowAnyHostname || tls.disableTrustManager ? () => undefined : undefined,
+      // Only when asked: an explicit `checkServerIdentity: undefined` breaks Node's own check.
+      ...(tls.allowAnyHostname || tls.disableTrustManager ? { checkServerIdentity: () => undefined } : {}),
     });
   } else {
     a = new http.Agent(common);
