@@ -107,6 +107,9 @@ describe('DICOMweb with OAuth2 client credentials', () => {
 
   it('renews the token before it expires (no request leaves with an expired token)', async () => {
     const { connector, pool, actor } = await setup();
+    // Start from no cached token (the worker runs in this process): the first query fetches one.
+    const { forgetToken } = await import('@/lib/http/oauth2');
+    forgetToken({ tokenUrl: as.tokenUrl, clientId: client.clientId, clientSecret: client.clientSecret, scope: 'dicomweb.read' });
     const refusedBefore = policy.refused;
     const tokensBefore = as.tokenRequests;
     await query(connector.id, pool.id, actor, corpus.patients[1].patientId);
