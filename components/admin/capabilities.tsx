@@ -14,6 +14,8 @@ interface Step {
 }
 export interface CapabilitiesView {
   checkedAt: string;
+  /** The retrieve method the last check tested (absent in checks made before C-GET existed: C-MOVE). */
+  retrieveMethod?: string;
   echo: Step;
   find: (Step & { studies: number; filled: Record<string, boolean> }) | null;
   seriesLevel: (Step & { series: number; countsInstances: boolean }) | null;
@@ -68,7 +70,7 @@ export function CapabilityCheck({ connectors }: { connectors: { id: string; name
     <section className="card p-4" aria-labelledby="caps-title">
       <h2 id="caps-title" className="mb-1">PACS capability check</h2>
       <p className="mb-3 text-xs text-slate-500">
-        Echo, a study-level query showing which keys the PACS fills, series and image level, and a move of one instance to Tributary’s receiving AE.
+        Echo, a study-level query showing which keys the PACS fills, series and image level, and a retrieve of one instance (C-MOVE to Tributary’s receiving AE, or C-GET back on Tributary’s own association).
         Give the MRN of a patient the PACS holds; nothing is kept.
       </p>
       <form className="mb-3 flex flex-wrap items-end gap-2" onSubmit={run}>
@@ -104,7 +106,7 @@ export function CapabilityCheck({ connectors }: { connectors: { id: string; name
                 {caps.seriesLevel && !caps.seriesLevel.countsInstances && <span className="block text-xs text-amber-800">No per-series instance counts: progress totals come from the move itself.</span>}
               </Row>
               <Row label="Image level" step={caps.instanceLevel} />
-              <Row label={caps.dicomweb ? 'WADO-RS retrieve' : 'C-MOVE to us'} step={caps.move} />
+              <Row label={caps.dicomweb ? 'WADO-RS retrieve' : caps.retrieveMethod === 'CGET' ? 'C-GET back to us' : 'C-MOVE to us'} step={caps.move} />
               {caps.dicomweb && (
                 <Row label="QIDO-RS includefield" step={caps.dicomweb.includeField}>
                   {caps.dicomweb.warnings.length > 0 && <span className="block text-xs text-amber-800">Server warning: {caps.dicomweb.warnings.join('; ')}</span>}

@@ -258,7 +258,7 @@ export function ConnectorForm({
       receivingPoolId: str(fd.get('receivingPoolId')),
       maxAssociations: str(fd.get('maxAssociations')),
       schedule: str(fd.get('schedule')),
-      retrieveMethod: web ? 'WADORS' : 'CMOVE',
+      retrieveMethod: web ? 'WADORS' : str(fd.get('retrieveMethod')) || 'CMOVE',
       // The form does not edit these yet; keep what the connector has (PATCH takes the whole connector).
       deactivatedCriteria: initial?.deactivatedCriteria ?? [],
       ...(web
@@ -310,9 +310,24 @@ export function ConnectorForm({
         </div>
         <div className="sm:col-span-4">
           <label className="label" htmlFor={f.id('retrieveMethod')}>Retrieve method</label>
-          <select {...f.input('retrieveMethod')} value={web ? 'WADORS' : 'CMOVE'} disabled>
-            {web ? <option value="WADORS">WADO-RS</option> : <option value="CMOVE">C-MOVE</option>}
-          </select>
+          {web ? (
+            <select {...f.input('retrieveMethod')} value="WADORS" disabled>
+              <option value="WADORS">WADO-RS</option>
+            </select>
+          ) : (
+            <>
+            <select {...f.input('retrieveMethod')} defaultValue={initial?.retrieveMethod ?? 'CMOVE'} aria-describedby={`${f.id('retrieveMethod')}-note`}>
+              <option value="CMOVE">C-MOVE</option>
+              <option value="CGET">C-GET</option>
+            </select>
+            {f.error('retrieveMethod') ?? (
+              <p id={`${f.id('retrieveMethod')}-note`} className="mt-1 text-xs text-slate-500">
+                C-MOVE: the PACS sends to the receiving AE (it must know it as a move destination). C-GET: the images come back on the same
+                association, no move destination needed.
+              </p>
+            )}
+            </>
+          )}
         </div>
         {web ? (
           <WebFields f={f} initial={initial?.web} authType={authType} setAuthType={setAuthType} trustAll={trustAll} setTrustAll={setTrustAll} />
@@ -346,7 +361,11 @@ export function ConnectorForm({
             {...f.input('receivingPoolId')}
             defaultValue={initial?.receivingPool.id ?? guess(/RECEIV|RECV|RCV|MOVE|STORE|DEST/i)}
           />
-          {f.error('receivingPoolId') ?? <p className="mt-1 text-xs text-slate-500">{web ? 'Where WADO-RS answers are staged before de-identification.' : 'C-MOVE destination; the PACS must know it with Tributary’s host and port.'}</p>}
+          {f.error('receivingPoolId') ?? (
+            <p className="mt-1 text-xs text-slate-500">
+              {web ? 'Where WADO-RS answers are staged before de-identification.' : 'Calling AE of the retrieve and, for C-MOVE, the destination the PACS must know with Tributary’s host and port.'}
+            </p>
+          )}
         </div>
         <div className="sm:col-span-3">
           <label className="label" htmlFor={f.id('maxAssociations')}>{web ? 'Max concurrent requests *' : 'Max concurrent associations *'}</label>
@@ -422,6 +441,14 @@ export function PacsSetup({ connector: c, scp }: { connector: ConnectorRow; scp:
       </p>
     );
   }
+  if (c.retrieveMethod === 'CGET')
+    return (
+      <p className="text-sm text-slate-700">
+        Register these in the PACS{c.device ? <> ({c.device.name})</> : null}: query AE <code className="font-mono font-semibold">{c.queryPool.aeTitle}</code> (allowed to
+        C-FIND) and retrieving AE <code className="font-mono font-semibold">{c.receivingPool.aeTitle}</code> allowed to C-GET (Study Root) with the storage SOP classes
+        of its studies. C-GET needs no move destination: the images come back on Tributary’s own association.
+      </p>
+    );
   return (
     <p className="text-sm text-slate-700">
       Register these in the PACS{c.device ? <> ({c.device.name})</> : null}: query AE <code className="font-mono font-semibold">{c.queryPool.aeTitle}</code> (allowed to
@@ -545,7 +572,7 @@ export function ConnectorsManager({ connectors, devices, pools, scp }: { connect
                       <td className="font-medium">
                         {c.name}
                         <span className="block text-xs font-normal text-slate-500">
-                          {c.type} · {c.retrieveMethod === 'CMOVE' ? 'C-MOVE' : c.retrieveMethod}
+                          {c.type} · {c.retrieveMethod === 'CMOVE' ? 'C-MOVE' : c.retrieveMethod === 'CGET' ? 'C-GET' : c.retrieveMethod}
                         </span>
                       </td>
                       <td>

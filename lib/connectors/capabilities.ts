@@ -43,6 +43,8 @@ export interface StepResult {
 
 export interface Capabilities {
   checkedAt: string;
+  /** The retrieve method the retrieve test used. */
+  retrieveMethod: 'CMOVE' | 'CGET' | 'WADORS';
   echo: StepResult & { ms?: number };
   find: (StepResult & { studies: number; filled: Partial<Record<(typeof STUDY_RETURN_KEYS)[number], boolean>> }) | null;
   seriesLevel: (StepResult & { series: number; countsInstances: boolean }) | null;
@@ -90,7 +92,7 @@ export async function checkConnector(actor: Actor, connectorId: string, input: {
   const source = sourceFor(c);
   const lease = await acquireAssociation(c.id, c.maxAssociations, 'interactive');
   if (!lease) throw new AppError('CONFLICT', 'The connector is using all its associations right now; try again in a moment');
-  const caps: Capabilities = { checkedAt: new Date().toISOString(), echo: { ok: false, message: '' }, find: null, seriesLevel: null, instanceLevel: null, move: null };
+  const caps: Capabilities = { checkedAt: new Date().toISOString(), retrieveMethod: c.retrieveMethod, echo: { ok: false, message: '' }, find: null, seriesLevel: null, instanceLevel: null, move: null };
   try {
     try {
       const r = await source.echo({ timeoutMs: 10_000 });

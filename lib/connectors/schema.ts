@@ -93,8 +93,9 @@ export const connectorInputSchema = z
     if (v.type === 'DB') ctx.addIssue({ code: 'custom', path: ['type'], message: 'Database connectors are not supported in this version' });
     if (v.type === 'DICOM') {
       if (!v.deviceId) ctx.addIssue({ code: 'custom', path: ['deviceId'], message: 'Choose the PACS device' });
-      if (v.retrieveMethod === 'WADORS') ctx.addIssue({ code: 'custom', path: ['retrieveMethod'], message: 'WADO-RS needs a DICOMweb connector' });
-      else if (v.retrieveMethod !== 'CMOVE') ctx.addIssue({ code: 'custom', path: ['retrieveMethod'], message: 'Only C-MOVE retrieval is supported in this version' });
+      // A DICOM connector retrieves with C-MOVE (to our SCP) or C-GET (on the same association).
+      if (v.retrieveMethod === 'WADORS')
+        ctx.addIssue({ code: 'custom', path: ['retrieveMethod'], message: 'WADO-RS is a DICOMweb retrieve method: choose C-MOVE or C-GET for a DICOM connector' });
     }
     if (v.type === 'DICOMWEB') {
       if (v.deviceId) ctx.addIssue({ code: 'custom', path: ['deviceId'], message: 'A DICOMweb connector has no DICOM device' });

@@ -16,6 +16,7 @@ import { logger } from '../logger';
 import { DicomNetworkError, DicomQueryError, describeRejection, hex4 } from './errors';
 import { readPart10Header, readInstanceIds } from './part10';
 import { TransferSyntax } from './uids';
+import { storeResponsePdu } from './scp';
 
 const log = logger('dicom.scu');
 const { Client, Dataset, association, constants, requests, responses } = dimse;
@@ -781,10 +782,13 @@ export async function get(
   type Open = ReturnType<GetSink['open']>;
   const opened = new WeakMap<Writable, { handle: Open; request: unknown }>();
   const outcomes = new WeakMap<object, { status: number; comment?: string }>();
+  const contextOf = new WeakMap<object, number>();
   let received = 0;
   let refusedStores = 0;
 
-  const result = await runRetrieveRequest(peer, callingAe, req, 'C-GET', opts, {
+  let answered = false;
+  req.on('response', () => void (answered = true));
+  const run = runRetrieveRequest(peer, callingAe, req, 'C-GET', opts, {
     onNetwork: (net, client) => {
       const sendAssociationRequest = net.sendAssociationRequest.bind(net);
       net.sendAssociationRequest = (assoc) => {
@@ -823,6 +827,7 @@ export async function get(
       };
       net.createDatasetFromStoreWritableStream = (writable, pc, callback) => {
         const o = opened.get(writable);
+        if (o) contextOf.set(o.request as object, pc.getPresentationContextId());
         const deliver = () => callback(new Dataset({}, pc.getAcceptedTransferSyntaxUid() ?? TransferSyntax.ImplicitVRLittleEndian));
         if (!o) return deliver();
         o.handle
@@ -843,7 +848,23 @@ export async function get(
         const outcome = outcomes.get(request as object) ?? { status: 0x0110, comment: 'Not received' };
         received++;
         if (outcome.status !== S.Success) refusedStores++;
-        const rsp = responses.CStoreResponse.fromRequest(request as InstanceType<typeof requests.CStoreRequest>);
+        const pcId = contextOf.get(request as object);
+        const req = request as InstanceType<typeof requests.CStoreRequest>;
+        if (pcId !== undefined) {
+          // The SCP's fast path (lib/dicom/scp.ts storeResponsePdu): our own C-STORE-RSP encoding
+          // instead of dcmjs-dimse's dcmjs round trip for every sub-operation.
+          net.socket.write(
+            storeResponsePdu(pcId, {
+              messageId: Number(req.getMessageId()),
+              sopClassUid: String(req.getAffectedSopClassUid() ?? ''),
+              sopInstanceUid: String(req.getAffectedSopInstanceUid() ?? ''),
+              status: outcome.status,
+              errorComment: outcome.comment,
+            }),
+          );
+          return;
+        }
+        const rsp = responses.CStoreResponse.fromRequest(req);
         rsp.setStatus(outcome.status);
         if (outcome.comment) rsp.setErrorComment(outcome.comment.slice(0, 64));
         callback(rsp);
@@ -860,6 +881,20 @@ export async function get(
       return undefined;
     },
   });
+  let result: MoveResult;
+  try {
+    result = await run;
+  } catch (err) {
+    // A PACS that does not allow C-GET for this AE often accepts the association and then
+    // aborts at the C-GET request without a word (Orthanc does). If it still answers C-ECHO
+    // right after, the abort was its refusal, not an outage: say so instead of retrying.
+    if (err instanceof DicomNetworkError && err.reason === 'aborted' && !answered && received === 0 && !opts.signal?.aborted) {
+      const alive = await echo(peer, callingAe, { timeoutMs: 5_000, connectTimeoutMs: 5_000 }).then(() => true, () => false);
+      if (alive)
+        throw new DicomRetrieveRefusedError(`${where} answers C-ECHO but aborted the C-GET without answering: it does not allow C-GET for ${callingAe}`);
+    }
+    throw err;
+  }
   log.info('get done', { calledAe: peer.aeTitle, callingAe, status: hex4(result.dimseStatus), completed: result.completed, failed: result.failed, warnings: result.warnings, received, refused: refusedStores });
   return result;
 }

@@ -261,3 +261,13 @@ export async function probeSink(receivingPoolId: string, studyInstanceUid: strin
   await fsp.mkdir(path.join(dir, '.incoming'), { recursive: true });
   return makeSink({ retrievalId: null, poolId: receivingPoolId, dir, studyInstanceUid, record: null }, opts);
 }
+
+/**
+ * A sink that stages into a plain folder (`<dir>/<study>/<sop>.dcm`) without database rows: the
+ * same streaming, check and rename as a retrieval's sink, for benchmarks (bench/retrieve-sources).
+ */
+export async function directorySink(dir: string, studyInstanceUid: string, opts: SinkOptions & { onStored?: () => void } = {}): Promise<InstanceSink> {
+  await fsp.mkdir(path.join(dir, '.incoming'), { recursive: true });
+  return makeSink({ retrievalId: null, poolId: '', dir, studyInstanceUid, record: async () => opts.onStored?.() }, opts);
+}
+

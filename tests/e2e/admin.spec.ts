@@ -61,10 +61,16 @@ test('an administrator registers a PACS, its two AEs and a connector, tests the 
   const r = await cf.getByLabel('Receiving AE (pool) *').locator('option', { hasText: 'E2E_R2' }).getAttribute('value');
   await cf.getByLabel('Receiving AE (pool) *').selectOption(r!);
   await cf.getByLabel('Max concurrent associations *').fill('2');
+  // C-GET: the images come back on Tributary's own association, no move destination at the PACS.
+  await cf.getByLabel('Retrieve method').selectOption('CGET');
   await cf.getByRole('button', { name: 'Create connector' }).click();
   const connectors = page.getByRole('table', { name: 'Connectors' });
   const crow = connectors.getByRole('row').filter({ hasText: 'Research PACS connector' });
   await expect(crow).toContainText('E2E_Q2');
+  await expect(crow).toContainText('C-GET');
+  const pacsBox = page.getByRole('region', { name: 'For the PACS administrator' }).getByRole('listitem').filter({ hasText: 'Research PACS connector' });
+  await expect(pacsBox).toContainText('allowed to C-GET');
+  await expect(pacsBox).toContainText('C-GET needs no move destination');
   await crow.getByRole('button', { name: 'Test connection' }).click();
   await expect(crow).toContainText(/Connected: C-ECHO answered in \d+ ms/);
   await page.screenshot({ path: 'test-results/screens/admin-connectors.png', fullPage: true });

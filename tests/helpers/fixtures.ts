@@ -50,7 +50,7 @@ export async function makePool(opts: { kind?: 'RESEARCH' | 'INFRASTRUCTURE'; aeT
  * `queryAe` / `receiveAe` fix the two pools' AE titles (when the PACS was configured with them
  * before the test made its pools); otherwise they are random.
  */
-export async function makeConnector(opts: { pacsAe: string; host?: string; port: number; maxAssociations?: number; schedule?: string | null; queryAe?: string; receiveAe?: string }) {
+export async function makeConnector(opts: { pacsAe: string; host?: string; port: number; maxAssociations?: number; schedule?: string | null; queryAe?: string; receiveAe?: string; retrieveMethod?: 'CMOVE' | 'CGET' }) {
   const s = suffix();
   const device = await db.device.create({ data: { name: `PACS ${s}`, aeTitle: opts.pacsAe, host: opts.host ?? '127.0.0.1', port: opts.port } });
   const queryPool = await makePool({ kind: 'INFRASTRUCTURE', aeTitle: opts.queryAe });
@@ -63,6 +63,7 @@ export async function makeConnector(opts: { pacsAe: string; host?: string; port:
       receivingPoolId: receivingPool.id,
       maxAssociations: opts.maxAssociations ?? 2,
       schedule: opts.schedule ?? null,
+      retrieveMethod: opts.retrieveMethod ?? 'CMOVE',
     },
   });
   return { device, queryPool, receivingPool, connector };
