@@ -11,8 +11,9 @@
  *      staging dir, trivial hooks)        — reference: DCMTK movescu into DCMTK storescp;
  *    - C-GET   Tributary: lib/connectors/dicom DicomSource.retrieve (C-GET), each sub-operation
  *      streamed by lib/receive/sink into a temp staging dir — reference: DCMTK getscu -od.
- *    Rows are a list (ROWS below): a WADO-RS row (Tributary's WADO-RS source vs `curl` of the same
- *    URL to a file) is one more entry with its own reference.
+ *    - WADO-RS Tributary: lib/connectors/dicomweb DicomwebSourceConnector.retrieve, each part
+ *      streamed by lib/receive/sink into a temp staging dir — reference: `curl` of the same URL
+ *      (same Accept header) to one file (the limit of the transport; its parts are counted after).
  * 3. Prints instances/s per row and round, then the best of the rounds and each row's ratio to its
  *    reference. It fails only when a row ends with fewer files than instances, never on timing.
  *
@@ -25,6 +26,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { DicomSource } from '../../lib/connectors/dicom/source';
+import { DicomwebSourceConnector } from '../../lib/connectors/dicomweb/source';
+import type { WebConnector } from '../../lib/connectors/dicomweb/peer';
+import { wadoAccept } from '../../lib/connectors/dicomweb/wado';
 import { startScp } from '../../lib/dicom/scp';
 import { move } from '../../lib/dicom/scu';
 import { directorySink } from '../../lib/receive/sink';
@@ -67,6 +71,28 @@ export interface Row {
   /** The row this one is compared with (a reference row has none). */
   reference?: string;
   run(ctx: BenchContext): Promise<void>;
+  /** Instances the row brought (default: the files under ctx.dir). */
+  count?(ctx: BenchContext): Promise<number>;
+}
+
+/** Parts of a multipart/related file: the delimiters counted while streaming it (not timed). */
+async function countParts(file: string, boundary: string): Promise<number> {
+  const delim = Buffer.from(`--${boundary}`, 'latin1');
+  let n = 0;
+  let tail = Buffer.alloc(0);
+  for await (const chunk of fs.createReadStream(file, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+    const buf = Buffer.concat([tail, chunk]);
+    let i = buf.indexOf(delim);
+    let last = -1;
+    while (i >= 0) {
+      n++;
+      last = i;
+      i = buf.indexOf(delim, i + delim.length);
+    }
+    // Keep enough to find a delimiter split across chunks, but never one already counted.
+    tail = buf.subarray(Math.max(last + delim.length, buf.length - delim.length + 1));
+  }
+  return Math.max(0, n - 1);
 }
 
 async function main() {
@@ -89,6 +115,7 @@ async function main() {
   await fsp.mkdir(storescpDir, { recursive: true });
   const storescp = await startStorescp({ aet: 'STORESCP', dir: storescpDir });
   const orthanc = await startOrthanc({
+    dicomWeb: true,
     modalities: {
       BENCH: ['BENCH', '127.0.0.1', 1],
       TRIB_RX: ['TRIB_RX', '127.0.0.1', scp.port],
@@ -139,6 +166,35 @@ async function main() {
         if (r.status !== 'success') throw new Error(`C-GET ended ${r.status}`);
       },
     },
+    {
+      name: 'WADO-RS curl -> file',
+      async run(ctx) {
+        const url = `${orthanc.httpUrl}/dicom-web/studies/${ctx.studyUid}`;
+        await run('curl', ['-sS', '--fail', '-H', `Accept: ${wadoAccept('*')}`, '-D', path.join(ctx.dir, '.headers'), '-o', path.join(ctx.dir, 'study.multipart'), url], { maxBuffer: 1 << 20 });
+      },
+      async count(ctx) {
+        const headers = await fsp.readFile(path.join(ctx.dir, '.headers'), 'latin1');
+        const boundary = /boundary="?([^";\r\n]+)/i.exec(headers)?.[1];
+        if (!boundary) throw new Error('curl: no multipart boundary in the answer');
+        return countParts(path.join(ctx.dir, 'study.multipart'), boundary);
+      },
+    },
+    {
+      name: 'WADO-RS Tributary',
+      reference: 'WADO-RS curl -> file',
+      async run(ctx) {
+        // The connector as stored (no authentication), the production source and sink code.
+        const connector: WebConnector = {
+          id: 'bench', maxAssociations: 1, webBaseUrl: `${orthanc.httpUrl}/dicom-web`, webQidoRoot: '', webWadoRoot: '', webWadoUriRoot: '',
+          webIncludeField: true, webFuzzyMatching: false, webTransferSyntax: '*', webHeaders: {}, webConnectTimeoutMs: 10_000, webReadTimeoutMs: 600_000,
+          webTlsCa: null, webTlsAllowAnyHost: false, webTlsTrustAll: false, webAuthType: 'NONE', webUsername: null, webSecret: null, webTokenUrl: null, webScope: null,
+        };
+        const source = new DicomwebSourceConnector(connector);
+        const sink = await directorySink(ctx.dir, ctx.studyUid);
+        const r = await source.retrieve({ studyInstanceUid: ctx.studyUid }, { retrievalId: null, sink });
+        if (r.status !== 'success') throw new Error(`WADO-RS ended ${r.status}`);
+      },
+    },
   ];
 
   try {
@@ -170,7 +226,7 @@ async function main() {
         t = performance.now();
         await row.run(ctx);
         const secs = (performance.now() - t) / 1000;
-        const files = await countFiles(ctx.dir);
+        const files = row.count ? await row.count(ctx) : await countFiles(ctx.dir);
         const rate = files / secs;
         best[row.name] = Math.max(best[row.name] ?? 0, rate);
         console.log(`round ${round} ${row.name.padEnd(34)}: ${files} files, ${secs.toFixed(2)} s, ${rate.toFixed(0)} instances/s`);

@@ -21,6 +21,7 @@ export interface CapabilitiesView {
   seriesLevel: (Step & { series: number; countsInstances: boolean }) | null;
   instanceLevel: (Step & { instances: number }) | null;
   move: (Step & { completed: number }) | null;
+  dicomweb?: { includeField: Step | null; transferSyntaxes: string[]; warnings: string[] };
 }
 
 function Row({ label, step, children }: { label: string; step: Step | null; children?: React.ReactNode }) {
@@ -105,7 +106,12 @@ export function CapabilityCheck({ connectors }: { connectors: { id: string; name
                 {caps.seriesLevel && !caps.seriesLevel.countsInstances && <span className="block text-xs text-amber-800">No per-series instance counts: progress totals come from the move itself.</span>}
               </Row>
               <Row label="Image level" step={caps.instanceLevel} />
-              <Row label={caps.retrieveMethod === 'CGET' ? 'C-GET back to us' : 'C-MOVE to us'} step={caps.move} />
+              <Row label={caps.dicomweb ? 'WADO-RS retrieve' : caps.retrieveMethod === 'CGET' ? 'C-GET back to us' : 'C-MOVE to us'} step={caps.move} />
+              {caps.dicomweb && (
+                <Row label="QIDO-RS includefield" step={caps.dicomweb.includeField}>
+                  {caps.dicomweb.warnings.length > 0 && <span className="block text-xs text-amber-800">Server warning: {caps.dicomweb.warnings.join('; ')}</span>}
+                </Row>
+              )}
             </tbody>
           </table>
         </>

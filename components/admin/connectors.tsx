@@ -23,6 +23,28 @@ export interface ConnectorRow {
   device: { id: string; name: string; aeTitle: string; host: string; port: number; tls: boolean } | null;
   queryPool: { id: string; name: string; aeTitle: string };
   receivingPool: { id: string; name: string; aeTitle: string };
+  /** DICOMweb settings (type DICOMWEB); the secret only as "set" / "not set". */
+  web?: WebSettings;
+}
+export interface WebSettings {
+  baseUrl: string;
+  qidoRoot: string;
+  wadoRoot: string;
+  wadoUriRoot: string;
+  includeField: boolean;
+  fuzzyMatching: boolean;
+  transferSyntax: string;
+  headers: Record<string, string>;
+  connectTimeoutMs: number;
+  readTimeoutMs: number;
+  tlsCa: string | null;
+  tlsAllowAnyHost: boolean;
+  tlsTrustAll: boolean;
+  authType: 'NONE' | 'BASIC' | 'BEARER' | 'OAUTH2';
+  username: string | null;
+  secret: 'set' | 'not set';
+  tokenUrl: string | null;
+  scope: string | null;
 }
 export interface DeviceOption {
   id: string;
@@ -44,7 +66,25 @@ export interface ScpAddress {
   tlsPort?: number | null;
 }
 
-const KNOWN = ['name', 'type', 'deviceId', 'queryPoolId', 'receivingPoolId', 'maxAssociations', 'schedule', 'retrieveMethod'];
+const KNOWN = [
+  'name', 'type', 'deviceId', 'queryPoolId', 'receivingPoolId', 'maxAssociations', 'schedule', 'retrieveMethod',
+  'webBaseUrl', 'webQidoRoot', 'webWadoRoot', 'webWadoUriRoot', 'webTransferSyntax', 'webHeaders', 'webConnectTimeoutMs', 'webReadTimeoutMs',
+  'webTlsCa', 'webTlsTrustAll', 'webAuthType', 'webUsername', 'webSecret', 'webTokenUrl', 'webScope',
+];
+
+/** "Name: value" lines to a header map (blank lines skipped; a line without ":" is kept whole as a name, which the schema refuses). */
+function parseHeaderLines(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of text.split(/\r?\n/)) {
+    if (!line.trim()) continue;
+    const i = line.indexOf(':');
+    if (i < 0) out[line.trim()] = '';
+    else out[line.slice(0, i).trim()] = line.slice(i + 1).trim();
+  }
+  return out;
+}
+
+const SECRET_LABEL = { NONE: '', BASIC: 'Password', BEARER: 'Bearer token', OAUTH2: 'Client secret' } as const;
 
 function PoolSelect({ pools, ...props }: { pools: PoolOption[] } & React.SelectHTMLAttributes<HTMLSelectElement>) {
   const infra = pools.filter((p) => p.kind === 'INFRASTRUCTURE');
@@ -63,6 +103,129 @@ function PoolSelect({ pools, ...props }: { pools: PoolOption[] } & React.SelectH
   );
 }
 
+type Binder = ReturnType<typeof useFieldBinder>;
+
+/** The DICOMweb source's fields (seed 003: base URL and roots; TLS; authentication). */
+function WebFields({
+  f,
+  initial,
+  authType,
+  setAuthType,
+  trustAll,
+  setTrustAll,
+}: {
+  f: Binder;
+  initial?: WebSettings;
+  authType: WebSettings['authType'];
+  setAuthType: (t: WebSettings['authType']) => void;
+  trustAll: boolean;
+  setTrustAll: (v: boolean) => void;
+}) {
+  const secretSet = initial?.secret === 'set' && initial.authType === authType;
+  return (
+    <>
+      <div className="sm:col-span-4">
+        <label className="label" htmlFor={f.id('webBaseUrl')}>Base URL *</label>
+        <input {...f.input('webBaseUrl', 'font-mono')} defaultValue={initial?.baseUrl ?? ''} placeholder="https://pacs.example.org/dicom-web" autoComplete="off" spellCheck={false} />
+        {f.error('webBaseUrl')}
+      </div>
+      <div className="sm:col-span-4">
+        <label className="label" htmlFor={f.id('webQidoRoot')}>QIDO-RS root</label>
+        <input {...f.input('webQidoRoot', 'font-mono')} defaultValue={initial?.qidoRoot ?? ''} placeholder="(the base URL)" autoComplete="off" spellCheck={false} />
+        {f.error('webQidoRoot') ?? <p className="mt-1 text-xs text-slate-500">A path under the base URL (e.g. <code>rs</code>) or a full URL.</p>}
+      </div>
+      <div className="sm:col-span-4">
+        <label className="label" htmlFor={f.id('webWadoRoot')}>WADO-RS root</label>
+        <input {...f.input('webWadoRoot', 'font-mono')} defaultValue={initial?.wadoRoot ?? ''} placeholder="(the base URL)" autoComplete="off" spellCheck={false} />
+        {f.error('webWadoRoot')}
+      </div>
+      <div className="sm:col-span-4">
+        <label className="label" htmlFor={f.id('webWadoUriRoot')}>WADO-URI root</label>
+        <input {...f.input('webWadoUriRoot', 'font-mono')} defaultValue={initial?.wadoUriRoot ?? ''} placeholder="(the base URL)" autoComplete="off" spellCheck={false} />
+        {f.error('webWadoUriRoot')}
+      </div>
+      <div className="sm:col-span-4">
+        <label className="label" htmlFor={f.id('webTransferSyntax')}>Transfer syntax</label>
+        <input {...f.input('webTransferSyntax', 'font-mono')} defaultValue={initial?.transferSyntax ?? '*'} autoComplete="off" spellCheck={false} />
+        {f.error('webTransferSyntax') ?? <p className="mt-1 text-xs text-slate-500"><code>*</code> = as stored (no server-side transcoding), or a UID.</p>}
+      </div>
+      <div className="space-y-1 pt-5 text-sm sm:col-span-4">
+        <label className="flex items-center gap-2"><input type="checkbox" name="webIncludeField" defaultChecked={initial?.includeField ?? true} /> QIDO-RS supports includefield</label>
+        <label className="flex items-center gap-2"><input type="checkbox" name="webFuzzyMatching" defaultChecked={initial?.fuzzyMatching ?? false} /> Supports fuzzy matching</label>
+      </div>
+      <div className="sm:col-span-3">
+        <label className="label" htmlFor={f.id('webAuthType')}>Authentication</label>
+        <select {...f.input('webAuthType')} value={authType} onChange={(e) => setAuthType(e.target.value as WebSettings['authType'])}>
+          <option value="NONE">None</option>
+          <option value="BASIC">Basic (user name, password)</option>
+          <option value="BEARER">Static bearer token</option>
+          <option value="OAUTH2">OAuth2 client credentials</option>
+        </select>
+      </div>
+      {(authType === 'BASIC' || authType === 'OAUTH2') && (
+        <div className="sm:col-span-3">
+          <label className="label" htmlFor={f.id('webUsername')}>{authType === 'BASIC' ? 'User name *' : 'Client id *'}</label>
+          <input {...f.input('webUsername')} defaultValue={initial?.username ?? ''} autoComplete="off" />
+          {f.error('webUsername')}
+        </div>
+      )}
+      {authType !== 'NONE' && (
+        <div className="sm:col-span-3">
+          <label className="label" htmlFor={f.id('webSecret')}>{SECRET_LABEL[authType]} *</label>
+          <input {...f.input('webSecret')} type="password" autoComplete="new-password" placeholder={secretSet ? 'set — leave empty to keep' : ''} />
+          {f.error('webSecret') ?? <p className="mt-1 text-xs text-slate-500">Stored encrypted; never shown again ({secretSet ? 'set' : 'not set'}).</p>}
+        </div>
+      )}
+      {authType === 'OAUTH2' && (
+        <>
+          <div className="sm:col-span-6">
+            <label className="label" htmlFor={f.id('webTokenUrl')}>Token endpoint *</label>
+            <input {...f.input('webTokenUrl', 'font-mono')} defaultValue={initial?.tokenUrl ?? ''} placeholder="https://idp.example.org/realms/x/protocol/openid-connect/token" autoComplete="off" spellCheck={false} />
+            {f.error('webTokenUrl')}
+          </div>
+          <div className="sm:col-span-6">
+            <label className="label" htmlFor={f.id('webScope')}>Scope</label>
+            <input {...f.input('webScope')} defaultValue={initial?.scope ?? ''} autoComplete="off" />
+            {f.error('webScope')}
+          </div>
+        </>
+      )}
+      <div className="sm:col-span-6">
+        <label className="label" htmlFor={f.id('webHeaders')}>Extra HTTP headers</label>
+        <textarea {...f.input('webHeaders', 'font-mono')} rows={2} defaultValue={Object.entries(initial?.headers ?? {}).map(([k, v]) => `${k}: ${v}`).join('\n')} placeholder="X-Api-Gateway: research" spellCheck={false} />
+        {f.error('webHeaders') ?? <p className="mt-1 text-xs text-slate-500">One “Name: value” per line, sent with every request. Not for secrets (they are shown here): use the authentication.</p>}
+      </div>
+      <div className="sm:col-span-3">
+        <label className="label" htmlFor={f.id('webConnectTimeoutS')}>Connect timeout (s)</label>
+        <input {...f.input('webConnectTimeoutS', 'tabular-nums')} type="number" min={1} max={120} defaultValue={(initial?.connectTimeoutMs ?? 10_000) / 1000} />
+        {f.error('webConnectTimeoutMs')}
+      </div>
+      <div className="sm:col-span-3">
+        <label className="label" htmlFor={f.id('webReadTimeoutS')}>Read timeout (s)</label>
+        <input {...f.input('webReadTimeoutS', 'tabular-nums')} type="number" min={1} max={3600} defaultValue={(initial?.readTimeoutMs ?? 60_000) / 1000} />
+        {f.error('webReadTimeoutMs')}
+      </div>
+      <div className="sm:col-span-6">
+        <label className="label" htmlFor={f.id('webTlsCa')}>CA bundle (PEM)</label>
+        <textarea {...f.input('webTlsCa', 'font-mono text-xs')} rows={2} defaultValue={initial?.tlsCa ?? ''} placeholder="-----BEGIN CERTIFICATE-----" spellCheck={false} />
+        {f.error('webTlsCa') ?? <p className="mt-1 text-xs text-slate-500">The hospital’s CA, trusted besides the public ones (https only).</p>}
+      </div>
+      <div className="space-y-1 text-sm sm:col-span-6">
+        <label className="flex items-center gap-2"><input type="checkbox" name="webTlsAllowAnyHost" defaultChecked={initial?.tlsAllowAnyHost ?? false} /> Allow any host name on the certificate</label>
+        <label className="flex items-center gap-2">
+          <input type="checkbox" name="webTlsTrustAll" checked={trustAll} onChange={(e) => setTrustAll(e.target.checked)} /> Disable certificate checks (trust any certificate)
+        </label>
+        {trustAll && (
+          <p role="alert" className="rounded border border-amber-300 bg-amber-50 px-2 py-1 text-xs text-amber-900">
+            The connection stays encrypted but anyone on the network path can pose as the server and read the credentials and images. Use only for a test, never for patient data.
+          </p>
+        )}
+        {f.error('webTlsTrustAll')}
+      </div>
+    </>
+  );
+}
+
 export function ConnectorForm({
   initial,
   devices,
@@ -78,6 +241,10 @@ export function ConnectorForm({
 }) {
   const a = useApiAction();
   const f = useFieldBinder(a.fields);
+  const [type, setType] = useState<'DICOM' | 'DICOMWEB'>(initial?.type === 'DICOMWEB' ? 'DICOMWEB' : 'DICOM');
+  const [authType, setAuthType] = useState<WebSettings['authType']>(initial?.web?.authType ?? 'NONE');
+  const [trustAll, setTrustAll] = useState(initial?.web?.tlsTrustAll ?? false);
+  const web = type === 'DICOMWEB';
   const infra = pools.filter((p) => p.kind === 'INFRASTRUCTURE');
   // For a new connector, preselect infrastructure pools whose AE title says what they are for.
   const guess = (re: RegExp) => infra.find((p) => re.test(p.aeTitle) || re.test(p.name))?.id ?? '';
@@ -85,17 +252,41 @@ export function ConnectorForm({
   async function onSubmit(e: React.FormEvent<HTMLFormElement>) {
     e.preventDefault();
     const fd = new FormData(e.currentTarget);
+    const secret = str(fd.get('webSecret'));
     const v = validate(connectorInputSchema, {
       name: str(fd.get('name')),
-      type: 'DICOM',
-      deviceId: str(fd.get('deviceId')),
+      type,
+      deviceId: web ? null : str(fd.get('deviceId')),
       queryPoolId: str(fd.get('queryPoolId')),
       receivingPoolId: str(fd.get('receivingPoolId')),
       maxAssociations: str(fd.get('maxAssociations')),
       schedule: str(fd.get('schedule')),
-      retrieveMethod: str(fd.get('retrieveMethod')) || 'CMOVE',
+      retrieveMethod: web ? 'WADORS' : str(fd.get('retrieveMethod')) || 'CMOVE',
       // The form does not edit these yet; keep what the connector has (PATCH takes the whole connector).
       deactivatedCriteria: initial?.deactivatedCriteria ?? [],
+      ...(web
+        ? {
+            webBaseUrl: str(fd.get('webBaseUrl')),
+            webQidoRoot: str(fd.get('webQidoRoot')),
+            webWadoRoot: str(fd.get('webWadoRoot')),
+            webWadoUriRoot: str(fd.get('webWadoUriRoot')),
+            webIncludeField: fd.get('webIncludeField') === 'on',
+            webFuzzyMatching: fd.get('webFuzzyMatching') === 'on',
+            webTransferSyntax: str(fd.get('webTransferSyntax')),
+            webHeaders: parseHeaderLines(str(fd.get('webHeaders'))),
+            webConnectTimeoutMs: Math.round(Number(str(fd.get('webConnectTimeoutS')) || 10) * 1000),
+            webReadTimeoutMs: Math.round(Number(str(fd.get('webReadTimeoutS')) || 60) * 1000),
+            webTlsCa: str(fd.get('webTlsCa')),
+            webTlsAllowAnyHost: fd.get('webTlsAllowAnyHost') === 'on',
+            webTlsTrustAll: fd.get('webTlsTrustAll') === 'on',
+            webAuthType: authType,
+            webUsername: str(fd.get('webUsername')),
+            // Write-only: an empty field keeps the stored secret.
+            webSecret: secret ? secret : undefined,
+            webTokenUrl: str(fd.get('webTokenUrl')),
+            webScope: str(fd.get('webScope')),
+          }
+        : {}),
     });
     if (!v.ok) return a.invalid(v.fields);
     const res = await a.run(() =>
@@ -114,24 +305,36 @@ export function ConnectorForm({
         </div>
         <div className="sm:col-span-4">
           <label className="label" htmlFor={f.id('type')}>Type</label>
-          <select {...f.input('type')} defaultValue="DICOM" disabled aria-describedby={`${f.id('type')}-note`}>
+          <select {...f.input('type')} value={type} onChange={(e) => setType(e.target.value as 'DICOM' | 'DICOMWEB')} disabled={!!initial}>
             <option value="DICOM">DICOM (C-FIND / C-MOVE)</option>
+            <option value="DICOMWEB">DICOMweb (QIDO-RS / WADO-RS)</option>
           </select>
-          <p id={`${f.id('type')}-note`} className="mt-1 text-xs text-slate-500">DICOMweb and database connectors come in a later version.</p>
+          {initial && <p className="mt-1 text-xs text-slate-500">The type is fixed once created.</p>}
         </div>
         <div className="sm:col-span-4">
           <label className="label" htmlFor={f.id('retrieveMethod')}>Retrieve method</label>
-          <select {...f.input('retrieveMethod')} defaultValue={initial?.retrieveMethod ?? 'CMOVE'} aria-describedby={`${f.id('retrieveMethod')}-note`}>
-            <option value="CMOVE">C-MOVE</option>
-            <option value="CGET">C-GET</option>
-          </select>
-          {f.error('retrieveMethod') ?? (
-            <p id={`${f.id('retrieveMethod')}-note`} className="mt-1 text-xs text-slate-500">
-              C-MOVE: the PACS sends to the receiving AE (it must know it as a move destination). C-GET: the images come back on the same
-              association, no move destination needed.
-            </p>
+          {web ? (
+            <select {...f.input('retrieveMethod')} value="WADORS" disabled>
+              <option value="WADORS">WADO-RS</option>
+            </select>
+          ) : (
+            <>
+            <select {...f.input('retrieveMethod')} defaultValue={initial?.retrieveMethod ?? 'CMOVE'} aria-describedby={`${f.id('retrieveMethod')}-note`}>
+              <option value="CMOVE">C-MOVE</option>
+              <option value="CGET">C-GET</option>
+            </select>
+            {f.error('retrieveMethod') ?? (
+              <p id={`${f.id('retrieveMethod')}-note`} className="mt-1 text-xs text-slate-500">
+                C-MOVE: the PACS sends to the receiving AE (it must know it as a move destination). C-GET: the images come back on the same
+                association, no move destination needed.
+              </p>
+            )}
+            </>
           )}
         </div>
+        {web ? (
+          <WebFields f={f} initial={initial?.web} authType={authType} setAuthType={setAuthType} trustAll={trustAll} setTrustAll={setTrustAll} />
+        ) : (
         <div className="sm:col-span-4">
           <label className="label" htmlFor={f.id('deviceId')}>PACS device *</label>
           <select {...f.input('deviceId')} defaultValue={initial?.device?.id ?? (devices.length === 1 ? devices[0].id : '')}>
@@ -144,6 +347,7 @@ export function ConnectorForm({
           </select>
           {f.error('deviceId')}
         </div>
+        )}
         <div className="sm:col-span-4">
           <label className="label" htmlFor={f.id('queryPoolId')}>Query AE (pool) *</label>
           <PoolSelect
@@ -151,7 +355,7 @@ export function ConnectorForm({
             {...f.input('queryPoolId')}
             defaultValue={initial?.queryPool.id ?? guess(/QUERY|FIND|_QR|QR_/i)}
           />
-          {f.error('queryPoolId') ?? <p className="mt-1 text-xs text-slate-500">Calling AE of C-FIND and C-MOVE; the PACS must allow it to query.</p>}
+          {f.error('queryPoolId') ?? <p className="mt-1 text-xs text-slate-500">{web ? 'Not used by DICOMweb queries (kept for a later switch to DICOM).' : 'Calling AE of C-FIND and C-MOVE; the PACS must allow it to query.'}</p>}
         </div>
         <div className="sm:col-span-4">
           <label className="label" htmlFor={f.id('receivingPoolId')}>Receiving AE (pool) *</label>
@@ -160,12 +364,16 @@ export function ConnectorForm({
             {...f.input('receivingPoolId')}
             defaultValue={initial?.receivingPool.id ?? guess(/RECEIV|RECV|RCV|MOVE|STORE|DEST/i)}
           />
-          {f.error('receivingPoolId') ?? <p className="mt-1 text-xs text-slate-500">Calling AE of the retrieve and, for C-MOVE, the destination the PACS must know with Tributary’s host and port.</p>}
+          {f.error('receivingPoolId') ?? (
+            <p className="mt-1 text-xs text-slate-500">
+              {web ? 'Where WADO-RS answers are staged before de-identification.' : 'Calling AE of the retrieve and, for C-MOVE, the destination the PACS must know with Tributary’s host and port.'}
+            </p>
+          )}
         </div>
         <div className="sm:col-span-3">
-          <label className="label" htmlFor={f.id('maxAssociations')}>Max concurrent associations *</label>
+          <label className="label" htmlFor={f.id('maxAssociations')}>{web ? 'Max concurrent requests *' : 'Max concurrent associations *'}</label>
           <input {...f.input('maxAssociations', 'tabular-nums')} type="number" min={1} max={32} defaultValue={initial?.maxAssociations ?? 2} />
-          {f.error('maxAssociations') ?? <p className="mt-1 text-xs text-slate-500">What the PACS tolerates at once (1–32).</p>}
+          {f.error('maxAssociations') ?? <p className="mt-1 text-xs text-slate-500">What the {web ? 'server' : 'PACS'} tolerates at once (1–32).</p>}
         </div>
         <div className="sm:col-span-9">
           <label className="label" htmlFor={f.id('schedule')}>Schedule</label>
@@ -224,6 +432,18 @@ function EchoResult({ echo }: { echo: EchoState | undefined }) {
 }
 
 export function PacsSetup({ connector: c, scp }: { connector: ConnectorRow; scp: ScpAddress }) {
+  if (c.type === 'DICOMWEB' && c.web) {
+    const w = c.web;
+    const account = w.authType === 'BASIC' ? `a read-only account (${w.username ?? 'user name'})` : w.authType === 'OAUTH2' ? `an OAuth2 client (${w.username ?? 'client id'}) allowed the client credentials grant${w.scope ? ` with scope ${w.scope}` : ''}` : w.authType === 'BEARER' ? 'a long-lived read-only access token' : null;
+    return (
+      <p className="text-sm text-slate-700">
+        {account ? <>A DICOMweb source needs {account}, allowed to search (QIDO-RS) and retrieve (WADO-RS) at</> : <>A DICOMweb source without authentication: Tributary searches (QIDO-RS) and retrieves (WADO-RS) at</>}{' '}
+        <code className="font-mono font-semibold">{w.baseUrl}</code>
+        {w.qidoRoot || w.wadoRoot ? <> (QIDO-RS root <code className="font-mono">{w.qidoRoot || '—'}</code>, WADO-RS root <code className="font-mono">{w.wadoRoot || '—'}</code>)</> : null}
+        , and network access from Tributary’s worker to that address{w.baseUrl.startsWith('https:') ? ' with the server’s CA certificate if it is not a public one' : ''}. Nothing needs to reach Tributary: the images come back on its own requests. At most {c.maxAssociations} request(s) at a time.
+      </p>
+    );
+  }
   if (c.retrieveMethod === 'CGET')
     return (
       <p className="text-sm text-slate-700">
@@ -260,7 +480,8 @@ export function PacsSetup({ connector: c, scp }: { connector: ConnectorRow; scp:
 
 export function ConnectorsManager({ connectors, devices, pools, scp }: { connectors: ConnectorRow[]; devices: DeviceOption[]; pools: PoolOption[]; scp: ScpAddress }) {
   const router = useRouter();
-  const canCreate = devices.length > 0 && pools.length >= 2;
+  // A DICOMweb connector needs no device; two pools either way.
+  const canCreate = pools.length >= 2;
   const [adding, setAdding] = useState(connectors.length === 0 && canCreate);
   const [editing, setEditing] = useState<string | null>(null);
   const [deleting, setDeleting] = useState<string | null>(null);
@@ -395,6 +616,12 @@ export function ConnectorsManager({ connectors, devices, pools, scp }: { connect
                               {c.device.aeTitle} @ {c.device.host}:{c.device.port}
                               {c.device.tls ? ' (TLS)' : ''}
                             </span>
+                          </>
+                        ) : c.type === 'DICOMWEB' && c.web ? (
+                          <>
+                            DICOMweb
+                            <span className="block break-all font-mono text-xs text-slate-500">{c.web.baseUrl}</span>
+                            {c.web.tlsTrustAll && <span className="block text-xs text-amber-700">certificate checks disabled</span>}
                           </>
                         ) : (
                           <span className="text-rose-700">no device</span>

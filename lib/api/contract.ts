@@ -63,7 +63,7 @@ export const api = {
   getConnector: e({ method: 'get', path: '/connectors/{id}', summary: 'Get a connector', tag: 'connectors', access: 'admin', params: id }),
   updateConnector: e({ method: 'patch', path: '/connectors/{id}', summary: 'Update a connector', tag: 'connectors', access: 'admin', params: id, body: connectorInputSchema }),
   deleteConnector: e({ method: 'delete', path: '/connectors/{id}', summary: 'Delete a connector', tag: 'connectors', access: 'admin', params: id }),
-  echoConnector: e({ method: 'post', path: '/connectors/{id}/echo', summary: 'Test connection: C-ECHO to the PACS as the query-pool AE', tag: 'connectors', access: 'admin', params: id }),
+  echoConnector: e({ method: 'post', path: '/connectors/{id}/echo', summary: 'Test connection: C-ECHO to the PACS as the query-pool AE (DICOM), or one QIDO-RS request (DICOMweb)', tag: 'connectors', access: 'admin', params: id }),
 
   createQuery: e({ method: 'post', path: '/queries', summary: 'Submit a query (JSON rows) to a connector inside a target pool', tag: 'queries', access: 'pool:coordinate', body: queryInputSchema, status: 201 }),
   getQuery: e({ method: 'get', path: '/queries/{id}', summary: 'Rows, results and per-study retrieval state', tag: 'queries', access: 'pool:coordinate', params: id }),

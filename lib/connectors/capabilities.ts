@@ -17,6 +17,8 @@ import { db, type Prisma } from '../db';
 import { move, type StudyMatch } from '../dicom/scu';
 import { probeSink } from '../receive/sink';
 import { sourceFor, sourceInclude } from './sources';
+import { DicomwebSourceConnector } from './dicomweb/source';
+import { qidoStudies } from './dicomweb/qido';
 import { env } from '../env';
 import { AppError, publicMessage } from '../errors';
 import { acquireAssociation } from '../jobs/leases';
@@ -48,7 +50,12 @@ export interface Capabilities {
   seriesLevel: (StepResult & { series: number; countsInstances: boolean }) | null;
   instanceLevel: (StepResult & { instances: number }) | null;
   move: (StepResult & { completed: number }) | null;
+  /** DICOMweb sources: whether QIDO-RS honours includefield, and the transfer syntaxes WADO-RS sent. */
+  dicomweb?: { includeField: StepResult | null; transferSyntaxes: string[]; warnings: string[] };
 }
+
+/** The attributes a DICOMweb source returns only when it honours includefield. */
+const INCLUDED_KEYS = ['PatientName', 'ModalitiesInStudy', 'NumberOfStudyRelatedSeries', 'NumberOfStudyRelatedInstances'] as const;
 
 function filledKeys(matches: StudyMatch[]) {
   const has = (f: (m: StudyMatch) => unknown) => matches.some((m) => {
@@ -89,7 +96,7 @@ export async function checkConnector(actor: Actor, connectorId: string, input: {
   try {
     try {
       const r = await source.echo({ timeoutMs: 10_000 });
-      caps.echo = { ok: true, ms: r.ms, message: `C-ECHO answered in ${r.ms} ms` };
+      caps.echo = { ok: true, ms: r.ms, message: `${source.kind === 'DICOMWEB' ? 'QIDO-RS' : 'C-ECHO'} answered in ${r.ms} ms` };
     } catch (e) {
       caps.echo = { ok: false, message: errText(e) };
       return caps;
@@ -107,6 +114,21 @@ export async function checkConnector(actor: Actor, connectorId: string, input: {
         filled,
         message: studies.length === 0 ? 'No study found for this MRN: give the MRN of a patient the PACS holds' : missing.length ? `The PACS leaves empty: ${missing.join(', ')}` : 'The PACS fills every requested key',
       };
+      if (source instanceof DicomwebSourceConnector && studies.length) {
+        const notBack = INCLUDED_KEYS.filter((k) => !filled[k]);
+        caps.dicomweb = {
+          transferSyntaxes: [],
+          warnings: [],
+          includeField: source.src.includeField
+            ? {
+                ok: notBack.length === 0,
+                message: notBack.length ? `QIDO-RS does not return ${notBack.join(', ')} although includefield asks for them (missing counts then come from series-level queries)` : 'QIDO-RS returns the included attributes',
+              }
+            : { ok: true, message: 'includefield support is switched off on this connector: the server’s default attributes are used' },
+        };
+        // The server's Warning header (e.g. fuzzy matching not supported): its own words, shown to admins.
+        caps.dicomweb.warnings = (await qidoStudies(source.src, { patientId: input.patientId }).catch(() => ({ warnings: [] as string[] }))).warnings;
+      }
     } catch (e) {
       caps.find = { ok: false, studies: 0, filled: {}, message: errText(e) };
     }
@@ -145,11 +167,14 @@ export async function checkConnector(actor: Actor, connectorId: string, input: {
         const sink = await probeSink(c.receivingPoolId, study.studyInstanceUid, { sourceAe: c.device?.aeTitle });
         const r = await source.retrieve(one, { retrievalId: null, sink, timeoutMs: 60_000, sopClassUids: sopClass ? [sopClass] : undefined });
         const arrived = sink.stored > 0;
+        if (source instanceof DicomwebSourceConnector && caps.dicomweb) caps.dicomweb.transferSyntaxes = [...source.transferSyntaxesSeen];
         caps.move = {
           ok: arrived,
           completed: r.completed,
           message: arrived
-            ? `The PACS answered ${source.retrieveMethod === 'CGET' ? 'C-GET' : 'the retrieve'} and sent the instance back on the same connection`
+            ? source.kind === 'DICOMWEB'
+              ? `WADO-RS sent the instance${source instanceof DicomwebSourceConnector && source.transferSyntaxesSeen.size ? ` (transfer syntax ${[...source.transferSyntaxesSeen].join(', ')})` : ''}`
+              : `The PACS answered ${source.retrieveMethod === 'CGET' ? 'C-GET' : 'the retrieve'} and sent the instance back on the same connection`
             : `The PACS did not send the instance back (status ${r.status}${r.comment ? `: ${r.comment}` : ''})`,
         };
       } catch (e) {

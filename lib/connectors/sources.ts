@@ -5,10 +5,13 @@
 import { devicePeer, type DeviceTlsFields } from '../devices/tls';
 import { AppError } from '../errors';
 import { DicomSource } from './dicom/source';
+import { DicomwebSourceConnector } from './dicomweb/source';
+import type { WebConnector } from './dicomweb/peer';
 import type { SourceConnector } from './source';
 
-export interface ConnectorForSource {
+export interface ConnectorForSource extends Omit<WebConnector, 'id' | 'maxAssociations'> {
   id: string;
+  maxAssociations: number;
   type: 'DICOM' | 'DICOMWEB' | 'DB';
   retrieveMethod: 'CMOVE' | 'CGET' | 'WADORS';
   device: DeviceTlsFields | null;
@@ -29,6 +32,10 @@ export function sourceFor(c: ConnectorForSource): SourceConnector {
       receivingAe: c.receivingPool.aeTitle,
       retrieveMethod: c.retrieveMethod,
     });
+  }
+  if (c.type === 'DICOMWEB') {
+    if (c.retrieveMethod !== 'WADORS') throw new AppError('CONFLICT', 'A DICOMweb connector retrieves with WADO-RS');
+    return new DicomwebSourceConnector(c);
   }
   throw new AppError('CONFLICT', `Connectors of type ${c.type} are not supported in this version`);
 }

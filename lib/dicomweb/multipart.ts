@@ -111,30 +111,96 @@ function parseHeaders(text: string): Record<string, string> {
  */
 export async function receiveMultipart(body: ReadableStream<Uint8Array> | null, boundary: string, dir: string, maxBytes: number): Promise<ReceivedPart[]> {
   if (!body) throw badRequest('The request has no body');
-  if (!boundary || boundary.length > 200) throw badRequest('The multipart boundary is missing or too long');
+  return readMultipart(body as unknown as AsyncIterable<Uint8Array>, boundary, dir, {
+    maxBytes,
+    malformed: badRequest,
+    tooLarge: () => new AppError('PAYLOAD_TOO_LARGE', `STOW-RS requests are limited to ${maxBytes} bytes`),
+  });
+}
+
+export interface ReadMultipartOptions {
+  maxBytes?: number;
+  /** The error for broken framing (a truncated or malformed body). */
+  malformed: (message: string) => Error;
+  tooLarge?: () => Error;
+  /**
+   * Called with each part once it is complete on disk, before the next is read (back-pressure:
+   * a slow consumer slows the reading). When given, parts are not kept in the returned list.
+   */
+  onPart?: (part: ReceivedPart) => Promise<void>;
+  /**
+   * Instead of files: where each part's body goes (a staging sink). `write` may return a promise
+   * (back-pressure), `end` resolves once the part is handled, `abandon` drops a part cut short.
+   */
+  openPart?: (headers: Record<string, string>, index: number) => PartWriter;
+}
+
+export interface PartWriter {
+  write(chunk: Buffer): Promise<void> | void;
+  end(): Promise<void>;
+  abandon(): void;
+}
+
+/** A part written to its own file (the default). */
+async function filePart(dir: string, index: number, headers: Record<string, string>, onDone: (p: ReceivedPart) => Promise<void>): Promise<PartWriter> {
+  const file = path.join(dir, `${String(index).padStart(5, '0')}.part`);
+  const fh = await fs.open(file, 'w');
+  const part: ReceivedPart = { index, path: file, contentType: headers['content-type'] ?? null, size: 0 };
+  let closed = false;
+  return {
+    async write(chunk) {
+      await fh.write(chunk);
+      part.size += chunk.length;
+    },
+    async end() {
+      closed = true;
+      await fh.close();
+      await onDone(part);
+    },
+    abandon() {
+      if (!closed) void fh.close().catch(() => undefined);
+    },
+  };
+}
+
+/**
+ * The streaming multipart/related reader (STOW-RS requests, WADO-RS answers): holds at most one
+ * network chunk plus a boundary's length in memory, each part goes to its own file in `dir`.
+ * A body that ends before its closing boundary is `malformed` (the part being written is left
+ * as a .part file for the caller to remove with the directory).
+ */
+export async function readMultipart(source: AsyncIterable<Uint8Array>, boundary: string, dir: string, opts: ReadMultipartOptions): Promise<ReceivedPart[]> {
+  const fail = opts.malformed;
+  const maxBytes = opts.maxBytes ?? Number.POSITIVE_INFINITY;
+  if (!boundary || boundary.length > 200) throw fail('The multipart boundary is missing or too long');
   const dash = Buffer.from(`--${boundary}`, 'latin1');
   const delimiter = Buffer.from(`\r\n--${boundary}`, 'latin1');
   const parts: ReceivedPart[] = [];
+  let count = 0;
   let state: 'preamble' | 'after-delimiter' | 'headers' | 'body' | 'done' = 'preamble';
   let buf: Buffer = Buffer.alloc(0);
   let total = 0;
-  let current: { fh: fs.FileHandle; part: ReceivedPart } | null = null;
+  let current: PartWriter | null = null;
 
   const closeCurrent = async () => {
     if (current) {
-      await current.fh.close();
-      parts.push(current.part);
+      const done = current;
       current = null;
+      await done.end();
     }
   };
+  const partDone = async (p: ReceivedPart) => {
+    if (opts.onPart) await opts.onPart(p);
+    else parts.push(p);
+  };
 
-  const reader = body.getReader();
+  const iterator = source[Symbol.asyncIterator]();
   try {
     for (;;) {
-      const { value, done } = await reader.read();
+      const { value, done } = await iterator.next();
       if (value) {
         total += value.length;
-        if (total > maxBytes) throw new AppError('PAYLOAD_TOO_LARGE', `STOW-RS requests are limited to ${maxBytes} bytes`);
+        if (total > maxBytes) throw (opts.tooLarge ?? (() => fail(`The body is larger than ${maxBytes} bytes`)))();
         buf = buf.length ? Buffer.concat([buf, value]) : Buffer.from(value.buffer, value.byteOffset, value.length);
       }
       // Consume as much of buf as the state machine can.
@@ -144,7 +210,7 @@ export async function receiveMultipart(body: ReadableStream<Uint8Array> | null, 
           // The first delimiter starts the body or follows a line break (RFC 2046 5.1.1).
           while (i > 0 && !(buf[i - 2] === 0x0d && buf[i - 1] === 0x0a)) i = buf.indexOf(dash, i + 1);
           if (i < 0) {
-            if (buf.length > 64 * 1024) throw badRequest('No multipart boundary found in the body');
+            if (buf.length > 64 * 1024) throw fail('No multipart boundary found in the body');
             break;
           }
           buf = buf.subarray(i + dash.length);
@@ -158,10 +224,10 @@ export async function receiveMultipart(body: ReadableStream<Uint8Array> | null, 
           }
           const eol = buf.indexOf(CRLF);
           if (eol < 0) {
-            if (buf.length > 1024) throw badRequest('Malformed multipart delimiter line');
+            if (buf.length > 1024) throw fail('Malformed multipart delimiter line');
             break;
           }
-          if (buf.subarray(0, eol).toString('latin1').trim() !== '') throw badRequest('Malformed multipart delimiter line');
+          if (buf.subarray(0, eol).toString('latin1').trim() !== '') throw fail('Malformed multipart delimiter line');
           // Keep the CRLF: headers end at the first empty line, which may be this very one.
           buf = buf.subarray(eol);
           state = 'headers';
@@ -169,18 +235,17 @@ export async function receiveMultipart(body: ReadableStream<Uint8Array> | null, 
         if (state === 'headers') {
           const end = buf.indexOf('\r\n\r\n');
           if (end < 0) {
-            if (buf.length > 16 * 1024) throw badRequest('Multipart part headers are too long');
+            if (buf.length > 16 * 1024) throw fail('Multipart part headers are too long');
             break;
           }
           const headers = parseHeaders(buf.subarray(2, end).toString('latin1'));
           buf = buf.subarray(end + 4);
-          const index = parts.length;
-          const file = path.join(dir, `${String(index).padStart(5, '0')}.part`);
-          current = { fh: await fs.open(file, 'w'), part: { index, path: file, contentType: headers['content-type'] ?? null, size: 0 } };
+          const index = count++;
+          current = opts.openPart ? opts.openPart(headers, index) : await filePart(dir, index, headers, partDone);
           state = 'body';
         }
         if (state === 'body') {
-          const cur = current as { fh: fs.FileHandle; part: ReceivedPart } | null;
+          const cur = current as PartWriter | null;
           if (!cur) throw new Error('multipart state without a part');
           const j = buf.indexOf(delimiter);
           if (j < 0) {
@@ -188,16 +253,12 @@ export async function receiveMultipart(body: ReadableStream<Uint8Array> | null, 
             const keep = delimiter.length - 1;
             if (buf.length > keep) {
               const out = buf.subarray(0, buf.length - keep);
-              await cur.fh.write(out);
-              cur.part.size += out.length;
               buf = Buffer.from(buf.subarray(buf.length - keep));
+              await cur.write(out);
             }
             break;
           }
-          if (j > 0) {
-            await cur.fh.write(buf.subarray(0, j));
-            cur.part.size += j;
-          }
+          if (j > 0) await cur.write(buf.subarray(0, j));
           await closeCurrent();
           buf = buf.subarray(j + delimiter.length);
           state = 'after-delimiter';
@@ -207,15 +268,16 @@ export async function receiveMultipart(body: ReadableStream<Uint8Array> | null, 
       }
       if (state === 'done' || done) break;
     }
-    if (state !== 'done') throw badRequest('The multipart body ends before its closing boundary');
+    if (state !== 'done') throw fail('The multipart body ends before its closing boundary');
     // Anything after the closing boundary is an epilogue: not read.
-    await reader.cancel().catch(() => undefined);
+    await iterator.return?.().catch(() => undefined);
     return parts;
   } catch (e) {
-    await reader.cancel().catch(() => undefined);
+    await Promise.resolve(iterator.return?.()).catch(() => undefined);
     throw e;
   } finally {
-    const cur = current as { fh: fs.FileHandle } | null;
-    if (cur) await cur.fh.close().catch(() => undefined);
+    // A part cut short (the body ended or broke inside it) is dropped, never handed on.
+    const cur = current as PartWriter | null;
+    if (cur) cur.abandon();
   }
 }

@@ -14,6 +14,7 @@ import { sourceFor, sourceInclude } from '../connectors/sources';
 import { acquireAssociation, laneLimit, type Lane, type Lease } from '../jobs/leases';
 import { inWindow, nextWindowStart } from '../connectors/schedule';
 import { logger } from '../logger';
+import { HttpError } from '../http/client';
 
 const log = logger('query.find');
 
@@ -55,6 +56,8 @@ interface ClaimedRow {
  */
 export function isTransientFindError(e: unknown): boolean {
   if (e instanceof DicomQueryError) return false;
+  // DICOMweb: refused, reset, timed out, 429 and 5xx wait; 401/403/404, HTML, bad TLS fail.
+  if (e instanceof HttpError) return e.transient;
   if (!(e instanceof DicomNetworkError)) return false;
   if (e.reason !== 'status') return true;
   return e.dimseStatus !== undefined && (e.dimseStatus & 0xff00) === 0xa700;

@@ -13,6 +13,7 @@ import { db, type Prisma, type QuerySource } from '../db';
 import { AppError, publicMessage } from '../errors';
 import { hex4 } from '../dicom/errors';
 import { DicomNetworkError, DicomRetrieveRefusedError } from '../dicom/scu';
+import { HttpError } from '../http/client';
 import type { RetrieveTarget, SourceConnector } from '../connectors/source';
 import { sourceFor, sourceInclude } from '../connectors/sources';
 import { retrievalSink, type InstanceSink } from '../receive/sink';
@@ -87,6 +88,7 @@ const METHOD_NAME = { CMOVE: 'C-MOVE', CGET: 'C-GET', WADORS: 'WADO-RS' } as con
 /** What the administrator must change when the source refuses a same-connection retrieve. */
 export function retrieveAdvice(method: 'CMOVE' | 'CGET' | 'WADORS', callingAe: string): string {
   if (method === 'CGET') return `Ask the PACS administrator to allow C-GET (Study Root Query/Retrieve GET) for AE title ${callingAe}, with the study's storage SOP classes, or switch the connector to C-MOVE.`;
+  if (method === 'WADORS') return 'Check the DICOMweb connector\'s URL, credentials and TLS settings with Test connection on the Connectors page.';
   return 'Check the connector settings and the capability check.';
 }
 
@@ -240,6 +242,13 @@ export async function runMove(retrievalId: string, generation: number, opts: { i
       await reportDestinationProblem(r.id, generation, connector.id, e.message, `The PACS ${pacs} cannot send studies to ${ae}. ${destinationAdvice(ae, !!connector.device?.tls)}`);
       return { status: 'done' };
     }
+    if (e instanceof HttpError && !e.transient && !abort.signal.aborted) {
+      // DICOMweb: wrong credentials, a certificate we do not trust, an HTML page where DICOM was
+      // expected: configuration, not an outage. Fails at once, shown on the connector too.
+      const message = `${e.message}. ${retrieveAdvice('WADORS', connector.receivingPool.aeTitle)}`;
+      await reportDestinationProblem(r.id, generation, connector.id, message, message);
+      return { status: 'done' };
+    }
     if (e instanceof RetrieveRefusedError || e instanceof DicomRetrieveRefusedError) {
       // The PACS refuses the method (C-GET not allowed, no storage context): configuration, not an outage.
       const advice = retrieveAdvice(connector.retrieveMethod, connector.receivingPool.aeTitle);
@@ -355,6 +364,8 @@ export async function planMove(retrievalId: string, source: SourceConnector, stu
       return await fn();
     } catch (e) {
       if (e instanceof DicomNetworkError && e.reason === 'status') return null;
+      // A DICOMweb server that answers the listing with an error status: the whole study again.
+      if (e instanceof HttpError && !e.transient && (e.kind === 'status' || e.kind === 'not-found')) return null;
       throw e;
     }
   };

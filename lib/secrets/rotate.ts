@@ -13,6 +13,7 @@ import { reencryptSecret } from './index';
 export const STORED_SECRETS: readonly { table: string; column: string }[] = [
   { table: 'CohortSource', column: 'password' },
   { table: 'Device', column: 'tlsClientKey' },
+  { table: 'Connector', column: 'webSecret' },
 ];
 
 export interface RotateReport {

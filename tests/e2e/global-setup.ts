@@ -55,6 +55,8 @@ export default async function globalSetup() {
   const pacs = await startOrthancProcess({
     dir: orthancDir,
     aet: 'E2E_PACS',
+    // Its DICOMweb plugin too: the DICOMweb connector's spec (dicomweb.spec.ts) uses it.
+    dicomWeb: true,
     dicomPort: await freePort(),
     httpPort: await freePort(),
     modalities: { E2E_QUERY: ['E2E_QUERY', '127.0.0.1', scpPort], E2E_RECEIVE: ['E2E_RECEIVE', '127.0.0.1', scpPort] },
@@ -93,7 +95,7 @@ export default async function globalSetup() {
   await waitHttp(`http://127.0.0.1:${webPort}/api/v1/health`, 60_000);
   writeFileSync(
     STATE_FILE,
-    JSON.stringify({ ...world, pids: [web.pid, worker.pid, pacs.child.pid], dirs: [storageRoot, orthancDir], env: { REDIS_PREFIX: env.REDIS_PREFIX, STORAGE_ROOT: storageRoot } }, null, 2),
+    JSON.stringify({ ...world, pacsWebUrl: `${pacs.httpUrl}/dicom-web`, pids: [web.pid, worker.pid, pacs.child.pid], dirs: [storageRoot, orthancDir], env: { REDIS_PREFIX: env.REDIS_PREFIX, STORAGE_ROOT: storageRoot } }, null, 2),
   );
   web.unref();
   worker.unref();

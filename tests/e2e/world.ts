@@ -11,6 +11,8 @@ export interface E2eWorld {
   /** v: the viewer spec's pool (researcher A and owner A; not researcher B), with Clean Descriptors on. */
   pools: { a: string; b: string; v: string };
   connectorId: string;
+  /** The run's Orthanc DICOMweb base URL (set by global-setup). */
+  pacsWebUrl?: string;
   patients: { patientId: string; patientName: string; birthDate: string; accessionNumbers: string[]; numInstances: number }[];
 }
 

@@ -78,3 +78,37 @@ export async function waitFor<T>(fn: () => Promise<T | null | undefined | false>
     await new Promise((r) => setTimeout(r, opts.intervalMs ?? 200));
   }
 }
+
+/** A DICOMweb connector (no device) with its pools; `secret` is encrypted as the API would. */
+export async function makeWebConnector(opts: {
+  baseUrl: string;
+  auth?: { type: 'NONE' } | { type: 'BASIC'; username: string; password: string } | { type: 'BEARER'; token: string } | { type: 'OAUTH2'; tokenUrl: string; clientId: string; clientSecret: string; scope?: string };
+  maxAssociations?: number;
+  schedule?: string | null;
+  extra?: Record<string, unknown>;
+}) {
+  const { encryptSecret } = await import('@/lib/secrets');
+  const s = suffix();
+  const queryPool = await makePool({ kind: 'INFRASTRUCTURE' });
+  const receivingPool = await makePool({ kind: 'INFRASTRUCTURE' });
+  const a = opts.auth ?? { type: 'NONE' as const };
+  const connector = await db.connector.create({
+    data: {
+      name: `Web connector ${s}`,
+      type: 'DICOMWEB',
+      retrieveMethod: 'WADORS',
+      queryPoolId: queryPool.id,
+      receivingPoolId: receivingPool.id,
+      maxAssociations: opts.maxAssociations ?? 2,
+      schedule: opts.schedule ?? null,
+      webBaseUrl: opts.baseUrl,
+      webAuthType: a.type,
+      webUsername: a.type === 'BASIC' ? a.username : a.type === 'OAUTH2' ? a.clientId : null,
+      webSecret: a.type === 'BASIC' ? encryptSecret(a.password) : a.type === 'BEARER' ? encryptSecret(a.token) : a.type === 'OAUTH2' ? encryptSecret(a.clientSecret) : null,
+      webTokenUrl: a.type === 'OAUTH2' ? a.tokenUrl : null,
+      webScope: a.type === 'OAUTH2' ? (a.scope ?? null) : null,
+      ...(opts.extra ?? {}),
+    },
+  });
+  return { queryPool, receivingPool, connector };
+}

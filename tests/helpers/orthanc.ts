@@ -55,6 +55,8 @@ export interface StartOrthancOptions {
   defaultEncoding?: 'Latin1' | 'Utf8';
   /** Extra configuration keys, merged last. */
   config?: Record<string, unknown>;
+  /** HTTP basic auth on the REST API and DICOMweb (the helper's own calls carry it). */
+  basicAuth?: { username: string; password: string };
 }
 
 export const DCMTK_ENV = { ...process.env, TCP_NODELAY: '1' };
@@ -141,7 +143,8 @@ export async function startOrthanc(opts: StartOrthancOptions = {}): Promise<Orth
     StorageDirectory: path.join(dir, 'storage'),
     IndexDirectory: path.join(dir, 'index'),
     RemoteAccessAllowed: false,
-    AuthenticationEnabled: false,
+    AuthenticationEnabled: !!opts.basicAuth,
+    ...(opts.basicAuth ? { RegisteredUsers: { [opts.basicAuth.username]: opts.basicAuth.password } } : {}),
     DicomModalities: opts.modalities ?? {},
     DicomAlwaysAllowEcho: true,
     DicomAlwaysAllowStore: true,
@@ -166,13 +169,17 @@ export async function startOrthanc(opts: StartOrthancOptions = {}): Promise<Orth
   const launch = () => spawn('/usr/sbin/Orthanc', args, { env: DCMTK_ENV, stdio: 'ignore' });
   let proc = launch();
   const httpUrl = `http://127.0.0.1:${httpPort}`;
+  // The helper's own REST calls: node's http.request takes the credentials from the URL.
+  const restUrl = opts.basicAuth
+    ? `http://${encodeURIComponent(opts.basicAuth.username)}:${encodeURIComponent(opts.basicAuth.password)}@127.0.0.1:${httpPort}`
+    : httpUrl;
 
   const stop = async () => {
     await stopProcess(proc, 0);
     await fsp.rm(dir, { recursive: true, force: true });
   };
   const up = async () => {
-    await waitFor(async () => (await orthancRest(`${httpUrl}/system`)).status === 200, 20_000, 'Orthanc', proc);
+    await waitFor(async () => (await orthancRest(`${restUrl}/system`)).status === 200, 20_000, 'Orthanc', proc);
     await waitFor(() => tcpOpen(dicomPort), 5_000, 'Orthanc DICOM port', proc);
   };
   try {
@@ -194,12 +201,12 @@ export async function startOrthanc(opts: StartOrthancOptions = {}): Promise<Orth
     async uploadFiles(items) {
       for (const item of items as Array<string | Buffer>) {
         const body = typeof item === 'string' ? await fsp.readFile(item) : item;
-        const res = await orthancRest(`${httpUrl}/instances`, 'POST', body);
+        const res = await orthancRest(`${restUrl}/instances`, 'POST', body);
         if (res.status !== 200) throw new Error(`Orthanc refused an upload: HTTP ${res.status}`);
       }
     },
     async countInstances() {
-      const res = await orthancRest(`${httpUrl}/statistics`);
+      const res = await orthancRest(`${restUrl}/statistics`);
       return (JSON.parse(res.body.toString('utf8')) as { CountInstances: number }).CountInstances;
     },
     async countAssociations() {

@@ -27,6 +27,30 @@ export default async function ConnectorsPage() {
     device: c.device ? { id: c.device.id, name: c.device.name, aeTitle: c.device.aeTitle, host: c.device.host, port: c.device.port, tls: c.device.tls } : null,
     queryPool: { id: c.queryPool.id, name: c.queryPool.name, aeTitle: c.queryPool.aeTitle },
     receivingPool: { id: c.receivingPool.id, name: c.receivingPool.name, aeTitle: c.receivingPool.aeTitle },
+    web:
+      c.type === 'DICOMWEB'
+        ? {
+            baseUrl: c.webBaseUrl ?? '',
+            qidoRoot: c.webQidoRoot,
+            wadoRoot: c.webWadoRoot,
+            wadoUriRoot: c.webWadoUriRoot,
+            includeField: c.webIncludeField,
+            fuzzyMatching: c.webFuzzyMatching,
+            transferSyntax: c.webTransferSyntax,
+            headers: (c.webHeaders ?? {}) as Record<string, string>,
+            connectTimeoutMs: c.webConnectTimeoutMs,
+            readTimeoutMs: c.webReadTimeoutMs,
+            tlsCa: c.webTlsCa,
+            tlsAllowAnyHost: c.webTlsAllowAnyHost,
+            tlsTrustAll: c.webTlsTrustAll,
+            authType: c.webAuthType,
+            username: c.webUsername,
+            // listConnectors gives the secret's state only ("set" / "not set"), never its value.
+            secret: c.webSecret,
+            tokenUrl: c.webTokenUrl,
+            scope: c.webScope,
+          }
+        : undefined,
   }));
   const devices: DeviceOption[] = deviceRows;
   const pools: PoolOption[] = poolRows;

@@ -149,7 +149,43 @@ const deviceTlsKey: SecretKind = {
   },
 };
 
-const SECRET_KINDS: SecretKind[] = [cohortSourcePassword, deviceTlsKey];
+const webPassword = marker('WEBPW');
+const webPassword2 = marker('WEBPW2');
+
+const dicomwebSecret: SecretKind = {
+  what: 'DICOMweb connector password',
+  markers: [webPassword, webPassword2],
+  async exercise(ctx) {
+    const admin = { token: ctx.adminToken };
+    const pools = [await makePool({ kind: 'INFRASTRUCTURE' }), await makePool({ kind: 'INFRASTRUCTURE' })];
+    const closed = await freePort(); // nothing listens: test connection and queries fail
+    const body = {
+      name: `scan web ${suffix()}`,
+      type: 'DICOMWEB',
+      retrieveMethod: 'WADORS',
+      queryPoolId: pools[0].id,
+      receivingPoolId: pools[1].id,
+      webBaseUrl: `http://127.0.0.1:${closed}/dicom-web`,
+      webAuthType: 'BASIC',
+      webUsername: 'tributary',
+      webSecret: webPassword,
+    };
+    const created = await ctx.call(api.createConnector, {}, { ...admin, body });
+    expect(created.status, created.text).toBe(201);
+    const id = (created.json as { id: string }).id;
+    ctx.cleanups.push(async () => {
+      await db.query.deleteMany({ where: { connectorId: id } });
+      await db.connector.deleteMany({ where: { id } });
+    });
+    expect((await db.connector.findUniqueOrThrow({ where: { id } })).webSecret).toMatch(/^v1:/);
+    expect((await ctx.call(api.getConnector, { id }, admin)).json).toMatchObject({ webSecret: 'set' });
+    expect((await ctx.call(api.listConnectors, {}, admin)).status).toBe(200);
+    expect((await ctx.call(api.updateConnector, { id }, { ...admin, body: { ...body, webSecret: webPassword2 } })).status).toBe(200);
+    expect((await ctx.call(api.echoConnector, { id }, admin)).json).toMatchObject({ ok: false });
+  },
+};
+
+const SECRET_KINDS: SecretKind[] = [cohortSourcePassword, deviceTlsKey, dicomwebSecret];
 
 // ---------------------------------------------------------------------------------------------
 
@@ -182,7 +218,7 @@ afterAll(async () => {
 
 describe('stored secrets stay in their encrypted columns', () => {
   it('every secret column is a kind this scan exercises', () => {
-    expect(STORED_SECRETS.map((s) => `${s.table}.${s.column}`)).toEqual(['CohortSource.password', 'Device.tlsClientKey']);
+    expect(STORED_SECRETS.map((s) => `${s.table}.${s.column}`)).toEqual(['CohortSource.password', 'Device.tlsClientKey', 'Connector.webSecret']);
     expect(SECRET_KINDS.length).toBe(STORED_SECRETS.length);
   });
 
@@ -212,6 +248,7 @@ describe('stored secrets stay in their encrypted columns', () => {
       // The encrypted column itself must not hold a plain value either.
       ...(await db.cohortSource.findMany({ select: { password: true } })).map((s) => s.password ?? ''),
       ...(await db.device.findMany({ select: { tlsClientKey: true } })).map((d) => d.tlsClientKey ?? ''),
+      ...(await db.connector.findMany({ select: { webSecret: true, moveProblem: true } })).flatMap((c) => [c.webSecret ?? '', c.moveProblem ?? '']),
     ];
     // The scan must have looked at something in each place.
     expect(logLines.length).toBeGreaterThan(0);
