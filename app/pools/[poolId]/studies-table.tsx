@@ -148,7 +148,7 @@ export function StudiesTable({
     <>
       <div className="mb-2 flex min-h-9 flex-wrap items-start gap-2" role="region" aria-label="Selection">
         {ids.length === 0 ? (
-          <span className="py-1 text-slate-500">Tick studies to view them together, download them or open them in Weasis. Shift-click ticks a range.</span>
+          <span className="py-1 text-slate-500">Tick studies to view them together, download them or open them in Weasis. Shift-click (or Shift+Space) ticks a range.</span>
         ) : (
           <>
             <span className="py-1 font-medium tabular-nums" aria-live="polite">
@@ -221,6 +221,13 @@ export function StudiesTable({
                         aria-label={`Select study ${s.patientId} ${formatDate(s.studyDate)}`}
                         checked={on}
                         onClick={(e) => toggle(i, e.currentTarget.checked, e.shiftKey)}
+                        onKeyDown={(e) => {
+                          // Shift+Space ticks a range from the keyboard, as Shift-click does.
+                          if (e.key === ' ' && e.shiftKey) {
+                            e.preventDefault();
+                            toggle(i, !on, true);
+                          }
+                        }}
                         onChange={() => undefined}
                       />
                     </td>
