@@ -33,7 +33,12 @@ function focused(page: Page) {
     return {
       tag: el.tagName.toLowerCase(),
       type: (el as HTMLInputElement).type ?? '',
-      name: (el.getAttribute('aria-label') ?? el.textContent ?? '').trim(),
+      // The accessible name, roughly: aria-label, else the text without aria-hidden parts (the sort arrow).
+      name: (el.getAttribute('aria-label') ?? (() => {
+        const c = el.cloneNode(true) as HTMLElement;
+        c.querySelectorAll('[aria-hidden]').forEach((x) => x.remove());
+        return c.textContent ?? '';
+      })()).trim(),
       href: el.getAttribute('href') ?? '',
       checked: (el as HTMLInputElement).checked ?? false,
       focusVisible: el.matches(':focus-visible'),

@@ -111,10 +111,13 @@ export function StudiesTable({
 
   const toggle = useCallback(
     (index: number, on: boolean, range: boolean) => {
+      // Read the anchor now: the updater may run after lastClicked has moved to this row (it did
+      // for Shift+Space, whose click carries shiftKey like a Shift-click).
+      const anchor = lastClicked.current;
+      const from = range && anchor !== null ? Math.min(anchor, index) : index;
+      const to = range && anchor !== null ? Math.max(anchor, index) : index;
       setSelected((prev) => {
         const next = new Map(prev);
-        const from = range && lastClicked.current !== null ? Math.min(lastClicked.current, index) : index;
-        const to = range && lastClicked.current !== null ? Math.max(lastClicked.current, index) : index;
         for (let i = from; i <= to; i++) {
           const r = rows[i];
           if (on) next.set(r.id, { numInstances: r.numInstances, patientId: r.patientId, studyInstanceUid: r.studyInstanceUid });
@@ -221,13 +224,6 @@ export function StudiesTable({
                         aria-label={`Select study ${s.patientId} ${formatDate(s.studyDate)}`}
                         checked={on}
                         onClick={(e) => toggle(i, e.currentTarget.checked, e.shiftKey)}
-                        onKeyDown={(e) => {
-                          // Shift+Space ticks a range from the keyboard, as Shift-click does.
-                          if (e.key === ' ' && e.shiftKey) {
-                            e.preventDefault();
-                            toggle(i, !on, true);
-                          }
-                        }}
                         onChange={() => undefined}
                       />
                     </td>
