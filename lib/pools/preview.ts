@@ -55,15 +55,21 @@ export async function listPreviewSamples(poolId: string, limit = 50) {
 export async function listPacsPreviewStudies(poolId: string, limit = 50) {
   const rows = await db.queryResult.findMany({
     where: { query: { poolId } },
-    orderBy: [{ query: { createdAt: 'desc' } }, { studyDate: 'desc' }],
+    orderBy: [{ query: { createdAt: 'desc' } }, { queryId: 'desc' }, { studyDate: 'desc' }],
     take: limit,
     select: {
-      id: true, studyDate: true, modalities: true, numInstances: true,
+      id: true, studyInstanceUid: true, studyDate: true, modalities: true, numInstances: true,
       item: { select: { researchId: true } },
-      query: { select: { connector: { select: { name: true, type: true, retrieveMethod: true } } } },
+      query: { select: { connector: { select: { id: true, name: true, type: true, retrieveMethod: true } } } },
     },
   });
-  return rows.map((r) => ({
+  // A study found by several queries through one connector is listed once (its newest result).
+  const seen = new Set<string>();
+  const unique = rows.filter((r) => {
+    const k = `${r.query.connector.id}|${r.studyInstanceUid}`;
+    return !seen.has(k) && !!seen.add(k);
+  });
+  return unique.map((r) => ({
     id: r.id,
     researchId: r.item.researchId ?? null,
     studyDate: r.studyDate,

@@ -74,6 +74,10 @@ describe('preview sample from the PACS', () => {
     expect(samples.status, samples.text).toBe(200);
     const listed = (samples.json as { pacsStudies: { id: string; fetchable: boolean; researchId: string | null }[] }).pacsStudies;
     expect(listed.find((s) => s.id === result.id)).toMatchObject({ fetchable: true, researchId: 'RID-PACS-1' });
+    // Found again by a later query of the pool: listed once, as the newest result.
+    const again = await foundStudy(poolId, cget.connector.id, patient.patientId, study.studyInstanceUid);
+    const relisted = ((await call(api.listPreviewSamples, { id: poolId }, { token: tokens.owner })).json as { pacsStudies: { id: string; researchId: string | null }[] }).pacsStudies;
+    expect(relisted.filter((s) => s.researchId === 'RID-PACS-1').map((s) => s.id)).toEqual([again.id]);
 
     const res = await call(api.previewRules, { id: poolId }, { token: tokens.owner, form: form(result.id) });
     expect(res.status, res.text).toBe(200);
