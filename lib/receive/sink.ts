@@ -88,8 +88,13 @@ interface Target {
   poolId: string;
   dir: string;
   studyInstanceUid: string;
-  /** null: a probe that keeps nothing (the capability check). */
+  /** null: a probe that keeps nothing (the capability check, the rules preview). */
   record: ((info: { path: string; size: number; sopClassUid: string; sopInstanceUid: string; transferSyntaxUid: string }) => Promise<void>) | null;
+  /**
+   * With record null: sees the checked Part-10 temp file before it is removed (the rules
+   * preview reads it into memory). Returns a refusal comment to refuse the instance.
+   */
+  capture?: (file: { path: string; size: number }) => Promise<string | void>;
 }
 
 const refused = (status: number, comment: string, sopInstanceUid?: string): StageOutcome => ({ stored: false, status, comment, sopInstanceUid });
@@ -178,7 +183,14 @@ function makeSink(t: Target, opts: SinkOptions): InstanceSink {
         return refused(StoreStatus.ProcessingFailure, 'Not an instance of the requested study', sop);
       }
       stream.closeFd();
-      if (!t.record) return { stored: true, status: StoreStatus.Success, sopInstanceUid: sop };
+      if (!t.record) {
+        if (t.capture) {
+          const size = (await fsp.stat(stream.tempPath)).size;
+          const no = await t.capture({ path: stream.tempPath, size });
+          if (no) return refused(StoreStatus.OutOfResources, no, sop);
+        }
+        return { stored: true, status: StoreStatus.Success, sopInstanceUid: sop };
+      }
       const dir = path.join(t.dir, study);
       const target = path.join(dir, `${sop}.dcm`);
       markLiveStagingFile(target, true);
@@ -260,6 +272,43 @@ export async function probeSink(receivingPoolId: string, studyInstanceUid: strin
   const dir = stagingDir(receivingPoolId);
   await fsp.mkdir(path.join(dir, '.incoming'), { recursive: true });
   return makeSink({ retrievalId: null, poolId: receivingPoolId, dir, studyInstanceUid, record: null }, opts);
+}
+
+/**
+ * A sink that keeps ONE checked instance in memory and nothing on disk: the rules preview's PACS
+ * sample. The instance streams through a temp file in the pool's staging `.incoming` folder
+ * (same check as every retrieval), is read into memory when it is at most `maxBytes`, and the
+ * temp file is removed whatever happens. No StagedInstance row, no retrieval. A second instance
+ * (a PACS sending more than asked) is refused.
+ */
+export async function memorySink(poolId: string, studyInstanceUid: string, maxBytes: number, opts: SinkOptions = {}): Promise<InstanceSink & { readonly bytes: Buffer | null; readonly tooLarge: boolean }> {
+  const dir = stagingDir(poolId);
+  await fsp.mkdir(path.join(dir, '.incoming'), { recursive: true });
+  let bytes: Buffer | null = null;
+  let tooLarge = false;
+  const inner = makeSink(
+    {
+      retrievalId: null,
+      poolId,
+      dir,
+      studyInstanceUid,
+      record: null,
+      capture: async (file) => {
+        if (bytes) return 'Only one instance was asked for';
+        if (file.size > maxBytes) {
+          tooLarge = true;
+          return 'Larger than the preview allows';
+        }
+        bytes = await fsp.readFile(file.path);
+      },
+    },
+    opts,
+  );
+  // Getters (Object.assign would copy today's values).
+  return Object.defineProperties(inner, {
+    bytes: { get: () => bytes },
+    tooLarge: { get: () => tooLarge },
+  }) as InstanceSink & { readonly bytes: Buffer | null; readonly tooLarge: boolean };
 }
 
 /**

@@ -111,10 +111,13 @@ export function StudiesTable({
 
   const toggle = useCallback(
     (index: number, on: boolean, range: boolean) => {
+      // Read the anchor now: the updater may run after lastClicked has moved to this row (it did
+      // for Shift+Space, whose click carries shiftKey like a Shift-click).
+      const anchor = lastClicked.current;
+      const from = range && anchor !== null ? Math.min(anchor, index) : index;
+      const to = range && anchor !== null ? Math.max(anchor, index) : index;
       setSelected((prev) => {
         const next = new Map(prev);
-        const from = range && lastClicked.current !== null ? Math.min(lastClicked.current, index) : index;
-        const to = range && lastClicked.current !== null ? Math.max(lastClicked.current, index) : index;
         for (let i = from; i <= to; i++) {
           const r = rows[i];
           if (on) next.set(r.id, { numInstances: r.numInstances, patientId: r.patientId, studyInstanceUid: r.studyInstanceUid });
@@ -148,7 +151,7 @@ export function StudiesTable({
     <>
       <div className="mb-2 flex min-h-9 flex-wrap items-start gap-2" role="region" aria-label="Selection">
         {ids.length === 0 ? (
-          <span className="py-1 text-slate-500">Tick studies to view them together, download them or open them in Weasis. Shift-click ticks a range.</span>
+          <span className="py-1 text-slate-500">Tick studies to view them together, download them or open them in Weasis. Shift-click (or Shift+Space) ticks a range.</span>
         ) : (
           <>
             <span className="py-1 font-medium tabular-nums" aria-live="polite">

@@ -34,6 +34,8 @@ export const previewFormSchema = z.object({
   /** The rule set being edited, as JSON; absent = the pool's current rules. */
   rules: z.string().max(1_000_000).optional(),
   stagedInstanceId: id.optional(),
+  /** A study this pool's queries found: one instance is fetched from the connector's PACS (C-GET connectors), in memory. */
+  queryResultId: id.optional(),
 });
 
 export const identityListQuerySchema = z.object({
@@ -74,8 +76,8 @@ export const deidEndpoints = {
   checkPoolRules: e({ method: 'post', path: '/pools/{id}/rules/check', summary: 'Validate rules without saving; returns what the generated rule list would change', tag: 'de-identification', access: 'pool:own', params: idParam, body: rulesCheckSchema }),
   getPoolRuleVersion: e({ method: 'get', path: '/pools/{id}/rules/versions/{version}', summary: 'One saved version of the rules', tag: 'de-identification', access: 'pool:own', params: ruleVersionParams }),
 
-  listPreviewSamples: e({ method: 'get', path: '/pools/{id}/preview/samples', summary: 'Staged instances of retrievals into this pool, usable as preview samples', tag: 'de-identification', access: 'pool:identity', params: idParam }),
-  previewRules: e({ method: 'post', path: '/pools/{id}/preview', summary: 'Before/after table of one sample under rules being edited: multipart fields rules (JSON), stagedInstanceId, or a file part (a .dcm read in memory, never stored). Shows original values.', tag: 'de-identification', access: 'pool:identity', params: idParam, multipart: true, maxUploadBytes: PREVIEW_MAX_BYTES, body: previewFormSchema }),
+  listPreviewSamples: e({ method: 'get', path: '/pools/{id}/preview/samples', summary: 'Preview samples: staged instances of retrievals into this pool, and studies this pool’s queries found (pacsStudies; fetchable when the connector retrieves with C-GET)', tag: 'de-identification', access: 'pool:identity', params: idParam }),
+  previewRules: e({ method: 'post', path: '/pools/{id}/preview', summary: 'Before/after table of one sample under rules being edited: multipart fields rules (JSON), and one of stagedInstanceId, queryResultId (one instance fetched from the connector’s PACS into memory, never stored; C-GET connectors) or a file part (a .dcm read in memory, never stored). Shows original values.', tag: 'de-identification', access: 'pool:identity', params: idParam, multipart: true, maxUploadBytes: PREVIEW_MAX_BYTES, body: previewFormSchema }),
 
   getIdentityMap: e({ method: 'get', path: '/pools/{id}/identity', summary: 'Identity map: MRN, research ID and name, date offset, source and research study UIDs (audited)', tag: 'de-identification', access: 'pool:identity', params: idParam, query: identityListQuerySchema }),
   exportIdentityMap: e({ method: 'get', path: '/pools/{id}/identity/export', summary: 'Identity map as CSV, patients or studies (audited)', tag: 'de-identification', access: 'pool:identity', params: idParam, query: identityExportQuerySchema, produces: 'text/csv' }),

@@ -6,7 +6,7 @@ import { sopClassName } from '@/lib/anonymize/sop-classes';
 import { pagePool, poolPageTitle } from '@/lib/auth/page';
 import { listLookupTables } from '@/lib/pools/lookups';
 import { listPoolMembers } from '@/lib/pools/pools';
-import { listPreviewSamples, previewMaxBytes } from '@/lib/pools/preview';
+import { listPacsPreviewStudies, listPreviewSamples, previewMaxBytes } from '@/lib/pools/preview';
 import { currentRules, fingerprintOf, getRuleVersion, listRuleVersions } from '@/lib/pools/rules';
 import { PageHeader } from '@/components/ui';
 import { DirectIdentifierWarning } from '@/components/pools/direct-identifier-warning';
@@ -79,9 +79,10 @@ export default async function PoolSettingsPage({ params, searchParams }: { param
   // The keep-list makes the full list a few thousand rows: the first RULE_ROWS unless asked for all.
   const visible = sp.all === '1' ? shown : shown.slice(0, RULE_ROWS);
 
-  const [members, samples, tables] = await Promise.all([
+  const [members, samples, pacsStudies, tables] = await Promise.all([
     listPoolMembers(pool.id),
     owner ? listPreviewSamples(pool.id) : Promise.resolve([]),
+    owner ? listPacsPreviewStudies(pool.id) : Promise.resolve([]),
     owner ? listLookupTables(pool.id) : Promise.resolve([]),
   ]);
   const link = (over: Record<string, string | number | undefined>) => {
@@ -133,6 +134,7 @@ export default async function PoolSettingsPage({ params, searchParams }: { param
             canPreview={owner}
             canSave={owner}
             samples={samples.map((s) => ({ id: s.id, receivedAt: s.receivedAt.toISOString(), sopClassName: sopClassName(s.sopClassUid), size: s.size }))}
+            pacsStudies={pacsStudies}
             lookupTables={tables.map((t) => t.table).filter((t) => t !== 'research-id' && t !== 'research-name')}
             previewMaxMb={Math.floor(previewMaxBytes() / 1024 / 1024)}
           />

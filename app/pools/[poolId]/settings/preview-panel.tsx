@@ -1,7 +1,8 @@
 'use client';
 /**
- * Preview: one sample instance (staged for this pool, or a .dcm file read by the server in memory
- * and never stored) before and after the rules being edited. The "before" column is original,
+ * Preview: one sample instance (staged for this pool, one instance fetched from the connector's
+ * PACS for a study this pool's queries found, or a .dcm file; the last two read by the server in
+ * memory and never stored) before and after the rules being edited. The "before" column is original,
  * identifying data: owners only, and every preview is audited (without values).
  */
 import { useMemo, useState } from 'react';
@@ -15,6 +16,19 @@ export interface Sample {
   sopClassName: string;
   size: number;
 }
+
+export interface PacsStudy {
+  id: string;
+  researchId: string | null;
+  studyDate: string;
+  modalities: string;
+  numInstances: number | null;
+  connectorName: string;
+  retrieveMethod: string;
+  fetchable: boolean;
+}
+
+type Mode = 'staged' | 'pacs' | 'upload';
 
 type RowAction = 'removed' | 'changed' | 'kept' | 'added';
 
@@ -53,9 +67,13 @@ const IDENTITY_SOURCE: Record<PreviewData['identitySource'], string> = {
   pseudonym: 'the pool’s stable pseudonym (no identity is created by a preview)',
 };
 
-export function PreviewPanel({ poolId, rules, samples, maxMb, beforePreview }: { poolId: string; rules: unknown; samples: Sample[]; maxMb: number; beforePreview: () => boolean }) {
-  const [mode, setMode] = useState<'upload' | 'staged'>(samples.length ? 'staged' : 'upload');
+const fmtDate = (d: string) => (/^\d{8}$/.test(d) ? `${d.slice(0, 4)}-${d.slice(4, 6)}-${d.slice(6)}` : d || 'no date');
+
+export function PreviewPanel({ poolId, rules, samples, pacsStudies = [], maxMb, beforePreview }: { poolId: string; rules: unknown; samples: Sample[]; pacsStudies?: PacsStudy[]; maxMb: number; beforePreview: () => boolean }) {
+  const fetchable = pacsStudies.filter((p) => p.fetchable);
+  const [mode, setMode] = useState<Mode>(samples.length ? 'staged' : fetchable.length ? 'pacs' : 'upload');
   const [stagedId, setStagedId] = useState(samples[0]?.id ?? '');
+  const [pacsId, setPacsId] = useState(fetchable[0]?.id ?? '');
   const [file, setFile] = useState<File | null>(null);
   const [data, setData] = useState<PreviewData | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -69,9 +87,11 @@ export function PreviewPanel({ poolId, rules, samples, maxMb, beforePreview }: {
     if (mode === 'upload' && !file) return setError('Choose a DICOM file first.');
     if (mode === 'upload' && file && file.size > maxMb * 1024 * 1024) return setError(`Samples are limited to ${maxMb} MB.`);
     if (mode === 'staged' && !stagedId) return setError('Choose a staged instance.');
+    if (mode === 'pacs' && !pacsId) return setError('Choose a study from the PACS.');
     const form = new FormData();
     form.set('rules', JSON.stringify(rules));
     if (mode === 'staged') form.set('stagedInstanceId', stagedId);
+    else if (mode === 'pacs') form.set('queryResultId', pacsId);
     else form.set('file', file!);
     setBusy(true);
     const res = await apiFetch<PreviewData>(`/pools/${poolId}/preview`, { form });
@@ -107,6 +127,9 @@ export function PreviewPanel({ poolId, rules, samples, maxMb, beforePreview }: {
             <input type="radio" name="sample" checked={mode === 'staged'} onChange={() => setMode('staged')} disabled={!samples.length} /> Staged instance
           </label>
           <label className="flex items-center gap-1">
+            <input type="radio" name="sample" checked={mode === 'pacs'} onChange={() => setMode('pacs')} disabled={!fetchable.length} /> From the PACS
+          </label>
+          <label className="flex items-center gap-1">
             <input type="radio" name="sample" checked={mode === 'upload'} onChange={() => setMode('upload')} /> Upload a .dcm
           </label>
         </fieldset>
@@ -117,6 +140,17 @@ export function PreviewPanel({ poolId, rules, samples, maxMb, beforePreview }: {
               {samples.map((s) => (
                 <option key={s.id} value={s.id}>
                   {s.receivedAt.slice(0, 16).replace('T', ' ')} · {s.sopClassName} · {Math.max(1, Math.round(s.size / 1024))} KB
+                </option>
+              ))}
+            </select>
+          </div>
+        ) : mode === 'pacs' ? (
+          <div className="min-w-64">
+            <label className="label" htmlFor="preview-pacs">Study found by this pool’s queries (one instance is fetched, never stored)</label>
+            <select id="preview-pacs" className="input" value={pacsId} onChange={(e) => setPacsId(e.target.value)}>
+              {fetchable.map((p) => (
+                <option key={p.id} value={p.id}>
+                  {p.researchId ?? 'no research ID'} · {fmtDate(p.studyDate)} · {p.modalities || 'modality unknown'}{p.numInstances != null ? ` · ${p.numInstances} instances` : ''} · {p.connectorName}
                 </option>
               ))}
             </select>
@@ -133,6 +167,11 @@ export function PreviewPanel({ poolId, rules, samples, maxMb, beforePreview }: {
       </div>
       {!samples.length && mode === 'upload' && (
         <p className="text-xs text-slate-500">No staged instance of this pool right now (staged originals exist only while a retrieval is being de-identified), so upload a sample.</p>
+      )}
+      {pacsStudies.length > fetchable.length && (
+        <p className="text-xs text-slate-500">
+          Studies found through C-MOVE connectors cannot be fetched for a preview (their instances go to the receiving AE, not to this page): for those, use a staged instance or upload a file. C-GET connectors offer “From the PACS”.
+        </p>
       )}
       <FormAlert message={error} />
 

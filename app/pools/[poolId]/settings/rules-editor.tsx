@@ -13,7 +13,7 @@ import { QUARANTINE_RULES, compactQuarantineOptions } from '@/lib/anonymize/burn
 import { ACTION_LABELS, OPTION_LABELS } from '@/lib/anonymize/option-labels';
 import { OVERRIDE_ACTIONS, PROFILE_OPTIONS, type OptionKey, type OverrideAction, type RuleSet, ruleSetSchema } from '@/lib/anonymize/rules-schema';
 import { DirectIdentifierWarning } from '@/components/pools/direct-identifier-warning';
-import { PreviewPanel, type Sample } from './preview-panel';
+import { type PacsStudy, PreviewPanel, type Sample } from './preview-panel';
 import { StampsEditor, type StampsForm, stampsFormFrom, stampsFromForm } from './stamps-editor';
 
 type Fields = Record<string, string[]>;
@@ -73,6 +73,8 @@ export function RulesEditor(props: {
   /** Saving is the pool owner's (access need 'rules'); others can edit and check, not save. */
   canSave: boolean;
   samples: Sample[];
+  /** Studies this pool's queries found (PACS samples). */
+  pacsStudies?: PacsStudy[];
   lookupTables: string[];
   previewMaxMb: number;
 }) {
@@ -466,7 +468,7 @@ export function RulesEditor(props: {
       {props.canPreview && (
         <section className="border-t border-slate-100 pt-4" aria-labelledby="preview-title">
           <h3 id="preview-title" className="mb-1 font-medium">Preview on a sample</h3>
-          <PreviewPanel poolId={props.poolId} rules={rules} samples={props.samples} maxMb={props.previewMaxMb} beforePreview={validLocally} />
+          <PreviewPanel poolId={props.poolId} rules={rules} samples={props.samples} pacsStudies={props.pacsStudies ?? []} maxMb={props.previewMaxMb} beforePreview={validLocally} />
         </section>
       )}
     </div>

@@ -12,5 +12,5 @@ export const POST = route(api.previewRules, async ({ actor, pool, body, files })
       throw new AppError('VALIDATION', 'The rules field is not valid JSON', { rules: ['not valid JSON'] });
     }
   }
-  return previewRules(actor, pool!.pool, { rules, stagedInstanceId: body.stagedInstanceId, file: files.file });
+  return previewRules(actor, pool!.pool, { rules, stagedInstanceId: body.stagedInstanceId, queryResultId: body.queryResultId, file: files.file });
 });

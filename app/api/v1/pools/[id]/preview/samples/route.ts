@@ -1,5 +1,8 @@
 import { api } from '@/lib/api/contract';
 import { route } from '@/lib/api/handler';
-import { listPreviewSamples } from '@/lib/pools/preview';
+import { listPacsPreviewStudies, listPreviewSamples } from '@/lib/pools/preview';
 
-export const GET = route(api.listPreviewSamples, async ({ params }) => ({ samples: await listPreviewSamples(params.id) }));
+export const GET = route(api.listPreviewSamples, async ({ params }) => {
+  const [samples, pacsStudies] = await Promise.all([listPreviewSamples(params.id), listPacsPreviewStudies(params.id)]);
+  return { samples, pacsStudies };
+});
