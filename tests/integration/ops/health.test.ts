@@ -43,7 +43,7 @@ describe('health', () => {
     }, { what: 'worker heartbeat' });
     expect(h).toMatchObject({ status: 'ok', postgres: 'ok', redis: 'ok', worker: 'ok', scp: 'ok' });
     const mine = h.workers.find((w) => w.pid === process.pid)!;
-    expect(mine.scp).toEqual({ listening: true, port, bind: '0.0.0.0' });
+    expect(mine.scp).toEqual({ listening: true, port, bind: '0.0.0.0', tlsPort: null });
 
     const r = await call(api.health, {});
     expect(r.status).toBe(200);
