@@ -138,7 +138,8 @@ export interface ReadMultipartOptions {
 export interface PartWriter {
   write(chunk: Buffer): Promise<void> | void;
   end(): Promise<void>;
-  abandon(): void;
+  /** Drops a part cut short; awaited before the reader returns, so no descriptor outlives it. */
+  abandon(): void | Promise<void>;
 }
 
 /** A part written to its own file (the default). */
@@ -157,8 +158,11 @@ async function filePart(dir: string, index: number, headers: Record<string, stri
       await fh.close();
       await onDone(part);
     },
-    abandon() {
-      if (!closed) void fh.close().catch(() => undefined);
+    async abandon() {
+      if (!closed) {
+        closed = true;
+        await fh.close().catch(() => undefined);
+      }
     },
   };
 }
@@ -278,6 +282,6 @@ export async function readMultipart(source: AsyncIterable<Uint8Array>, boundary:
   } finally {
     // A part cut short (the body ended or broke inside it) is dropped, never handed on.
     const cur = current as PartWriter | null;
-    if (cur) cur.abandon();
+    if (cur) await Promise.resolve(cur.abandon()).catch(() => undefined);
   }
 }
