@@ -7,6 +7,7 @@
 import { useRouter } from 'next/navigation';
 import { Fragment, useState } from 'react';
 import { apiFetch, validate } from '@/components/api-client';
+import { useConfirm } from '@/components/confirm-dialog';
 import { EmptyState } from '@/components/ui';
 import { cohortSourceInputSchema, DEFAULT_PORT, MAPPED_FIELDS, PARAMETER_TYPES, type MappedField, type ParameterType } from '@/lib/cohorts/schema';
 import { escapeCancels, FormAlert, OtherFieldErrors, Spinner, str, useApiAction, useFieldBinder } from './kit';
@@ -277,6 +278,7 @@ type TestState = { state: 'testing' } | { state: 'done'; ok: boolean; message: s
 
 export function CohortSourcesManager({ sources, connectors }: { sources: CohortSourceRow[]; connectors: ConnectorChoice[] }) {
   const router = useRouter();
+  const [confirm, confirmDialog] = useConfirm();
   const [adding, setAdding] = useState(false);
   const [editing, setEditing] = useState<string | null>(null);
   const [tests, setTests] = useState<Record<string, TestState>>({});
@@ -289,7 +291,13 @@ export function CohortSourcesManager({ sources, connectors }: { sources: CohortS
   }
 
   async function remove(s: CohortSourceRow) {
-    if (!window.confirm(`Delete the cohort source “${s.name}”? Queries made from it stay.`)) return;
+    const ok = await confirm({
+      title: `Delete the cohort source “${s.name}”?`,
+      body: <>Coordinators can no longer run it. Queries already made from it stay, with their rows and retrievals.</>,
+      confirmLabel: 'Delete cohort source',
+      danger: true,
+    });
+    if (!ok) return;
     const res = await apiFetch(`/cohort-sources/${s.id}`, { method: 'DELETE' });
     if (!res.ok) return setRowError({ id: s.id, message: res.error.message });
     router.refresh();
@@ -297,6 +305,7 @@ export function CohortSourcesManager({ sources, connectors }: { sources: CohortS
 
   return (
     <div className="space-y-4">
+      {confirmDialog}
       <div className="flex items-center justify-between">
         <span className="text-slate-500 tabular-nums">
           {sources.length} {sources.length === 1 ? 'cohort source' : 'cohort sources'}
