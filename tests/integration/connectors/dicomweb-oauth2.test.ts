@@ -11,6 +11,7 @@ import { freePort, startOrthanc, type OrthancHandle } from '../../helpers/orthan
 import { startHttpProxy, type HttpProxy } from '../../helpers/http-proxy';
 import { startAuthServer, tokenIssuedAt, type AuthServer } from '../../helpers/oauth2';
 import { actorOf, makePool, makeUser, makeWebConnector, waitFor } from '../../helpers/fixtures';
+import { redisTexts as redisDump } from '../../helpers/redis-dump';
 import { generateCorpus, type Corpus } from '@/lib/synthetic';
 import { db } from '@/lib/db';
 
@@ -168,25 +169,7 @@ describe('DICOMweb with OAuth2 client credentials', () => {
   it('leaves no client secret and no access token in logs, Redis, job data, audit rows or stored errors', async () => {
     expect(tokensSeen.size).toBeGreaterThan(1);
     const secrets = [client.clientSecret, 'not-the-secret', ...tokensSeen];
-    const { Redis } = await import('ioredis');
-    const r = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
-    const redisTexts: string[] = [];
-    try {
-      let cursor = '0';
-      do {
-        const [next, keys] = await r.scan(cursor, 'MATCH', `${process.env.REDIS_PREFIX}*`, 'COUNT', 1000);
-        cursor = next;
-        for (const key of keys) {
-          const type = await r.type(key);
-          if (type === 'string') redisTexts.push(String(await r.get(key)));
-          else if (type === 'hash') redisTexts.push(JSON.stringify(await r.hgetall(key)));
-          else if (type === 'list') redisTexts.push(JSON.stringify(await r.lrange(key, 0, -1)));
-          else if (type === 'zset') redisTexts.push(JSON.stringify(await r.zrange(key, 0, -1)));
-        }
-      } while (cursor !== '0');
-    } finally {
-      r.disconnect();
-    }
+    const redisTexts = await redisDump();
     expect(redisTexts.some((t) => t.includes('queryId'))).toBe(true);
     const stored = [
       ...(await db.auditEvent.findMany()).map((a) => JSON.stringify(a)),

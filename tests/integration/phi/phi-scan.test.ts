@@ -19,7 +19,6 @@
  */
 import fs from 'node:fs/promises';
 import ExcelJS from 'exceljs';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api } from '@/lib/api/contract';
 import { createApiToken } from '@/lib/auth/tokens';
@@ -29,6 +28,7 @@ import { queue } from '@/lib/jobs/queues';
 import { generateCorpus, type Corpus } from '@/lib/synthetic';
 import { call } from '../../helpers/api';
 import { actorOf, makeConnector, makePool, makeUser, waitFor } from '../../helpers/fixtures';
+import { redisTexts } from '../../helpers/redis-dump';
 import { freePort, orthancRest, startOrthanc, type OrthancHandle } from '../../helpers/orthanc';
 import { phiStrings, scanForPhi as scan } from '../../helpers/phi';
 
@@ -88,32 +88,6 @@ function form(poolId: string, connectorId: string, file: File) {
   f.set('dryRun', 'false');
   f.set('file', file);
   return f;
-}
-
-/** Every key and every value under the test's Redis prefix, whatever its type. */
-async function redisTexts(): Promise<string[]> {
-  const r = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
-  const out: string[] = [];
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await r.scan(cursor, 'MATCH', `${process.env.REDIS_PREFIX}*`, 'COUNT', 1000);
-      cursor = next;
-      for (const key of keys) {
-        out.push(key);
-        const type = await r.type(key);
-        if (type === 'string') out.push(String(await r.get(key)));
-        else if (type === 'hash') out.push(JSON.stringify(await r.hgetall(key)));
-        else if (type === 'list') out.push(JSON.stringify(await r.lrange(key, 0, -1)));
-        else if (type === 'set') out.push(JSON.stringify(await r.smembers(key)));
-        else if (type === 'zset') out.push(JSON.stringify(await r.zrange(key, 0, -1)));
-        else if (type === 'stream') out.push(JSON.stringify(await r.xrange(key, '-', '+')));
-      }
-    } while (cursor !== '0');
-  } finally {
-    r.disconnect();
-  }
-  return out;
 }
 
 async function jobOf(q: 'find' | 'move' | 'anonymize', id: string) {
