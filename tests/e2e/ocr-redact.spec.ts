@@ -39,7 +39,6 @@ test('the owner sees OCR boxes over a held image, draws a region and redacts and
   await closeQueues();
   await expect.poll(async () => (await db.quarantinedInstance.findUniqueOrThrow({ where: { id: held.id } })).ocrStatus, { timeout: 120_000 }).toBe('done');
 
-  page.on('dialog', (d) => void d.accept());
   await signIn(page, email, w.password);
   await page.goto(`/pools/${pool.id}/quarantine`);
   const row = page.getByRole('row').filter({ hasText: 'Ultrasound Image' });
@@ -60,6 +59,12 @@ test('the owner sees OCR boxes over a held image, draws a region and redacts and
   await expect(panel.getByText('1 drawn')).toBeVisible();
   await page.screenshot({ path: 'test-results/ocr-look.png', fullPage: true });
   await panel.getByRole('button', { name: 'Redact and release' }).click();
+  // The in-app confirmation (not window.confirm) says what happens, focus starts on Cancel.
+  const dialog = page.getByRole('dialog', { name: /Blank \d+ regions? and release/ });
+  await expect(dialog).toBeVisible();
+  await expect(dialog.getByRole('button', { name: 'Cancel' })).toBeFocused();
+  await page.screenshot({ path: 'test-results/ocr-redact-confirm.png' });
+  await dialog.getByRole('button', { name: 'Redact and release' }).click();
   // The notice shows until the list refreshes; with nothing left waiting the page shows its empty state.
   await expect(page.getByText(/Redacted \d+ regions and released/).or(page.getByText('Nothing is waiting in quarantine'))).toBeVisible({ timeout: 60_000 });
   const after = await db.quarantinedInstance.findUniqueOrThrow({ where: { id: held.id } });

@@ -8,6 +8,7 @@
 import { useEffect, useRef, useState } from 'react';
 import { apiFetch } from '@/components/api-client';
 import { FormAlert, Spinner } from '@/components/admin/kit';
+import { useConfirm } from '@/components/confirm-dialog';
 
 interface Box {
   frame: number;
@@ -53,6 +54,7 @@ export function InspectPanel({ poolId, id, onDone, onClose }: { poolId: string; 
   const [useSignatures, setUseSignatures] = useState(true);
   const [allFrames, setAllFrames] = useState(true);
   const [busy, setBusy] = useState(false);
+  const [confirm, confirmDialog] = useConfirm();
   const svg = useRef<SVGSVGElement>(null);
 
   useEffect(() => {
@@ -75,7 +77,13 @@ export function InspectPanel({ poolId, id, onDone, onClose }: { poolId: string; 
 
   async function redact() {
     const n = drawn.length + (useOcr ? (view?.boxes.length ?? 0) : 0) + (useSignatures ? (view?.signatureRegions.length ?? 0) : 0);
-    if (!window.confirm(`Blank ${n} region${n === 1 ? '' : 's'} and release the redacted copy into the pool? The copy gets a new SOP Instance UID; the held file is deleted.`)) return;
+    const ok = await confirm({
+      title: `Blank ${n} region${n === 1 ? '' : 's'} and release?`,
+      body: <p>The redacted copy goes into the pool, where researchers see it, under a new SOP Instance UID. The held file is deleted: this cannot be undone.</p>,
+      confirmLabel: 'Redact and release',
+      danger: true,
+    });
+    if (!ok) return;
     setBusy(true);
     setError(null);
     const res = await apiFetch<{ regions: number; lossy: boolean }>(`/pools/${poolId}/quarantine/${id}/redact`, { body: { regions: drawn, useOcr, useSignatures } });
@@ -87,6 +95,7 @@ export function InspectPanel({ poolId, id, onDone, onClose }: { poolId: string; 
   const img = view?.image;
   return (
     <div className="card space-y-2 p-3" role="region" aria-label="Inspect quarantined instance">
+      {confirmDialog}
       <div className="flex items-center gap-2">
         <h3 className="font-semibold">Look before deciding</h3>
         <button type="button" className="btn btn-sm ml-auto" onClick={onClose}>Close</button>
