@@ -7,6 +7,7 @@
 import { useRouter } from 'next/navigation';
 import { useState } from 'react';
 import { apiFetch } from '@/components/api-client';
+import { RowCheck, type RowVerdict } from './row-check';
 import { checkParameterValues, type CohortParameter } from '@/lib/cohorts/schema';
 
 export interface CohortChoice {
@@ -18,12 +19,8 @@ export interface CohortChoice {
   rowCap: number;
 }
 
-interface Verdict {
+interface Verdict extends RowVerdict {
   rows: number;
-  validRows: number;
-  duplicatesMerged: number;
-  invalid: { rowNumber: number; errors: string[] }[];
-  warnings: string[];
 }
 
 const INPUT_TYPE = { date: 'date', number: 'number', text: 'text' } as const;
@@ -100,39 +97,23 @@ export function CohortForm({ poolId, sources }: { poolId: string; sources: Cohor
           {fields[p.name] && <p className="field-error">{fields[p.name].join(' ')}</p>}
         </div>
       ))}
-      <div className="flex gap-2">
-        <button type="button" className="btn" disabled={!source || busy !== null} onClick={() => send(true)}>
-          {busy === 'check' ? 'Asking the database…' : 'Check rows'}
-        </button>
-        {verdict && verdict.validRows > 0 && (
-          <button type="button" className="btn btn-primary" disabled={busy !== null} onClick={() => send(false)}>
-            {busy === 'run' ? 'Submitting…' : `Run ${verdict.validRows} valid row${verdict.validRows === 1 ? '' : 's'}`}
-          </button>
+      <RowCheck
+        verdict={verdict}
+        busy={busy}
+        canCheck={source !== undefined}
+        checkLabel="Check rows"
+        checkingLabel="Asking the database…"
+        onSend={(dryRun) => void send(dryRun)}
+        error={error}
+        panelLabel="Cohort check"
+        summary={(v) => (
+          <>
+            The database returned <strong className="tabular-nums">{verdict?.rows ?? 0}</strong> row{verdict?.rows === 1 ? '' : 's'}:{' '}
+            <strong className="tabular-nums">{v.validRows}</strong> valid
+          </>
         )}
-      </div>
-      {error && <p role="alert" className="field-error text-sm">{error}</p>}
-      {verdict && (
-        <div className="rounded-md border border-slate-200 bg-slate-50 p-3" role="status" aria-label="Cohort check">
-          <p>
-            The database returned <strong className="tabular-nums">{verdict.rows}</strong> row{verdict.rows === 1 ? '' : 's'}:{' '}
-            <strong className="tabular-nums">{verdict.validRows}</strong> valid
-            {verdict.duplicatesMerged > 0 && <>, {verdict.duplicatesMerged} duplicate{verdict.duplicatesMerged === 1 ? '' : 's'} merged</>}
-            {verdict.invalid.length > 0 && <span className="text-rose-700">, {verdict.invalid.length} invalid (listed on the query)</span>}
-          </p>
-          {verdict.invalid.length > 0 && (
-            <div className="mt-2 max-h-56 overflow-y-auto">
-              <table className="table" aria-label="Invalid rows">
-                <thead><tr><th>Row</th><th>Why</th></tr></thead>
-                <tbody>
-                  {verdict.invalid.map((r) => (
-                    <tr key={r.rowNumber}><td className="tabular-nums">{r.rowNumber}</td><td>{r.errors.join(' ')}</td></tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
-          )}
-        </div>
-      )}
+        invalidNote="(listed on the query)"
+      />
     </div>
   );
 }

@@ -6,13 +6,10 @@
 import { useRouter } from 'next/navigation';
 import { useState } from 'react';
 import { apiFetch } from '@/components/api-client';
+import { RowCheck, type RowVerdict } from './row-check';
 
-interface Verdict {
+interface Verdict extends RowVerdict {
   fileName: string;
-  validRows: number;
-  duplicatesMerged: number;
-  invalid: { rowNumber: number; errors: string[] }[];
-  warnings: string[];
 }
 
 export function SpreadsheetForm({ poolId, connectors }: { poolId: string; connectors: { id: string; name: string; schedule: string | null }[] }) {
@@ -69,43 +66,18 @@ export function SpreadsheetForm({ poolId, connectors }: { poolId: string; connec
           }}
         />
       </div>
-      <div className="flex gap-2">
-        <button type="button" className="btn" disabled={!file || busy !== null} onClick={() => send(true)}>
-          {busy === 'check' ? 'Checking…' : 'Check file'}
-        </button>
-        {verdict && verdict.validRows > 0 && (
-          <button type="button" className="btn btn-primary" disabled={busy !== null} onClick={() => send(false)}>
-            {busy === 'run' ? 'Submitting…' : `Run ${verdict.validRows} valid row${verdict.validRows === 1 ? '' : 's'}`}
-          </button>
-        )}
-      </div>
-      {error && <p role="alert" className="field-error text-sm">{error}</p>}
-      {verdict && (
-        <div className="rounded-md border border-slate-200 bg-slate-50 p-3" role="status" aria-label="File check">
-          <p>
-            <strong className="tabular-nums">{verdict.validRows}</strong> valid row{verdict.validRows === 1 ? '' : 's'}
-            {verdict.duplicatesMerged > 0 && <>, {verdict.duplicatesMerged} duplicate{verdict.duplicatesMerged === 1 ? '' : 's'} merged</>}
-            {verdict.invalid.length > 0 && <span className="text-rose-700">, {verdict.invalid.length} invalid (they will be listed on the query; fix them and upload them again)</span>}
-          </p>
-          {verdict.warnings.length > 0 && (
-            <ul className="mt-1 list-disc pl-5 text-amber-800">
-              {verdict.warnings.map((w) => <li key={w}>{w}</li>)}
-            </ul>
-          )}
-          {verdict.invalid.length > 0 && (
-            <div className="mt-2 max-h-56 overflow-y-auto" tabIndex={0}>
-              <table className="table" aria-label="Invalid rows">
-                <thead><tr><th>Row</th><th>Why</th></tr></thead>
-                <tbody>
-                  {verdict.invalid.map((r) => (
-                    <tr key={r.rowNumber}><td className="tabular-nums">{r.rowNumber}</td><td>{r.errors.join(' ')}</td></tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
-          )}
-        </div>
-      )}
+      <RowCheck
+        verdict={verdict}
+        busy={busy}
+        canCheck={file !== null}
+        checkLabel="Check file"
+        checkingLabel="Checking…"
+        onSend={(dryRun) => void send(dryRun)}
+        error={error}
+        panelLabel="File check"
+        summary={(v) => <><strong className="tabular-nums">{v.validRows}</strong> valid row{v.validRows === 1 ? '' : 's'}</>}
+        invalidNote="(they will be listed on the query; fix them and upload them again)"
+      />
     </div>
   );
 }
