@@ -21,7 +21,10 @@ const migDir = path.join(root, 'prisma', 'migrations');
 const last = readdirSync(migDir).filter((d) => /^\d{14}_/.test(d)).sort().at(-1);
 // --first-parent: when the newest migration arrived on main by a merge, the merge commit (whose
 // schema also holds the other merged branches' changes) is the base, not the branch's own commit.
-const commit = execFileSync('git', ['log', '-1', '--first-parent', '--format=%H', '--', `prisma/migrations/${last}`], { cwd: root, encoding: 'utf8' }).trim();
+// Not the commit of the newest-named migration: branches merge migrations whose names are older
+// than ones already on main, so the base is the newest first-parent commit touching any migration
+// (the 2026-12-07 exporters migration repeated two merged migrations' statements because of this).
+const commit = execFileSync('git', ['log', '-1', '--first-parent', '--format=%H', '--', 'prisma/migrations'], { cwd: root, encoding: 'utf8' }).trim();
 if (!commit) {
   console.error(`commit the newest migration (${last}) before diffing the next one`);
   process.exit(2);
