@@ -3,11 +3,13 @@
  * processes race), its private key is stored encrypted, receipts verify, and one receipt is kept
  * per export attempt.
  */
+import { spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { db } from '@/lib/db';
 import { installationPublicKey, retireSigningKey, signReceipt, verifyReceiptDocument } from '@/lib/receipts';
-import { decryptSecret, isEncryptedSecret } from '@/lib/secrets';
+import { decryptSecret, isEncryptedSecret, secretKeys } from '@/lib/secrets';
 import { STORED_SECRETS } from '@/lib/secrets/rotate';
 
 beforeAll(async () => {
@@ -69,5 +71,27 @@ describe('signReceipt', () => {
     expect(verifyReceiptDocument(before.document, { trustedPublicKeys: [now.publicKeyPem] }).ok).toBe(false);
     expect(await db.signingKey.count({ where: { active: true } })).toBe(1);
     expect(await db.signingKey.count({ where: { id: old.keyId, retiredAt: { not: null } } })).toBe(1);
+  });
+});
+
+describe('tributary secrets rotate', () => {
+  it('re-encrypts the signing private key under the new SECRETS_KEY; the key still signs', async () => {
+    const BIN = path.resolve(import.meta.dirname, '..', '..', '..', 'bin', 'tributary.mjs');
+    const cli = (env: Record<string, string>) => spawnSync(process.execPath, [BIN, 'secrets', 'rotate'], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000 });
+    const old = secretKeys().current;
+    const fresh = crypto.randomBytes(32);
+    const before = await db.signingKey.findUniqueOrThrow({ where: { active: true } });
+    const r = cli({ SECRETS_KEY: fresh.toString('hex'), SECRETS_KEY_PREVIOUS: old.toString('hex') });
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/SigningKey\.privateKey\s+values=\d+ reencrypted=[1-9]\d* failed=0/);
+    const after = await db.signingKey.findUniqueOrThrow({ where: { id: before.id } });
+    expect(after.privateKey).not.toBe(before.privateKey);
+    expect(() => decryptSecret(after.privateKey)).toThrow();
+    expect(decryptSecret(after.privateKey, { current: fresh })).toBe(decryptSecret(before.privateKey));
+    // And back, so this process (old key) signs again.
+    expect(cli({ SECRETS_KEY: old.toString('hex'), SECRETS_KEY_PREVIOUS: fresh.toString('hex') }).status).toBe(0);
+    const again = await signReceipt('purge', 'pool-r', { after: 'rotation' });
+    expect(again.document.keyId).toBe(before.id);
+    expect(verifyReceiptDocument(again.document, { trustedPublicKeys: [before.publicKeyPem] }).ok).toBe(true);
   });
 });
