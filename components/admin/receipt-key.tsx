@@ -21,8 +21,11 @@ export function ReceiptKeyPanel({ k }: { k: InstallationKey }) {
           <dd className="font-mono" data-testid="receipt-key-id">{k.keyId}</dd>
           <dt className="text-slate-500">Fingerprint (SHA-256)</dt>
           <dd className="break-all font-mono text-xs" data-testid="receipt-key-fingerprint">{k.fingerprint}</dd>
+          <dt className="text-slate-500">Public key (PEM)</dt>
+          <dd>
+            <pre className="overflow-x-auto rounded bg-slate-50 p-2 font-mono text-xs">{k.publicKeyPem}</pre>
+          </dd>
         </dl>
-        <pre className="overflow-x-auto rounded bg-slate-50 p-2 font-mono text-xs" aria-label="Public key (PEM)">{k.publicKeyPem}</pre>
       </div>
     </section>
   );
