@@ -374,6 +374,8 @@ export function buildProgram(): Command {
     .option('--user <user[:password]>', 'DICOMweb basic authentication; without ":password" the password is read from stdin or prompted')
     .option('--token <token>', 'DICOMweb bearer token')
     .option('--json', 'print the result as JSON')
+    // Usage errors (missing file, unknown option) exit 2 as documented, not commander's 1.
+    .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2))
     .action(async (file: string, o: { key?: string; folder?: string; dicomweb?: string; user?: string; token?: string; json?: boolean }) => {
       const fsp = await import('node:fs/promises');
       const { verifyReceiptDocument } = await import('../lib/receipts/format');

@@ -287,6 +287,8 @@ describe('tributary receipt verify', () => {
 
   it('usage errors exit 2', () => {
     expect(verifyCli([path.join(tmp, 'nope.json')]).code).toBe(2);
+    expect(verifyCli([]).code).toBe(2);
+    expect(verifyCli([receiptFile, '--no-such-option']).code).toBe(2);
     expect(verifyCli([receiptFile, '--folder', tmp, '--dicomweb', 'http://x']).code).toBe(2);
     expect(verifyCli([receiptFile, '--key', receiptFile]).code).toBe(2);
     expect(verifyCli([receiptFile, '--token', 't']).code).toBe(2);
