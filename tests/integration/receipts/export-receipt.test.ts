@@ -25,9 +25,9 @@ const BIN = path.resolve(import.meta.dirname, '..', '..', '..', 'bin', 'tributar
 const webAuth = { username: 'dest-user', password: 'dest-pass-1' };
 
 /** The CLI with no Tributary configuration at all: verification must not need the installation. */
-function verifyCli(args: string[]) {
+function verifyCli(args: string[], input = '') {
   const bare = Object.fromEntries(Object.entries(process.env).filter(([k]) => !['TRIBUTARY_MODE', 'TRIBUTARY_SECRET', 'DATABASE_URL', 'REDIS_URL'].includes(k))) as NodeJS.ProcessEnv;
-  const r = spawnSync(process.execPath, [BIN, 'receipt', 'verify', ...args], { encoding: 'utf8', env: bare, timeout: 120_000 });
+  const r = spawnSync(process.execPath, [BIN, 'receipt', 'verify', ...args], { input, encoding: 'utf8', env: bare, timeout: 120_000 });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
@@ -300,6 +300,10 @@ describe('tributary receipt verify', () => {
     expect(r.err).toBe('');
     expect(r.out).toMatch(/3 matched, 0 missing, 0 changed, 0 extra/);
     expect(r.code).toBe(0);
+    // The password from stdin, not the command line.
+    const fromStdin = verifyCli([receiptFile, '--dicomweb', url, '--user', webAuth.username], `${webAuth.password}\n`);
+    expect(fromStdin.out).toMatch(/3 matched, 0 missing/);
+    expect(fromStdin.code).toBe(0);
     const denied = verifyCli([receiptFile, '--dicomweb', url, '--user', `${webAuth.username}:wrong`]);
     expect(denied.code).toBe(1);
     expect(denied.out).toMatch(/0 matched, 3 missing/);
