@@ -361,6 +361,68 @@ export function buildProgram(): Command {
       }),
     );
 
+  const receipt = program.command('receipt').description('Signed export and purge receipts (docs/exports.md, "Receipts")');
+  receipt
+    .command('verify <file>')
+    .description(
+      'Check a receipt\'s signature and, optionally, the data it describes. Needs no database or configuration. ' +
+        'Exit 0: valid (and the data matches); 1: invalid signature, other key than --key, or data missing/changed/extra; 2: usage or unreadable input',
+    )
+    .option('--key <pem>', 'the installation\'s public key (PEM file) to pin: without it a valid signature says nothing about who signed')
+    .option('--folder <dir>', 'hash every file below <dir> and match DICOM files by SOP Instance UID with the receipt')
+    .option('--dicomweb <url>', 'fetch each instance by WADO-RS from this DICOMweb base URL (…/dicom-web) and compare hashes')
+    .option('--user <user[:password]>', 'DICOMweb basic authentication; without ":password" the password is read from stdin or prompted')
+    .option('--token <token>', 'DICOMweb bearer token')
+    .option('--json', 'print the result as JSON')
+    // Usage errors (missing file, unknown option) exit 2 as documented, not commander's 1.
+    .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2))
+    .action(async (file: string, o: { key?: string; folder?: string; dicomweb?: string; user?: string; token?: string; json?: boolean }) => {
+      const fsp = await import('node:fs/promises');
+      const { verifyReceiptDocument } = await import('../lib/receipts/format');
+      const { checkDicomweb, checkFolder, dataCheckOk, describe } = await import('../lib/receipts/check');
+      if (o.folder && o.dicomweb) fail('give --folder or --dicomweb, not both');
+      if ((o.user || o.token) && !o.dicomweb) fail('--user and --token go with --dicomweb');
+      if (o.user && o.token) fail('give --user or --token, not both');
+      let doc: unknown;
+      try {
+        doc = JSON.parse(await fsp.readFile(file, 'utf8'));
+      } catch (e) {
+        fail(`cannot read the receipt ${file}: ${e instanceof Error ? e.message : String(e)}`);
+      }
+      let trusted: string[] | undefined;
+      if (o.key) {
+        try {
+          trusted = [await fsp.readFile(o.key, 'utf8')];
+          const { keyIdOf } = await import('../lib/receipts/format');
+          keyIdOf(trusted[0]);
+        } catch (e) {
+          fail(`cannot use the key ${o.key}: ${e instanceof Error ? e.message : String(e)}`);
+        }
+      }
+      if (o.folder && !(await fsp.stat(o.folder).then((st) => st.isDirectory(), () => false))) fail(`not a folder: ${o.folder}`);
+      if (o.dicomweb && !/^https?:\/\//i.test(o.dicomweb)) fail('--dicomweb must be an http(s) URL');
+      const sig = verifyReceiptDocument(doc, { trustedPublicKeys: trusted });
+      let data = null;
+      let where: string | null = null;
+      if (sig.ok && o.folder) {
+        where = `folder ${o.folder}`;
+        data = await checkFolder(doc, o.folder);
+      } else if (sig.ok && o.dicomweb) {
+        where = `DICOMweb ${o.dicomweb}`;
+        let auth = {};
+        if (o.token) auth = { token: o.token };
+        else if (o.user) {
+          const i = o.user.indexOf(':');
+          auth = i >= 0 ? { user: o.user.slice(0, i), password: o.user.slice(i + 1) } : { user: o.user, password: await readSecret('DICOMweb password: ', false) };
+        }
+        data = await checkDicomweb(doc, o.dicomweb, auth);
+      }
+      const ok = sig.ok && (!data || dataCheckOk(data));
+      if (o.json) process.stdout.write(JSON.stringify({ ok, signature: sig, data }, null, 2) + '\n');
+      else process.stdout.write(describe(sig, data, where).join('\n') + '\n');
+      process.exitCode = ok ? 0 : 1;
+    });
+
   program
     .command('queues')
     .description('Show queue state (waiting, active, delayed, failed) per queue')

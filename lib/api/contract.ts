@@ -20,6 +20,7 @@ import { browseEndpoints } from './endpoints/browse';
 import { deidEndpoints } from './endpoints/deid';
 import { notificationEndpoints } from './endpoints/notifications';
 import { poolMemberEndpoints } from './endpoints/pools';
+import { receiptEndpoints } from './endpoints/receipts';
 import { viewerEndpoints } from './endpoints/viewers';
 
 export type { Access, Endpoint } from './endpoint';
@@ -84,6 +85,7 @@ export const api = {
   ...batchEndpoints,
   ...notificationEndpoints,
   ...cohortEndpoints,
+  ...receiptEndpoints,
 } satisfies Record<string, Endpoint>;
 
 export type Api = typeof api;

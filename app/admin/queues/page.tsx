@@ -7,6 +7,8 @@ import { formatDateTime } from '@/components/admin/format';
 import { AutoRefresh, FailedJobActions } from '@/components/admin/queues';
 import { HealthPanel } from '@/components/admin/health';
 import { getHealth } from '@/lib/health/get-health';
+import { ReceiptKeyPanel } from '@/components/admin/receipt-key';
+import { installationPublicKey } from '@/lib/receipts';
 
 export const metadata = { title: 'Queues' };
 export const dynamic = 'force-dynamic';
@@ -30,6 +32,8 @@ export default async function QueuesPage() {
   await pageAdmin();
   const names = Object.values(QUEUES);
   const health = await getHealth();
+  // Created on first use; the page still shows the rest when the database is down.
+  const receiptKey = await installationPublicKey().catch(() => null);
   const now = Date.now();
   let counts: Record<string, Record<string, number>>;
   let failed: Record<string, FailedJobSummary[]>;
@@ -43,6 +47,7 @@ export default async function QueuesPage() {
       <>
         <PageHeader title="Queues" subtitle="Background jobs: queries, retrievals, de-identification, housekeeping." actions={<AutoRefresh initiallyOn={false} />} />
         <HealthPanel health={health} now={now} />
+        {receiptKey && <ReceiptKeyPanel k={receiptKey} />}
         <EmptyState title="The job queues cannot be read">
           Redis did not answer within 5 seconds. Check that Redis is running and that <code className="font-mono">REDIS_URL</code> points to it;
           queued work is kept in Redis and resumes when it is back.
@@ -153,6 +158,7 @@ export default async function QueuesPage() {
             ))}
         </div>
       )}
+      {receiptKey && <ReceiptKeyPanel k={receiptKey} />}
     </>
   );
 }

@@ -7,12 +7,12 @@
  * fail). A feature that stores a new secret (a DICOMweb client secret, a TLS private key...) adds
  * an entry; the scan at the end covers every entry's markers.
  */
-import { randomBytes } from 'node:crypto';
+import { createPrivateKey, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api } from '@/lib/api/contract';
 import { createApiToken } from '@/lib/auth/tokens';
 import { db } from '@/lib/db';
-import { encryptSecret } from '@/lib/secrets';
+import { decryptSecret, encryptSecret } from '@/lib/secrets';
 import { STORED_SECRETS } from '@/lib/secrets/rotate';
 import { call, type CallResult } from '../../helpers/api';
 import { makeConnector, makePool, makeUser, suffix, waitFor } from '../../helpers/fixtures';
@@ -185,7 +185,31 @@ const dicomwebSecret: SecretKind = {
   },
 };
 
-const SECRET_KINDS: SecretKind[] = [cohortSourcePassword, deviceTlsKey, dicomwebSecret];
+// The receipt signing key is generated, not entered: its markers are the private key's encodings,
+// known once the exercise has created it.
+const signingKeyMarkers: string[] = [];
+
+const receiptSigningKey: SecretKind = {
+  what: 'receipt signing private key',
+  markers: signingKeyMarkers,
+  async exercise(ctx) {
+    await db.signingKey.deleteMany();
+    // Created on first use through the API; then a receipt is signed and downloaded.
+    const pub = await ctx.call(api.getReceiptPublicKey, {}, { token: ctx.coordToken });
+    expect(pub.status).toBe(200);
+    const { signReceipt } = await import('@/lib/receipts');
+    await signReceipt('purge', ctx.poolId, { scan: true });
+    const row = await db.signingKey.findUniqueOrThrow({ where: { active: true } });
+    expect(row.privateKey).toMatch(/^v1:/);
+    const pem = decryptSecret(row.privateKey);
+    const jwk = createPrivateKey(pem).export({ format: 'jwk' });
+    const seed = Buffer.from(jwk.d!, 'base64url');
+    signingKeyMarkers.push(pem.split('\n')[1], jwk.d!, seed.toString('hex'), seed.toString('base64'));
+    expect((await ctx.call(api.getReceiptPublicKey, {}, { token: ctx.adminToken })).json).toMatchObject({ keyId: row.id });
+  },
+};
+
+const SECRET_KINDS: SecretKind[] = [cohortSourcePassword, deviceTlsKey, dicomwebSecret, receiptSigningKey];
 
 // ---------------------------------------------------------------------------------------------
 
@@ -218,7 +242,7 @@ afterAll(async () => {
 
 describe('stored secrets stay in their encrypted columns', () => {
   it('every secret column is a kind this scan exercises', () => {
-    expect(STORED_SECRETS.map((s) => `${s.table}.${s.column}`)).toEqual(['CohortSource.password', 'Device.tlsClientKey', 'Connector.webSecret']);
+    expect(STORED_SECRETS.map((s) => `${s.table}.${s.column}`)).toEqual(['CohortSource.password', 'Device.tlsClientKey', 'Connector.webSecret', 'SigningKey.privateKey']);
     expect(SECRET_KINDS.length).toBe(STORED_SECRETS.length);
   });
 
@@ -238,6 +262,7 @@ describe('stored secrets stay in their encrypted columns', () => {
       cleanups,
     };
     for (const kind of SECRET_KINDS) await kind.exercise(ctx);
+    expect(signingKeyMarkers).toHaveLength(4);
 
     const markers = SECRET_KINDS.flatMap((k) => k.markers.map((m) => [k.what, m] as const));
     const audits = (await db.auditEvent.findMany()).map((a) => JSON.stringify(a));
@@ -249,6 +274,8 @@ describe('stored secrets stay in their encrypted columns', () => {
       ...(await db.cohortSource.findMany({ select: { password: true } })).map((s) => s.password ?? ''),
       ...(await db.device.findMany({ select: { tlsClientKey: true } })).map((d) => d.tlsClientKey ?? ''),
       ...(await db.connector.findMany({ select: { webSecret: true, moveProblem: true } })).flatMap((c) => [c.webSecret ?? '', c.moveProblem ?? '']),
+      ...(await db.signingKey.findMany({ select: { privateKey: true, publicKeyPem: true } })).flatMap((k) => [k.privateKey, k.publicKeyPem]),
+      ...(await db.receipt.findMany({ select: { document: true } })).map((r) => JSON.stringify(r.document)),
     ];
     // The scan must have looked at something in each place.
     expect(logLines.length).toBeGreaterThan(0);
