@@ -14,6 +14,7 @@ export const STORED_SECRETS: readonly { table: string; column: string }[] = [
   { table: 'CohortSource', column: 'password' },
   { table: 'Device', column: 'tlsClientKey' },
   { table: 'Connector', column: 'webSecret' },
+  { table: 'SigningKey', column: 'privateKey' },
 ];
 
 export interface RotateReport {
