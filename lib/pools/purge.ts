@@ -37,7 +37,7 @@ import { db, type Prisma } from '../db';
 import { AppError } from '../errors';
 import { logger } from '../logger';
 import { absolute, pruneEmptyDirs, storageRoot } from '../storage';
-import { signPurgeReceipt } from './purge-receipt';
+import { loadPurgeReceipt, signPurgeReceipt } from './purge-receipt';
 
 const log = logger('pool.purge');
 
@@ -410,7 +410,6 @@ async function issueReceipt(purgeId: string, poolId: string, renew: () => Promis
 export async function purgeReceipt(poolId: string) {
   const p = await db.poolPurge.findUnique({ where: { poolId }, select: { receiptId: true, step: true } });
   if (!p?.receiptId || p.step !== 'done') throw new AppError('NOT_FOUND', 'This pool has no purge receipt');
-  const { loadPurgeReceipt } = await import('./purge-receipt');
   const doc = await loadPurgeReceipt(p.receiptId);
   if (!doc) throw new AppError('NOT_FOUND', 'This pool has no purge receipt');
   return { id: p.receiptId, document: doc };
