@@ -133,49 +133,44 @@ export async function markRetrievalProvenanceFinished(retrievalId: string, finis
 const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
 
 /**
- * The provenance document of one study of the pool (shown on the study page, served as
- * provenance.json, written as PROVENANCE.json into zips). Throws NOT_FOUND outside the pool.
+ * The provenance document of studies of the pool — one format for the study page, provenance.json
+ * and the PROVENANCE.json of a zip: { format, pool, studies: [{ study, events }] }. Throws
+ * NOT_FOUND when a study is not in the pool.
  */
-export async function studyProvenanceDocument(poolId: string, studyId: string) {
-  const docs = await provenanceDocuments(poolId, [studyId]);
-  if (!docs.length) throw new AppError('NOT_FOUND', 'Study not found');
-  return docs[0];
-}
-
-export async function provenanceDocuments(poolId: string, studyIds: string[]) {
+export async function provenanceFile(poolId: string, studyIds: string[]) {
+  const ids = [...new Set(studyIds)];
   const studies = await db.study.findMany({
-    where: { poolId, id: { in: studyIds } },
-    select: {
-      id: true,
-      studyInstanceUid: true,
-      patientId: true,
-      pool: { select: { id: true, name: true } },
-      provenance: { orderBy: [{ firstStoredAt: 'asc' }, { id: 'asc' }] },
-    },
+    where: { poolId, id: { in: ids } },
+    select: { id: true, studyInstanceUid: true, patientId: true, provenance: { orderBy: [{ firstStoredAt: 'asc' }, { id: 'asc' }] } },
   });
+  if (studies.length !== ids.length) throw new AppError('NOT_FOUND', 'Study not found');
+  const pool = await db.pool.findUniqueOrThrow({ where: { id: poolId }, select: { id: true, name: true } });
   const userIds = [...new Set(studies.flatMap((s) => s.provenance.map((p) => p.userId).filter((x): x is string => !!x)))];
   const users = new Map((await db.user.findMany({ where: { id: { in: userIds } }, select: { id: true, name: true } })).map((u) => [u.id, u.name]));
-  const order = new Map(studyIds.map((id, i) => [id, i]));
+  const order = new Map(ids.map((id, i) => [id, i]));
   studies.sort((a, b) => (order.get(a.id) ?? 0) - (order.get(b.id) ?? 0));
-  return studies.map((s) => ({
+  return {
     format: 'tributary-provenance/1' as const,
-    pool: { id: s.pool.id, name: s.pool.name },
-    study: { id: s.id, studyInstanceUid: s.studyInstanceUid, researchPatientId: s.patientId },
-    events: s.provenance.map((p) => ({
-      source: { kind: p.sourceKind, label: SOURCE_KIND_LABEL[p.sourceKind as ProvenanceSourceKind] ?? p.sourceKind },
-      method: p.method,
-      connector: p.connectorId ? { id: p.connectorId, name: p.connectorName } : null,
-      query: p.queryId ? { id: p.queryId } : null,
-      cohortSource: p.cohortSourceId ? { id: p.cohortSourceId, name: p.cohortSourceName } : null,
-      retrieval: p.retrievalId ? { id: p.retrievalId, requestedAt: iso(p.requestedAt), startedAt: iso(p.startedAt), finishedAt: iso(p.finishedAt) } : null,
-      device: p.callingAeTitle ? { id: p.deviceId, name: p.deviceName, aeTitle: p.callingAeTitle } : null,
-      storedBy: p.userId ? { id: p.userId, name: users.get(p.userId) ?? null } : null,
-      firstStoredAt: iso(p.firstStoredAt),
-      lastStoredAt: iso(p.lastStoredAt),
-      ruleVersions: p.ruleVersions,
-      identitySource: { kind: p.identitySource, label: IDENTITY_SOURCE_LABEL[p.identitySource] ?? p.identitySource },
+    pool: { id: pool.id, name: pool.name },
+    studies: studies.map((s) => ({
+      study: { id: s.id, studyInstanceUid: s.studyInstanceUid, researchPatientId: s.patientId },
+      events: s.provenance.map((p) => ({
+        source: { kind: p.sourceKind, label: SOURCE_KIND_LABEL[p.sourceKind as ProvenanceSourceKind] ?? p.sourceKind },
+        method: p.method,
+        connector: p.connectorId ? { id: p.connectorId, name: p.connectorName } : null,
+        query: p.queryId ? { id: p.queryId } : null,
+        cohortSource: p.cohortSourceId ? { id: p.cohortSourceId, name: p.cohortSourceName } : null,
+        retrieval: p.retrievalId ? { id: p.retrievalId, requestedAt: iso(p.requestedAt), startedAt: iso(p.startedAt), finishedAt: iso(p.finishedAt) } : null,
+        device: p.callingAeTitle ? { id: p.deviceId, name: p.deviceName, aeTitle: p.callingAeTitle } : null,
+        storedBy: p.userId ? { id: p.userId, name: users.get(p.userId) ?? null } : null,
+        firstStoredAt: iso(p.firstStoredAt),
+        lastStoredAt: iso(p.lastStoredAt),
+        ruleVersions: p.ruleVersions,
+        identitySource: { kind: p.identitySource, label: IDENTITY_SOURCE_LABEL[p.identitySource] ?? p.identitySource },
+      })),
     })),
-  }));
+  };
 }
 
-export type ProvenanceDocument = Awaited<ReturnType<typeof provenanceDocuments>>[number];
+export type ProvenanceFile = Awaited<ReturnType<typeof provenanceFile>>;
+export type ProvenanceEventView = ProvenanceFile['studies'][number]['events'][number];
