@@ -57,6 +57,17 @@ export interface PurgeHooks {
   afterStep?: (step: PurgeStep) => void | Promise<void>;
 }
 
+/** What the close-out dialog says will be destroyed. */
+export async function closeoutCounts(poolId: string) {
+  const [studies, instances, quarantined, identities] = await Promise.all([
+    db.study.count({ where: { poolId } }),
+    db.instance.count({ where: { poolId } }),
+    db.quarantinedInstance.count({ where: { poolId } }),
+    db.patientIdentity.count({ where: { poolId } }),
+  ]);
+  return { studies, instances, quarantined, identities };
+}
+
 /** What the pool page and the API show about a purge. */
 export async function purgeStatus(poolId: string) {
   const p = await db.poolPurge.findUnique({ where: { poolId } });
