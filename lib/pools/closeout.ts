@@ -4,10 +4,9 @@
  *   its members, its name/description and the purge itself (CONFLICT, POOL_CLOSED_MESSAGE);
  *   STOW-RS and pushes ask assertPoolOpen / their own query.
  * - the index itself: every transaction that writes a pool's index rows (lib/receive/ingest.ts)
- *   starts with poolOpenCheck, the database function tributary_pool_open (migration
- *   20261207053141_closeout_provenance). It share-locks the pool row, so the purge's closing
- *   UPDATE waits for indexing in flight, and raises once the pool is closed: a retrieval, push or
- *   STOW that was already running when the purge started cannot add anything behind it.
+ *   starts with poolOpenCheck. It share-locks the pool row, so the purge's closing UPDATE waits
+ *   for indexing in flight, and fails once the pool is closed: a retrieval, push or STOW that was
+ *   already running when the purge started cannot add anything behind it.
  */
 import { db } from '../db';
 import { AppError } from '../errors';
@@ -20,17 +19,25 @@ export class PoolClosedError extends AppError {
   }
 }
 
-/** The statement that opens every index transaction of a pool (see above). */
+/**
+ * The statement that opens every index transaction of a pool (see above). A closed pool makes it
+ * fail: the ELSE branch casts text to boolean, an error whose message carries CLOSED_MARK (it
+ * reads the row's column, so the planner cannot evaluate it ahead of the CASE).
+ */
 export function poolOpenCheck(poolId: string) {
-  return db.$queryRaw<{ open: boolean }[]>`SELECT tributary_pool_open(${poolId}) AS "open"`;
+  return db.$queryRaw<{ open: boolean }[]>`
+    SELECT CASE WHEN "closedAt" IS NULL THEN true ELSE ("closedAt"::text || ${` ${CLOSED_MARK}`})::boolean END AS "open"
+    FROM "Pool" WHERE "id" = ${poolId} FOR SHARE`;
 }
 
-/** True for the error tributary_pool_open raises (however the driver wraps it). */
+const CLOSED_MARK = 'tributary: pool closed';
+
+/** True for the error poolOpenCheck raises (however the driver wraps it). */
 export function isPoolClosedError(e: unknown): boolean {
   for (let x: unknown = e, i = 0; x && i < 5; x = (x as { cause?: unknown }).cause, i++) {
     if (x instanceof PoolClosedError) return true;
     const msg = (x as { message?: unknown }).message;
-    if (typeof msg === 'string' && msg.includes('tributary: pool closed')) return true;
+    if (typeof msg === 'string' && msg.includes(CLOSED_MARK)) return true;
   }
   return false;
 }

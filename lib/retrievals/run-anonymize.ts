@@ -38,6 +38,12 @@ export async function runAnonymize(retrievalId: string, generation: number): Pro
   });
   if (!r || r.attempts !== generation || r.state === 'CANCELLED' || r.state === 'DONE') return;
   const { pool } = r;
+  if (pool.closedAt) {
+    // Project close-out under way (lib/pools/purge.ts): nothing more enters the pool, not even an identity.
+    await dropStagedFor(r.id);
+    await db.retrieval.updateMany({ where: { id: r.id, state: { notIn: ['DONE', 'CANCELLED'] } }, data: { state: 'CANCELLED', finishedAt: new Date() } });
+    return;
+  }
   const rules = ruleSetSchema.parse(pool.rules);
   // Research identity (existing, query row, lookup table, else pseudonym) and the lookup tables the
   // rules name. A research ID that belongs to another patient fails the study: never merged.

@@ -88,18 +88,3 @@ ALTER TABLE "PoolPurge" ADD CONSTRAINT "PoolPurge_poolId_fkey" FOREIGN KEY ("poo
 ALTER TABLE "PoolPurgeFile" ADD CONSTRAINT "PoolPurgeFile_purgeId_fkey" FOREIGN KEY ("purgeId") REFERENCES "PoolPurge"("id") ON DELETE CASCADE ON UPDATE CASCADE;
 
 
--- Project close-out barrier (lib/pools/closeout.ts): every transaction that indexes data into a
--- pool (instance, study, series, quarantine) calls this first. It takes a share lock on the pool
--- row, so the purge's closing UPDATE waits for indexing transactions in flight, and it raises
--- once the pool is closed, so nothing is indexed into a pool after its purge started.
-CREATE OR REPLACE FUNCTION tributary_pool_open(pool_id text) RETURNS boolean AS $$
-DECLARE
-  closed timestamp(3);
-BEGIN
-  SELECT "closedAt" INTO closed FROM "Pool" WHERE "id" = pool_id FOR SHARE;
-  IF closed IS NOT NULL THEN
-    RAISE EXCEPTION 'tributary: pool closed' USING ERRCODE = 'P0001';
-  END IF;
-  RETURN true;
-END
-$$ LANGUAGE plpgsql;
