@@ -226,6 +226,8 @@ describe('purge', () => {
     expect(b.destroyed.rows.ocrBoxes).toBe(1);
     expect(b.hashes.researchSopInstanceUids).toMatchObject({ count: 3, sha256: sha(expectedSops.join('\n')) });
     expect(b.hashes.storedFiles).toMatchObject({ count: 3, sha256: sha(expectedShas.join('\n')) });
+    // Ids, counts and hashes: no source identifier (the MRN, the source UIDs) anywhere in it.
+    for (const v of [mrnA, '1.2.826.0.1.3680043.9.6666.']) expect(res.text).not.toContain(v);
     const tampered = structuredClone(doc);
     tampered.body.destroyed.instances = 1;
     expect(verifyReceiptDocument(tampered).ok).toBe(false);
