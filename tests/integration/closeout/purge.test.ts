@@ -13,7 +13,7 @@ import { api } from '@/lib/api/contract';
 import { actorOf } from '../../helpers/fixtures';
 import { createApiToken } from '@/lib/auth/tokens';
 import { db } from '@/lib/db';
-import { purgePool } from '@/lib/pools/purge';
+import { purgePool, runPurge } from '@/lib/pools/purge';
 import { PoolClosedError } from '@/lib/pools/closeout';
 import { closeDeidPool, storeDeidentified } from '@/lib/receive/ingest';
 import { runAnonymize } from '@/lib/retrievals/run-anonymize';
@@ -249,5 +249,26 @@ describe('purge', () => {
     expect(again.status).toBe(200);
     expect(await db.receipt.count({ where: { poolId: poolA.id, kind: 'purge' } })).toBe(1);
     expect(await db.auditEvent.count({ where: { poolId: poolA.id, action: 'pool.purge' } })).toBe(1);
+  });
+
+  it('runs once at a time: a second run while one holds the lease is refused, then the first completes', async () => {
+    const poolC = await makePool({ members: [{ userId: owner.id, role: 'OWNER' }] });
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let reached!: () => void;
+    const atFiles = new Promise<void>((r) => (reached = r));
+    const first = purgePool(actorOf(owner), poolC, { confirm: poolC.name }, {
+      afterStep: async (step) => {
+        if (step === 'files') {
+          reached();
+          await held;
+        }
+      },
+    });
+    await atFiles;
+    await expect(runPurge(poolC.id)).rejects.toMatchObject({ code: 'CONFLICT' });
+    release();
+    expect((await first).done).toBe(true);
+    expect((await db.pool.findUniqueOrThrow({ where: { id: poolC.id } })).purgedAt).not.toBeNull();
   });
 });
