@@ -20,6 +20,7 @@ export type AuditAction =
   | 'pool.create'
   | 'pool.update'
   | 'pool.delete'
+  | 'pool.purge'
   | 'pool.members-update'
   | 'pool.rules-update'
   | 'pool.view'

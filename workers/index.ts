@@ -21,6 +21,7 @@ import { STAGED_FILE_GRACE_MS, reconcileStaging } from '../lib/receive/reconcile
 import { scpHooks } from '../lib/receive/scp-hooks';
 import { createRedis, key, redis } from '../lib/redis';
 import { recoverJobsFromDatabase, watchForLostQueues } from '../lib/jobs/recover';
+import { resumePurges } from '../lib/pools/purge';
 import { sweepPendingOcr } from '../lib/ocr/run-ocr';
 import { processors } from './processors';
 
@@ -129,6 +130,8 @@ export async function startWorker(opts: { scpPort?: number; scpTlsPort?: number;
   const reconcile = () => reconcileStaging().catch((err: unknown) => log.error('staging reconciliation failed', { err }));
   await reconcile();
   await sweepPendingOcr().catch((err: unknown) => log.error('OCR sweep failed', { err }));
+  // A pool purge (project close-out) a crash interrupted is finished in the background (lib/pools/purge.ts).
+  void resumePurges().catch((err: unknown) => log.error('resuming pool purges failed', { err }));
   // Once more when the grace for files without a row has passed: a crash's leftovers are gone
   // within minutes of the restart, not at the next timer.
   const secondPass = setTimeout(() => void reconcile(), STAGED_FILE_GRACE_MS + 5_000);

@@ -6,6 +6,7 @@
 import type { Actor } from '../auth/actor';
 import { requireActor, requireAdmin, requirePool, requireQuery, requireRetrieval, type PoolAccess, type PoolNeed } from '../auth/access';
 import { AppError } from '../errors';
+import { PoolClosedError } from '../pools/closeout';
 import type { Endpoint } from './contract';
 
 export interface Authorized {
@@ -23,12 +24,33 @@ export async function authorize(endpoint: Endpoint, actor: Actor | null, params:
       return { actor: requireAdmin(actor), pool: null };
   }
   const need = endpoint.access.slice('pool:'.length) as PoolNeed;
-  if (endpoint.path.startsWith('/pools/{id}')) return { actor, pool: await requirePool(actor, params.id, need) };
-  if (endpoint.path.startsWith('/queries/{id}')) return { actor, pool: (await requireQuery(actor, params.id, need)).access };
-  if (endpoint.path.startsWith('/retrievals/{id}')) return { actor, pool: (await requireRetrieval(actor, params.id, need)).access };
+  const pool = await poolAccess(endpoint, need, actor, params, body);
+  requireOpenFor(endpoint, pool);
+  return { actor, pool };
+}
+
+async function poolAccess(endpoint: Endpoint, need: PoolNeed, actor: Actor | null, params: Record<string, string>, body: unknown): Promise<PoolAccess> {
+  if (endpoint.path.startsWith('/pools/{id}')) return requirePool(actor, params.id, need);
+  if (endpoint.path.startsWith('/queries/{id}')) return (await requireQuery(actor, params.id, need)).access;
+  if (endpoint.path.startsWith('/retrievals/{id}')) return (await requireRetrieval(actor, params.id, need)).access;
   const poolId = (body as { poolId?: unknown } | undefined)?.poolId;
-  if (typeof poolId === 'string') return { actor, pool: await requirePool(actor, poolId, need) };
+  if (typeof poolId === 'string') return requirePool(actor, poolId, need);
   throw new AppError('VALIDATION', 'poolId is required', { poolId: ['required'] });
+}
+
+/**
+ * A closed pool (project close-out, lib/pools/purge.ts) answers reads, and changes only its
+ * members, its name and description, and the purge itself (resumed until done): every other
+ * state-changing request — queries, retrievals, exports, rules, lookups, quarantine decisions —
+ * is refused with one clear message. (STOW-RS and pushes check it in lib/dicomweb/stow.ts and
+ * lib/receive/push.ts; the index refuses it too: lib/pools/closeout.ts.)
+ */
+export const CLOSED_POOL_WRITABLE = ['/pools/{id}', '/pools/{id}/members', '/pools/{id}/members/{userId}', '/pools/{id}/purge'];
+
+function requireOpenFor(endpoint: Endpoint, access: PoolAccess): void {
+  if (!access.pool.closedAt || endpoint.method === 'get') return;
+  if (CLOSED_POOL_WRITABLE.includes(endpoint.path)) return;
+  throw new PoolClosedError();
 }
 
 /** True when the endpoint's pool is named inside its body (POST /queries, the spreadsheet upload), not by its path. */

@@ -15,6 +15,7 @@ import { tokenInputSchema, userInputSchema, userPatchSchema } from '../users/sch
 
 import { type Endpoint, e, idParam as id } from './endpoint';
 import { batchEndpoints } from './endpoints/batch';
+import { closeoutEndpoints } from './endpoints/closeout';
 import { cohortEndpoints } from './endpoints/cohorts';
 import { browseEndpoints } from './endpoints/browse';
 import { deidEndpoints } from './endpoints/deid';
@@ -86,6 +87,7 @@ export const api = {
   ...notificationEndpoints,
   ...cohortEndpoints,
   ...receiptEndpoints,
+  ...closeoutEndpoints,
 } satisfies Record<string, Endpoint>;
 
 export type Api = typeof api;

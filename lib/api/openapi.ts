@@ -12,6 +12,7 @@ const ACCESS_TEXT: Record<Endpoint['access'], string> = {
   'pool:own': 'Pool owners and admins.',
   'pool:rules': 'Pool owners only (not admins): saving rules decides what identity reaches researchers.',
   'pool:identity': 'Pool owners only (not admins).',
+  'pool:purge': 'Pool owners only (not admins, not tokens): the project close-out destroys the pool’s data and identity map.',
 };
 
 export function buildOpenApi() {

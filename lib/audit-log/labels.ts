@@ -17,6 +17,7 @@ export const ACTION_LABELS: Record<AuditAction, string> = {
   'pool.create': 'Created a pool',
   'pool.update': 'Changed a pool',
   'pool.delete': 'Deleted a pool',
+  'pool.purge': 'Purged a pool (project close-out)',
   'pool.members-update': 'Changed pool members',
   'pool.rules-update': 'Changed de-identification rules',
   'pool.view': 'Opened a pool',

@@ -101,6 +101,9 @@ async function resolve(events: EventRow[]): Promise<AuditRow[]> {
       }
       case 'query':
         return e.poolId ? { ...t, label: 'query', href: `/pools/${encodeURIComponent(e.poolId)}/queries/${encodeURIComponent(id)}` } : t;
+      case 'receipt':
+        // The purge receipt (pool.purge): counts and hashes, downloadable by the pool's owner and administrators.
+        return e.action === 'pool.purge' && e.poolId ? { ...t, label: 'purge receipt', href: `/api/v1/pools/${encodeURIComponent(e.poolId)}/purge/receipt` } : t;
       case 'retrieval': {
         const r = retrieval.get(id);
         return r ? { ...t, label: 'a study of a query', href: `/pools/${encodeURIComponent(r.poolId)}/queries/${encodeURIComponent(r.queryId)}` } : t;

@@ -13,6 +13,10 @@
  *   reveals the research identity of any PatientID it carries (QIDO answers the research ID, the
  *   shifted dates the offset), which only the owner, who sees the identity map anyway, may learn.
  *   Coordinators bring data in through connectors; admins are not owners by being admins.
+ * - Purging a pool (project close-out, lib/pools/purge.ts: files, index, identity map, quarantine,
+ *   staging; 'purge') is the OWNER's alone: it destroys the research project's data and the only
+ *   link back to the patients, an owner's decision for the IRB. Administrators are not owners by
+ *   being administrators (they delete pools, which is their infrastructure decision).
  * - A pool-scoped API token reaches its pool only, read-only.
  * - A pool the actor may not see answers NOT_FOUND, never FORBIDDEN, so ids cannot be probed.
  */
@@ -24,9 +28,9 @@ import type { Actor } from './actor';
  * read: see the pool. coordinate: query and retrieve. own: manage members, read the rules.
  * rules: save a rule version (it decides what identity reaches researchers). identity: the
  * identity map, lookup tables, preview on real data, quarantine release. ingest: put source
- * data into the pool over STOW-RS (it reveals research identities).
+ * data into the pool over STOW-RS (it reveals research identities). purge: the project close-out.
  */
-export type PoolNeed = 'read' | 'coordinate' | 'own' | 'rules' | 'identity' | 'ingest';
+export type PoolNeed = 'read' | 'coordinate' | 'own' | 'rules' | 'identity' | 'ingest' | 'purge';
 
 export interface PoolAccess {
   pool: Pool;
@@ -91,6 +95,7 @@ export function decidePool(
     case 'rules':
     case 'identity':
     case 'ingest':
+    case 'purge':
       // Administration never grants identity or the rules that protect it (separation of duties).
       return poolRole === 'OWNER' && !admin ? 'allow' : 'forbidden';
   }

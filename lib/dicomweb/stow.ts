@@ -38,7 +38,9 @@ import { env } from '../env';
 import { AppError } from '../errors';
 import { logger } from '../logger';
 import type { DeidIdentity } from '../anonymize/engine';
-import { deidIdentityFor } from '../pools/identity';
+import { assertPoolOpen } from '../pools/closeout';
+import { deidIdentityFor, type IdentitySource } from '../pools/identity';
+import { stowProvenance } from '../pools/provenance';
 import { DuplicateInstanceError, refreshStudyCounts, storeDeidentified, type IngestOutcome } from '../receive/ingest';
 import { storageRoot } from '../storage';
 import { parseMediaType } from './accept';
@@ -101,6 +103,8 @@ async function mapLimited<T, R>(items: T[], n: number, fn: (t: T) => Promise<R>)
 }
 
 export async function stow(c: DicomwebContext<Record<string, string>>): Promise<Response> {
+  // A closed pool (project close-out) takes no new data; the index refuses it too (lib/pools/closeout.ts).
+  assertPoolOpen(c.pool);
   const { mediaType, params } = parseMediaType(c.req.headers.get('content-type') ?? '');
   if (mediaType !== 'multipart/related') throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'Send multipart/related; type="application/dicom"');
   if ((params.type ?? 'application/dicom').toLowerCase() !== 'application/dicom') {
@@ -117,7 +121,7 @@ export async function stow(c: DicomwebContext<Record<string, string>>): Promise<
     const parts = await receiveMultipart(c.req.body, params.boundary, dir, max);
     if (!parts.length) throw badRequest('The multipart body has no parts');
     const rules = ruleSetSchema.parse(c.pool.rules);
-    const identities = new Map<string, Promise<DeidIdentity>>();
+    const identities = new Map<string, Promise<{ identity: DeidIdentity; source: IdentitySource }>>();
     const tally: StowTally = { identitiesCreated: 0, identitiesReused: 0, duplicates: 0 };
     let outcomes: Outcome[];
     try {
@@ -156,7 +160,7 @@ async function storePart(
   c: DicomwebContext<Record<string, string>>,
   part: ReceivedPart,
   rules: RuleSet,
-  identities: Map<string, Promise<DeidIdentity>>,
+  identities: Map<string, Promise<{ identity: DeidIdentity; source: IdentitySource }>>,
   tally: StowTally,
 ): Promise<Outcome> {
   if (part.contentType && parseMediaType(part.contentType).mediaType !== 'application/dicom') {
@@ -189,6 +193,7 @@ async function storePart(
         inPath: part.path,
         sourcePatientId: POOL_SIDE_MARKER,
         replace: false,
+        provenance: stowProvenance({ userId: c.actor.userId, identitySource: 'existing' }),
         alsoCommit: (tx) => [tx.studyIdentity.deleteMany({ where: { poolId: pool.id, sourceStudyUid: ids.studyUid, sourcePatientId: POOL_SIDE_MARKER } })],
       });
     } else {
@@ -197,12 +202,26 @@ async function storePart(
       // The research identity (created on first use) and the lookup tables the rules name, as for a retrieval.
       let identity = identities.get(ids.patientId);
       if (!identity) {
+        let source: IdentitySource = 'existing';
         identity = deidIdentityFor(pool, rules, { sourcePatientId: ids.patientId }, {
-          onEntry: ({ created }) => void (created ? tally.identitiesCreated++ : tally.identitiesReused++),
-        });
+          onEntry: ({ created, source: s }) => {
+            source = s;
+            if (created) tally.identitiesCreated++;
+            else tally.identitiesReused++;
+          },
+        }).then((d) => ({ identity: d, source }));
         identities.set(ids.patientId, identity);
       }
-      outcome = await storeDeidentified({ pool, rules, identity: await identity, inPath: part.path, sourcePatientId: ids.patientId, replace: false });
+      const found = await identity;
+      outcome = await storeDeidentified({
+        pool,
+        rules,
+        identity: found.identity,
+        inPath: part.path,
+        sourcePatientId: ids.patientId,
+        replace: false,
+        provenance: stowProvenance({ userId: c.actor.userId, identitySource: found.source }),
+      });
     }
     const targetSop = retain ? ids.sopInstanceUid : remapUid(ids.sopInstanceUid, pool.secret);
     if (outcome.kind === 'quarantined') return { kind: 'quarantined', ids, sopUid: targetSop };

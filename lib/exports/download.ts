@@ -6,6 +6,8 @@
  * e.g. TRB-4Q7X2K/20190314_CT_CHEST_WITH_CONTRAST/0002_CT_Axial_5mm/00017_2.25.1234.dcm
  * Series numbers are padded to 4 digits and instance numbers to 5 so names sort in order; a
  * folder name shared by two different studies (or series) gets the next free "_2", "_3"...
+ * PROVENANCE.json at the root: where each study came from (lib/pools/provenance.ts; no source
+ * identifiers).
  *
  * Every lookup is scoped by the authorized poolId. Limits: MAX_SELECTION_STUDIES per request,
  * MAX_ZIP_INSTANCES per archive (ZIP64 is written when needed, so bytes are not limited).
@@ -13,6 +15,7 @@
 import { createReadStream } from 'node:fs';
 import { db } from '../db';
 import { AppError } from '../errors';
+import { provenanceFile } from '../pools/provenance';
 import { absolute } from '../storage';
 import { zipLength, type ZipSource } from './zip';
 
@@ -40,8 +43,12 @@ const pad = (n: number | null | undefined, width: number) => String(Math.max(0, 
 export interface ZipPlanEntry {
   name: string;
   size: number;
+  /** A stored file (relative to the storage root), or `content` written as is. */
   path: string;
+  content?: Buffer;
 }
+
+export const PROVENANCE_ENTRY = 'PROVENANCE.json';
 
 export interface ZipPlan {
   entries: ZipPlanEntry[];
@@ -114,7 +121,10 @@ export async function planStudiesZip(poolId: string, studyIds: string[]): Promis
   }
 
   const names = new Names();
-  const entries: ZipPlanEntry[] = [];
+  // The studies' provenance first, at the root; its name is taken, so a research ID folder spelled alike gets "_2".
+  names.take('', PROVENANCE_ENTRY, '\u0000provenance');
+  const provenance = Buffer.from(`${JSON.stringify(await provenanceFile(poolId, studies.map((s) => s.id)), null, 2)}\n`, 'utf8');
+  const entries: ZipPlanEntry[] = [{ name: PROVENANCE_ENTRY, size: provenance.length, path: '', content: provenance }];
   const summary: ZipPlan['studies'] = [];
   for (const st of studies) {
     const patient = names.take('', safeName(st.patientId, 32) || 'UNKNOWN', st.patientId);
@@ -135,7 +145,7 @@ export async function planStudiesZip(poolId: string, studyIds: string[]): Promis
   return {
     entries,
     studies: summary,
-    instances: entries.length,
+    instances: entries.length - 1,
     bytes: summary.reduce((s, x) => s + x.bytes, 0),
     length: zipLength(entries),
   };
@@ -143,11 +153,14 @@ export async function planStudiesZip(poolId: string, studyIds: string[]): Promis
 
 /** The zip's entries, opening each stored file only when the writer reaches it. */
 export function zipSources(plan: ZipPlan): ZipSource[] {
-  return plan.entries.map((e) => ({
-    name: e.name,
-    size: e.size,
-    open: () => createReadStream(absolute(e.path), { highWaterMark: READ_CHUNK }),
-  }));
+  return plan.entries.map((e) => {
+    const content = e.content;
+    return {
+      name: e.name,
+      size: e.size,
+      open: content ? async function* () { yield new Uint8Array(content); } : () => createReadStream(absolute(e.path), { highWaterMark: READ_CHUNK }),
+    };
+  });
 }
 
 /** Content-Disposition for an attachment, with an ASCII-only sanitised file name. */

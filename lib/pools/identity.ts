@@ -99,9 +99,9 @@ export async function resolvePatientIdentity(opts: IdentityInput): Promise<Resea
 }
 
 /** resolvePatientIdentity, telling whether the identity-map entry was created now or already there. */
-export async function resolvePatientIdentityEntry(opts: IdentityInput): Promise<{ identity: ResearchIdentity; created: boolean }> {
+export async function resolvePatientIdentityEntry(opts: IdentityInput): Promise<{ identity: ResearchIdentity; created: boolean; source: IdentitySource }> {
   const planned = await planPatientIdentity(opts);
-  if (planned.existing) return { identity: planned.identity, created: false };
+  if (planned.existing) return { identity: planned.identity, created: false, source: 'existing' };
   const { researchId, researchName, dateOffsetDays } = planned.identity;
   const holder = await db.patientIdentity.findUnique({
     where: { poolId_researchId: { poolId: opts.poolId, researchId } },
@@ -112,13 +112,13 @@ export async function resolvePatientIdentityEntry(opts: IdentityInput): Promise<
     const created = await db.patientIdentity.create({
       data: { poolId: opts.poolId, sourcePatientId: opts.sourcePatientId, researchId, researchName, dateOffsetDays },
     });
-    return { identity: { researchId: created.researchId, researchName: created.researchName, dateOffsetDays: created.dateOffsetDays }, created: true };
+    return { identity: { researchId: created.researchId, researchName: created.researchName, dateOffsetDays: created.dateOffsetDays }, created: true, source: planned.source };
   } catch (e) {
     if (e instanceof Prisma.PrismaClientKnownRequestError && e.code === 'P2002') {
       const again = await db.patientIdentity.findUnique({
         where: { poolId_sourcePatientId: { poolId: opts.poolId, sourcePatientId: opts.sourcePatientId } },
       });
-      if (again) return { identity: { researchId: again.researchId, researchName: again.researchName, dateOffsetDays: again.dateOffsetDays }, created: false };
+      if (again) return { identity: { researchId: again.researchId, researchName: again.researchName, dateOffsetDays: again.dateOffsetDays }, created: false, source: 'existing' };
       // The research ID was taken by another patient of this pool meanwhile: refuse rather than merge two people.
       throw conflict();
     }
@@ -136,8 +136,11 @@ export async function deidIdentityFor(
   patient: { sourcePatientId: string; researchId?: string | null; researchName?: string | null },
   opts: {
     create?: boolean;
-    /** Told whether the identity-map entry was created now or already existed (for auditing its use). */
-    onEntry?: (e: { created: boolean }) => void;
+    /**
+     * Told whether the identity-map entry was created now or already existed (for auditing its
+     * use), and where the research ID came from (for the study's provenance).
+     */
+    onEntry?: (e: { created: boolean; source: IdentitySource }) => void;
   } = {},
 ): Promise<DeidIdentity> {
   const input = { poolId: pool.id, poolSecret: pool.secret, ...patient };
@@ -145,7 +148,7 @@ export async function deidIdentityFor(
   if (opts.create === false) identity = (await planPatientIdentity(input)).identity;
   else {
     const entry = await resolvePatientIdentityEntry(input);
-    opts.onEntry?.({ created: entry.created });
+    opts.onEntry?.({ created: entry.created, source: entry.source });
     identity = entry.identity;
   }
   const tables = lookupTablesUsedBy(rules);
@@ -162,14 +165,16 @@ export async function identityForRetrieval(
   pool: { id: string; secret: string },
   rules: RuleSet,
   r: { id: string; result: { patientId: string; item: { researchId: string | null; researchName: string | null } } },
-): Promise<{ identity: DeidIdentity } | { refused: string }> {
+): Promise<{ identity: DeidIdentity; identitySource: IdentitySource } | { refused: string }> {
   try {
-    const identity = await deidIdentityFor(pool, rules, {
-      sourcePatientId: r.result.patientId,
-      researchId: r.result.item.researchId,
-      researchName: r.result.item.researchName,
-    });
-    return { identity };
+    let identitySource: IdentitySource = 'existing';
+    const identity = await deidIdentityFor(
+      pool,
+      rules,
+      { sourcePatientId: r.result.patientId, researchId: r.result.item.researchId, researchName: r.result.item.researchName },
+      { onEntry: (e) => void (identitySource = e.source) },
+    );
+    return { identity, identitySource };
   } catch (e) {
     if (!(e instanceof AppError) || (e.code !== 'CONFLICT' && e.code !== 'VALIDATION')) throw e;
     const staged = await db.stagedInstance.findMany({ where: { retrievalId: r.id }, select: { id: true, path: true } });

@@ -26,6 +26,7 @@ import { AppError } from '../errors';
 import { logger } from '../logger';
 import { absolute, ensureDir, poolInstanceRelPath, pruneEmptyDirs, storageRoot } from '../storage';
 import { indexDeidentified, refreshStudyCounts } from '../receive/ingest';
+import { provenanceUpsert, retrievalProvenance } from './provenance';
 
 const log = logger('quarantine');
 
@@ -137,6 +138,7 @@ export async function releaseQuarantined(actor: Decider, pool: Pick<Pool, 'id' |
     await fs.rename(from, to);
     moved = true;
     const record = row.retrievalId ? await retrievalRecordFor(pool, row.retrievalId, row.sopInstanceUid) : null;
+    const provenance = row.retrievalId ? await retrievalProvenance(row.retrievalId, 'existing') : undefined;
     const { studyId } = await indexDeidentified({
       poolId: pool.id,
       path: rel,
@@ -147,7 +149,11 @@ export async function releaseQuarantined(actor: Decider, pool: Pick<Pool, 'id' |
       index,
       identity: { researchId: index.patientId ?? '', researchName: index.patientName ?? '' },
       ruleVersion: row.ruleVersion,
-      alsoCommit: () => (record ? [db.retrievalInstance.update({ where: { id: record.id }, data: { outcome: 'stored' } })] : []),
+      alsoCommit: (studyId) => [
+        ...(record ? [db.retrievalInstance.update({ where: { id: record.id }, data: { outcome: 'stored' } })] : []),
+        // The retrieval that brought it is where the study came from (its identity was assigned then).
+        ...(provenance ? [provenanceUpsert(studyId, pool.id, row.ruleVersion, provenance)] : []),
+      ],
     });
     await refreshStudyCounts([studyId]);
     if (row.retrievalId) {

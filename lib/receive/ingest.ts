@@ -17,6 +17,8 @@ import type { DeidIdentity } from '../anonymize/engine';
 import type { DeidIndex } from '../anonymize/index-fields';
 import { recordDeidSummary } from '../reports/record-deid-summary';
 import { enqueueOcr } from '../ocr/run-ocr';
+import { isPoolClosedError, poolOpenCheck, PoolClosedError } from '../pools/closeout';
+import { provenanceUpsert, type ProvenanceEvent } from '../pools/provenance';
 
 type DeidPool = ReturnType<typeof createDeidPool>;
 const g = globalThis as unknown as { __tributaryDeidPool?: DeidPool };
@@ -103,6 +105,11 @@ export async function storeDeidentified(opts: {
   replace?: boolean;
   /** Extra writes committed atomically with the index rows (e.g. removing the staged row). */
   alsoCommit?: (tx: typeof db, done: { kind: IngestOutcome['kind']; sourceSeriesUid: string; sourceSopUid: string }) => Prisma.PrismaPromise<unknown>[];
+  /**
+   * Where this instance came from (lib/pools/provenance.ts): recorded on its study in the same
+   * transaction as the index row. A quarantined instance gets it when it is released.
+   */
+  provenance?: ProvenanceEvent;
 }): Promise<IngestOutcome> {
   const tmpDir = path.join(storageRoot(), 'tmp');
   await ensureDir(tmpDir);
@@ -149,8 +156,9 @@ export async function storeDeidentified(opts: {
         ocrFrames: null,
         ocrAt: null,
       };
-      const [held] = await upsertRace(() =>
+      const [, held] = await upsertRace(() =>
         db.$transaction([
+          poolOpenCheck(opts.pool.id),
           db.quarantinedInstance.upsert({
             where: { poolId_sopInstanceUid: { poolId: opts.pool.id, sopInstanceUid: res.targetUids.sop } },
             create: { poolId: opts.pool.id, sopInstanceUid: res.targetUids.sop, ...data },
@@ -165,8 +173,15 @@ export async function storeDeidentified(opts: {
           }),
           ...(opts.alsoCommit ? opts.alsoCommit(db, { kind: 'quarantined', ...source }) : []),
         ]),
-      );
-      await enqueueOcr([held.id]);
+      ).catch(async (e) => {
+        // The pool was closed (purged) meanwhile: nothing of this instance may stay behind.
+        if (isPoolClosedError(e)) {
+          await fs.rm(absolute(rel), { force: true }).catch(() => undefined);
+          throw new PoolClosedError();
+        }
+        throw e;
+      });
+      await enqueueOcr([(held as { id: string }).id]);
       return { kind: 'quarantined', reason: res.quarantine.reason, ...source };
     }
     const rel = poolInstanceRelPath(opts.pool.id, res.targetUids.study, res.targetUids.series, res.targetUids.sop);
@@ -190,7 +205,8 @@ export async function storeDeidentified(opts: {
       index: res.index,
       identity: opts.identity,
       ruleVersion: opts.pool.ruleVersion,
-      alsoCommit: () => [
+      alsoCommit: (studyId) => [
+        ...(opts.provenance ? [provenanceUpsert(studyId, poolId, opts.pool.ruleVersion, opts.provenance)] : []),
         recordDeidSummary({ poolId, sopInstanceUid: res.targetUids.sop, ruleVersion: opts.pool.ruleVersion, outcome: 'stored', summary: res.summary }),
         db.studyIdentity.upsert({
           where: { poolId_sourceStudyUid: { poolId, sourceStudyUid: res.sourceUids.study } },
@@ -200,9 +216,11 @@ export async function storeDeidentified(opts: {
         ...(opts.alsoCommit ? opts.alsoCommit(db, { kind: 'stored', ...source }) : []),
       ],
     }).catch(async (e) => {
-      // Not replacing: the file placed above is ours alone (the path was free), so it goes.
-      if (noReplace) await fs.rm(abs, { force: true }).catch(() => undefined);
-      throw e;
+      // Not replacing: the file placed above is ours alone (the path was free), so it goes. A
+      // closed pool (purge under way) keeps nothing, whoever placed the file.
+      const closed = isPoolClosedError(e);
+      if (noReplace || closed) await fs.rm(abs, { force: true }).catch(() => undefined);
+      throw closed ? new PoolClosedError() : e;
     });
     return { kind: 'stored', studyId, ...source };
   } finally {
@@ -239,8 +257,8 @@ export async function indexDeidentified(opts: {
   /** Fallbacks when the file lacks PatientID / PatientName. */
   identity: { researchId: string; researchName: string };
   ruleVersion: number;
-  /** Called for each attempt of the final transaction (a lost upsert race retries it). */
-  alsoCommit?: () => Prisma.PrismaPromise<unknown>[];
+  /** Called for each attempt of the final transaction (a lost upsert race retries it), with the study row's id. */
+  alsoCommit?: (studyId: string) => Prisma.PrismaPromise<unknown>[];
   /** false: the Instance row is created, never updated (DuplicateInstanceError if it exists). */
   replace?: boolean;
 }): Promise<{ studyId: string }> {
@@ -257,12 +275,13 @@ export async function indexDeidentified(opts: {
     accessionNumber: ix.accessionNumber ?? '',
     studyId: ix.studyId ?? '',
   };
-  const study = await upsertRace(() => db.study.upsert({
+  // Every write of the pool's index first passes the close-out barrier (lib/pools/closeout.ts).
+  const [, study] = await upsertRace(() => db.$transaction([poolOpenCheck(poolId), db.study.upsert({
     where: { poolId_studyInstanceUid: { poolId, studyInstanceUid: targetUids.study } },
     create: { poolId, studyInstanceUid: targetUids.study, ...studyData },
     update: {},
-  }));
-  const series = await upsertRace(() => db.series.upsert({
+  })]));
+  const [, series] = await upsertRace(() => db.$transaction([poolOpenCheck(poolId), db.series.upsert({
     where: { poolId_seriesInstanceUid: { poolId, seriesInstanceUid: targetUids.series } },
     create: {
       poolId,
@@ -274,7 +293,7 @@ export async function indexDeidentified(opts: {
       bodyPartExamined: ix.bodyPartExamined ?? '',
     },
     update: {},
-  }));
+  })]));
   const instanceData = {
     seriesId: series.id,
     sopClassUid: opts.sopClassUid,
@@ -293,10 +312,11 @@ export async function indexDeidentified(opts: {
     for (let attempt = 0; ; attempt++) {
       try {
         await db.$transaction([
+          poolOpenCheck(poolId),
           lockStudy(study.id),
           db.instance.create({ data: { poolId, sopInstanceUid: targetUids.sop, ...instanceData } }),
           ...recountStudy(study.id),
-          ...(opts.alsoCommit ? opts.alsoCommit() : []),
+          ...(opts.alsoCommit ? opts.alsoCommit(study.id) : []),
         ]);
         return { studyId: study.id };
       } catch (e) {
@@ -309,6 +329,7 @@ export async function indexDeidentified(opts: {
     }
   }
   await upsertRace(() => db.$transaction([
+    poolOpenCheck(poolId),
     lockStudy(study.id),
     db.instance.upsert({
       where: { poolId_sopInstanceUid: { poolId, sopInstanceUid: targetUids.sop } },
@@ -316,7 +337,7 @@ export async function indexDeidentified(opts: {
       update: instanceData,
     }),
     ...recountStudy(study.id),
-    ...(opts.alsoCommit ? opts.alsoCommit() : []),
+    ...(opts.alsoCommit ? opts.alsoCommit(study.id) : []),
   ]));
   return { studyId: study.id };
 }

@@ -19,7 +19,8 @@ import { readObjectIds } from '../dicom/object-ids';
 import { db } from '../db';
 import { logger } from '../logger';
 import { pruneEmptyDirs, stagingDir } from '../storage';
-import { deidIdentityFor } from '../pools/identity';
+import { deidIdentityFor, type IdentitySource } from '../pools/identity';
+import { pushProvenance } from '../pools/provenance';
 import { refreshStudyCounts, storeDeidentified } from './ingest';
 
 const log = logger('push');
@@ -33,21 +34,28 @@ export class PushRefusedError extends Error {}
 export async function isPushAllowed(senderDeviceIds: readonly string[], poolId: string): Promise<boolean> {
   if (!senderDeviceIds.length) return false;
   const n = await db.poolDevice.count({
-    where: { poolId, pool: { kind: 'RESEARCH' }, deviceId: { in: [...senderDeviceIds] } },
+    // A closed pool (project close-out, lib/pools/purge.ts) takes no pushes.
+    where: { poolId, pool: { kind: 'RESEARCH', closedAt: null }, deviceId: { in: [...senderDeviceIds] } },
   });
   return n > 0;
 }
 
 /** De-identifies one pushed instance (a received file) into the pool; the file is removed. */
-export async function ingestPushed(opts: { poolId: string; path: string; callingAe: string }): Promise<'stored' | 'quarantined'> {
+export async function ingestPushed(opts: { poolId: string; path: string; callingAe: string; senderDeviceIds?: readonly string[] }): Promise<'stored' | 'quarantined'> {
   try {
     const ids = await readObjectIds(opts.path);
     // Without a PatientID there is no one to pseudonymise consistently: refuse rather than merge strangers.
     if (!ids || !ids.patientId) throw new PushRefusedError('The object has no PatientID or lacks a UID');
     const pool = await db.pool.findUniqueOrThrow({ where: { id: opts.poolId }, select: { id: true, secret: true, ruleVersion: true, rules: true } });
     const rules = ruleSetSchema.parse(pool.rules);
-    const identity = await deidIdentityFor(pool, rules, { sourcePatientId: ids.patientId });
-    const outcome = await storeDeidentified({ pool, rules, identity, inPath: opts.path, sourcePatientId: ids.patientId });
+    let identitySource: IdentitySource = 'existing';
+    const identity = await deidIdentityFor(pool, rules, { sourcePatientId: ids.patientId }, { onEntry: (e) => void (identitySource = e.source) });
+    // The sending device, as the pool lists it (provenance names it; its AE title is our configuration, not patient data).
+    const device = opts.senderDeviceIds?.length
+      ? await db.poolDevice.findFirst({ where: { poolId: pool.id, deviceId: { in: [...opts.senderDeviceIds] } }, select: { device: { select: { id: true, name: true } } } })
+      : null;
+    const provenance = pushProvenance({ callingAe: opts.callingAe, deviceId: device?.device.id, deviceName: device?.device.name, identitySource });
+    const outcome = await storeDeidentified({ pool, rules, identity, inPath: opts.path, sourcePatientId: ids.patientId, provenance });
     if (outcome.kind === 'stored') await refreshStudyCounts([outcome.studyId]);
     log.info('pushed instance de-identified', { poolId: pool.id, callingAe: opts.callingAe, outcome: outcome.kind });
     return outcome.kind;

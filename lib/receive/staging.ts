@@ -88,7 +88,7 @@ export async function recordStaged(info: StoredInfo): Promise<void> {
     }
     // A device pushing into a research pool: de-identified into the pool before we answer.
     if (await isPushAllowed(info.senderDeviceIds, info.poolId)) {
-      await ingestPushed({ poolId: info.poolId, path: info.path, callingAe: info.callingAe });
+      await ingestPushed({ poolId: info.poolId, path: info.path, callingAe: info.callingAe, senderDeviceIds: info.senderDeviceIds });
       return;
     }
     throw new UnsolicitedInstanceError();

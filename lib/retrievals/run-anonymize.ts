@@ -15,6 +15,7 @@ import { audit } from '../audit';
 import { db } from '../db';
 import { logger } from '../logger';
 import { identityForRetrieval } from '../pools/identity';
+import { markRetrievalProvenanceFinished, retrievalProvenance } from '../pools/provenance';
 import { storeDeidentified } from '../receive/ingest';
 import { isSafeUid } from '../dicom/uids';
 import { crashPoint } from '../testing/crash-point';
@@ -37,12 +38,21 @@ export async function runAnonymize(retrievalId: string, generation: number): Pro
   });
   if (!r || r.attempts !== generation || r.state === 'CANCELLED' || r.state === 'DONE') return;
   const { pool } = r;
+  if (pool.closedAt) {
+    // Project close-out under way (lib/pools/purge.ts): nothing more enters the pool, not even an identity.
+    await dropStagedFor(r.id);
+    await db.retrieval.updateMany({ where: { id: r.id, state: { notIn: ['DONE', 'CANCELLED'] } }, data: { state: 'CANCELLED', finishedAt: new Date() } });
+    return;
+  }
   const rules = ruleSetSchema.parse(pool.rules);
   // Research identity (existing, query row, lookup table, else pseudonym) and the lookup tables the
   // rules name. A research ID that belongs to another patient fails the study: never merged.
   const found = await identityForRetrieval(pool, rules, r);
   if ('refused' in found) return;
   const { identity } = found;
+  // Where the study came from (connector, query, method, identity source): recorded on the study
+  // with each instance's index row (lib/pools/provenance.ts).
+  const provenance = await retrievalProvenance(r.id, found.identitySource);
   for (;;) {
     const batch = await db.stagedInstance.findMany({ where: { retrievalId: r.id }, take: BATCH, orderBy: { receivedAt: 'asc' } });
     if (!batch.length) break;
@@ -62,6 +72,7 @@ export async function runAnonymize(retrievalId: string, generation: number): Pro
             inPath: s.path,
             sourcePatientId: r.result.patientId,
             retrievalId: r.id,
+            provenance,
             // The per-instance record (counters, "retry what is missing") commits with the index
             // rows and the staged row's removal, so a resumed job never counts an instance twice.
             alsoCommit: (tx, done) => [
@@ -96,11 +107,13 @@ export async function runAnonymize(retrievalId: string, generation: number): Pro
   if (done.state === 'CANCELLED') return;
   const quarantined = await db.retrievalInstance.count({ where: { retrievalId: r.id, outcome: 'quarantined' } });
   const complete = done.failed === 0 && done.stored + quarantined >= done.expected;
+  const finishedAt = new Date();
+  await markRetrievalProvenanceFinished(r.id, finishedAt);
   await db.retrieval.update({
     where: { id: r.id },
     data: {
       state: complete ? 'DONE' : 'PARTIAL',
-      finishedAt: new Date(),
+      finishedAt,
       lastError: complete ? null : (done.lastError ?? `${Math.max(done.expected - done.stored, done.failed)} instance(s) missing or failed`),
     },
   });

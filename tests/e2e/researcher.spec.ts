@@ -96,7 +96,10 @@ test('a researcher browses their pool, sees thumbnails and downloads zips', asyn
   // Download the study: every instance, each a DICOM file.
   const one = await download(page, () => page.getByRole('link', { name: 'Download study (zip)' }).click(), 'researcher-study.zip');
   expect(one.suggested).toMatch(/^TRB-[A-Za-z0-9]+_.*\.zip$/);
-  const entries = await unzipFile(one.file);
+  const zipped = await unzipFile(one.file);
+  // Every instance, and the study's provenance at the root.
+  expect(zipped.filter((e) => e.name === 'PROVENANCE.json')).toHaveLength(1);
+  const entries = zipped.filter((e) => e.name !== 'PROVENANCE.json');
   expect(entries).toHaveLength(study.numInstances);
   const detail = (await (await page.request.get(`/api/v1/pools/${w.pools.a}/studies/${studyId}`)).json()) as { series: { instances: { sopInstanceUid: string }[] }[] };
   const expected = detail.series.flatMap((s) => s.instances.map((i) => i.sopInstanceUid)).sort();
@@ -117,7 +120,7 @@ test('a researcher browses their pool, sees thumbnails and downloads zips', asyn
   await page.screenshot({ path: 'test-results/screens/researcher-selection.png' });
   const all = await download(page, () => selection.getByRole('link', { name: 'Download selected (zip)' }).click(), 'researcher-selection.zip');
   expect(all.suggested).toMatch(/^Cardiac_cohort_\d+-studies_\d{8}\.zip$/);
-  const allEntries = await unzipFile(all.file);
+  const allEntries = (await unzipFile(all.file)).filter((e) => e.name !== 'PROVENANCE.json');
   expect(allEntries).toHaveLength(rows.reduce((n, r) => n + r.numInstances, 0));
   for (const e of allEntries) expect(e.data.subarray(128, 132).toString('latin1')).toBe('DICM');
 

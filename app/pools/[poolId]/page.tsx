@@ -57,6 +57,20 @@ export default async function PoolPage({ params, searchParams }: { params: Promi
     <>
       <PageHeader title={pool.name} subtitle={pool.description} crumbs={[{ href: '/pools', label: 'Pools' }]} />
       <PoolTabs poolId={pool.id} active="studies" poolRole={poolRole} isAdmin={isAdmin} />
+      {pool.closedAt && (
+        <p className="card mb-3 border-amber-200 bg-amber-50 p-3 text-amber-900" role="status">
+          {pool.purgedAt
+            ? `This pool was closed out: its data was purged on ${pool.purgedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC.`
+            : 'This pool is being closed out: its data is being purged.'}{' '}
+          It takes no new data.
+          {pool.purgedAt && (poolRole === 'OWNER' || isAdmin) && (
+            <>
+              {' '}
+              <a href={`/api/v1/pools/${pool.id}/purge/receipt`} download>Download the signed purge receipt</a>
+            </>
+          )}
+        </p>
+      )}
       <form className="mb-3 flex flex-wrap items-end gap-2" role="search" aria-label="Find studies">
         <div>
           <label className="label" htmlFor="q">Search</label>

@@ -64,7 +64,7 @@ it(`streams a ${N}-instance study: the response starts before the files are read
   const zip = Buffer.concat(chunks);
   expect(zip.length).toBe(length);
   const { entries } = await unzip(zip);
-  expect(entries).toHaveLength(N);
+  expect(entries).toHaveLength(N + 1); // and PROVENANCE.json
   const tail = entries[entries.length - 1];
   expect(tail.name).toMatch(new RegExp(`/${String(last.instanceNumber).padStart(5, '0')}_${last.sopInstanceUid.replace(/\./g, '\\.')}\\.dcm$`));
   expect(tail.data.equals(changed)).toBe(true);

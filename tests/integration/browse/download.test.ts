@@ -10,7 +10,7 @@ import dcmjs from 'dcmjs';
 import { api } from '@/lib/api/contract';
 import { createApiToken } from '@/lib/auth/tokens';
 import { db } from '@/lib/db';
-import { planStudiesZip, safeName } from '@/lib/exports/download';
+import { PROVENANCE_ENTRY, planStudiesZip, safeName } from '@/lib/exports/download';
 import { absolute } from '@/lib/storage';
 import { generateCorpus } from '@/lib/synthetic';
 import { call } from '../../helpers/api';
@@ -48,7 +48,12 @@ async function checkZip(res: { status: number; text: string; headers: Headers },
   expect(res.headers.get('content-type')).toBe('application/zip');
   const body = Buffer.from(res.text, 'latin1');
   expect(Number(res.headers.get('content-length'))).toBe(body.length);
-  const { entries } = await unzip(body);
+  const { entries: all } = await unzip(body);
+  // The studies' provenance first, at the root (tests/integration/closeout/provenance.test.ts checks its content).
+  expect(all[0].name).toBe(PROVENANCE_ENTRY);
+  const provenance = JSON.parse(all[0].data.toString('utf8')) as { studies: { study: { id: string } }[] };
+  expect(provenance.studies.map((s) => s.study.id).sort()).toEqual([...studyIds].sort());
+  const entries = all.slice(1);
   const instances = await db.instance.findMany({ where: { poolId: poolA.id, series: { studyId: { in: studyIds } } }, include: { series: { include: { study: true } } } });
   expect(entries).toHaveLength(instances.length);
   const bySop = new Map(instances.map((i) => [i.sopInstanceUid, i]));
@@ -156,7 +161,7 @@ describe('layout names', () => {
     await db.study.update({ where: { id: s2.id }, data: { studyDate: s1.studyDate, studyDescription: s1.studyDescription } });
     try {
       const plan = await planStudiesZip(poolA.id, [s1.id, s2.id]);
-      const folders = [...new Set(plan.entries.map((e) => e.name.split('/').slice(0, 2).join('/')))];
+      const folders = [...new Set(plan.entries.filter((e) => e.name !== PROVENANCE_ENTRY).map((e) => e.name.split('/').slice(0, 2).join('/')))];
       expect(folders).toHaveLength(2);
       expect(folders[1]).toBe(`${folders[0]}_2`);
     } finally {

@@ -88,9 +88,16 @@ describe('pushing into a research pool', () => {
     expect(await allFiles(path.join(storageRoot, 'staging', pool.id))).toEqual([]);
     expect(await db.stagedInstance.count({ where: { receivingPoolId: pool.id } })).toBe(0);
 
-    // Sent again: still one copy of each.
+    // Provenance: the sending device, the method, the identity's source; no source identifier.
+    const prov = await db.studyProvenance.findMany({ where: { poolId: pool.id } });
+    expect(prov).toHaveLength(1);
+    expect(prov[0]).toMatchObject({ studyId: study.id, sourceKind: 'PUSH', method: 'PUSH', deviceId: device.id, deviceName: device.name, callingAeTitle: device.aeTitle, identitySource: 'pseudonym', ruleVersions: [1] });
+    for (const p of phi) expect(JSON.stringify(prov[0]).includes(p), 'provenance contains PHI').toBe(false);
+
+    // Sent again: still one copy of each, and one provenance entry (same device, same day).
     expect((await storescu(device.aeTitle, pool.aeTitle)).ok).toBe(true);
     expect(await db.instance.count({ where: { poolId: pool.id } })).toBe(files.length);
+    expect(await db.studyProvenance.count({ where: { poolId: pool.id } })).toBe(1);
   });
 
   it('rejects the association from an unknown AE or a device not allowed for that pool', async () => {

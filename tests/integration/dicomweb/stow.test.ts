@@ -106,7 +106,11 @@ describe('STOW-RS', () => {
     expect(await db.patientIdentity.count({ where: { poolId: pool.id, sourcePatientId: patient.patientId } })).toBe(1);
     expect(res.text).not.toContain(patient.patientId);
     const audit = await db.auditEvent.findFirst({ where: { poolId: pool.id, action: 'dicomweb.stow' }, orderBy: { at: 'desc' } });
-    expect(audit?.detail).toMatchObject({ stored: 3, failed: 0 });
+    expect(audit?.detail).toMatchObject({ stored: 3, failed: 0 });    // Provenance: a STOW by the owner, research identity from the pseudonym.
+    const prov = await db.studyProvenance.findMany({ where: { poolId: pool.id } });
+    expect(prov).toHaveLength(1);
+    expect(prov[0]).toMatchObject({ studyId: study.id, sourceKind: 'STOW', method: 'STOW', identitySource: 'pseudonym', ruleVersions: [1] });
+    expect(prov[0].userId).toBe(audit?.userId);
   });
 
   it('keeps UIDs and research identity of objects that are already this pool’s data (e.g. a viewer’s SR)', async () => {

@@ -212,7 +212,12 @@ describe('PHI never reaches logs, job state or audit rows', () => {
       ...(await db.queryItem.findMany({ select: { id: true, error: true } })).map((i) => `row ${i.id}: ${i.error ?? ''}`),
     ];
     expect(shown.some((t) => /wildcard/i.test(t))).toBe(true);
+    // Study provenance (what researchers download with a study): written for every study stored.
+    const provenance = (await db.studyProvenance.findMany()).map((p) => JSON.stringify(p));
+    expect(provenance.length).toBeGreaterThan(0);
+    expect(provenance.length).toBe(await db.study.count());
     const hits = [
+      ...scan('provenance', provenance, phi),
       ...scan('shown error', shown, phi),
       ...scan('log', logLines, phi),
       ...scan('redis', redisAll, phi),

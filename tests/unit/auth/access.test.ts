@@ -26,6 +26,17 @@ describe('decidePool: the one access decision', () => {
     expect(decidePool(actor('RESEARCHER'), 'p1', 'OWNER', 'identity')).toBe('allow');
   });
 
+  it('lets only the pool owner purge (project close-out): not coordinators, researchers, admins (even with an OWNER row) or pool-scoped tokens', () => {
+    expect(decidePool(actor('RESEARCHER'), 'p1', 'OWNER', 'purge')).toBe('allow');
+    expect(decidePool(actor('COORDINATOR'), 'p1', 'OWNER', 'purge')).toBe('allow');
+    expect(decidePool(actor('COORDINATOR'), 'p1', 'COORDINATOR', 'purge')).toBe('forbidden');
+    expect(decidePool(actor('RESEARCHER'), 'p1', 'RESEARCHER', 'purge')).toBe('forbidden');
+    expect(decidePool(actor('ADMIN'), 'p1', null, 'purge')).toBe('forbidden');
+    expect(decidePool(actor('ADMIN'), 'p1', 'OWNER', 'purge')).toBe('forbidden');
+    expect(decidePool(actor('RESEARCHER', 'p1'), 'p1', 'OWNER', 'purge')).toBe('forbidden');
+    expect(decidePool(actor('RESEARCHER'), 'p1', null, 'purge')).toBe('not-found');
+  });
+
   it('lets only the pool owner ingest (STOW-RS): not coordinators, admins or pool-scoped tokens', () => {
     expect(decidePool(actor('RESEARCHER'), 'p1', 'OWNER', 'ingest')).toBe('allow');
     expect(decidePool(actor('COORDINATOR'), 'p1', 'COORDINATOR', 'ingest')).toBe('forbidden');

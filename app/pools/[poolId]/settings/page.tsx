@@ -11,6 +11,8 @@ import { currentRules, fingerprintOf, getRuleVersion, listRuleVersions } from '@
 import { PageHeader } from '@/components/ui';
 import { DirectIdentifierWarning } from '@/components/pools/direct-identifier-warning';
 import { MembersEditor } from '@/components/pools/members-editor';
+import { CloseoutPanel } from '@/components/pools/closeout-panel';
+import { closeoutCounts as countForCloseout, purgeStatus } from '@/lib/pools/purge';
 import { PoolTabs } from '../pool-tabs';
 import { QuarantineSummaryView } from './quarantine-summary';
 import { RulesEditor } from './rules-editor';
@@ -53,6 +55,8 @@ export default async function PoolSettingsPage({ params, searchParams }: { param
   // Saving rules, the preview and the lookup tables are the owner's (an admin account never is).
   const owner = isOwner;
   const current = currentRules(pool);
+  const purge = await purgeStatus(pool.id);
+  const closeoutCounts = await countForCloseout(pool.id);
   const versions = await listRuleVersions(pool.id);
 
   // ?version=N shows that version's rule list; ?edit=N loads it into the editor (to restore it).
@@ -280,6 +284,13 @@ export default async function PoolSettingsPage({ params, searchParams }: { param
         </details>
       </section>
       </details>
+      <CloseoutPanel
+        poolId={pool.id}
+        poolName={pool.name}
+        canPurge={owner}
+        purge={purge ? { step: purge.step, done: purge.done, startedAt: purge.startedAt.toISOString(), finishedAt: purge.finishedAt?.toISOString() ?? null, lastError: purge.lastError, receiptId: purge.receiptId } : null}
+        counts={closeoutCounts}
+      />
     </>
   );
 }

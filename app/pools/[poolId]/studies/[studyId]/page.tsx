@@ -2,6 +2,7 @@ import { notFound } from 'next/navigation';
 import { pagePool, poolPageTitle } from '@/lib/auth/page';
 import { audit } from '@/lib/audit';
 import { AppError } from '@/lib/errors';
+import { provenanceFile } from '@/lib/pools/provenance';
 import { getStudy } from '@/lib/pools/studies';
 import { PageHeader, formatDicomDate } from '@/components/ui';
 import { OhifLink } from '@/components/viewers/ohif-link';
@@ -29,6 +30,8 @@ export default async function StudyPage({ params }: { params: Promise<{ poolId: 
   const bytes = study.series.reduce((n, s) => n + s.instances.reduce((m, i) => m + i.size, 0), 0);
   const instances = study.series.reduce((n, s) => n + s.instances.length, 0);
   const api = `/api/v1/pools/${pool.id}`;
+  const provenance = (await provenanceFile(pool.id, [study.id])).studies[0]?.events ?? [];
+  const when = (d: string | null) => (d ? d.slice(0, 16).replace('T', ' ') : '—');
   return (
     <>
       <PageHeader
@@ -56,6 +59,62 @@ export default async function StudyPage({ params }: { params: Promise<{ poolId: 
           <div className="col-span-2"><dt className="label">Study Instance UID (research)</dt><dd className="break-all font-mono text-xs">{study.studyInstanceUid}</dd></div>
           <div><dt className="label">Accession</dt><dd>{study.accessionNumber || '—'}</dd></div>
         </dl>
+      </section>
+
+      <section className="card mb-4 p-3" aria-labelledby="provenance-title">
+        <div className="mb-2 flex flex-wrap items-baseline gap-3">
+          <h2 id="provenance-title">Provenance</h2>
+          <span className="text-slate-600">Where this study came from: no source identifiers.</span>
+          <a className="ml-auto" href={`${api}/studies/${study.id}/provenance`} download="provenance.json">
+            Download provenance.json
+          </a>
+        </div>
+        {provenance.length === 0 ? (
+          <p className="text-slate-600">No provenance recorded (the study came in before provenance was kept).</p>
+        ) : (
+          <table className="table" aria-label="Provenance">
+            <thead>
+              <tr>
+                <th>Source</th>
+                <th>From</th>
+                <th>Method</th>
+                <th>Retrieval (UTC)</th>
+                <th>Rules</th>
+                <th>Research identity</th>
+              </tr>
+            </thead>
+            <tbody>
+              {provenance.map((p, i) => (
+                <tr key={i}>
+                  <td>
+                    {p.source.label}
+                    {p.query && <div className="font-mono text-xs text-slate-500">query {p.query.id}</div>}
+                  </td>
+                  <td>
+                    {p.connector ? <>connector {p.connector.name}</> : p.device ? <>device {p.device.name ?? p.device.aeTitle} ({p.device.aeTitle})</> : p.storedBy ? <>{p.storedBy.name ?? p.storedBy.id}</> : '—'}
+                    {p.cohortSource && <div className="text-xs text-slate-500">cohort source {p.cohortSource.name}</div>}
+                  </td>
+                  <td>{p.method}</td>
+                  <td className="whitespace-nowrap text-xs tabular-nums">
+                    {p.retrieval ? (
+                      <>
+                        requested {when(p.retrieval.requestedAt)}
+                        <br />
+                        started {when(p.retrieval.startedAt)}
+                        <br />
+                        finished {when(p.retrieval.finishedAt)}
+                      </>
+                    ) : (
+                      <>stored {when(p.firstStoredAt)}{p.lastStoredAt !== p.firstStoredAt ? ` – ${when(p.lastStoredAt)}` : ''}</>
+                    )}
+                  </td>
+                  <td className="tabular-nums">{p.ruleVersions.map((v) => `v${v}`).join(', ')}</td>
+                  <td>{p.identitySource.label}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
       </section>
 
       <h2 className="mb-2">Series</h2>
