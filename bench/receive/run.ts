@@ -84,7 +84,7 @@ interface ScpChild {
   stop(): Promise<void>;
 }
 
-async function startChild(mode: 'trivial' | 'real', staging: string, env: NodeJS.ProcessEnv, profDir: string): Promise<ScpChild> {
+async function startChild(mode: 'trivial' | 'trivial-sync' | 'real', staging: string, env: NodeJS.ProcessEnv, profDir: string): Promise<ScpChild> {
   const execArgv = ['--import', 'tsx', ...(PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`, `--cpu-prof-name=scp-${mode}-${Date.now()}.cpuprofile`] : [])];
   const child: ChildProcess = fork(path.join(ROOT, 'bench', 'receive', 'scp-child.ts'), [mode, staging], {
     cwd: ROOT,
@@ -102,6 +102,9 @@ async function startChild(mode: 'trivial' | 'real', staging: string, env: NodeJS
       });
     });
   const { port } = await next<{ port: number }>();
+  child.send({ cmd: 'peak' });
+  const idle = await next<{ rss: number }>();
+  console.log(`SCP process (${mode} hooks) started: RSS ${MB(idle.rss)} before receiving anything`);
   return {
     port,
     staging,
@@ -196,6 +199,7 @@ async function modeMove(work: string, database: Database, profDir: string) {
   const dcmtkDir = path.join(work, 'storescp');
   await fsp.mkdir(trivialDir, { recursive: true });
   const trivial = await startChild('trivial', trivialDir, process.env, profDir);
+  const trivialAsync = await startChild('trivial-sync', trivialDir, process.env, profDir);
   const real = await startChild('real', database.staging, database.env, profDir);
   const storescp = await startStorescp({ aet: 'STORESCP', dir: dcmtkDir, maxPdu: MAX_PDU });
   const orthanc = await startOrthanc({
@@ -203,6 +207,7 @@ async function modeMove(work: string, database: Database, profDir: string) {
       BENCH: ['BENCH', '127.0.0.1', 1],
       TRIB_RX: ['TRIB_RX', '127.0.0.1', trivial.port],
       TRIB_REAL: ['TRIB_REAL', '127.0.0.1', real.port],
+      TRIB_SYNC: ['TRIB_SYNC', '127.0.0.1', trivialAsync.port],
       STORESCP: ['STORESCP', '127.0.0.1', storescp.port],
     },
   });
@@ -228,16 +233,16 @@ async function modeMove(work: string, database: Database, profDir: string) {
     const retrievalId = await database.retrieval(orthanc.aet, studyUid);
 
     const peer = { aeTitle: orthanc.aet, host: '127.0.0.1', port: orthanc.dicomPort };
-    const names = ['trivial', 'real', 'storescp'] as const;
-    const best: Record<(typeof names)[number], number> = { trivial: 0, real: 0, storescp: 0 };
+    const names = ['trivial', 'sync', 'real', 'storescp'] as const;
+    const best: Record<(typeof names)[number], number> = { trivial: 0, sync: 0, real: 0, storescp: 0 };
     const peaks: Record<string, number> = {};
     for (let r = 1; r <= rounds; r++) {
       for (const name of names) {
-        const dest = name === 'trivial' ? 'TRIB_RX' : name === 'real' ? 'TRIB_REAL' : 'STORESCP';
-        const dir = name === 'trivial' ? trivialDir : name === 'real' ? database.staging : dcmtkDir;
+        const dest = name === 'trivial' ? 'TRIB_RX' : name === 'sync' ? 'TRIB_SYNC' : name === 'real' ? 'TRIB_REAL' : 'STORESCP';
+        const dir = name === 'trivial' || name === 'sync' ? trivialDir : name === 'real' ? database.staging : dcmtkDir;
         if (name === 'real') await database.reset(retrievalId);
         else await emptyDir(dir);
-        const child = name === 'trivial' ? trivial : name === 'real' ? real : null;
+        const child = name === 'trivial' ? trivial : name === 'sync' ? trivialAsync : name === 'real' ? real : null;
         await child?.peak();
         t = performance.now();
         const res = await move(peer, 'BENCH', dest, { studyInstanceUid: studyUid });
@@ -265,12 +270,14 @@ async function modeMove(work: string, database: Database, profDir: string) {
     console.log('');
     console.log(
       `best of ${rounds}: storescp ${best.storescp.toFixed(0)}/s; Tributary trivial hooks ${best.trivial.toFixed(0)}/s (${(best.trivial / best.storescp).toFixed(2)}x), ` +
+        `trivial hooks with synchronous writes ${best.sync.toFixed(0)}/s (${(best.sync / best.storescp).toFixed(2)}x), ` +
         `production hooks ${best.real.toFixed(0)}/s (${(best.real / best.storescp).toFixed(2)}x); SCP peak RSS trivial ${MB(peaks.trivial)}, real ${MB(peaks.real)}`,
     );
   } finally {
     await orthanc.stop();
     await storescp.stop();
     await trivial.stop();
+    await trivialAsync.stop();
     await real.stop();
   }
 }

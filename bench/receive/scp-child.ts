@@ -11,9 +11,11 @@
  *   <- { cmd: 'stop' }             closes the SCP and exits
  */
 import fs from 'node:fs';
-import { startScp, type ScpHooks } from '../../lib/dicom/scp';
+import { StagingStream, startScp, type ScpHooks } from '../../lib/dicom/scp';
 
 const [mode, staging] = process.argv.slice(2);
+// 'trivial-sync': the SCP writing each PDU synchronously (StagingStream.syncWrites), to compare.
+if (mode === 'trivial-sync') StagingStream.syncWrites = true;
 
 let peak = 0;
 const sample = () => {
@@ -32,7 +34,7 @@ async function main() {
     hooks = (await import('../../lib/receive/scp-hooks')).scpHooks;
   } else {
     hooks = {
-      resolveCalledAe: async (ae) => (ae === 'TRIB_RX' ? { id: 'bench', stagingDir: staging } : null),
+      resolveCalledAe: async (ae) => (ae === 'TRIB_RX' || ae === 'TRIB_SYNC' ? { id: 'bench', stagingDir: staging } : null),
       isCallingAeAllowed: async () => true,
       onStored: async () => undefined,
     };

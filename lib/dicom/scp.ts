@@ -34,9 +34,12 @@
  * not, the peer's certificate, whether it verified against DICOM_TLS_CA) and decides per device
  * (lib/devices/tls.ts). Failed handshakes are logged with the peer address and OpenSSL's code.
  *
- * Throughput (bench/receive): the staging file is opened asynchronously and the C-STORE-RSP is
- * encoded here rather than through dcmjs-dimse's dcmjs round trip; together that took a
- * 500 x 512 KB CT move from ~250 to ~500 instances/s on the 2-core VM (storescp: ~800).
+ * Throughput (bench/receive): the staging file is opened asynchronously, the C-STORE-RSP is
+ * encoded here rather than through dcmjs-dimse's dcmjs round trip, PDUs are framed with one copy
+ * per byte (lib/dicom/pdu-framer.ts, replacing dcmjs-dimse's accumulator), we announce a 1 MB
+ * max PDU, the finished file is renamed synchronously, and the production hook writes its row in
+ * a group commit (lib/receive/staging.ts). Success is answered only after that commit
+ * (docs/architecture.md, "What a C-STORE Success promises"). Memory: see HIGH_WATER/GLOBAL_HIGH.
  *
  * Staging layout for whoever purges it: <stagingDir>/.incoming holds only objects being
  * received (<sop>.<host>-<pid>-<random>-<association>-<n>.part). liveStagingFiles() lists what
@@ -308,15 +311,32 @@ export class StagingStream extends Writable {
     const bufs = chunks.map((c) => c.chunk);
     for (const b of bufs) this.keep(b);
     const total = bufs.reduce((n, b) => n + b.length, 0);
-    writeAll(this.fd as number, bufs, this.bytes, (err) => {
+    const done = (err: Error | null) => {
       if (err) return callback(err);
       this.bytes += total;
       this.accounted -= total;
       release(total);
       if (this.underLow) this.onPressure(false);
       callback();
-    });
+    };
+    if (!StagingStream.syncWrites) return writeAll(this.fd as number, bufs, this.bytes, done);
+    let err: Error | null = null;
+    try {
+      writeAllSync(this.fd as number, bufs, this.bytes);
+    } catch (e) {
+      err = e as Error;
+    }
+    done(err);
   }
+
+  /**
+   * Write each PDU's data synchronously as it is parsed, like storescp, instead of through a libuv
+   * pool thread (a hand-off and a wake-up per PDU). Off by default: on the loaded shared VM
+   * bench/receive showed no difference beyond its noise (its "sync" row), and a synchronous write
+   * that meets the kernel's dirty-page throttling would stall every association of the process,
+   * echoes included. Kept for the bench to keep measuring it.
+   */
+  static syncWrites = false;
 
   override _write(chunk: Buffer, _enc: BufferEncoding, callback: (error?: Error | null) => void): void {
     this._writev([{ chunk }], callback);
@@ -357,6 +377,28 @@ export class StagingStream extends Writable {
 
   prefixBuffer(): Buffer {
     return Buffer.concat(this.prefix);
+  }
+}
+
+function writeAllSync(fd: number, bufs: Buffer[], position: number) {
+  let rest = bufs;
+  let pos = position;
+  while (rest.length) {
+    const total = rest.reduce((n, b) => n + b.length, 0);
+    const written = fs.writevSync(fd, rest, pos);
+    if (written === total) return;
+    pos += written;
+    let skip = written;
+    const next: Buffer[] = [];
+    for (const b of rest) {
+      if (skip >= b.length) {
+        skip -= b.length;
+        continue;
+      }
+      next.push(b.subarray(skip));
+      skip = 0;
+    }
+    rest = next;
   }
 }
 
