@@ -1,35 +1,65 @@
 /**
- * Receive benchmark: how fast does Tributary's SCP take a C-MOVE compared with DCMTK storescp?
+ * Receive benchmark: how fast, and in how much memory, does Tributary's SCP take what a PACS
+ * sends, compared with DCMTK storescp in the same run?
  *
- *   npx tsx bench/receive/run.ts [--instances 500] [--rounds 2]
+ *   npx tsx bench/receive/run.ts [--instances 500] [--rounds 2]            C-MOVE from Orthanc
+ *   npx tsx bench/receive/run.ts --mode big [--mb 1024]                    one 1 GB study, storescu
+ *   npx tsx bench/receive/run.ts --mode concurrent [--associations 100] [--per 5] [--size 256]
+ *   add --profile to write a CPU profile of the SCP process (node --cpu-prof) per receiver
  *
- * 1. Generates a synthetic CT study (512 x 512, 16 bit; 500 instances = 263 MB) and loads it
- *    into a private Orthanc (REST upload).
- * 2. Each round C-MOVEs the whole study from Orthanc (a) into lib/dicom/scp with trivial hooks
- *    (files streamed to a temp staging dir) and (b) into DCMTK storescp (--accept-all,
- *    --max-pdu 131072, files written to a temp dir). Both moves are issued with our own SCU
- *    (lib/dicom/scu move()), so only the receiver differs.
- * 3. Prints instances/s per receiver (best of the rounds) and the ratio. Temp dirs are removed.
+ * The SCP runs in a child process (bench/receive/scp-child.ts) so its peak RSS and its profile
+ * are its own. Two Tributary receivers:
+ *   - "trivial": lib/dicom/scp with hooks that record nothing (the SCP alone);
+ *   - "real": the worker's production hooks (lib/receive/scp-hooks.ts: called AE -> pool from
+ *     PostgreSQL, calling device identified by AE title and address, a StagedInstance row and the
+ *     retrieval's count written before the C-STORE is answered) on a scratch database
+ *     (BENCH_DATABASE_NAME, default bench_receive, dropped at the end).
+ * The reference is DCMTK storescp (--accept-all, files written to a temp dir, same max PDU as the
+ * SCP offers), sent the same data in the same run.
  *
- * Orthanc and storescp run with TCP_NODELAY=1 (see research/platform-facts.md).
+ * move: a synthetic CT study (512 x 512, 16 bit, ~527 KB per instance) loaded into a private
+ *   Orthanc; each round C-MOVEs it (our SCU) into every receiver. Best of the rounds and ratios.
+ * big: a study of --mb megabytes (512 x 512 CT instances) written to a temp dir and pushed by
+ *   DCMTK storescu on one association into "real" and into storescp; time and the SCP's peak RSS.
+ * concurrent: --associations senders at once (our SCU, lib/dicom/scu store(), one association
+ *   each, --per instances of --size x --size CT each), every instance a distinct SOP instance of
+ *   one study, into "real" and into storescp, while a DCMTK echoscu loop C-ECHOes the receiver.
+ *   Checks that every instance is staged exactly once (rows, retrieval count, files); prints
+ *   C-STORE latency p50/p99 (request sent -> response), echo latency and every echo's outcome,
+ *   the SCP's peak RSS.
+ *
+ * Never fails on timing; fails when a receiver ends with a wrong count. Orthanc, storescp,
+ * storescu and echoscu run with TCP_NODELAY=1.
  */
-import fs from 'node:fs';
+import { execFile, fork, spawn, type ChildProcess } from 'node:child_process';
 import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { move } from '../../lib/dicom/scu';
-import { startScp } from '../../lib/dicom/scp';
+import { promisify } from 'node:util';
+import { move, store } from '../../lib/dicom/scu';
 import { generateCtStudy } from '../../lib/synthetic';
-import { startOrthanc, startStorescp } from '../../tests/helpers/orthanc';
+import { DCMTK_ENV, startOrthanc, startStorescp, type StorescpHandle } from '../../tests/helpers/orthanc';
+
+const run = promisify(execFile);
 
 function arg(name: string, def: number): number {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? Number(process.argv[i + 1]) : def;
 }
+function sarg(name: string, def: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? String(process.argv[i + 1]) : def;
+}
+const PROFILE = process.argv.includes('--profile');
+/** The max PDU the senders may use toward storescp: DCMTK's own maximum (ASC_MAXIMUMPDUSIZE). */
+const MAX_PDU = 131072;
+
+const ROOT = path.resolve(import.meta.dirname, '..', '..');
+const MB = (n: number) => `${(n / 1048576).toFixed(0)} MB`;
 
 async function countFiles(dir: string): Promise<number> {
   let n = 0;
-  for (const e of await fsp.readdir(dir, { withFileTypes: true })) {
+  for (const e of await fsp.readdir(dir, { withFileTypes: true }).catch(() => [])) {
     if (e.name.startsWith('.')) continue;
     n += e.isDirectory() ? await countFiles(path.join(dir, e.name)) : 1;
   }
@@ -37,35 +67,147 @@ async function countFiles(dir: string): Promise<number> {
 }
 
 async function emptyDir(dir: string) {
-  for (const e of await fsp.readdir(dir)) await fsp.rm(path.join(dir, e), { recursive: true, force: true });
+  for (const e of await fsp.readdir(dir).catch(() => [])) await fsp.rm(path.join(dir, e), { recursive: true, force: true });
 }
 
-async function main() {
+const pct = (xs: number[], p: number) => {
+  if (!xs.length) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+};
+
+/** The SCP in its own process. */
+interface ScpChild {
+  port: number;
+  staging: string;
+  peak(): Promise<{ rss: number; peak: number; hwm: number }>;
+  stop(): Promise<void>;
+}
+
+async function startChild(mode: 'trivial' | 'trivial-sync' | 'real', staging: string, env: NodeJS.ProcessEnv, profDir: string): Promise<ScpChild> {
+  const execArgv = ['--import', 'tsx', ...(PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`, `--cpu-prof-name=scp-${mode}-${Date.now()}.cpuprofile`] : [])];
+  const child: ChildProcess = fork(path.join(ROOT, 'bench', 'receive', 'scp-child.ts'), [mode, staging], {
+    cwd: ROOT,
+    execArgv,
+    env: { ...env, LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const next = <T>() =>
+    new Promise<T>((resolve, reject) => {
+      const onExit = (code: number | null) => reject(new Error(`SCP child exited (${code})`));
+      child.once('exit', onExit);
+      child.once('message', (m) => {
+        child.off('exit', onExit);
+        resolve(m as T);
+      });
+    });
+  const { port } = await next<{ port: number }>();
+  child.send({ cmd: 'peak' });
+  const idle = await next<{ rss: number }>();
+  console.log(`SCP process (${mode} hooks) started: RSS ${MB(idle.rss)} before receiving anything`);
+  return {
+    port,
+    staging,
+    async peak() {
+      const p = next<{ rss: number; peak: number; hwm: number }>();
+      child.send({ cmd: 'peak' });
+      return p;
+    },
+    async stop() {
+      const done = new Promise<void>((r) => child.once('exit', () => r()));
+      child.send({ cmd: 'stop' });
+      await Promise.race([done, new Promise((r) => setTimeout(r, 15_000))]);
+      if (child.exitCode === null) child.kill('SIGKILL');
+    },
+  };
+}
+
+/** Scratch database with the fixtures the production hooks need. */
+async function setupDatabase(work: string) {
+  const dbName = process.env.BENCH_DATABASE_NAME ?? 'bench_receive';
+  const { resetTestDatabase, dropDatabase } = await import('../../tests/helpers/database');
+  const url = await resetTestDatabase(dbName);
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    TRIBUTARY_MODE: 'production',
+    DATABASE_URL: url,
+    TRIBUTARY_SECRET: process.env.TRIBUTARY_SECRET ?? 'bench-receive-secret-0123456789abcdef0123456789',
+    STORAGE_ROOT: path.join(work, 'storage'),
+    REDIS_PREFIX: process.env.BENCH_REDIS_PREFIX ?? 'bench-receive-',
+    SECRETS_KEY: process.env.SECRETS_KEY ?? 'ab'.repeat(32),
+  };
+  Object.assign(process.env, env);
+  const { db } = await import('../../lib/db');
+  const { stagingDir } = await import('../../lib/storage');
+  const rules = {} as object;
+  const pool = (aeTitle: string, kind: 'RESEARCH' | 'INFRASTRUCTURE') =>
+    db.pool.create({ data: { name: aeTitle, aeTitle, kind, secret: 'x'.repeat(64), rules, ruleVersions: { create: { version: 1, rules } } } });
+  const research = await pool('BENCH_POOL', 'RESEARCH');
+  const query = await pool('BENCH_Q', 'INFRASTRUCTURE');
+  const receiving = await pool('TRIB_REAL', 'INFRASTRUCTURE');
+  const connectors = new Map<string, string>();
+  /** A connector whose PACS is the device `aeTitle`@127.0.0.1, receiving through TRIB_REAL. */
+  const connectorFor = async (aeTitle: string) => {
+    let id = connectors.get(aeTitle);
+    if (!id) {
+      const device = await db.device.create({ data: { name: aeTitle, aeTitle, host: '127.0.0.1', port: 104 } });
+      id = (await db.connector.create({ data: { name: aeTitle, deviceId: device.id, queryPoolId: query.id, receivingPoolId: receiving.id, maxAssociations: 4 } })).id;
+      connectors.set(aeTitle, id);
+    }
+    return id;
+  };
+  /** A MOVING retrieval of `studyUid` from the device `aeTitle`; returns its id. */
+  const retrieval = async (aeTitle: string, studyUid: string) => {
+    const connectorId = await connectorFor(aeTitle);
+    const q = await db.query.create({
+      data: { poolId: research.id, connectorId, status: 'DONE', items: { create: { rowNumber: 1, patientId: 'BENCH', status: 'DONE', resultCount: 1 } } },
+      include: { items: true },
+    });
+    const result = await db.queryResult.create({ data: { queryId: q.id, itemId: q.items[0].id, studyInstanceUid: studyUid, patientId: 'BENCH' } });
+    return (await db.retrieval.create({ data: { queryId: q.id, resultId: result.id, poolId: research.id, connectorId, studyInstanceUid: studyUid, state: 'MOVING' } })).id;
+  };
+  /** Rows, count and files of one retrieval; then forgets them for the next round. */
+  const check = async (retrievalId: string) => {
+    const rows = await db.stagedInstance.findMany({ where: { retrievalId }, select: { sopInstanceUid: true } });
+    const r = await db.retrieval.findUniqueOrThrow({ where: { id: retrievalId }, select: { received: true } });
+    return { rows: rows.length, distinct: new Set(rows.map((x) => x.sopInstanceUid)).size, received: r.received };
+  };
+  const reset = async (retrievalId: string) => {
+    await db.stagedInstance.deleteMany({});
+    await db.retrieval.update({ where: { id: retrievalId }, data: { received: 0 } });
+    await emptyDir(stagingDir(receiving.id));
+  };
+  return {
+    env,
+    staging: stagingDir(receiving.id),
+    retrieval,
+    check,
+    reset,
+    async close() {
+      await db.$disconnect();
+      await dropDatabase(dbName);
+    },
+  };
+}
+
+type Database = Awaited<ReturnType<typeof setupDatabase>>;
+
+async function modeMove(work: string, database: Database, profDir: string) {
   const instances = arg('instances', 500);
   const rounds = arg('rounds', 2);
-  const work = await fsp.mkdtemp(path.join(os.tmpdir(), 'tributary-bench-receive-'));
-  const staging = path.join(work, 'staging');
+  const trivialDir = path.join(work, 'trivial');
   const dcmtkDir = path.join(work, 'storescp');
-  await fsp.mkdir(staging);
-  await fsp.mkdir(dcmtkDir);
-
-  let received = 0;
-  const scp = await startScp({
-    port: 0,
-    pduTimeoutMs: 10 * 60_000,
-    hooks: {
-      resolveCalledAe: async (ae) => (ae === 'TRIB_RX' ? { id: 'bench', stagingDir: staging } : null),
-      isCallingAeAllowed: async () => true,
-      onStored: async () => {
-        received++;
-      },
-    },
-  });
-  const storescp = await startStorescp({ aet: 'STORESCP', dir: dcmtkDir });
+  await fsp.mkdir(trivialDir, { recursive: true });
+  const trivial = await startChild('trivial', trivialDir, process.env, profDir);
+  const trivialAsync = await startChild('trivial-sync', trivialDir, process.env, profDir);
+  const real = await startChild('real', database.staging, database.env, profDir);
+  const storescp = await startStorescp({ aet: 'STORESCP', dir: dcmtkDir, maxPdu: MAX_PDU });
   const orthanc = await startOrthanc({
     modalities: {
       BENCH: ['BENCH', '127.0.0.1', 1],
-      TRIB_RX: ['TRIB_RX', '127.0.0.1', scp.port],
+      TRIB_RX: ['TRIB_RX', '127.0.0.1', trivial.port],
+      TRIB_REAL: ['TRIB_REAL', '127.0.0.1', real.port],
+      TRIB_SYNC: ['TRIB_SYNC', '127.0.0.1', trivialAsync.port],
       STORESCP: ['STORESCP', '127.0.0.1', storescp.port],
     },
   });
@@ -75,7 +217,6 @@ async function main() {
     let bytes = 0;
     let batch: Buffer[] = [];
     const flush = async () => {
-      // Four uploads in flight: Orthanc ingests in parallel.
       const parts = [0, 1, 2, 3].map((k) => batch.filter((_, i) => i % 4 === k));
       await Promise.all(parts.map((p) => orthanc.uploadFiles(p)));
       batch = [];
@@ -88,38 +229,226 @@ async function main() {
     }
     await flush();
     const loaded = await orthanc.countInstances();
-    console.log(`loaded ${loaded} instances (${(bytes / 1e6).toFixed(0)} MB) into Orthanc in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    console.log(`loaded ${loaded} instances (${MB(bytes)}) into Orthanc in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    const retrievalId = await database.retrieval(orthanc.aet, studyUid);
 
     const peer = { aeTitle: orthanc.aet, host: '127.0.0.1', port: orthanc.dicomPort };
-    const best = { tributary: 0, storescp: 0 };
+    const names = ['trivial', 'sync', 'real', 'storescp'] as const;
+    const best: Record<(typeof names)[number], number> = { trivial: 0, sync: 0, real: 0, storescp: 0 };
+    const peaks: Record<string, number> = {};
     for (let r = 1; r <= rounds; r++) {
-      for (const [name, dest, dir] of [
-        ['tributary', 'TRIB_RX', staging],
-        ['storescp', 'STORESCP', dcmtkDir],
-      ] as const) {
-        await emptyDir(dir);
-        received = 0;
+      for (const name of names) {
+        const dest = name === 'trivial' ? 'TRIB_RX' : name === 'sync' ? 'TRIB_SYNC' : name === 'real' ? 'TRIB_REAL' : 'STORESCP';
+        const dir = name === 'trivial' || name === 'sync' ? trivialDir : name === 'real' ? database.staging : dcmtkDir;
+        if (name === 'real') await database.reset(retrievalId);
+        else await emptyDir(dir);
+        const child = name === 'trivial' ? trivial : name === 'sync' ? trivialAsync : name === 'real' ? real : null;
+        await child?.peak();
         t = performance.now();
         const res = await move(peer, 'BENCH', dest, { studyInstanceUid: studyUid });
         const secs = (performance.now() - t) / 1000;
         const files = await countFiles(dir);
         const rate = res.completed / secs;
         best[name] = Math.max(best[name], rate);
+        let extra = '';
+        if (child) {
+          const m = await child.peak();
+          peaks[name] = Math.max(peaks[name] ?? 0, m.peak);
+          extra = `, SCP peak RSS ${MB(m.peak)}`;
+        }
+        if (name === 'real') {
+          const c = await database.check(retrievalId);
+          extra += `, ${c.rows} staged rows (${c.distinct} distinct), received ${c.received}`;
+          if (c.rows !== loaded || c.distinct !== loaded || c.received !== loaded) throw new Error(`real hooks: expected ${loaded} rows, got ${JSON.stringify(c)}`);
+        }
         console.log(
-          `round ${r} ${name.padEnd(9)}: ${res.status}, ${res.completed} completed, ${res.failed} failed, ${files} files, ${secs.toFixed(2)} s, ${rate.toFixed(0)} instances/s`,
+          `round ${r} ${name.padEnd(8)}: ${res.status}, ${res.completed} completed, ${res.failed} failed, ${files} files, ${secs.toFixed(2)} s, ${rate.toFixed(0)} instances/s${extra}`,
         );
         if (res.completed !== loaded || files !== loaded) throw new Error(`${name}: expected ${loaded} instances, got ${res.completed} / ${files} files`);
       }
     }
     console.log('');
-    console.log(`best of ${rounds}: tributary ${best.tributary.toFixed(0)} instances/s, storescp ${best.storescp.toFixed(0)} instances/s, ratio ${(best.tributary / best.storescp).toFixed(2)}`);
+    console.log(
+      `best of ${rounds}: storescp ${best.storescp.toFixed(0)}/s; Tributary trivial hooks ${best.trivial.toFixed(0)}/s (${(best.trivial / best.storescp).toFixed(2)}x), ` +
+        `trivial hooks with synchronous writes ${best.sync.toFixed(0)}/s (${(best.sync / best.storescp).toFixed(2)}x), ` +
+        `production hooks ${best.real.toFixed(0)}/s (${(best.real / best.storescp).toFixed(2)}x); SCP peak RSS trivial ${MB(peaks.trivial)}, real ${MB(peaks.real)}`,
+    );
   } finally {
     await orthanc.stop();
     await storescp.stop();
-    await scp.close();
+    await trivial.stop();
+    await trivialAsync.stop();
+    await real.stop();
+  }
+}
+
+/** Writes `count` CT instances (rows x rows) under `dir`; returns their paths and study UID. */
+async function writeStudy(dir: string, count: number, rows: number, seed: number) {
+  await fsp.mkdir(dir, { recursive: true });
+  const files: string[] = [];
+  let studyUid = '';
+  let bytes = 0;
+  for (const inst of generateCtStudy({ instances: count, rows, columns: rows, seed })) {
+    const f = path.join(dir, `${files.length}.dcm`);
+    await fsp.writeFile(f, inst.buffer);
+    files.push(f);
+    studyUid = inst.studyInstanceUid;
+    bytes += inst.buffer.length;
+  }
+  return { files, studyUid, bytes };
+}
+
+async function modeBig(work: string, database: Database, profDir: string) {
+  const mb = arg('mb', 1024);
+  const count = Math.ceil((mb * 1048576) / 527_000);
+  let t = performance.now();
+  const src = path.join(work, 'src');
+  const study = await writeStudy(src, count, 512, 77);
+  console.log(`wrote ${count} instances (${MB(study.bytes)}) in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  const retrievalId = await database.retrieval('BENCH_SCU', study.studyUid);
+  const real = await startChild('real', database.staging, database.env, profDir);
+  const storescp = await startStorescp({ aet: 'STORESCP', dir: path.join(work, 'storescp'), maxPdu: MAX_PDU });
+  try {
+    const push = async (port: number, aet: string) => {
+      const t0 = performance.now();
+      await run('storescu', ['-aet', 'BENCH_SCU', '-aec', aet, '--max-pdu', String(MAX_PDU), '+sd', '+r', '-nh', '127.0.0.1', String(port), src], {
+        env: DCMTK_ENV,
+        maxBuffer: 64 * 1024 * 1024,
+      });
+      return (performance.now() - t0) / 1000;
+    };
+    const ref = await push(storescp.port, 'STORESCP');
+    const refFiles = await countFiles(storescp.dir);
+    console.log(`storescp : ${refFiles} files, ${ref.toFixed(1)} s, ${(count / ref).toFixed(0)} instances/s, ${(study.bytes / 1048576 / ref).toFixed(0)} MB/s`);
+    await emptyDir(storescp.dir);
+    await real.peak();
+    t = performance.now();
+    const secs = await push(real.port, 'TRIB_REAL');
+    const m = await real.peak();
+    const c = await database.check(retrievalId);
+    console.log(
+      `real     : ${c.rows} staged rows (${c.distinct} distinct), received ${c.received}, ${secs.toFixed(1)} s, ${(count / secs).toFixed(0)} instances/s, ` +
+        `${(study.bytes / 1048576 / secs).toFixed(0)} MB/s, ratio ${(ref / secs).toFixed(2)}x; SCP peak RSS ${MB(m.peak)} (VmHWM ${MB(m.hwm)})`,
+    );
+    if (c.rows !== count || c.distinct !== count || c.received !== count) throw new Error(`expected ${count} staged instances, got ${JSON.stringify(c)}`);
+  } finally {
+    await storescp.stop();
+    await real.stop();
+  }
+}
+
+/** DCMTK echoscu in a loop until stopped: each run's wall time and exit status. */
+function echoLoop(port: number, aet: string) {
+  const results: { ok: boolean; ms: number }[] = [];
+  let stopped = false;
+  const done = (async () => {
+    while (!stopped) {
+      const t0 = performance.now();
+      const ok = await new Promise<boolean>((resolve) => {
+        const p = spawn('echoscu', ['-aet', 'BENCH_SCU', '-aec', aet, '-to', '30', '127.0.0.1', String(port)], { env: DCMTK_ENV, stdio: 'ignore' });
+        p.on('exit', (code) => resolve(code === 0));
+        p.on('error', () => resolve(false));
+      });
+      results.push({ ok, ms: performance.now() - t0 });
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  })();
+  return {
+    results,
+    async stop() {
+      stopped = true;
+      await done;
+      return results;
+    },
+  };
+}
+
+async function modeConcurrent(work: string, database: Database, profDir: string) {
+  const associations = arg('associations', 100);
+  const per = arg('per', 5);
+  const size = arg('size', 256);
+  const total = associations * per;
+  const study = await writeStudy(path.join(work, 'src'), total, size, 91);
+  console.log(`wrote ${total} instances (${MB(study.bytes)}, ${size}x${size}) for ${associations} associations x ${per}`);
+  const retrievalId = await database.retrieval('BENCH_SCU', study.studyUid);
+  const real = await startChild('real', database.staging, database.env, profDir);
+  const storescp = await startStorescp({ aet: 'STORESCP', dir: path.join(work, 'storescp'), maxPdu: MAX_PDU });
+  const slices = Array.from({ length: associations }, (_, a) => study.files.slice(a * per, (a + 1) * per));
+  /** All associations at once; per C-STORE latency = request sent (previous answer) -> answer. */
+  const push = async (port: number, aet: string) => {
+    const latencies: number[] = [];
+    let failed = 0;
+    const t0 = performance.now();
+    await Promise.all(
+      slices.map(async (files) => {
+        let last = performance.now();
+        const r = await store({ aeTitle: aet, host: '127.0.0.1', port }, 'BENCH_SCU', files, {
+          onStored: () => {
+            const now = performance.now();
+            latencies.push(now - last);
+            last = now;
+          },
+        });
+        failed += r.failed;
+      }),
+    );
+    return { secs: (performance.now() - t0) / 1000, latencies, failed };
+  };
+  const baseline = echoLoop(real.port, 'TRIB_REAL');
+  await new Promise((r) => setTimeout(r, 1500));
+  const idle = await baseline.stop();
+  try {
+    const echoRef = echoLoop(storescp.port, 'STORESCP');
+    const ref = await push(storescp.port, 'STORESCP');
+    await echoRef.stop();
+    const refFiles = await countFiles(storescp.dir);
+    console.log(
+      `storescp : ${refFiles} files, ${ref.failed} failed, ${ref.secs.toFixed(1)} s, ${(total / ref.secs).toFixed(0)} instances/s, ` +
+        `C-STORE p50 ${pct(ref.latencies, 50).toFixed(0)} ms p99 ${pct(ref.latencies, 99).toFixed(0)} ms`,
+    );
+    await real.peak();
+    const echoes = echoLoop(real.port, 'TRIB_REAL');
+    const res = await push(real.port, 'TRIB_REAL');
+    const echoed = await echoes.stop();
+    const m = await real.peak();
+    const c = await database.check(retrievalId);
+    const files = await countFiles(database.staging);
+    const echoMs = echoed.map((e) => e.ms);
+    console.log(
+      `real     : ${c.rows} staged rows (${c.distinct} distinct), received ${c.received}, ${files} files, ${res.failed} failed, ${res.secs.toFixed(1)} s, ` +
+        `${(total / res.secs).toFixed(0)} instances/s (ratio ${(ref.secs / res.secs).toFixed(2)}x), C-STORE p50 ${pct(res.latencies, 50).toFixed(0)} ms p99 ${pct(res.latencies, 99).toFixed(0)} ms`,
+    );
+    console.log(
+      `echo during push: ${echoed.filter((e) => e.ok).length}/${echoed.length} succeeded, echoscu wall time p50 ${pct(echoMs, 50).toFixed(0)} ms p99 ${pct(echoMs, 99).toFixed(0)} ms ` +
+        `max ${Math.max(...echoMs).toFixed(0)} ms (idle: p50 ${pct(idle.map((e) => e.ms), 50).toFixed(0)} ms, process start included)`,
+    );
+    console.log(`SCP peak RSS during the push ${MB(m.peak)} (VmHWM ${MB(m.hwm)})`);
+    if (c.rows !== total || c.distinct !== total || c.received !== total || files !== total) throw new Error(`expected ${total} staged instances exactly once, got ${JSON.stringify({ ...c, files })}`);
+    if (echoed.some((e) => !e.ok)) throw new Error('an echo failed during the push');
+  } finally {
+    await storescp.stop();
+    await real.stop();
+  }
+}
+
+async function main() {
+  const mode = sarg('mode', 'move');
+  const work = await fsp.mkdtemp(path.join(os.tmpdir(), 'tributary-bench-receive-'));
+  const profDir = path.join(ROOT, 'bench', 'receive', 'profiles');
+  if (PROFILE) await fsp.mkdir(profDir, { recursive: true });
+  console.log(`${os.cpus().length} x ${os.cpus()[0]?.model}, load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}, ${new Date().toISOString()}`);
+  const database = await setupDatabase(work);
+  try {
+    if (mode === 'move') await modeMove(work, database, profDir);
+    else if (mode === 'big') await modeBig(work, database, profDir);
+    else if (mode === 'concurrent') await modeConcurrent(work, database, profDir);
+    else throw new Error(`unknown --mode ${mode}`);
+  } finally {
+    await database.close();
     await fsp.rm(work, { recursive: true, force: true });
   }
-  if (fs.existsSync(work)) console.warn(`could not remove ${work}`);
+  console.log(`load after: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  if (PROFILE) console.log(`CPU profiles in ${profDir}`);
 }
 
 main().catch((err) => {

@@ -34,9 +34,12 @@
  * not, the peer's certificate, whether it verified against DICOM_TLS_CA) and decides per device
  * (lib/devices/tls.ts). Failed handshakes are logged with the peer address and OpenSSL's code.
  *
- * Throughput (bench/receive): the staging file is opened asynchronously and the C-STORE-RSP is
- * encoded here rather than through dcmjs-dimse's dcmjs round trip; together that took a
- * 500 x 512 KB CT move from ~250 to ~500 instances/s on the 2-core VM (storescp: ~800).
+ * Throughput (bench/receive): the staging file is opened asynchronously, the C-STORE-RSP is
+ * encoded here rather than through dcmjs-dimse's dcmjs round trip, PDUs are framed with one copy
+ * per byte (lib/dicom/pdu-framer.ts, replacing dcmjs-dimse's accumulator), we announce a 1 MB
+ * max PDU, the finished file is renamed synchronously, and the production hook writes its row in
+ * a group commit (lib/receive/staging.ts). Success is answered only after that commit
+ * (docs/architecture.md, "What a C-STORE Success promises"). Memory: see HIGH_WATER/GLOBAL_HIGH.
  *
  * Staging layout for whoever purges it: <stagingDir>/.incoming holds only objects being
  * received (<sop>.<host>-<pid>-<random>-<association>-<n>.part). liveStagingFiles() lists what
@@ -55,6 +58,7 @@ import type { association, requests } from 'dcmjs-dimse';
 import { dimse } from './dimse';
 import { logger } from '../logger';
 import { hex4 } from './errors';
+import { PduFramer } from './pdu-framer';
 import {
   TAG_SERIES_INSTANCE_UID, TAG_SOP_CLASS_UID, TAG_SOP_INSTANCE_UID, TAG_STUDY_INSTANCE_UID,
   buildPart10Header, datasetEncoding, inflatePrefix,
@@ -117,7 +121,7 @@ export interface ScpOptions {
   /** Address to listen on; default every interface (DICOM_BIND). */
   host?: string;
   hooks: ScpHooks;
-  /** Largest PDU we announce we can receive. Default 262144 (dcmjs-dimse's own maximum). */
+  /** Largest PDU we announce we can receive. Default DEFAULT_MAX_PDU (1 MB). */
   maxPduLength?: number;
   /** Longest silence tolerated inside an association. Default 5 min. */
   pduTimeoutMs?: number;
@@ -187,9 +191,27 @@ export const StoreStatus = {
 
 /** Keep this many leading bytes of each object in memory: the header elements live there. */
 const PREFIX_BYTES = 64 * 1024;
-/** Pause the socket above this much unwritten data, resume below the low mark. */
-const HIGH_WATER = 16 * 1024 * 1024;
-const LOW_WATER = 4 * 1024 * 1024;
+/** Pause the socket above this much unwritten data of one object, resume below the low mark. */
+const HIGH_WATER = 8 * 1024 * 1024;
+const LOW_WATER = 2 * 1024 * 1024;
+/**
+ * The same across every association of the process: 100 associations each just under HIGH_WATER
+ * would otherwise hold 800 MB while the disk catches up. Above GLOBAL_HIGH every association that
+ * writes pauses; all resume once the total is below GLOBAL_LOW.
+ */
+const GLOBAL_HIGH = 64 * 1024 * 1024;
+const GLOBAL_LOW = 32 * 1024 * 1024;
+let unwrittenTotal = 0;
+/** Paused associations waiting for the process-wide total to fall (see GLOBAL_HIGH). */
+const globalWaiters = new Set<() => void>();
+function release(n: number) {
+  unwrittenTotal -= n;
+  if (unwrittenTotal < GLOBAL_LOW && globalWaiters.size) for (const w of [...globalWaiters]) w();
+}
+/** Bytes received and not yet on disk, across every staging stream of this process. */
+export function unwrittenStagingBytes(): number {
+  return unwrittenTotal;
+}
 
 type CStoreRequest = InstanceType<typeof requests.CStoreRequest>;
 type CStoreResponse = InstanceType<typeof responses.CStoreResponse>;
@@ -228,7 +250,22 @@ export class StagingStream extends Writable {
     super({ highWaterMark: 1024 * 1024 * 1024, decodeStrings: false, autoDestroy: false });
     liveFiles.add(tempPath);
     this.headerLength = header.length;
+    this.accounted += header.length;
+    unwrittenTotal += header.length;
     super.write(header);
+  }
+
+  /** Bytes handed to this stream and not yet written (counted in unwrittenTotal). */
+  private accounted = 0;
+
+  /** Over a memory mark (this object's or the process's): the caller should pause its source. */
+  get overHigh(): boolean {
+    return this.accounted > HIGH_WATER || unwrittenTotal > GLOBAL_HIGH;
+  }
+
+  /** Under both low marks: the caller may resume its source. */
+  get underLow(): boolean {
+    return this.accounted < LOW_WATER && unwrittenTotal < GLOBAL_LOW;
   }
 
   /** Set when the object was given up before its file was open (see closeFd). */
@@ -264,7 +301,9 @@ export class StagingStream extends Writable {
     if (typeof encOrCb === 'function') super.write(chunk, encOrCb);
     else if (encOrCb) super.write(chunk, encOrCb, cb);
     else super.write(chunk, cb);
-    if (this.writableLength > HIGH_WATER) this.onPressure(true);
+    this.accounted += chunk.length;
+    unwrittenTotal += chunk.length;
+    if (this.overHigh) this.onPressure(true);
     return true;
   }
 
@@ -272,19 +311,41 @@ export class StagingStream extends Writable {
     const bufs = chunks.map((c) => c.chunk);
     for (const b of bufs) this.keep(b);
     const total = bufs.reduce((n, b) => n + b.length, 0);
-    writeAll(this.fd as number, bufs, this.bytes, (err) => {
+    const done = (err: Error | null) => {
       if (err) return callback(err);
       this.bytes += total;
-      if (this.writableLength - total < LOW_WATER) this.onPressure(false);
+      this.accounted -= total;
+      release(total);
+      if (this.underLow) this.onPressure(false);
       callback();
-    });
+    };
+    if (!StagingStream.syncWrites) return writeAll(this.fd as number, bufs, this.bytes, done);
+    let err: Error | null = null;
+    try {
+      writeAllSync(this.fd as number, bufs, this.bytes);
+    } catch (e) {
+      err = e as Error;
+    }
+    done(err);
   }
+
+  /**
+   * Write each PDU's data synchronously as it is parsed, like storescp, instead of through a libuv
+   * pool thread (a hand-off and a wake-up per PDU). Off by default: on the loaded shared VM
+   * bench/receive showed no difference beyond its noise (its "sync" row), and a synchronous write
+   * that meets the kernel's dirty-page throttling would stall every association of the process,
+   * echoes included. Kept for the bench to keep measuring it.
+   */
+  static syncWrites = false;
 
   override _write(chunk: Buffer, _enc: BufferEncoding, callback: (error?: Error | null) => void): void {
     this._writev([{ chunk }], callback);
   }
 
   override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
+    // Whatever was never written is no longer held.
+    release(this.accounted);
+    this.accounted = 0;
     this.closeFd();
     if (this.removeOnDestroy) {
       fs.rm(this.tempPath, { force: true }, () => {
@@ -319,6 +380,28 @@ export class StagingStream extends Writable {
   }
 }
 
+function writeAllSync(fd: number, bufs: Buffer[], position: number) {
+  let rest = bufs;
+  let pos = position;
+  while (rest.length) {
+    const total = rest.reduce((n, b) => n + b.length, 0);
+    const written = fs.writevSync(fd, rest, pos);
+    if (written === total) return;
+    pos += written;
+    let skip = written;
+    const next: Buffer[] = [];
+    for (const b of rest) {
+      if (skip >= b.length) {
+        skip -= b.length;
+        continue;
+      }
+      next.push(b.subarray(skip));
+      skip = 0;
+    }
+    rest = next;
+  }
+}
+
 function writeAll(fd: number, bufs: Buffer[], position: number, done: (err: Error | null) => void) {
   fs.writev(fd, bufs, position, (err, written) => {
     if (err) return done(err);
@@ -337,6 +420,24 @@ function writeAll(fd: number, bufs: Buffer[], position: number, done: (err: Erro
     }
     writeAll(fd, rest, position + written, done);
   });
+}
+
+/**
+ * Renames a finished .part file to its place, synchronously: a rename within one file system is a
+ * metadata update of a few microseconds, while the thread-pool round trip of an asynchronous one
+ * (and of the mkdir before it) costs a wake-up of a pool thread and of the event loop, each a
+ * scheduler slice on a loaded machine, on the critical path of every C-STORE (the sender waits
+ * for our answer before sending the next object). The study folder is created only when the
+ * rename says it is missing (the staging timer prunes empty folders at any time).
+ */
+function moveIntoPlace(tempPath: string, finalPath: string, dir: string) {
+  try {
+    fs.renameSync(tempPath, finalPath);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || !fs.existsSync(tempPath)) throw e;
+    fs.mkdirSync(dir, { recursive: true });
+    fs.renameSync(tempPath, finalPath);
+  }
 }
 
 let associationSerial = 0;
@@ -452,8 +553,51 @@ function streamFinished(s: Writable): Promise<Error | undefined> {
   });
 }
 
+/**
+ * Replaces dcmjs-dimse's PDU accumulator on this connection with lib/dicom/pdu-framer (one copy
+ * per byte instead of one per socket read). The replaced listener does exactly what ours does:
+ * frame, note the time of the last PDU (its PDU timeout), process, count the bytes. Left alone
+ * when dcmjs-dimse's internals do not look as expected (the SCP then works as before, slower).
+ */
+function installPduFramer(network: object, socket: import('node:net').Socket) {
+  const net = network as unknown as {
+    lastPduTime: number;
+    _processPdu?: (pdu: Buffer) => Promise<void>;
+    _reset?: () => void;
+    statistics?: { addBytesReceived(n: number): void };
+    emit(event: string, ...args: unknown[]): boolean;
+  };
+  const theirs = socket.listeners('data');
+  if (theirs.length !== 1 || typeof net._processPdu !== 'function' || typeof net._reset !== 'function') {
+    log.warn('dcmjs-dimse internals changed: its PDU accumulator is kept');
+    return;
+  }
+  socket.removeListener('data', theirs[0] as (chunk: Buffer) => void);
+  const framer = new PduFramer(
+    (pdu) => {
+      net.lastPduTime = Date.now();
+      net._processPdu!.call(net, pdu).catch((err: unknown) => net.emit('networkError', err));
+    },
+    (err) => {
+      net._reset!.call(net);
+      net.emit('networkError', err);
+    },
+  );
+  socket.on('data', (chunk: Buffer) => {
+    framer.push(chunk);
+    net.statistics?.addBytesReceived(chunk.length);
+  });
+}
+
+/**
+ * The largest PDU we announce (A-ASSOCIATE-AC): a sender splits each object into PDUs of at most
+ * this size, and every PDU costs a round through the event loop, so large is cheaper per byte.
+ * Memory per association is one PDU being assembled plus what waits for the disk (HIGH_WATER).
+ */
+export const DEFAULT_MAX_PDU = 1048576;
+
 function makeScpClass(opts: ScpOptions, registry: Set<TributaryScp>) {
-  const maxPdu = opts.maxPduLength ?? 262144;
+  const maxPdu = opts.maxPduLength ?? DEFAULT_MAX_PDU;
   return class BoundScp extends TributaryScp {
     constructor(socket: ConstructorParameters<typeof Scp>[0], netOpts: ConstructorParameters<typeof Scp>[1]) {
       super(socket, netOpts, opts.hooks, maxPdu, registry, !!opts.tls?.ca);
@@ -501,9 +645,11 @@ class TributaryScp extends Scp {
       return { tls: true, authorized: caConfigured && t.authorized, peerCertificate: t.getPeerX509Certificate() };
     };
     socket.setNoDelay(true);
+    installPduFramer(this, socket);
     registry.add(this);
     socket.once('close', () => {
       registry.delete(this);
+      globalWaiters.delete(this.retryResume);
       this.discardActive();
       if (this.pool) {
         log.info('association closed', { calledAe: this.calledAe, callingAe: this.callingAe, stored: this.stored, failed: this.failed });
@@ -528,10 +674,23 @@ class TributaryScp extends Scp {
     if (high && !this.paused) {
       this.paused = true;
       this.sock.pause();
+      globalWaiters.add(this.retryResume);
     } else if (!high && this.paused) {
-      this.paused = false;
-      this.sock.resume();
+      this.retryResume();
     }
+  };
+
+  /** Resumes reading once this association's object and the whole process are under their low marks. */
+  private retryResume = () => {
+    if (!this.paused) {
+      globalWaiters.delete(this.retryResume);
+      return;
+    }
+    for (const s of this.receiving) if (!s.underLow) return;
+    if (unwrittenTotal >= GLOBAL_LOW) return;
+    globalWaiters.delete(this.retryResume);
+    this.paused = false;
+    this.sock.resume();
   };
 
   override associationRequested(assoc: Association): void {
@@ -583,10 +742,18 @@ class TributaryScp extends Scp {
         pc.setResult(constants.PresentationContextResult.RejectTransferSyntaxesNotSupported);
       }
     }
-    // dcmjs-dimse announces min(peer's maximum, this value) as our receive limit; announcing our
-    // own maximum instead lets a peer with small receive PDUs still send us large ones.
+    // dcmjs-dimse announces min(peer's maximum, its global Implementation maximum) as our receive
+    // limit; announcing our own maximum instead lets a peer with small receive PDUs still send us
+    // large ones. The global maximum (262144 by default) also sizes what our SCU offers, so it is
+    // raised only for the duration of this (synchronous) accept.
     assoc.setMaxPduLength(this.maxPdu);
-    this.sendAssociationAccept();
+    const globalMax = dimse.Implementation.getMaxPduLength();
+    dimse.Implementation.setMaxPduLength(Math.max(globalMax, this.maxPdu));
+    try {
+      this.sendAssociationAccept();
+    } finally {
+      dimse.Implementation.setMaxPduLength(globalMax);
+    }
     log.info('association accepted', { calledAe: this.calledAe, callingAe: this.callingAe, peer: this.peerAddress, contexts: accepted });
   }
 
@@ -742,9 +909,8 @@ class TributaryScp extends Scp {
     const finalPath = path.join(dir, `${sopInstanceUid}.dcm`);
     p.finalPath = finalPath;
     try {
-      await fsp.mkdir(dir, { recursive: true });
       liveFiles.add(finalPath);
-      await fsp.rename(stream.tempPath, finalPath);
+      moveIntoPlace(stream.tempPath, finalPath, dir);
       renamed(finalPath);
     } catch (e) {
       log.error('cannot move staged file into place', { calledAe: this.calledAe, code: (e as NodeJS.ErrnoException).code });
