@@ -19,6 +19,7 @@ import { closeoutEndpoints } from './endpoints/closeout';
 import { cohortEndpoints } from './endpoints/cohorts';
 import { browseEndpoints } from './endpoints/browse';
 import { deidEndpoints } from './endpoints/deid';
+import { exportEndpoints } from './endpoints/exports';
 import { notificationEndpoints } from './endpoints/notifications';
 import { poolMemberEndpoints } from './endpoints/pools';
 import { receiptEndpoints } from './endpoints/receipts';
@@ -88,6 +89,7 @@ export const api = {
   ...cohortEndpoints,
   ...receiptEndpoints,
   ...closeoutEndpoints,
+  ...exportEndpoints,
 } satisfies Record<string, Endpoint>;
 
 export type Api = typeof api;
