@@ -1,10 +1,13 @@
 /**
  * Called once an export reaches COMPLETED, WARNING, FAILED or CANCELED (lib/exports/run-export.ts),
- * after its final counters are written. This is where the receipt is issued (lib/receipts'
- * issueExportReceipt, wired when that capability is merged). It must be idempotent: a job that
- * ran again after a crash may call it twice for the same export. Errors are logged by the
- * caller and do not change the export's outcome.
+ * after its final counters are written: issues the export's signed receipt (lib/receipts/export.ts,
+ * docs/exports.md "Receipts"). Idempotent: a job that ran again after a crash may call it twice
+ * for the same export, and issueExportReceipt returns the receipt already issued for that attempt.
+ * Errors are logged by the caller and do not change the export's outcome (a receipt not issued
+ * here is issued on its first download).
  */
-export async function onExportFinished(_exportId: string): Promise<void> {
-  // Intentionally empty in this build.
+import { issueExportReceipt } from '../receipts/export';
+
+export async function onExportFinished(exportId: string): Promise<void> {
+  await issueExportReceipt(exportId);
 }
