@@ -12,6 +12,7 @@ const ACCESS_TEXT: Record<Endpoint['access'], string> = {
   'pool:own': 'Pool owners and admins.',
   'pool:rules': 'Pool owners only (not admins): saving rules decides what identity reaches researchers.',
   'pool:identity': 'Pool owners only (not admins).',
+  'pool:exporters': 'Pool owners only (not admins): an exporter decides where the pool\'s studies may be sent.',
 };
 
 export function buildOpenApi() {

@@ -13,6 +13,9 @@
  *   reveals the research identity of any PatientID it carries (QIDO answers the research ID, the
  *   shifted dates the offset), which only the owner, who sees the identity map anyway, may learn.
  *   Coordinators bring data in through connectors; admins are not owners by being admins.
+ * - Where a pool's data may be exported ('exporters': creating, changing, deleting its exporters)
+ *   is the OWNER's alone, like its rules: administrators register destinations but never point a
+ *   pool at one (administration never grants pool data). Readers of the pool see exporters' names.
  * - A pool-scoped API token reaches its pool only, read-only.
  * - A pool the actor may not see answers NOT_FOUND, never FORBIDDEN, so ids cannot be probed.
  */
@@ -24,9 +27,10 @@ import type { Actor } from './actor';
  * read: see the pool. coordinate: query and retrieve. own: manage members, read the rules.
  * rules: save a rule version (it decides what identity reaches researchers). identity: the
  * identity map, lookup tables, preview on real data, quarantine release. ingest: put source
- * data into the pool over STOW-RS (it reveals research identities).
+ * data into the pool over STOW-RS (it reveals research identities). exporters: set up where the
+ * pool's studies may be sent.
  */
-export type PoolNeed = 'read' | 'coordinate' | 'own' | 'rules' | 'identity' | 'ingest';
+export type PoolNeed = 'read' | 'coordinate' | 'own' | 'rules' | 'identity' | 'ingest' | 'exporters';
 
 export interface PoolAccess {
   pool: Pool;
@@ -91,6 +95,7 @@ export function decidePool(
     case 'rules':
     case 'identity':
     case 'ingest':
+    case 'exporters':
       // Administration never grants identity or the rules that protect it (separation of duties).
       return poolRole === 'OWNER' && !admin ? 'allow' : 'forbidden';
   }

@@ -14,6 +14,9 @@ export const STORED_SECRETS: readonly { table: string; column: string }[] = [
   { table: 'CohortSource', column: 'password' },
   { table: 'Device', column: 'tlsClientKey' },
   { table: 'Connector', column: 'webSecret' },
+  { table: 'Destination', column: 'webSecret' },
+  { table: 'Exporter', column: 'bearerToken' },
+  { table: 'Exporter', column: 'basicAuth' },
 ];
 
 export interface RotateReport {
