@@ -114,3 +114,14 @@ export async function deleteExporter(actor: Actor, poolId: string, id: string) {
   await db.exporter.delete({ where: { id } });
   await audit({ userId: actor.userId, action: 'exporter.delete', poolId, targetType: 'exporter', targetId: id });
 }
+
+/**
+ * The exporters a page offers in its "Export…" dialog: the enabled ones, names only. Null when the
+ * visitor is not a member of the pool (an administrator is not, by being one): the button is a
+ * convenience, POST /pools/{id}/exports decides.
+ */
+export async function exportChoices(access: { pool: { id: string }; poolRole: string | null }): Promise<ExporterSummary[] | null> {
+  if (!access.poolRole) return null;
+  const rows = await db.exporter.findMany({ where: { poolId: access.pool.id, enabled: true }, orderBy: { name: 'asc' }, include });
+  return rows.map(exporterSummary);
+}

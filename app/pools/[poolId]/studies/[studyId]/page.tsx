@@ -6,6 +6,8 @@ import { getStudy } from '@/lib/pools/studies';
 import { PageHeader, formatDicomDate } from '@/components/ui';
 import { OhifLink } from '@/components/viewers/ohif-link';
 import { WeasisButton } from '@/components/viewers/weasis-button';
+import { ExportButton } from '@/components/exports/export-dialog';
+import { exportChoices } from '@/lib/exports/exporters';
 
 function formatBytes(n: number): string {
   if (n < 1024) return `${n} B`;
@@ -20,7 +22,8 @@ export async function generateMetadata({ params }: { params: Promise<{ poolId: s
 
 export default async function StudyPage({ params }: { params: Promise<{ poolId: string; studyId: string }> }) {
   const { poolId, studyId } = await params;
-  const { pool, actor } = await pagePool(poolId, 'read');
+  const access = await pagePool(poolId, 'read');
+  const { pool, actor } = access;
   const study = await getStudy(pool.id, studyId).catch((e) => {
     if (e instanceof AppError && e.code === 'NOT_FOUND') notFound();
     throw e;
@@ -29,6 +32,7 @@ export default async function StudyPage({ params }: { params: Promise<{ poolId: 
   const bytes = study.series.reduce((n, s) => n + s.instances.reduce((m, i) => m + i.size, 0), 0);
   const instances = study.series.reduce((n, s) => n + s.instances.length, 0);
   const api = `/api/v1/pools/${pool.id}`;
+  const exporters = await exportChoices(access);
   return (
     <>
       <PageHeader
@@ -43,6 +47,7 @@ export default async function StudyPage({ params }: { params: Promise<{ poolId: 
                 Download study (zip)
               </a>
               <WeasisButton poolId={pool.id} studyIds={[study.id]} />
+              {exporters && exporters.length > 0 && <ExportButton poolId={pool.id} exporters={exporters} scope={{ studyIds: [study.id], label: 'this study' }} />}
             </div>
           ) : undefined
         }
