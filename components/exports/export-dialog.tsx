@@ -75,7 +75,7 @@ function ExportDialog({ poolId, exporters, scope, onClose }: { poolId: string; e
       ref={ref}
       aria-labelledby={`${id}-title`}
       aria-describedby={`${id}-what`}
-      className="m-auto w-full max-w-md rounded-lg border border-slate-200 bg-white p-0 text-slate-900 shadow-xl backdrop:bg-slate-900/40"
+      className="m-auto w-full max-w-xl rounded-lg border border-slate-200 bg-white p-0 text-slate-900 shadow-xl backdrop:bg-slate-900/40"
       onCancel={(e) => {
         e.preventDefault();
         onClose();
@@ -99,7 +99,10 @@ function ExportDialog({ poolId, exporters, scope, onClose }: { poolId: string; e
               id={`${id}-exporter`}
               className={`input ${fieldError ? 'input-error' : ''}`}
               value={exporterId}
-              onChange={(e) => setExporterId(e.target.value)}
+              onChange={(e) => {
+                setExporterId(e.target.value);
+                setFieldError(null);
+              }}
               aria-invalid={fieldError ? true : undefined}
               aria-describedby={fieldError ? `${id}-exporter-error` : undefined}
               autoFocus
