@@ -122,7 +122,7 @@ export function ExportsLive({ poolId, exports, selected, canAct }: { poolId: str
                           Failures
                         </Link>
                       )}
-                      {canAct && finished && e.failed > 0 && (
+                      {canAct && finished && (e.failed > 0 || (e.state === 'CANCELED' && done < e.total)) && (
                         <button type="button" className="btn btn-sm" onClick={() => act(e, 'retry')} disabled={busy !== null}>
                           {busy === `${e.id}:retry` ? 'Retrying…' : 'Retry failed'}
                         </button>

@@ -19,6 +19,7 @@ import { cohortEndpoints } from './endpoints/cohorts';
 import { browseEndpoints } from './endpoints/browse';
 import { deidEndpoints } from './endpoints/deid';
 import { exporterEndpoints } from './endpoints/exporters';
+import { exportEndpoints } from './endpoints/exports';
 import { notificationEndpoints } from './endpoints/notifications';
 import { poolMemberEndpoints } from './endpoints/pools';
 import { viewerEndpoints } from './endpoints/viewers';
@@ -86,6 +87,7 @@ export const api = {
   ...notificationEndpoints,
   ...cohortEndpoints,
   ...exporterEndpoints,
+  ...exportEndpoints,
 } satisfies Record<string, Endpoint>;
 
 export type Api = typeof api;

@@ -16,6 +16,10 @@
  * - Where a pool's data may be exported ('exporters': creating, changing, deleting its exporters)
  *   is the OWNER's alone, like its rules: administrators register destinations but never point a
  *   pool at one (administration never grants pool data). Readers of the pool see exporters' names.
+ * - Sending a pool's studies to a destination ('export': lib/exports) is for its OWNER and
+ *   RESEARCHER members, through the pool's own exporters only. Coordinators bring data in, they
+ *   do not send it out; administrators are not members by being administrators; a pool-scoped
+ *   token is read-only, so it cannot export either.
  * - A pool-scoped API token reaches its pool only, read-only.
  * - A pool the actor may not see answers NOT_FOUND, never FORBIDDEN, so ids cannot be probed.
  */
@@ -28,9 +32,10 @@ import type { Actor } from './actor';
  * rules: save a rule version (it decides what identity reaches researchers). identity: the
  * identity map, lookup tables, preview on real data, quarantine release. ingest: put source
  * data into the pool over STOW-RS (it reveals research identities). exporters: set up where the
- * pool's studies may be sent.
+ * pool's studies may be sent. export: send the pool's studies to a destination through one of its
+ * exporters.
  */
-export type PoolNeed = 'read' | 'coordinate' | 'own' | 'rules' | 'identity' | 'ingest' | 'exporters';
+export type PoolNeed = 'read' | 'coordinate' | 'own' | 'rules' | 'identity' | 'ingest' | 'exporters' | 'export';
 
 export interface PoolAccess {
   pool: Pool;
@@ -92,6 +97,9 @@ export function decidePool(
       return admin || (poolRole && COORDINATING.includes(poolRole)) ? 'allow' : 'forbidden';
     case 'own':
       return admin || poolRole === 'OWNER' ? 'allow' : 'forbidden';
+    case 'export':
+      // Membership decides, never the admin role.
+      return poolRole === 'OWNER' || poolRole === 'RESEARCHER' ? 'allow' : 'forbidden';
     case 'rules':
     case 'identity':
     case 'ingest':

@@ -10,7 +10,8 @@
  */
 import { audit } from '../audit';
 import type { Actor } from '../auth/actor';
-import { db, Prisma } from '../db';
+import { decidePool } from '../auth/access';
+import { db, Prisma, type PoolRole } from '../db';
 import { AppError } from '../errors';
 import { nextSecret, secretState } from '../secrets';
 import type { ExporterInput } from './schema';
@@ -117,11 +118,12 @@ export async function deleteExporter(actor: Actor, poolId: string, id: string) {
 
 /**
  * The exporters a page offers in its "Export…" dialog: the enabled ones, names only. Null when the
- * visitor is not a member of the pool (an administrator is not, by being one): the button is a
- * convenience, POST /pools/{id}/exports decides.
+ * visitor may not export from this pool (lib/auth/access.ts need 'export': the owner and
+ * researchers; not coordinators, not an administrator by being one). The button is a convenience:
+ * POST /pools/{id}/exports decides again.
  */
-export async function exportChoices(access: { pool: { id: string }; poolRole: string | null }): Promise<ExporterSummary[] | null> {
-  if (!access.poolRole) return null;
+export async function exportChoices(actor: Actor, access: { pool: { id: string }; poolRole: PoolRole | null }): Promise<ExporterSummary[] | null> {
+  if (decidePool(actor, access.pool.id, access.poolRole, 'export') !== 'allow') return null;
   const rows = await db.exporter.findMany({ where: { poolId: access.pool.id, enabled: true }, orderBy: { name: 'asc' }, include });
   return rows.map(exporterSummary);
 }

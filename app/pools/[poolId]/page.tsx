@@ -31,7 +31,7 @@ export default async function PoolPage({ params, searchParams }: { params: Promi
   const withDefault = sp.sort ? sp : { ...sp, sort: 'patientId', dir: sp.dir ?? 'asc' };
   const parsed = studyListQuerySchema.safeParse(withDefault);
   const q = parsed.success ? parsed.data : studyListQuerySchema.parse({ sort: 'patientId', dir: 'asc' });
-  const [{ rows, total }, modalities, exporters] = await Promise.all([listStudies(pool.id, q), listPoolModalities(pool.id), exportChoices(access)]);
+  const [{ rows, total }, modalities, exporters] = await Promise.all([listStudies(pool.id, q), listPoolModalities(pool.id), exportChoices(access.actor, access)]);
   const { byStudy, studiesOfPatient } = await summarizeStudies(pool.id, rows);
   await auditPoolView(actor, pool.id, 'page');
   const pages = Math.max(1, Math.ceil(total / q.pageSize));

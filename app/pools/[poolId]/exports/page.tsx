@@ -20,7 +20,7 @@ export default async function PoolExportsPage({ params, searchParams }: { params
   const access = await pagePool(poolId, 'read');
   const { pool, poolRole, isAdmin, isOwner } = access;
   const sp = await searchParams;
-  const [exports, exporters] = await Promise.all([listPoolExports(pool.id), exportChoices(access)]);
+  const [exports, exporters] = await Promise.all([listPoolExports(pool.id), exportChoices(access.actor, access)]);
   const selectedId = sp.export && exports.some((e) => e.id === sp.export) ? sp.export : null;
   const problems = selectedId ? await exportProblems(pool.id, selectedId, positiveInt(sp.page)) : null;
   const selected = selectedId ? exports.find((e) => e.id === selectedId)! : null;

@@ -32,7 +32,7 @@ export default async function StudyPage({ params }: { params: Promise<{ poolId: 
   const bytes = study.series.reduce((n, s) => n + s.instances.reduce((m, i) => m + i.size, 0), 0);
   const instances = study.series.reduce((n, s) => n + s.instances.length, 0);
   const api = `/api/v1/pools/${pool.id}`;
-  const exporters = await exportChoices(access);
+  const exporters = await exportChoices(access.actor, access);
   return (
     <>
       <PageHeader
