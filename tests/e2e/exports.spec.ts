@@ -15,7 +15,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
-import { freePort, orthancInstanceCount, startOrthancProcess, type OrthancProcess } from '../../scripts/lib/orthanc';
+import { freePort, startOrthancProcess, type OrthancProcess } from '../../scripts/lib/orthanc';
 import { generateCorpus } from '../../lib/synthetic';
 import { signIn, world } from './state';
 
@@ -26,12 +26,12 @@ let archiveDir: string;
 
 test.beforeAll(async () => {
   archiveDir = await fs.mkdtemp(path.join(os.tmpdir(), 'tributary-e2e-archive-'));
-  archive = await startOrthancProcess({ dir: archiveDir, aet: 'E2E_ARCHIVE', dicomWeb: true, dicomPort: await freePort(), httpPort: await freePort() });
+  archive = await startOrthancProcess({ dir: archiveDir, aet: 'E2E_ARCHIVE', dicomWeb: true, verbose: !!process.env.EXPORTS_DEBUG, dicomPort: await freePort(), httpPort: await freePort() });
 });
 
 test.afterAll(async () => {
   await archive?.stop();
-  if (archiveDir) await fs.rm(archiveDir, { recursive: true, force: true });
+  if (archiveDir && !process.env.EXPORTS_DEBUG) await fs.rm(archiveDir, { recursive: true, force: true });
 });
 
 async function screenshot(page: Page, name: string) {
@@ -153,7 +153,8 @@ test('an admin adds a destination, the owner an exporter, a researcher exports a
   await screenshot(page, 'pool-exports');
 
   // The destination holds exactly what was sent.
-  expect(await orthancInstanceCount(archive.httpUrl)).toBe(expected);
+  const archived = async () => ((await (await fetch(`${archive.httpUrl}/instances`)).json()) as string[]).length;
+  expect(await archived()).toBe(expected);
 
   // Exporting the same studies again sends nothing new (already there).
   await page.goto(`/pools/${w.pools.a}`);
@@ -164,5 +165,6 @@ test('an admin adds a destination, the owner an exporter, a researcher exports a
   const again = page.getByRole('table', { name: 'Exports' }).getByRole('row').filter({ hasText: exporterName }).first();
   await expect(again.getByText('completed', { exact: true })).toBeVisible({ timeout: 120_000 });
   await expect(again).toContainText(`0 sent · ${expected.toLocaleString('en-US')} already there`);
+  expect(await archived()).toBe(expected);
   await page.close();
 });

@@ -53,7 +53,7 @@ export default async function PoolExportsPage({ params, searchParams }: { params
       ) : (
         <ExportsLive poolId={pool.id} exports={exports} selected={selectedId} canAct={!!exporters} />
       )}
-      {selected && problems && (
+      {selected && problems && (problems.total > 0 || ['COMPLETED', 'WARNING', 'FAILED', 'CANCELED'].includes(selected.state)) && (
         <section id="problems" className="card mt-4 p-4" aria-labelledby="problems-title">
           <h2 id="problems-title" className="mb-1">
             Failures and warnings of the export to {selected.destination.name}
