@@ -2,8 +2,9 @@
  * The STOW-RS sender (PS3.18 10.5; seed-systems §3, dcm4chee-arc-light's "stow" exporter).
  *
  * One POST per batch (exporter.instancesPerRequest parts) to the destination's STOW-RS URL:
- * `multipart/related; type="application/dicom"`, one `application/dicom; transfer-syntax=<ts>`
- * part per instance, `Accept: application/dicom+json`. With `chunked` the body goes with
+ * `multipart/related; type="application/dicom"`, one `application/dicom` part per instance (no
+ * transfer-syntax parameter: Orthanc's DICOMweb plugin ignores a part that has one and answers
+ * 200 with nothing stored; the syntax is in each file's meta header), `Accept: application/dicom+json`. With `chunked` the body goes with
  * Transfer-Encoding: chunked, otherwise with its exact Content-Length (every part's size is
  * known before the first byte). Stored files are streamed from disk; only instances converted to
  * another transfer syntax (lib/exports/transcode.ts) are held in memory. The SHA-256 of every
@@ -16,8 +17,9 @@
  * Answers, per instance:
  * - 200 / 202 / 409 (and 400 with a DICOM JSON body): FailedSOPSequence item → FAILED with its
  *   FailureReason; ReferencedSOPSequence item with WarningReason → WARNING; ReferencedSOPSequence
- *   item → SENT; an instance the answer does not name → SENT on 200, FAILED on 202/409/400
- *   (never marked sent without an acknowledgement). A body that is not DICOM JSON → FAILED.
+ *   item → SENT; an instance the answer does not name → FAILED, whatever the status (never
+ *   marked sent without an acknowledgement: Orthanc answers 200 with empty sequences for parts
+ *   it could not read). A body that is not DICOM JSON → FAILED.
  * - 413: the batch is split in halves and each half sent again; a single instance → FAILED "too
  *   large for the destination".
  * - 415, 400 without a body: FAILED with the reason.
@@ -128,7 +130,7 @@ export function stowSender(destination: Destination, exporter: Exporter): Export
     const tail = Buffer.from(`--${boundary}--\r\n`, 'latin1');
     for (const p of parts) {
       p.hash = createHash('sha256');
-      p.head = Buffer.from(`--${boundary}\r\nContent-Type: application/dicom; transfer-syntax=${p.prepared.transferSyntaxUid}\r\nContent-Length: ${p.prepared.size}\r\n\r\n`, 'latin1');
+      p.head = Buffer.from(`--${boundary}\r\nContent-Type: application/dicom\r\nContent-Length: ${p.prepared.size}\r\n\r\n`, 'latin1');
     }
     const contentLength = parts.reduce((n, p) => n + p.head.length + p.prepared.size + 2, tail.length);
     const crlf = Buffer.from('\r\n', 'latin1');
@@ -206,7 +208,8 @@ export function stowSender(destination: Destination, exporter: Exporter): Export
         const w = answer.referenced.get(sop);
         return w === undefined ? { ...base, state: 'SENT' } : { ...base, state: 'WARNING', reason: `${host} stored it with a warning: ${warningText(w)}` };
       }
-      if (res.status === 200) return { ...base, state: 'SENT' };
+      // Not named in the answer: not acknowledged, so not sent (a server that could not read a
+      // part answers 200 with both sequences empty — Orthanc does).
       return { id: p.inst.id, state: 'FAILED', reason: `${host} did not acknowledge this instance (HTTP ${res.status})` };
     });
   }
