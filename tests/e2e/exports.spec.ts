@@ -68,6 +68,16 @@ test('an admin adds a destination, the owner an exporter, a researcher exports a
   await form.getByRole('button', { name: 'Create destination' }).click();
   await expect(form.getByText('Name is required')).toBeVisible();
   await expect(form.locator('.field-error')).toHaveCount(2);
+  // A DICOM destination asks for a device and storage commitment instead of a URL.
+  await form.getByLabel('Type').selectOption('DICOM');
+  await expect(form.getByLabel('Receiving device *')).toBeVisible();
+  await expect(form.getByLabel(/Supports Storage Commitment/)).toBeVisible();
+  await screenshot(admin, 'admin-destination-dicom-form');
+  await form.getByLabel('Type').selectOption('DICOMWEB');
+  await form.getByLabel('Authentication').selectOption('BASIC');
+  await expect(form.getByLabel('Password *')).toHaveAttribute('type', 'password');
+  await screenshot(admin, 'admin-destination-web-form');
+  await form.getByLabel('Authentication').selectOption('NONE');
   await form.getByLabel('Name *').fill(destName);
   await form.getByLabel('STOW-RS URL *').fill(stowUrl);
   await form.getByLabel('Description').fill('The research group’s Orthanc');
@@ -128,8 +138,15 @@ test('an admin adds a destination, the owner an exporter, a researcher exports a
   const instanceCells = await studies.locator('tbody tr').filter({ has: page.locator('input:checked') }).locator('td:nth-last-child(2)').allInnerTexts();
   const expected = instanceCells.reduce((n, t) => n + Number(t.replace(/,/g, '')), 0);
   expect(expected).toBeGreaterThan(0);
-  await page.getByRole('region', { name: 'Selection' }).getByRole('button', { name: 'Export…' }).click();
+  const exportButton = page.getByRole('region', { name: 'Selection' }).getByRole('button', { name: 'Export…' });
+  await exportButton.click();
   const dialog = page.getByRole('dialog', { name: 'Export 2 selected studies' });
+  await expect(dialog).toBeVisible();
+  // Escape closes it and gives the focus back to the button.
+  await page.keyboard.press('Escape');
+  await expect(dialog).toHaveCount(0);
+  await expect(exportButton).toBeFocused();
+  await page.keyboard.press('Enter');
   await expect(dialog).toBeVisible();
   // Start without choosing: the field says what is missing.
   await dialog.getByLabel('Exporter *').selectOption('');
