@@ -27,6 +27,11 @@ async function startWorkerProcess(crashAt?: string): Promise<ChildProcess> {
 }
 
 beforeAll(async () => {
+  // Exports other test files left queued (they ran their jobs in-process) must not reach the
+  // worker child: its crash point counts batches of every job it runs.
+  await db.export.updateMany({ where: { state: { in: ['QUEUED', 'SCHEDULED', 'RUNNING'] } }, data: { state: 'CANCELED' } });
+  const { queue } = await import('@/lib/jobs/queues');
+  await queue('export').obliterate({ force: true });
   orthanc = await startOrthanc({ aet: 'STOW_CRASH', dicomWeb: true, basicAuth: auth });
 });
 afterAll(async () => {

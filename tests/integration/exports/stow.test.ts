@@ -198,6 +198,29 @@ describe('STOW-RS answers', () => {
     }
   });
 
+  it('409 with FailedSOPSequence (e.g. SOP class not supported) and 415: FAILED with the reason', async () => {
+    const srv = await fakeStow((sops) => ({ status: 409, body: { '00081198': { vr: 'SQ', Value: sops.map((x) => ref(x, { '00081197': { vr: 'US', Value: [0x0122] } })) } } }));
+    const srv415 = await fakeStow(() => ({ status: 415 }));
+    try {
+      const s = await setup({ url: srv.url, auth: undefined, instancesPerSeries: 2, exporter: { instancesPerRequest: 2 } });
+      const ex = await createExport(s.actor, s.pool.id, { exporterId: s.exporter.id, studyIds: s.seeded.studyIds, wholePool: false, resend: false });
+      await runExport(ex.id, ex.attempts, { isFinalAttempt: true });
+      const d = await db.export.findUniqueOrThrow({ where: { id: ex.id }, include: { instances: true } });
+      expect(d).toMatchObject({ state: 'FAILED', failed: 2, sent: 0 });
+      expect(d.instances.every((i) => /SOP class not supported \(0x0122\) \(HTTP 409\)/.test(i.reason ?? ''))).toBe(true);
+
+      const t = await setup({ url: srv415.url, auth: undefined, instancesPerSeries: 1 });
+      const ex2 = await createExport(t.actor, t.pool.id, { exporterId: t.exporter.id, studyIds: t.seeded.studyIds, wholePool: false, resend: false });
+      await runExport(ex2.id, ex2.attempts, { isFinalAttempt: true });
+      const d2 = await db.export.findUniqueOrThrow({ where: { id: ex2.id }, include: { instances: true } });
+      expect(d2.state).toBe('FAILED');
+      expect(d2.instances[0].reason).toMatch(/refused the media type or transfer syntax 1\.2\.840\.10008\.1\.2\.1 \(HTTP 415\)/);
+    } finally {
+      await srv.close();
+      await srv415.close();
+    }
+  });
+
   it('invalid JSON → FAILED (not marked sent)', async () => {
     const srv = await fakeStow(() => ({ status: 200 }));
     try {
