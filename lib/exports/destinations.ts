@@ -12,8 +12,9 @@ import { db, Prisma } from '../db';
 import { echo } from '../dicom/scu';
 import { devicePeer } from '../devices/tls';
 import { AppError, publicMessage } from '../errors';
-import { HttpError, httpRequest, hostOf, type HttpAuth, type HttpPeer } from '../http/client';
-import { decryptSecret, nextSecret, secretState } from '../secrets';
+import { HttpError, httpRequest, hostOf } from '../http/client';
+import { webPeer } from '../http/peer';
+import { nextSecret, secretState } from '../secrets';
 import type { DestinationInput } from './schema';
 
 /** Calling AE title of a destination test when no pool exports to it yet. */
@@ -124,53 +125,6 @@ export async function deleteDestination(actor: Actor, id: string) {
   await audit({ userId: actor.userId, action: 'destination.delete', targetType: 'destination', targetId: id });
 }
 
-type WebDestination = Pick<
-  Prisma.DestinationGetPayload<object>,
-  | 'webStowUrl'
-  | 'webHeaders'
-  | 'webConnectTimeoutMs'
-  | 'webReadTimeoutMs'
-  | 'webTlsCa'
-  | 'webTlsAllowAnyHost'
-  | 'webTlsTrustAll'
-  | 'webAuthType'
-  | 'webUsername'
-  | 'webSecret'
-  | 'webTokenUrl'
-  | 'webScope'
-  | 'maxAssociations'
->;
-
-/** The destination's authentication with its secret decrypted (in memory, for one request). */
-export function destinationAuth(d: WebDestination): HttpAuth {
-  const secret = () => {
-    if (!d.webSecret) throw new AppError('VALIDATION', 'The destination\'s credentials are not set');
-    return decryptSecret(d.webSecret);
-  };
-  switch (d.webAuthType) {
-    case 'NONE':
-      return { kind: 'none' };
-    case 'BASIC':
-      return { kind: 'basic', username: d.webUsername ?? '', password: secret() };
-    case 'BEARER':
-      return { kind: 'bearer', token: secret() };
-    case 'OAUTH2':
-      return { kind: 'oauth2', tokenUrl: d.webTokenUrl ?? '', clientId: d.webUsername ?? '', clientSecret: secret(), scope: d.webScope };
-  }
-}
-
-/** lib/http's peer for a DICOMweb destination (the destination's own settings, no exporter overrides). */
-export function destinationHttpPeer(d: WebDestination): HttpPeer {
-  return {
-    auth: destinationAuth(d),
-    headers: (d.webHeaders ?? {}) as Record<string, string>,
-    tls: { caPem: d.webTlsCa, allowAnyHostname: d.webTlsAllowAnyHost, disableTrustManager: d.webTlsTrustAll },
-    connectTimeoutMs: d.webConnectTimeoutMs,
-    readTimeoutMs: d.webReadTimeoutMs,
-    maxSockets: d.maxAssociations,
-  };
-}
-
 const AUTH_WORDS = { NONE: 'without authentication', BASIC: 'with the user name and password', BEARER: 'with the bearer token', OAUTH2: 'with an OAuth2 token' } as const;
 
 /**
@@ -192,7 +146,7 @@ export async function testDestination(actor: Actor, id: string): Promise<{ ok: b
       result = { ok: true, ms: r.ms, message: `C-ECHO as ${callingAe} answered in ${r.ms} ms by ${d.device.aeTitle} at ${d.device.host}:${d.device.port}${d.device.tls ? ' (TLS)' : ''}` };
     } else {
       if (!d.webStowUrl) throw new AppError('VALIDATION', 'This destination has no STOW-RS URL');
-      const peer = { ...destinationHttpPeer(d), connectTimeoutMs: Math.min(d.webConnectTimeoutMs, 10_000), readTimeoutMs: Math.min(d.webReadTimeoutMs, 15_000) };
+      const peer = { ...webPeer(d, { what: 'destination' }), connectTimeoutMs: Math.min(d.webConnectTimeoutMs, 10_000), readTimeoutMs: Math.min(d.webReadTimeoutMs, 15_000) };
       const url = new URL(d.webStowUrl);
       url.searchParams.set('limit', '1');
       // STOW-RS is POST only; a GET (QIDO-RS on most servers) is answered without storing anything.
