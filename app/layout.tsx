@@ -38,6 +38,7 @@ export default async function RootLayout({ children }: { children: React.ReactNo
                     <Link href="/admin/pools">Manage pools</Link>
                     <Link href="/admin/connectors">Connectors</Link>
                     <Link href="/admin/cohort-sources">Cohort sources</Link>
+                    <Link href="/admin/destinations">Destinations</Link>
                     <Link href="/admin/users">Users</Link>
                     <Link href="/admin/queues">Queues</Link>
                     <Link href="/admin/audit">Audit</Link>

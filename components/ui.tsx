@@ -46,6 +46,9 @@ const STATE_STYLES: Record<string, string> = {
   FAILED: 'bg-rose-100 text-rose-800',
   INVALID: 'bg-rose-100 text-rose-800',
   CANCELLED: 'bg-slate-200 text-slate-600',
+  COMPLETED: 'bg-emerald-100 text-emerald-800',
+  WARNING: 'bg-amber-100 text-amber-800',
+  CANCELED: 'bg-slate-200 text-slate-600',
 };
 
 export function StateBadge({ state }: { state: string }) {

@@ -19,6 +19,7 @@ import { closeoutEndpoints } from './endpoints/closeout';
 import { cohortEndpoints } from './endpoints/cohorts';
 import { browseEndpoints } from './endpoints/browse';
 import { deidEndpoints } from './endpoints/deid';
+import { exporterEndpoints } from './endpoints/exporters';
 import { exportEndpoints } from './endpoints/exports';
 import { notificationEndpoints } from './endpoints/notifications';
 import { poolMemberEndpoints } from './endpoints/pools';
@@ -89,6 +90,7 @@ export const api = {
   ...cohortEndpoints,
   ...receiptEndpoints,
   ...closeoutEndpoints,
+  ...exporterEndpoints,
   ...exportEndpoints,
 } satisfies Record<string, Endpoint>;
 

@@ -13,6 +13,7 @@ const ACCESS_TEXT: Record<Endpoint['access'], string> = {
   'pool:rules': 'Pool owners only (not admins): saving rules decides what identity reaches researchers.',
   'pool:identity': 'Pool owners only (not admins).',
   'pool:purge': 'Pool owners only (not admins, not tokens): the project close-out destroys the pool’s data and identity map.',
+  'pool:exporters': 'Pool owners only (not admins): an exporter decides where the pool\'s studies may be sent.',
   'pool:export': 'Pool owners and researchers (membership, not the admin role); never a pool-scoped token.',
 };
 

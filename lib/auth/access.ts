@@ -17,6 +17,9 @@
  *   staging; 'purge') is the OWNER's alone: it destroys the research project's data and the only
  *   link back to the patients, an owner's decision for the IRB. Administrators are not owners by
  *   being administrators (they delete pools, which is their infrastructure decision).
+ * - Where a pool's data may be exported ('exporters': creating, changing, deleting its exporters)
+ *   is the OWNER's alone, like its rules: administrators register destinations but never point a
+ *   pool at one (administration never grants pool data). Readers of the pool see exporters' names.
  * - Sending a pool's studies to a destination ('export': lib/exports) is for its OWNER and
  *   RESEARCHER members, through the pool's own exporters only. Coordinators bring data in, they
  *   do not send it out; administrators are not members by being administrators; a pool-scoped
@@ -33,9 +36,10 @@ import type { Actor } from './actor';
  * rules: save a rule version (it decides what identity reaches researchers). identity: the
  * identity map, lookup tables, preview on real data, quarantine release. ingest: put source
  * data into the pool over STOW-RS (it reveals research identities). purge: the project close-out.
- * export: send the pool's studies to a destination through one of its exporters.
+ * exporters: set up where the pool's studies may be sent. export: send the pool's studies to a
+ * destination through one of its exporters.
  */
-export type PoolNeed = 'read' | 'coordinate' | 'own' | 'rules' | 'identity' | 'ingest' | 'purge' | 'export';
+export type PoolNeed = 'read' | 'coordinate' | 'own' | 'rules' | 'identity' | 'ingest' | 'purge' | 'exporters' | 'export';
 
 export interface PoolAccess {
   pool: Pool;
@@ -104,6 +108,7 @@ export function decidePool(
     case 'identity':
     case 'ingest':
     case 'purge':
+    case 'exporters':
       // Administration never grants identity or the rules that protect it (separation of duties).
       return poolRole === 'OWNER' && !admin ? 'allow' : 'forbidden';
   }

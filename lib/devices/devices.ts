@@ -59,6 +59,8 @@ export async function deleteDevice(actor: Actor, id: string) {
   await loadDevice(id);
   const used = await db.connector.count({ where: { deviceId: id } });
   if (used) throw new AppError('CONFLICT', `This device is used by ${used} connector(s); delete or change them first`);
+  const destinations = await db.destination.count({ where: { deviceId: id } });
+  if (destinations) throw new AppError('CONFLICT', `${destinations} export destination(s) send to this device; delete or change them first`);
   await db.device.delete({ where: { id } });
   await audit({ userId: actor.userId, action: 'device.delete', targetType: 'device', targetId: id });
 }

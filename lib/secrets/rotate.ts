@@ -15,6 +15,9 @@ export const STORED_SECRETS: readonly { table: string; column: string }[] = [
   { table: 'Device', column: 'tlsClientKey' },
   { table: 'Connector', column: 'webSecret' },
   { table: 'SigningKey', column: 'privateKey' },
+  { table: 'Destination', column: 'webSecret' },
+  { table: 'Exporter', column: 'bearerToken' },
+  { table: 'Exporter', column: 'basicAuth' },
 ];
 
 export interface RotateReport {

@@ -47,6 +47,7 @@ export async function routesFor(page: Page, role: Role): Promise<Visit[]> {
         { name: 'pool-studies', url: `/pools/${a}` },
         ...(study ? [{ name: 'study', url: study }] : []),
         { name: 'pool-viewers', url: `/pools/${a}/viewers` },
+        { name: 'pool-exports', url: `/pools/${a}/exports` },
         { name: 'account', url: '/account' },
         { name: 'notifications', url: '/notifications' },
         { name: 'not-found', url: `/pools/${w.pools.b}`, status: 404 },
@@ -62,12 +63,15 @@ export async function routesFor(page: Page, role: Role): Promise<Visit[]> {
         { name: 'pool-settings', url: `/pools/${a}/settings` },
         { name: 'pool-identity', url: `/pools/${a}/identity` },
         { name: 'pool-quarantine', url: `/pools/${a}/quarantine` },
+        { name: 'pool-exporters', url: `/pools/${a}/exporters` },
+        { name: 'pool-exports-owner', url: `/pools/${a}/exports` },
       ];
     case 'admin':
       return [
         { name: 'admin-users', url: '/admin/users' },
         { name: 'admin-devices', url: '/admin/devices' },
         { name: 'admin-connectors', url: '/admin/connectors' },
+        { name: 'admin-destinations', url: '/admin/destinations' },
         { name: 'admin-pools', url: '/admin/pools' },
         { name: 'admin-pool', url: `/admin/pools/${a}` },
         { name: 'admin-queues', url: '/admin/queues' },

@@ -2,7 +2,9 @@ import Link from 'next/link';
 import { pagePool, poolPageTitle } from '@/lib/auth/page';
 import { STUDY_PAGE_SIZES, studyListQuerySchema, type StudyListQuery } from '@/lib/pools/schema';
 import { auditPoolView, listPoolModalities, listStudies, summarizeStudies } from '@/lib/pools/studies';
+import { exportChoices } from '@/lib/exports/exporters';
 import { EmptyState, PageHeader } from '@/components/ui';
+import { ExportButton } from '@/components/exports/export-dialog';
 import { PoolTabs } from './pool-tabs';
 import { StudiesTable, type SortHeader } from './studies-table';
 
@@ -21,14 +23,15 @@ export async function generateMetadata({ params }: { params: Promise<{ poolId: s
 
 export default async function PoolPage({ params, searchParams }: { params: Promise<{ poolId: string }>; searchParams: Promise<Record<string, string>> }) {
   const { poolId } = await params;
-  const { actor, pool, poolRole, isAdmin } = await pagePool(poolId, 'read');
+  const access = await pagePool(poolId, 'read');
+  const { actor, pool, poolRole, isAdmin } = access;
   const sp = await searchParams;
   // The page opens grouped by patient (research ID, each patient's studies newest first); the API's
   // default order (newest study first) is unchanged.
   const withDefault = sp.sort ? sp : { ...sp, sort: 'patientId', dir: sp.dir ?? 'asc' };
   const parsed = studyListQuerySchema.safeParse(withDefault);
   const q = parsed.success ? parsed.data : studyListQuerySchema.parse({ sort: 'patientId', dir: 'asc' });
-  const [{ rows, total }, modalities] = await Promise.all([listStudies(pool.id, q), listPoolModalities(pool.id)]);
+  const [{ rows, total }, modalities, exporters] = await Promise.all([listStudies(pool.id, q), listPoolModalities(pool.id), exportChoices(access.actor, access)]);
   const { byStudy, studiesOfPatient } = await summarizeStudies(pool.id, rows);
   await auditPoolView(actor, pool.id, 'page');
   const pages = Math.max(1, Math.ceil(total / q.pageSize));
@@ -55,7 +58,12 @@ export default async function PoolPage({ params, searchParams }: { params: Promi
 
   return (
     <>
-      <PageHeader title={pool.name} subtitle={pool.description} crumbs={[{ href: '/pools', label: 'Pools' }]} />
+      <PageHeader
+        title={pool.name}
+        subtitle={pool.description}
+        crumbs={[{ href: '/pools', label: 'Pools' }]}
+        actions={exporters?.length && total > 0 ? <ExportButton poolId={pool.id} exporters={exporters} scope={{ wholePool: true, label: `the whole pool “${pool.name}”` }} /> : undefined}
+      />
       <PoolTabs poolId={pool.id} active="studies" poolRole={poolRole} isAdmin={isAdmin} />
       {pool.closedAt && (
         <p className="card mb-3 border-amber-200 bg-amber-50 p-3 text-amber-900" role="status">
@@ -121,6 +129,7 @@ export default async function PoolPage({ params, searchParams }: { params: Promi
           poolId={pool.id}
           headers={headers}
           grouped={q.sort === 'patientId'}
+          exporters={exporters}
           rows={rows.map((s) => {
             const sum = byStudy.get(s.id);
             const first = sum?.series.find((x) => x.numInstances > 0);

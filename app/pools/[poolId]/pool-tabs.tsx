@@ -1,7 +1,7 @@
 import Link from 'next/link';
 import type { PoolRole } from '@/lib/db';
 
-export type PoolTab = 'studies' | 'query' | 'viewers' | 'quarantine' | 'report' | 'identity' | 'settings';
+export type PoolTab = 'studies' | 'query' | 'viewers' | 'exports' | 'exporters' | 'quarantine' | 'report' | 'identity' | 'settings';
 
 /**
  * The pool's sections. Which ones show is only a convenience: every page and endpoint checks
@@ -15,6 +15,8 @@ export function PoolTabs({ poolId, active, poolRole, isAdmin }: { poolId: string
     { key: 'studies', href: `/pools/${poolId}`, label: 'Studies', show: true },
     { key: 'query', href: `/pools/${poolId}/query`, label: 'Query & retrieve', show: canQuery },
     { key: 'viewers', href: `/pools/${poolId}/viewers`, label: 'Viewers & DICOMweb', show: true },
+    { key: 'exports', href: `/pools/${poolId}/exports`, label: 'Exports', show: true },
+    { key: 'exporters', href: `/pools/${poolId}/exporters`, label: 'Exporters', show: owns },
     { key: 'quarantine', href: `/pools/${poolId}/quarantine`, label: 'Quarantine', show: owns || isAdmin },
     { key: 'report', href: `/pools/${poolId}/report`, label: 'De-identification report', show: owns || isAdmin },
     { key: 'identity', href: `/pools/${poolId}/identity`, label: 'Identity map', show: owns },

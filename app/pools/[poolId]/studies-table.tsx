@@ -9,6 +9,7 @@ import Link from 'next/link';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { OhifLink } from '@/components/viewers/ohif-link';
 import { WeasisButton } from '@/components/viewers/weasis-button';
+import { ExportButton, type ExporterChoice } from '@/components/exports/export-dialog';
 
 export interface StudyRow {
   id: string;
@@ -93,10 +94,13 @@ export function StudiesTable({
   rows,
   headers,
   grouped = false,
+  exporters = null,
 }: {
   poolId: string;
   rows: StudyRow[];
   headers: SortHeader[];
+  /** The pool's enabled exporters, when the visitor may export (null: no "Export…" action). */
+  exporters?: ExporterChoice[] | null;
   /** Sorted by research ID: a patient's studies are shown as one group. */
   grouped?: boolean;
 }) {
@@ -151,7 +155,7 @@ export function StudiesTable({
     <>
       <div className="mb-2 flex min-h-9 flex-wrap items-start gap-2" role="region" aria-label="Selection">
         {ids.length === 0 ? (
-          <span className="py-1 text-slate-500">Tick studies to view them together, download them or open them in Weasis. Shift-click (or Shift+Space) ticks a range.</span>
+          <span className="py-1 text-slate-500">Tick studies to view them together, download them, open them in Weasis{exporters?.length ? ' or export them' : ''}. Shift-click (or Shift+Space) ticks a range.</span>
         ) : (
           <>
             <span className="py-1 font-medium tabular-nums" aria-live="polite">
@@ -170,6 +174,9 @@ export function StudiesTable({
               <WeasisButton poolId={poolId} studyIds={ids} />
             ) : (
               <span className="py-1 text-slate-500">Weasis opens at most {MAX_WEASIS_STUDIES} studies at once.</span>
+            )}
+            {exporters && exporters.length > 0 && (
+              <ExportButton poolId={poolId} exporters={exporters} scope={{ studyIds: ids, label: `${ids.length} selected ${ids.length === 1 ? 'study' : 'studies'}` }} />
             )}
             <button type="button" className="btn btn-sm" onClick={() => setSelected(new Map())}>
               Clear selection

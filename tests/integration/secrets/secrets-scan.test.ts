@@ -25,6 +25,10 @@ interface Ctx {
   adminToken: string;
   coordToken: string;
   poolId: string;
+  /** The research pool's owner (exporters are theirs to set up). */
+  ownerToken: string;
+  /** Set by the destination kind, used by the exporter kinds. */
+  destinationId?: string;
   /** Every API answer is kept for the scan. */
   call: (...a: Parameters<typeof call>) => Promise<CallResult>;
   cleanups: (() => Promise<void>)[];
@@ -209,7 +213,65 @@ const receiptSigningKey: SecretKind = {
   },
 };
 
-const SECRET_KINDS: SecretKind[] = [cohortSourcePassword, deviceTlsKey, dicomwebSecret, receiptSigningKey];
+const destPassword = marker('DESTPW');
+const destPassword2 = marker('DESTPW2');
+
+const destinationSecret: SecretKind = {
+  what: 'export destination password',
+  markers: [destPassword, destPassword2],
+  async exercise(ctx) {
+    const admin = { token: ctx.adminToken };
+    const closed = await freePort(); // nothing listens: Test destination fails
+    const body = { name: `scan dest ${suffix()}`, type: 'DICOMWEB', webStowUrl: `http://127.0.0.1:${closed}/dicom-web/studies`, webAuthType: 'BASIC', webUsername: 'tributary', webSecret: destPassword };
+    const created = await ctx.call(api.createDestination, {}, { ...admin, body });
+    expect(created.status, created.text).toBe(201);
+    const id = (created.json as { id: string }).id;
+    ctx.destinationId = id;
+    expect((await db.destination.findUniqueOrThrow({ where: { id } })).webSecret).toMatch(/^v1:/);
+    expect((await ctx.call(api.getDestination, { id }, admin)).json).toMatchObject({ webSecret: 'set' });
+    expect((await ctx.call(api.listDestinations, {}, admin)).status).toBe(200);
+    expect((await ctx.call(api.updateDestination, { id }, { ...admin, body: { ...body, webSecret: destPassword2 } })).status).toBe(200);
+    expect((await ctx.call(api.testDestination, { id }, admin)).json).toMatchObject({ ok: false });
+    // A refused update (a field error) with the secret in the body.
+    expect((await ctx.call(api.updateDestination, { id }, { ...admin, body: { ...body, webStowUrl: 'ftp://nowhere' } })).status).toBe(422);
+  },
+};
+
+const exporterBearer = marker('EXPBEARER');
+const exporterBasic = `scan:${marker('EXPBASIC')}`;
+
+/** Both exporter overrides, set, replaced and read back by the pool's owner and a researcher. */
+function exporterKind(what: string, column: 'bearerToken' | 'basicAuth', value: string): SecretKind {
+  return {
+    what,
+    markers: [value],
+    async exercise(ctx) {
+      const owner = { token: ctx.ownerToken };
+      const body = { name: `scan ${column} ${suffix()}`, destinationId: ctx.destinationId!, [column]: value };
+      const created = await ctx.call(api.createExporter, { id: ctx.poolId }, { ...owner, body });
+      expect(created.status, created.text).toBe(201);
+      const id = (created.json as { id: string }).id;
+      expect((await db.exporter.findUniqueOrThrow({ where: { id } }))[column]).toMatch(/^v1:/);
+      expect((await ctx.call(api.getExporter, { id: ctx.poolId, exporterId: id }, owner)).json).toMatchObject({ [column]: 'set' });
+      expect((await ctx.call(api.listExporters, { id: ctx.poolId }, owner)).status).toBe(200);
+      expect((await ctx.call(api.listExporters, { id: ctx.poolId }, { token: ctx.coordToken })).status).toBe(200);
+      expect((await ctx.call(api.updateExporter, { id: ctx.poolId, exporterId: id }, { ...owner, body: { ...body, concurrency: 0 } })).status).toBe(422);
+      expect((await ctx.call(api.updateExporter, { id: ctx.poolId, exporterId: id }, { ...owner, body: { ...body, name: `${body.name} 2` } })).status).toBe(200);
+      // Someone else's attempt to change it carries the value too.
+      expect((await ctx.call(api.updateExporter, { id: ctx.poolId, exporterId: id }, { token: ctx.adminToken, body })).status).toBe(403);
+    },
+  };
+}
+
+const SECRET_KINDS: SecretKind[] = [
+  cohortSourcePassword,
+  deviceTlsKey,
+  dicomwebSecret,
+  receiptSigningKey,
+  destinationSecret,
+  exporterKind('exporter bearer-token override', 'bearerToken', exporterBearer),
+  exporterKind('exporter basic-auth override', 'basicAuth', exporterBasic),
+];
 
 // ---------------------------------------------------------------------------------------------
 
@@ -242,17 +304,19 @@ afterAll(async () => {
 
 describe('stored secrets stay in their encrypted columns', () => {
   it('every secret column is a kind this scan exercises', () => {
-    expect(STORED_SECRETS.map((s) => `${s.table}.${s.column}`)).toEqual(['CohortSource.password', 'Device.tlsClientKey', 'Connector.webSecret', 'SigningKey.privateKey']);
+    expect(STORED_SECRETS.map((s) => `${s.table}.${s.column}`)).toEqual(['CohortSource.password', 'Device.tlsClientKey', 'Connector.webSecret', 'SigningKey.privateKey', 'Destination.webSecret', 'Exporter.bearerToken', 'Exporter.basicAuth']);
     expect(SECRET_KINDS.length).toBe(STORED_SECRETS.length);
   });
 
   it('finds no marker in logs, job data, audit rows, API answers or stored errors', async () => {
     const admin = await makeUser('ADMIN');
     const coord = await makeUser('COORDINATOR');
-    const pool = await makePool({ members: [{ userId: coord.id, role: 'COORDINATOR' }] });
+    const owner = await makeUser('RESEARCHER');
+    const pool = await makePool({ members: [{ userId: coord.id, role: 'COORDINATOR' }, { userId: owner.id, role: 'OWNER' }] });
     const ctx: Ctx = {
       adminToken: (await createApiToken({ userId: admin.id, name: 'scan' })).token,
       coordToken: (await createApiToken({ userId: coord.id, name: 'scan' })).token,
+      ownerToken: (await createApiToken({ userId: owner.id, name: 'scan' })).token,
       poolId: pool.id,
       call: async (...a) => {
         const r = await call(...a);
@@ -276,6 +340,8 @@ describe('stored secrets stay in their encrypted columns', () => {
       ...(await db.connector.findMany({ select: { webSecret: true, moveProblem: true } })).flatMap((c) => [c.webSecret ?? '', c.moveProblem ?? '']),
       ...(await db.signingKey.findMany({ select: { privateKey: true, publicKeyPem: true } })).flatMap((k) => [k.privateKey, k.publicKeyPem]),
       ...(await db.receipt.findMany({ select: { document: true } })).map((r) => JSON.stringify(r.document)),
+      ...(await db.destination.findMany({ select: { webSecret: true } })).map((d) => d.webSecret ?? ''),
+      ...(await db.exporter.findMany({ select: { bearerToken: true, basicAuth: true } })).flatMap((x) => [x.bearerToken ?? '', x.basicAuth ?? '']),
     ];
     // The scan must have looked at something in each place.
     expect(logLines.length).toBeGreaterThan(0);

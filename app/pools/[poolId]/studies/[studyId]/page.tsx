@@ -7,6 +7,8 @@ import { getStudy } from '@/lib/pools/studies';
 import { PageHeader, formatDicomDate } from '@/components/ui';
 import { OhifLink } from '@/components/viewers/ohif-link';
 import { WeasisButton } from '@/components/viewers/weasis-button';
+import { ExportButton } from '@/components/exports/export-dialog';
+import { exportChoices } from '@/lib/exports/exporters';
 
 function formatBytes(n: number): string {
   if (n < 1024) return `${n} B`;
@@ -21,7 +23,8 @@ export async function generateMetadata({ params }: { params: Promise<{ poolId: s
 
 export default async function StudyPage({ params }: { params: Promise<{ poolId: string; studyId: string }> }) {
   const { poolId, studyId } = await params;
-  const { pool, actor } = await pagePool(poolId, 'read');
+  const access = await pagePool(poolId, 'read');
+  const { pool, actor } = access;
   const study = await getStudy(pool.id, studyId).catch((e) => {
     if (e instanceof AppError && e.code === 'NOT_FOUND') notFound();
     throw e;
@@ -32,6 +35,7 @@ export default async function StudyPage({ params }: { params: Promise<{ poolId: 
   const api = `/api/v1/pools/${pool.id}`;
   const provenance = (await provenanceFile(pool.id, [study.id])).studies[0]?.events ?? [];
   const when = (d: string | null) => (d ? d.slice(0, 16).replace('T', ' ') : '—');
+  const exporters = await exportChoices(access.actor, access);
   return (
     <>
       <PageHeader
@@ -46,6 +50,7 @@ export default async function StudyPage({ params }: { params: Promise<{ poolId: 
                 Download study (zip)
               </a>
               <WeasisButton poolId={pool.id} studyIds={[study.id]} />
+              {exporters && exporters.length > 0 && <ExportButton poolId={pool.id} exporters={exporters} scope={{ studyIds: [study.id], label: 'this study' }} />}
             </div>
           ) : undefined
         }

@@ -1,0 +1,402 @@
+'use client';
+/**
+ * A pool's exporters, managed by its owner: which destination, dcm4chee's exporter properties
+ * (chunked, concurrency, instances per request, transfer syntaxes, bearer-token / basic-auth
+ * overrides, allow-any-hostname, disable-trust-manager), storage commitment, a schedule window,
+ * auto-export and enabled. The overrides are write-only ("set" / "not set").
+ */
+import Link from 'next/link';
+import { useRouter } from 'next/navigation';
+import { Fragment, useState } from 'react';
+import { apiFetch, validate } from '@/components/api-client';
+import { escapeCancels, FormAlert, OtherFieldErrors, str, useApiAction, useFieldBinder } from '@/components/admin/kit';
+import { useConfirm } from '@/components/confirm-dialog';
+import { EmptyState } from '@/components/ui';
+import { exporterInputSchema, TRANSFER_SYNTAX_KEYWORDS } from '@/lib/exports/schema';
+
+export interface ExporterRow {
+  id: string;
+  name: string;
+  destination: { id: string; name: string; type: 'DICOMWEB' | 'DICOM'; storageCommitment: boolean };
+  chunked: boolean;
+  concurrency: number;
+  instancesPerRequest: number;
+  transferSyntaxes: string[];
+  bearerToken: 'set' | 'not set';
+  basicAuth: 'set' | 'not set';
+  allowAnyHostname: boolean;
+  disableTrustManager: boolean;
+  storageCommitment: boolean;
+  schedule: string | null;
+  autoExport: boolean;
+  enabled: boolean;
+  exportCount: number;
+}
+
+export interface DestinationChoice {
+  id: string;
+  name: string;
+  type: 'DICOMWEB' | 'DICOM';
+  storageCommitment: boolean;
+  /** "https://archive/…/studies" or "ARCHIVE @ host:104" */
+  where: string;
+}
+
+type AuthMode = 'destination' | 'bearer' | 'basic';
+
+const KNOWN = [
+  'name', 'destinationId', 'chunked', 'concurrency', 'instancesPerRequest', 'transferSyntaxes', 'bearerToken', 'basicAuth',
+  'allowAnyHostname', 'disableTrustManager', 'storageCommitment', 'schedule', 'autoExport', 'enabled',
+];
+
+const UID_NAMES = Object.fromEntries(Object.entries(TRANSFER_SYNTAX_KEYWORDS).map(([k, v]) => [v, k]));
+
+function ExporterForm({ poolId, initial, destinations, onDone, onCancel }: { poolId: string; initial?: ExporterRow; destinations: DestinationChoice[]; onDone: () => void; onCancel?: () => void }) {
+  const a = useApiAction();
+  const f = useFieldBinder(a.fields);
+  const [destId, setDestId] = useState(initial?.destination.id ?? (destinations.length === 1 ? destinations[0].id : ''));
+  const dest = destinations.find((d) => d.id === destId);
+  const web = dest?.type !== 'DICOM';
+  const [mode, setMode] = useState<AuthMode>(initial?.bearerToken === 'set' ? 'bearer' : initial?.basicAuth === 'set' ? 'basic' : 'destination');
+  const [trustAll, setTrustAll] = useState(initial?.disableTrustManager ?? false);
+
+  async function onSubmit(e: React.FormEvent<HTMLFormElement>) {
+    e.preventDefault();
+    const fd = new FormData(e.currentTarget);
+    const secret = str(fd.get('overrideSecret'));
+    const stowOnly = web
+      ? {
+          chunked: fd.get('chunked') === 'on',
+          allowAnyHostname: fd.get('allowAnyHostname') === 'on',
+          disableTrustManager: fd.get('disableTrustManager') === 'on',
+          // Write-only: an empty field keeps the stored override; switching modes clears the other one.
+          bearerToken: mode === 'bearer' ? secret || undefined : '',
+          basicAuth: mode === 'basic' ? secret || undefined : '',
+        }
+      : {};
+    if (web && mode !== 'destination' && !secret && (mode === 'bearer' ? initial?.bearerToken : initial?.basicAuth) !== 'set')
+      return a.invalid({ [mode === 'bearer' ? 'bearerToken' : 'basicAuth']: [mode === 'bearer' ? 'Enter the token' : 'Enter user:password'] });
+    const v = validate(exporterInputSchema, {
+      name: str(fd.get('name')),
+      destinationId: destId,
+      concurrency: str(fd.get('concurrency')),
+      instancesPerRequest: str(fd.get('instancesPerRequest')),
+      transferSyntaxes: str(fd.get('transferSyntaxes')),
+      storageCommitment: !web && fd.get('storageCommitment') === 'on',
+      schedule: str(fd.get('schedule')),
+      autoExport: fd.get('autoExport') === 'on',
+      enabled: fd.get('enabled') === 'on',
+      ...stowOnly,
+    });
+    if (!v.ok) return a.invalid(v.fields);
+    const res = await a.run(() =>
+      initial ? apiFetch(`/pools/${poolId}/exporters/${initial.id}`, { method: 'PATCH', body: v.data }) : apiFetch(`/pools/${poolId}/exporters`, { method: 'POST', body: v.data }),
+    );
+    if (res !== undefined) onDone();
+  }
+
+  const secretState = mode === 'bearer' ? initial?.bearerToken : mode === 'basic' ? initial?.basicAuth : undefined;
+  const secretField = mode === 'bearer' ? 'bearerToken' : 'basicAuth';
+
+  return (
+    <form onSubmit={onSubmit} onKeyDown={escapeCancels(onCancel)} noValidate aria-label={initial ? `Edit exporter ${initial.name}` : 'Create exporter'} className="space-y-3">
+      <div className="grid grid-cols-1 gap-3 sm:grid-cols-12">
+        <div className="sm:col-span-4">
+          <label className="label" htmlFor={f.id('name')}>Name *</label>
+          <input {...f.input('name')} defaultValue={initial?.name} autoFocus autoComplete="off" placeholder="Group archive" />
+          {f.error('name')}
+        </div>
+        <div className="sm:col-span-8">
+          <label className="label" htmlFor={f.id('destinationId')}>Destination *</label>
+          <select {...f.input('destinationId')} value={destId} onChange={(e) => setDestId(e.target.value)}>
+            <option value="">Choose…</option>
+            {destinations.map((d) => (
+              <option key={d.id} value={d.id}>
+                {d.name} — {d.type === 'DICOMWEB' ? 'STOW-RS' : 'C-STORE'} · {d.where}
+              </option>
+            ))}
+          </select>
+          {f.error('destinationId') ?? <p className="mt-1 text-xs text-slate-500">Destinations are registered by an administrator.</p>}
+        </div>
+        <div className="sm:col-span-3">
+          <label className="label" htmlFor={f.id('concurrency')}>{web ? 'Requests in flight *' : 'Associations in flight *'}</label>
+          <input {...f.input('concurrency', 'tabular-nums')} type="number" min={1} max={16} defaultValue={initial?.concurrency ?? 1} />
+          {f.error('concurrency') ?? <p className="mt-1 text-xs text-slate-500">Per export, 1–16 (the destination caps the total).</p>}
+        </div>
+        <div className="sm:col-span-3">
+          <label className="label" htmlFor={f.id('instancesPerRequest')}>{web ? 'Instances per request *' : 'Instances per association *'}</label>
+          <input {...f.input('instancesPerRequest', 'tabular-nums')} type="number" min={1} max={1000} defaultValue={initial?.instancesPerRequest ?? 1} />
+          {f.error('instancesPerRequest') ?? <p className="mt-1 text-xs text-slate-500">1–1000.</p>}
+        </div>
+        <div className="sm:col-span-6">
+          <label className="label" htmlFor={f.id('transferSyntaxes')}>Accepted transfer syntaxes</label>
+          <input
+            {...f.input('transferSyntaxes', 'font-mono')}
+            defaultValue={(initial?.transferSyntaxes ?? []).map((u) => UID_NAMES[u] ?? u).join(', ')}
+            placeholder="(as stored)"
+            autoComplete="off"
+            spellCheck={false}
+          />
+          {f.error('transferSyntaxes') ?? (
+            <p className="mt-1 text-xs text-slate-500">
+              UIDs or keywords, comma-separated (e.g. <code>ExplicitVRLittleEndian, JPEGBaseline8Bit</code>). Empty: send as stored. Otherwise an instance stored in another
+              syntax is decompressed to Explicit VR Little Endian where possible, else it fails with the reason.
+            </p>
+          )}
+        </div>
+        {web && dest && (
+          <>
+            <fieldset className="space-y-1 text-sm sm:col-span-6">
+              <legend className="label">STOW-RS</legend>
+              <label className="flex items-center gap-2">
+                <input type="checkbox" name="chunked" defaultChecked={initial?.chunked ?? false} /> Chunked transfer encoding (no Content-Length)
+              </label>
+              {f.error('chunked')}
+              <label className="flex items-center gap-2">
+                <input type="checkbox" name="allowAnyHostname" defaultChecked={initial?.allowAnyHostname ?? false} /> Allow any host name on the certificate
+              </label>
+              {f.error('allowAnyHostname')}
+              <label className="flex items-center gap-2">
+                <input type="checkbox" name="disableTrustManager" checked={trustAll} onChange={(e) => setTrustAll(e.target.checked)} /> Disable certificate checks
+                (disable-trust-manager)
+              </label>
+              {trustAll && (
+                <p role="alert" className="rounded border border-amber-300 bg-amber-50 px-2 py-1 text-xs text-amber-900">
+                  Warning: any server on the network path can pose as the destination and receive this pool’s studies and the credentials. The connection is
+                  encrypted but not authenticated. Use only for a test, never for real research data.
+                </p>
+              )}
+              {f.error('disableTrustManager')}
+            </fieldset>
+            <div className="sm:col-span-3">
+              <label className="label" htmlFor={f.id('authMode')}>Authentication</label>
+              <select id={f.id('authMode')} className="input" value={mode} onChange={(e) => setMode(e.target.value as AuthMode)}>
+                <option value="destination">The destination’s</option>
+                <option value="bearer">Bearer token (override)</option>
+                <option value="basic">Basic auth (override)</option>
+              </select>
+            </div>
+            {mode !== 'destination' && (
+              <div className="sm:col-span-3">
+                <label className="label" htmlFor={f.id(secretField)}>{mode === 'bearer' ? 'Bearer token *' : 'user:password *'}</label>
+                <input
+                  {...f.input(secretField)}
+                  name="overrideSecret"
+                  type="password"
+                  autoComplete="new-password"
+                  placeholder={secretState === 'set' ? 'set — leave empty to keep' : ''}
+                />
+                {f.error(secretField) ?? <p className="mt-1 text-xs text-slate-500">Stored encrypted; never shown again ({secretState === 'set' ? 'set' : 'not set'}).</p>}
+              </div>
+            )}
+          </>
+        )}
+        {!web && dest && (
+          <div className="pt-1 text-sm sm:col-span-6">
+            <label className="flex items-center gap-2">
+              <input type="checkbox" name="storageCommitment" defaultChecked={initial?.storageCommitment ?? false} disabled={!dest.storageCommitment} /> Ask for storage
+              commitment
+            </label>
+            {f.error('storageCommitment') ?? (
+              <p className="mt-1 text-xs text-slate-500">
+                {dest.storageCommitment ? 'The destination confirms it has kept each instance; the receipt records it.' : 'This destination does not offer storage commitment.'}
+              </p>
+            )}
+          </div>
+        )}
+        <div className="sm:col-span-6">
+          <label className="label" htmlFor={f.id('schedule')}>Schedule</label>
+          <input {...f.input('schedule', 'font-mono')} defaultValue={initial?.schedule ?? ''} autoComplete="off" spellCheck={false} placeholder="hour=18-6 dayOfWeek=*" />
+          {f.error('schedule') ?? (
+            <p className="mt-1 text-xs text-slate-500">
+              Empty: any time. Otherwise exports wait for the window, e.g. <code className="font-mono">hour=18-6 dayOfWeek=*</code> (hours 0–23, days 0–6, 0 = Sunday).
+            </p>
+          )}
+        </div>
+        <fieldset className="space-y-1 text-sm sm:col-span-6">
+          <legend className="label">When</legend>
+          <label className="flex items-center gap-2">
+            <input type="checkbox" name="autoExport" defaultChecked={initial?.autoExport ?? false} /> Export every new study automatically
+          </label>
+          {f.error('autoExport')}
+          <label className="flex items-center gap-2">
+            <input type="checkbox" name="enabled" defaultChecked={initial?.enabled ?? true} /> Enabled (members can export with it)
+          </label>
+          {f.error('enabled')}
+        </fieldset>
+      </div>
+      <OtherFieldErrors fields={a.fields} known={KNOWN} />
+      <FormAlert message={a.error} />
+      <div className="flex items-center gap-2">
+        <button type="submit" className="btn btn-primary" disabled={a.busy}>
+          {a.busy ? 'Saving…' : initial ? 'Save changes' : 'Create exporter'}
+        </button>
+        {onCancel && (
+          <button type="button" className="btn" onClick={onCancel} disabled={a.busy}>
+            Cancel
+          </button>
+        )}
+        {onCancel && <span className="text-xs text-slate-500">Esc cancels</span>}
+      </div>
+    </form>
+  );
+}
+
+function settingsOf(x: ExporterRow): string[] {
+  const out = [`${x.concurrency} in flight`, `${x.instancesPerRequest} per ${x.destination.type === 'DICOMWEB' ? 'request' : 'association'}`];
+  out.push(x.transferSyntaxes.length ? `syntaxes: ${x.transferSyntaxes.map((u) => UID_NAMES[u] ?? u).join(', ')}` : 'as stored');
+  if (x.chunked) out.push('chunked');
+  if (x.bearerToken === 'set') out.push('own bearer token');
+  if (x.basicAuth === 'set') out.push('own basic auth');
+  if (x.allowAnyHostname) out.push('any host name');
+  if (x.storageCommitment) out.push('storage commitment');
+  return out;
+}
+
+export function ExportersManager({ poolId, exporters, destinations }: { poolId: string; exporters: ExporterRow[]; destinations: DestinationChoice[] }) {
+  const router = useRouter();
+  const [adding, setAdding] = useState(exporters.length === 0 && destinations.length > 0);
+  const [editing, setEditing] = useState<string | null>(null);
+  const [deleting, setDeleting] = useState<string | null>(null);
+  const [rowError, setRowError] = useState<{ id: string; message: string } | null>(null);
+  const [confirm, confirmDialog] = useConfirm();
+
+  async function remove(x: ExporterRow) {
+    const ok = await confirm({
+      title: `Delete the exporter “${x.name}”?`,
+      body:
+        x.exportCount > 0 ? (
+          <p>It has {x.exportCount} export(s) whose records and receipts depend on it: it cannot be deleted. Untick “Enabled” to stop its use instead.</p>
+        ) : (
+          <p>Members will no longer be able to export to {x.destination.name} with it. Nothing has been exported with it yet.</p>
+        ),
+      confirmLabel: 'Delete exporter',
+      danger: true,
+    });
+    if (!ok) return;
+    setDeleting(x.id);
+    setRowError(null);
+    const res = await apiFetch(`/pools/${poolId}/exporters/${x.id}`, { method: 'DELETE' });
+    setDeleting(null);
+    if (!res.ok) return setRowError({ id: x.id, message: res.error.message });
+    router.refresh();
+  }
+
+  return (
+    <div className="space-y-4">
+      {confirmDialog}
+      <div className="flex items-center justify-between">
+        <span className="tabular-nums text-slate-500">
+          {exporters.length} {exporters.length === 1 ? 'exporter' : 'exporters'}
+        </span>
+        {!adding && destinations.length > 0 && (
+          <button type="button" className="btn btn-primary" onClick={() => setAdding(true)}>
+            New exporter
+          </button>
+        )}
+      </div>
+      {destinations.length === 0 && (
+        <EmptyState title="No destination to export to yet">
+          An administrator registers the archives studies may be sent to (a DICOMweb server or a DICOM device). Ask them to add your group’s archive on the
+          Destinations page; then set up an exporter here.
+        </EmptyState>
+      )}
+      {adding && (
+        <section className="card p-4" aria-labelledby="add-exporter-title">
+          <h2 id="add-exporter-title" className="mb-3">New exporter</h2>
+          <ExporterForm
+            poolId={poolId}
+            destinations={destinations}
+            onDone={() => {
+              setAdding(false);
+              router.refresh();
+            }}
+            onCancel={exporters.length ? () => setAdding(false) : undefined}
+          />
+        </section>
+      )}
+      {exporters.length === 0
+        ? destinations.length > 0 &&
+          !adding && (
+            <EmptyState title="No exporter yet">
+              An exporter lets the pool’s members send studies to one destination, on demand or automatically as studies arrive.
+            </EmptyState>
+          )
+        : (
+          <div className="card overflow-x-auto">
+            <table className="table" aria-label="Exporters">
+              <thead>
+                <tr>
+                  <th>Name</th>
+                  <th>Destination</th>
+                  <th>Settings</th>
+                  <th>When</th>
+                  <th>Status</th>
+                  <th className="w-px"><span className="sr-only">Actions</span></th>
+                </tr>
+              </thead>
+              <tbody>
+                {exporters.map((x) =>
+                  editing === x.id ? (
+                    <tr key={x.id}>
+                      <td colSpan={6} className="bg-sky-50/40 py-3">
+                        <ExporterForm
+                          poolId={poolId}
+                          initial={x}
+                          destinations={destinations}
+                          onDone={() => {
+                            setEditing(null);
+                            router.refresh();
+                          }}
+                          onCancel={() => setEditing(null)}
+                        />
+                      </td>
+                    </tr>
+                  ) : (
+                    <Fragment key={x.id}>
+                      <tr>
+                        <td className="font-medium">{x.name}</td>
+                        <td>
+                          {x.destination.name}
+                          <span className="block text-xs text-slate-500">{x.destination.type === 'DICOMWEB' ? 'STOW-RS' : 'C-STORE'}</span>
+                        </td>
+                        <td className="max-w-sm text-xs text-slate-600">
+                          {settingsOf(x).join(' · ')}
+                          {x.disableTrustManager && <span className="block font-medium text-amber-800">certificate checks disabled</span>}
+                        </td>
+                        <td className="text-xs">
+                          {x.schedule ? <code className="font-mono">{x.schedule}</code> : 'any time'}
+                          {x.autoExport && <span className="block text-slate-600">every new study</span>}
+                        </td>
+                        <td>{x.enabled ? <span className="badge bg-emerald-100 text-emerald-800">enabled</span> : <span className="badge bg-slate-200 text-slate-700">disabled</span>}</td>
+                        <td className="whitespace-nowrap text-right">
+                          <button type="button" className="btn btn-sm" onClick={() => { setRowError(null); setEditing(x.id); }} aria-label={`Edit exporter ${x.name}`}>
+                            Edit
+                          </button>{' '}
+                          <button type="button" className="btn btn-sm btn-danger" onClick={() => remove(x)} disabled={deleting === x.id} aria-label={`Delete exporter ${x.name}`}>
+                            {deleting === x.id ? 'Deleting…' : 'Delete'}
+                          </button>
+                        </td>
+                      </tr>
+                      {rowError?.id === x.id && (
+                        <tr>
+                          <td colSpan={6} className="bg-rose-50/60">
+                            <p role="alert" className="text-sm text-rose-800">
+                              Could not delete “{x.name}”: {rowError.message}
+                            </p>
+                          </td>
+                        </tr>
+                      )}
+                    </Fragment>
+                  ),
+                )}
+              </tbody>
+            </table>
+          </div>
+        )}
+      <p className="text-xs text-slate-500">
+        Members export from the <Link href={`/pools/${poolId}`}>Studies</Link> page; progress and receipts are on the <Link href={`/pools/${poolId}/exports`}>Exports</Link> page.
+      </p>
+    </div>
+  );
+}
