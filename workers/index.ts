@@ -43,6 +43,8 @@ const CONCURRENCY: Record<QueueName, number> = {
   [QUEUES.maintenance]: 1,
   // Tesseract is CPU-bound (one core per process): OCR_CONCURRENCY, default 1.
   [QUEUES.ocr]: 1,
+  // Each export job runs its own exporter.concurrency requests; the destination's cap is a lease.
+  [QUEUES.export]: 4,
 };
 
 /** The same worker error (queue and code) is logged at most this often. */

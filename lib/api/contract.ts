@@ -18,6 +18,7 @@ import { batchEndpoints } from './endpoints/batch';
 import { cohortEndpoints } from './endpoints/cohorts';
 import { browseEndpoints } from './endpoints/browse';
 import { deidEndpoints } from './endpoints/deid';
+import { exportEndpoints } from './endpoints/exports';
 import { notificationEndpoints } from './endpoints/notifications';
 import { poolMemberEndpoints } from './endpoints/pools';
 import { viewerEndpoints } from './endpoints/viewers';
@@ -84,6 +85,7 @@ export const api = {
   ...batchEndpoints,
   ...notificationEndpoints,
   ...cohortEndpoints,
+  ...exportEndpoints,
 } satisfies Record<string, Endpoint>;
 
 export type Api = typeof api;

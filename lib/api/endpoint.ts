@@ -1,7 +1,7 @@
 /** The shape of one REST endpoint in the contract (lib/api/contract.ts). */
 import { z, type ZodType } from 'zod';
 
-export type Access = 'public' | 'signed-in' | 'admin' | 'pool:read' | 'pool:coordinate' | 'pool:own' | 'pool:rules' | 'pool:identity';
+export type Access = 'public' | 'signed-in' | 'admin' | 'pool:read' | 'pool:coordinate' | 'pool:own' | 'pool:rules' | 'pool:identity' | 'pool:export';
 
 export interface Endpoint {
   method: 'get' | 'post' | 'patch' | 'put' | 'delete';

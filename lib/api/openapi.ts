@@ -12,6 +12,7 @@ const ACCESS_TEXT: Record<Endpoint['access'], string> = {
   'pool:own': 'Pool owners and admins.',
   'pool:rules': 'Pool owners only (not admins): saving rules decides what identity reaches researchers.',
   'pool:identity': 'Pool owners only (not admins).',
+  'pool:export': 'Pool owners and researchers (membership, not the admin role); never a pool-scoped token.',
 };
 
 export function buildOpenApi() {

@@ -13,6 +13,10 @@
  *   reveals the research identity of any PatientID it carries (QIDO answers the research ID, the
  *   shifted dates the offset), which only the owner, who sees the identity map anyway, may learn.
  *   Coordinators bring data in through connectors; admins are not owners by being admins.
+ * - Sending a pool's studies to a destination ('export': lib/exports) is for its OWNER and
+ *   RESEARCHER members, through the pool's own exporters only. Coordinators bring data in, they
+ *   do not send it out; administrators are not members by being administrators; a pool-scoped
+ *   token is read-only, so it cannot export either.
  * - A pool-scoped API token reaches its pool only, read-only.
  * - A pool the actor may not see answers NOT_FOUND, never FORBIDDEN, so ids cannot be probed.
  */
@@ -24,9 +28,10 @@ import type { Actor } from './actor';
  * read: see the pool. coordinate: query and retrieve. own: manage members, read the rules.
  * rules: save a rule version (it decides what identity reaches researchers). identity: the
  * identity map, lookup tables, preview on real data, quarantine release. ingest: put source
- * data into the pool over STOW-RS (it reveals research identities).
+ * data into the pool over STOW-RS (it reveals research identities). export: send the pool's
+ * studies to a destination through one of its exporters.
  */
-export type PoolNeed = 'read' | 'coordinate' | 'own' | 'rules' | 'identity' | 'ingest';
+export type PoolNeed = 'read' | 'coordinate' | 'own' | 'rules' | 'identity' | 'ingest' | 'export';
 
 export interface PoolAccess {
   pool: Pool;
@@ -88,6 +93,9 @@ export function decidePool(
       return admin || (poolRole && COORDINATING.includes(poolRole)) ? 'allow' : 'forbidden';
     case 'own':
       return admin || poolRole === 'OWNER' ? 'allow' : 'forbidden';
+    case 'export':
+      // Membership decides, never the admin role.
+      return poolRole === 'OWNER' || poolRole === 'RESEARCHER' ? 'allow' : 'forbidden';
     case 'rules':
     case 'identity':
     case 'ingest':

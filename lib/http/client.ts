@@ -76,7 +76,13 @@ export interface HttpResponse {
 export interface RequestOptions {
   method?: 'GET' | 'POST' | 'HEAD';
   headers?: Record<string, string>;
-  body?: Buffer | string;
+  /**
+   * A small body, or a streamed one: a function that yields the body's chunks (called again when
+   * the request is repeated, e.g. after an OAuth2 token renewal). A streamed body is sent with
+   * `contentLength` when given, else with Transfer-Encoding: chunked.
+   */
+  body?: Buffer | string | (() => AsyncIterable<Uint8Array>);
+  contentLength?: number;
   signal?: AbortSignal;
   /** Statuses handed back to the caller instead of thrown (e.g. 204 for an empty QIDO answer). */
   accept?: (status: number) => boolean;
@@ -178,10 +184,15 @@ function send(url: URL, peer: HttpPeer, opts: RequestOptions, authorization: str
   const readTimeout = peer.readTimeoutMs ?? 60_000;
   const headers: Record<string, string> = { ...(peer.headers ?? {}), ...(opts.headers ?? {}) };
   if (authorization) headers.authorization = authorization;
-  if (opts.body !== undefined) headers['content-length'] = String(Buffer.byteLength(opts.body));
+  const streamed = typeof opts.body === 'function' ? opts.body : null;
+  if (streamed) {
+    if (opts.contentLength !== undefined) headers['content-length'] = String(opts.contentLength);
+    else headers['transfer-encoding'] = 'chunked';
+  } else if (opts.body !== undefined) headers['content-length'] = String(Buffer.byteLength(opts.body as Buffer | string));
   const lib = url.protocol === 'https:' ? https : http;
   return new Promise<HttpResponse>((resolve, reject) => {
     let settled = false;
+    let bodyDone = !streamed;
     const fail = (e: unknown) => {
       if (settled) return;
       settled = true;
@@ -192,7 +203,11 @@ function send(url: URL, peer: HttpPeer, opts: RequestOptions, authorization: str
       settled = true;
       // The read timeout goes on covering the body as the caller reads it.
       res.socket?.setTimeout(readTimeout, () => res.destroy(new HttpError('timeout', `${host} stopped sending for ${Math.round(readTimeout / 1000)} s`, true)));
-      res.once('end', () => res.socket?.setTimeout(0));
+      res.once('end', () => {
+        res.socket?.setTimeout(0);
+        // A streamed body the peer answered before reading to the end: this socket is not reusable.
+        if (streamed && !bodyDone) req.destroy();
+      });
       resolve({ status: res.statusCode ?? 0, headers: res.headers, body: res, discard: () => res.resume() });
     });
     const connectTimer = setTimeout(() => {
@@ -211,7 +226,32 @@ function send(url: URL, peer: HttpPeer, opts: RequestOptions, authorization: str
       clearTimeout(connectTimer);
       fail(e);
     });
-    req.end(opts.body);
+    if (!streamed) {
+      req.end(opts.body as Buffer | string | undefined);
+      return;
+    }
+    // Streamed: each chunk written as the socket takes it (backpressure), so a batch of files
+    // is never held in memory. A peer that answers before reading everything (413) ends the pump.
+    void (async () => {
+      try {
+        for await (const chunk of streamed()) {
+          if (settled || req.destroyed) return;
+          if (!req.write(chunk)) await new Promise<void>((ok) => {
+            const done = () => {
+              req.off('drain', done);
+              req.off('close', done);
+              ok();
+            };
+            req.once('drain', done);
+            req.once('close', done);
+          });
+        }
+        bodyDone = true;
+        if (!req.destroyed) req.end();
+      } catch (e) {
+        req.destroy(e as Error);
+      }
+    })();
   });
 }
 

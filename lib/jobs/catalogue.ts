@@ -11,6 +11,7 @@ export const QUEUES = {
   anonymize: 'anonymize',
   maintenance: 'maintenance',
   ocr: 'ocr',
+  export: 'export',
 } as const;
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 
@@ -27,6 +28,8 @@ export const JOBS = {
   'quarantine.ocr': { queue: QUEUES.ocr, schema: z.object({ quarantinedId: z.string() }) },
   /** Enqueue OCR of every quarantined instance still waiting for it (worker start, every 15 minutes). */
   'quarantine.ocr-sweep': { queue: QUEUES.maintenance, schema: z.object({}) },
+  /** One export to a destination (lib/exports/run-export.ts); `generation` = Export.attempts. */
+  'export.send': { queue: QUEUES.export, schema: z.object({ exportId: z.string(), generation: z.number().int().min(0) }) },
 } as const;
 export type JobName = keyof typeof JOBS;
 export type JobPayload<N extends JobName> = z.infer<(typeof JOBS)[N]['schema']>;
@@ -38,6 +41,7 @@ export const jobId = {
   anonymize: (retrievalId: string, generation: number) => `anon-${retrievalId}-${generation}`,
   /** Removed from Redis when it ends (enqueueOcr), so an instance held again is read again under the same id. */
   ocr: (quarantinedId: string) => `ocr-${quarantinedId}`,
+  export: (exportId: string, generation: number) => `export-${exportId}-${generation}`,
 };
 
 /**

@@ -7,7 +7,8 @@
  *
  * What is rebuilt: find jobs of queries with rows still PENDING or RUNNING (a RUNNING row is
  * re-claimed by the job of the same id), move jobs of retrievals QUEUED, SCHEDULED or MOVING (the
- * move asks the PACS only for what is missing), de-identify jobs of retrievals ANONYMIZING.
+ * move asks the PACS only for what is missing), de-identify jobs of retrievals ANONYMIZING, export
+ * jobs of exports QUEUED, SCHEDULED or RUNNING.
  * What is not: repeatable maintenance schedules (the worker upserts them itself after this), the
  * sign-in rate-limit counters and audit de-duplication flags (they start over), and Weasis launch
  * codes (a user opens the viewer again).
@@ -25,10 +26,11 @@ export interface Recovered {
   finds: number;
   moves: number;
   anonymizes: number;
+  exports: number;
 }
 
 export async function recoverJobsFromDatabase(): Promise<Recovered> {
-  const out: Recovered = { finds: 0, moves: 0, anonymizes: 0 };
+  const out: Recovered = { finds: 0, moves: 0, anonymizes: 0, exports: 0 };
   const queries = await db.query.findMany({
     where: { status: { in: ['PENDING', 'RUNNING'] } },
     select: { id: true, generation: true, source: true, connector: { select: { maxAssociations: true } } },
@@ -60,7 +62,13 @@ export async function recoverJobsFromDatabase(): Promise<Recovered> {
       out.moves++;
     }
   }
-  if (out.finds + out.moves + out.anonymizes) log.info('work under way enqueued from the database', { ...out });
+  // Exports not finished: the job resumes with their PENDING instances (lib/exports/run-export.ts).
+  const exports = await db.export.findMany({ where: { state: { in: ['QUEUED', 'SCHEDULED', 'RUNNING'] } }, select: { id: true, attempts: true } });
+  for (const x of exports) {
+    await enqueue('export.send', { exportId: x.id, generation: x.attempts }, { jobId: jobId.export(x.id, x.attempts) });
+    out.exports++;
+  }
+  if (out.finds + out.moves + out.anonymizes + out.exports) log.info('work under way enqueued from the database', { ...out });
   return out;
 }
 

@@ -10,7 +10,7 @@
  */
 import { env } from '../env';
 
-export type CrashPointName = 'deid.before-write' | 'deid.after-write' | 'deid.after-commit';
+export type CrashPointName = 'deid.before-write' | 'deid.after-write' | 'deid.after-commit' | 'export.before-record' | 'export.after-record';
 
 const reached = new Map<string, number>();
 

@@ -4,6 +4,7 @@
  * delayed job (./shared.ts).
  */
 import type { JobName } from '../../lib/jobs/catalogue';
+import { exportSend } from './export-send';
 import { queryFind } from './query-find';
 import { retrievalAnonymize } from './retrieval-anonymize';
 import { retrievalMove } from './retrieval-move';
@@ -25,4 +26,5 @@ export const processors: Record<JobName, Processor> = {
   'notifications.sweep': notificationsSweep,
   'quarantine.ocr': quarantineOcr,
   'quarantine.ocr-sweep': quarantineOcrSweep,
+  'export.send': exportSend,
 };

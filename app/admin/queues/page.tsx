@@ -17,6 +17,7 @@ const QUEUE_HELP: Record<QueueName, string> = {
   anonymize: 'De-identification of received studies into their pool',
   maintenance: 'Staging purge and reconciliation, missed notices and notification e-mails',
   ocr: 'OCR of quarantined images (burned-in text boxes), one job per instance',
+  export: 'Exports of pool studies to destinations (STOW-RS, C-STORE), one job per export',
 };
 
 const COLUMNS = ['waiting', 'active', 'delayed', 'failed', 'completed'] as const;

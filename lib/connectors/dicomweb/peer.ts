@@ -1,12 +1,12 @@
 /**
  * A DICOMweb connector's row turned into what lib/http needs: the resolved QIDO-RS / WADO-RS
- * roots, the authentication with its secret decrypted (in memory, for this request only) and
- * the TLS options.
+ * roots, and the peer (authentication, TLS, timeouts) from the `web*` fields it shares with
+ * DICOMweb destinations (lib/http/peer.ts).
  */
 import type { Connector } from '../../generated/prisma/client';
 import { AppError } from '../../errors';
-import type { HttpAuth, HttpPeer } from '../../http/client';
-import { decryptSecret } from '../../secrets';
+import type { HttpPeer } from '../../http/client';
+import { webPeer } from '../../http/peer';
 
 export type WebConnector = Pick<
   Connector,
@@ -53,35 +53,10 @@ export function resolveRoot(base: string, root: string): string {
   return withSlash(new URL(root.replace(/^\/+/, ''), b).toString()).replace(/^(https?:\/\/[^/]+)\/+/, '$1/');
 }
 
-function auth(c: WebConnector): HttpAuth {
-  const secret = () => {
-    if (!c.webSecret) throw new AppError('VALIDATION', 'The connector\'s credentials are not set');
-    return decryptSecret(c.webSecret);
-  };
-  switch (c.webAuthType) {
-    case 'NONE':
-      return { kind: 'none' };
-    case 'BASIC':
-      return { kind: 'basic', username: c.webUsername ?? '', password: secret() };
-    case 'BEARER':
-      return { kind: 'bearer', token: secret() };
-    case 'OAUTH2':
-      return { kind: 'oauth2', tokenUrl: c.webTokenUrl ?? '', clientId: c.webUsername ?? '', clientSecret: secret(), scope: c.webScope };
-  }
-}
-
 export function dicomwebSource(c: WebConnector): DicomwebSource {
   if (!c.webBaseUrl) throw new AppError('VALIDATION', 'This DICOMweb connector has no base URL');
-  const headers = (c.webHeaders ?? {}) as Record<string, string>;
   return {
-    http: {
-      auth: auth(c),
-      headers,
-      tls: { caPem: c.webTlsCa, allowAnyHostname: c.webTlsAllowAnyHost, disableTrustManager: c.webTlsTrustAll },
-      connectTimeoutMs: c.webConnectTimeoutMs,
-      readTimeoutMs: c.webReadTimeoutMs,
-      maxSockets: c.maxAssociations,
-    },
+    http: webPeer(c),
     qidoRoot: resolveRoot(c.webBaseUrl, c.webQidoRoot),
     wadoRoot: resolveRoot(c.webBaseUrl, c.webWadoRoot),
     wadoUriRoot: resolveRoot(c.webBaseUrl, c.webWadoUriRoot),
