@@ -162,24 +162,37 @@ export async function requestCommitment(r: CommitmentRequest): Promise<CommitRes
     );
     let actionStatus: number | undefined;
     req.on('response', (rsp: { getStatus(): number }) => void (actionStatus = rsp.getStatus() >>> 0));
-    await runAssociation(r.peer, r.callingAe, [req as never], {
-      connectTimeoutMs: r.connectTimeoutMs,
-      defaultTimeoutMs: 60_000,
-      lingerMs: r.lingerMs ?? 3_000,
-      onNetwork: (_net, client) => {
-        (client as unknown as { on(ev: string, fn: (...a: unknown[]) => void): void }).on('nEventReportRequest', (request: unknown, callback: unknown) => {
-          const rq = request as InstanceType<typeof requests.NEventReportRequest>;
-          const report = parseReport(rq.getEventTypeId(), (rq.getDataset()?.getElements() ?? {}) as Elements);
-          const rsp = responses.NEventReportResponse.fromRequest(rq);
-          const mine = report.transactionUid === tx;
-          rsp.setStatus(mine ? 0x0000 : 0x0110);
-          if (mine) sameAssociation = report;
-          (callback as (x: unknown) => void)(rsp);
-        });
-      },
-    });
-    if (actionStatus === undefined) throw new DicomNetworkError('aborted', `${r.peer.aeTitle} did not answer the storage commitment request`);
-    if (actionStatus !== 0x0000) {
+    const failAll = (why: string) => {
+      r.onReasons?.(new Map(r.instances.map((i) => [i.sopInstanceUid, why])));
+      return toResult(r.instances, null);
+    };
+    try {
+      await runAssociation(r.peer, r.callingAe, [req as never], {
+        connectTimeoutMs: r.connectTimeoutMs,
+        defaultTimeoutMs: 60_000,
+        lingerMs: r.lingerMs ?? 3_000,
+        onNetwork: (_net, client) => {
+          (client as unknown as { on(ev: string, fn: (...a: unknown[]) => void): void }).on('nEventReportRequest', (request: unknown, callback: unknown) => {
+            const rq = request as InstanceType<typeof requests.NEventReportRequest>;
+            const report = parseReport(rq.getEventTypeId(), (rq.getDataset()?.getElements() ?? {}) as Elements);
+            const rsp = responses.NEventReportResponse.fromRequest(rq);
+            const mine = report.transactionUid === tx;
+            rsp.setStatus(mine ? 0x0000 : 0x0110);
+            if (mine) sameAssociation = report;
+            (callback as (x: unknown) => void)(rsp);
+          });
+        },
+      });
+    } catch (err) {
+      if (!(err instanceof DicomNetworkError)) throw err;
+      // The report may still have come on the association before it broke.
+      if (!sameAssociation) {
+        log.warn('storage commitment request failed', { calledAe: r.peer.aeTitle, reason: err.reason });
+        return failAll(`storage commitment request failed: ${err.message}`);
+      }
+    }
+    if (actionStatus === undefined && !sameAssociation) return failAll(`${r.peer.aeTitle} did not answer the storage commitment request`);
+    if (actionStatus !== undefined && actionStatus !== 0x0000) {
       log.warn('storage commitment request refused', { calledAe: r.peer.aeTitle, status: hex4(actionStatus) });
       r.onReasons?.(new Map(r.instances.map((i) => [i.sopInstanceUid, `storage commitment request refused (${hex4(actionStatus!)})`])));
       return toResult(r.instances, null);

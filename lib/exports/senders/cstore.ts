@@ -143,7 +143,7 @@ function contextsFor(items: Prepared[]): Array<[string, string[]]> {
   return [...own.values(), ...[...fallback.entries()].map(([cls, s]): [string, string[]] => [cls, UNCOMPRESSED.filter((t) => s.has(t))])];
 }
 
-export function cstoreSender(destination: Destination & { device: Device | null }, exporter: Exporter, opts: CstoreSenderOptions = {}): ExportSender {
+export function cstoreSender(destination: Destination & { device?: Device | null }, exporter: Exporter, opts: CstoreSenderOptions = {}): ExportSender {
   if (!destination.device) throw new DicomNetworkError('refused', `Destination ${destination.name} has no DICOM device`);
   const device = destination.device;
   const peer: DicomPeer = devicePeer(device);
