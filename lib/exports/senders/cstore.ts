@@ -127,6 +127,50 @@ class OutgoingDataset extends Dataset {
   }
 }
 
+/** The dcmjs-dimse Network internals the P-DATA framing below replaces. */
+interface PDataNetwork {
+  socket: import('node:net').Socket;
+  _sendPDataTF(command: unknown, pcId: number, maxPdu: number): void;
+}
+
+/**
+ * Frames our C-STORE datasets into P-DATA-TF PDUs without copying them: dcmjs-dimse builds every
+ * PDU through a growing buffer and copies each fragment twice. Here each PDU is a 12-byte header
+ * plus a view of the dataset, written corked. Commands (and anything not ours) keep the original path.
+ */
+function framePData(net: PDataNetwork) {
+  const original = net._sendPDataTF.bind(net);
+  net._sendPDataTF = (command, pcId, maxPdu) => {
+    const cmd = command as { getDataset(): unknown; getCommandDataset(): { getDenaturalizedCommandDataset(): Buffer } };
+    const ds = cmd.getDataset();
+    if (!(ds instanceof OutgoingDataset)) return original(command, pcId, maxPdu);
+    const limit = maxPdu === 0 ? 4 * 1024 * 1024 : Math.min(maxPdu, 4 * 1024 * 1024);
+    const chunk = limit - 6;
+    const header = (length: number, flags: number) => {
+      const h = Buffer.alloc(12);
+      h.writeUInt8(0x04, 0); // P-DATA-TF
+      h.writeUInt32BE(length + 6, 2);
+      h.writeUInt32BE(length + 2, 6); // PDV item length
+      h.writeUInt8(pcId, 10);
+      h.writeUInt8(flags, 11);
+      return h;
+    };
+    const sock = net.socket;
+    sock.cork();
+    const commandBytes = cmd.getCommandDataset().getDenaturalizedCommandDataset();
+    sock.write(Buffer.concat([header(commandBytes.length, 0x03), commandBytes]));
+    const data = ds.getDenaturalizedDataset();
+    for (let at = 0; at < data.length || at === 0; at += chunk) {
+      const part = data.subarray(at, Math.min(data.length, at + chunk));
+      const last = at + chunk >= data.length;
+      sock.write(header(part.length, last ? 0x02 : 0x00));
+      sock.write(part);
+      if (data.length === 0) break;
+    }
+    sock.uncork();
+  };
+}
+
 /** The presentation contexts a group of instances needs: [abstract syntax, transfer syntaxes]. */
 function contextsFor(items: Prepared[]): Array<[string, string[]]> {
   const own = new Map<string, [string, string[]]>();
@@ -210,6 +254,7 @@ export function cstoreSender(destination: Destination & { device?: Device | null
         defaultTimeoutMs: 5 * 60_000,
         onNetwork: (net, c) => {
           client = c as unknown as typeof client;
+          framePData(net as unknown as PDataNetwork);
           const send = net.sendAssociationRequest.bind(net);
           net.sendAssociationRequest = (assoc) => {
             const a = assoc as AssociationLike & { clearPresentationContexts(): void; addPresentationContext(abstract: string): number; addTransferSyntaxToPresentationContext(id: number, ts: string): void };
