@@ -115,9 +115,15 @@ class OutgoingDataset extends Dataset {
     super({ SOPClassUID: sopClassUid, SOPInstanceUID: sopInstanceUid }, prepared.storedTs);
   }
 
-  override getDenaturalizedDataset(): Buffer {
+  /** The bytes to send (as stored, or converted); the caller hashes them once written. */
+  take(): Buffer {
     const buf = this.bytes ?? fs.readFileSync(this.prepared.inst.file).subarray(this.prepared.datasetOffset);
     this.bytes = undefined; // memory: one instance at a time
+    return buf;
+  }
+
+  override getDenaturalizedDataset(): Buffer {
+    const buf = this.take();
     this.sha256 = createHash('sha256').update(buf).digest('hex');
     return buf;
   }
@@ -156,10 +162,10 @@ function framePData(net: PDataNetwork) {
       return h;
     };
     const sock = net.socket;
+    const data = ds.take();
     sock.cork();
-    const commandBytes = cmd.getCommandDataset().getDenaturalizedCommandDataset();
+    const commandBytes = storeRequestCommand(command as InstanceType<typeof requests.CStoreRequest>, ds);
     sock.write(Buffer.concat([header(commandBytes.length, 0x03), commandBytes]));
-    const data = ds.getDenaturalizedDataset();
     for (let at = 0; at < data.length || at === 0; at += chunk) {
       const part = data.subarray(at, Math.min(data.length, at + chunk));
       const last = at + chunk >= data.length;
@@ -168,7 +174,44 @@ function framePData(net: PDataNetwork) {
       if (data.length === 0) break;
     }
     sock.uncork();
+    // Hashed while the bytes travel and the device stores them (the response is read later).
+    ds.sha256 = createHash('sha256').update(data).digest('hex');
   };
+}
+
+/** One implicit VR LE command element. */
+function commandElement(elem: number, value: Buffer): Buffer {
+  const b = Buffer.alloc(8 + value.length);
+  b.writeUInt16LE(0x0000, 0);
+  b.writeUInt16LE(elem, 2);
+  b.writeUInt32LE(value.length, 4);
+  value.copy(b, 8);
+  return b;
+}
+
+/**
+ * The C-STORE-RQ command set (PS3.7 9.3.1.1), encoded here instead of through dcmjs (a
+ * denaturalize and write per instance): Affected SOP Class, Command Field 0x0001, Message ID,
+ * Priority medium, a data set present, Affected SOP Instance.
+ */
+function storeRequestCommand(req: InstanceType<typeof requests.CStoreRequest>, ds: OutgoingDataset): Buffer {
+  const us = (n: number) => {
+    const b = Buffer.alloc(2);
+    b.writeUInt16LE(n & 0xffff, 0);
+    return b;
+  };
+  const uid = (u: string) => Buffer.from(u.length % 2 ? `${u}\0` : u, 'latin1');
+  const body = Buffer.concat([
+    commandElement(0x0002, uid(ds.prepared.inst.sopClassUid)),
+    commandElement(0x0100, us(0x0001)),
+    commandElement(0x0110, us(Number(req.getMessageId()))),
+    commandElement(0x0700, us(0x0000)),
+    commandElement(0x0800, us(0x0000)),
+    commandElement(0x1000, uid(ds.prepared.inst.sopInstanceUid)),
+  ]);
+  const groupLength = Buffer.alloc(4);
+  groupLength.writeUInt32LE(body.length, 0);
+  return Buffer.concat([commandElement(0x0000, groupLength), body]);
 }
 
 /** The presentation contexts a group of instances needs: [abstract syntax, transfer syntaxes]. */
