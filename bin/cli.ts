@@ -317,6 +317,47 @@ export function buildProgram(): Command {
       }),
     );
 
+  const exp = program.command('export').description('Exports of pool studies to a destination (docs/exports.md)');
+  exp
+    .command('start')
+    .description("Export studies of a pool through one of its exporters; --wait prints progress and exits 1 unless the export COMPLETED (3 when it ended WARNING)")
+    .requiredOption('--pool <poolId>', 'the pool')
+    .requiredOption('--exporter <exporterId>', "one of the pool's exporters")
+    .requiredOption('--email <email>', 'the pool owner or researcher the export runs as')
+    .option('--study <studyId>', 'a study of the pool (repeat for several)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--all', 'the whole pool')
+    .option('--resend', 'send again what the destination already holds')
+    .option('--wait', 'wait for the export to finish, printing progress')
+    .action(async (o) =>
+      withDb(async () => {
+        const { db } = await import('../lib/db');
+        const { requirePool } = await import('../lib/auth/access');
+        const { createExport } = await import('../lib/exports/request');
+        const { exportRequestSchema } = await import('../lib/exports/schema');
+        const u = await db.user.findUnique({ where: { email: String(o.email).toLowerCase() } });
+        if (!u || !u.active) fail('no active user with this e-mail');
+        const actor = { userId: u.id, email: u.email, name: u.name, role: u.role, tokenPoolId: null, via: 'session' as const };
+        await requirePool(actor, o.pool, 'export').catch(report);
+        const input = exportRequestSchema.parse({ exporterId: o.exporter, studyIds: o.study, wholePool: !!o.all, resend: !!o.resend });
+        const ex = await createExport(actor, o.pool, input).catch(report);
+        process.stdout.write(`export ${ex.id}: ${ex.total} instance(s) queued\n`);
+        if (!o.wait) return;
+        let last = '';
+        for (;;) {
+          const x = await db.export.findUniqueOrThrow({ where: { id: ex.id } });
+          const line = `${x.state} ${x.sent + x.warnings + x.failed + x.skipped}/${x.total} sent=${x.sent} warnings=${x.warnings} failed=${x.failed} skipped=${x.skipped}`;
+          if (line !== last) process.stdout.write(`${line}\n`);
+          last = line;
+          if (['COMPLETED', 'WARNING', 'FAILED', 'CANCELED'].includes(x.state)) {
+            if (x.lastError) process.stdout.write(`last error: ${x.lastError}\n`);
+            if (x.state !== 'COMPLETED') process.exitCode = x.state === 'WARNING' ? 3 : 1;
+            return;
+          }
+          await new Promise((r) => setTimeout(r, 1000));
+        }
+      }),
+    );
+
   const backup = program.command('backup').description('Consistent backup and restore of the database and pool storage (docs/operations.md)');
   backup
     .command('create')

@@ -36,6 +36,16 @@ describe('decidePool: the one access decision', () => {
     expect(decidePool(actor('COORDINATOR'), 'p1', null, 'ingest')).toBe('not-found');
   });
 
+  it('lets owners and researchers export; not coordinators, admins by being admins, or pool-scoped tokens', () => {
+    expect(decidePool(actor('RESEARCHER'), 'p1', 'OWNER', 'export')).toBe('allow');
+    expect(decidePool(actor('RESEARCHER'), 'p1', 'RESEARCHER', 'export')).toBe('allow');
+    expect(decidePool(actor('COORDINATOR'), 'p1', 'COORDINATOR', 'export')).toBe('forbidden');
+    expect(decidePool(actor('ADMIN'), 'p1', null, 'export')).toBe('forbidden');
+    expect(decidePool(actor('RESEARCHER', 'p1'), 'p1', 'RESEARCHER', 'export')).toBe('forbidden');
+    expect(decidePool(actor('RESEARCHER', 'p2'), 'p1', 'RESEARCHER', 'export')).toBe('not-found');
+    expect(decidePool(actor('RESEARCHER'), 'p1', null, 'export')).toBe('not-found');
+  });
+
   it('lets admins read, coordinate and manage (own) every pool', () => {
     for (const need of ['read', 'coordinate', 'own'] as const) expect(decidePool(actor('ADMIN'), 'p1', null, need)).toBe('allow');
   });
