@@ -7,7 +7,8 @@
  * 1. Generates a synthetic CT study (lib/synthetic generateCtStudy; 512 x 512, 16 bit, ~527 KB per
  *    instance) as Part-10 files in a temp dir, and the multipart bodies curl will POST (not timed).
  * 2. Each round runs every row once, each into a freshly started Orthanc 1.10 (DICOMweb plugin on;
- *    an Orthanc that just deleted the previous row's instances ingests measurably more slowly),
+ *    an Orthanc that just deleted the previous row's instances ingests measurably more slowly; and
+ *    `sync` before each row, so no row pays for the previous row's disk writeback),
  *    references first in odd rounds, Tributary rows first in even rounds:
  *    - C-STORE storescu (reference): `storescu` with every file on one association;
  *    - C-STORE Tributary: lib/exports/senders/cstore.ts, all instances on one association
@@ -140,6 +141,9 @@ async function main() {
         // A fresh Orthanc for every row: one that just deleted 500 instances ingests more slowly.
         await orthanc.stop();
         orthanc = await startOrthanc({ dicomWeb: true });
+        // Flush the previous row's 263 MB of dirty pages first: otherwise the row after a row
+        // competes with its writeback (the first row of a run was always the fastest).
+        await run('sync', []);
         const t = performance.now();
         await row.run();
         const secs = (performance.now() - t) / 1000;

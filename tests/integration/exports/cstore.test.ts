@@ -24,7 +24,10 @@ import type { OutgoingInstance } from '@/lib/exports/sender';
 import { cstoreSender } from '@/lib/exports/senders/cstore';
 import { scpHooks } from '@/lib/receive/scp-hooks';
 import { generateCorpus } from '@/lib/synthetic';
-import { makePool, suffix } from '../../helpers/fixtures';
+import { createExport } from '@/lib/exports/request';
+import { runExport } from '@/lib/exports/run-export';
+import { actorOf, makePool, makeUser, suffix } from '../../helpers/fixtures';
+import { seedStudies } from './helpers';
 import { freePort, startOrthanc, startStorescp, type OrthancHandle } from '../../helpers/orthanc';
 
 const CT = '1.2.840.10008.5.1.4.1.1.2';
@@ -33,6 +36,7 @@ let dir: string;
 let scp: RunningScp;
 let orthanc: OrthancHandle;
 let pool: Awaited<ReturnType<typeof makePool>>;
+let researcher: Awaited<ReturnType<typeof makeUser>>;
 
 async function writeInstances(seed: number, n: number, rows = 16): Promise<OutgoingInstance[]> {
   const corpus = generateCorpus({ seed, patients: 1, studiesPerPatient: 1, seriesPerStudy: 1, instancesPerSeries: n, rows, columns: rows });
@@ -95,7 +99,8 @@ const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 beforeAll(async () => {
   dir = await fs.mkdtemp(path.join(os.tmpdir(), 'tributary-cstore-'));
-  pool = await makePool({ aeTitle: `EXP_${suffix()}` });
+  researcher = await makeUser('RESEARCHER');
+  pool = await makePool({ aeTitle: `EXP_${suffix()}`, members: [{ userId: researcher.id, role: 'RESEARCHER' }] });
   scp = await startScp({ port: await freePort(), host: '127.0.0.1', hooks: scpHooks });
   orthanc = await startOrthanc({ aet: `ORTH_${suffix()}`, modalities: { tributary: [pool.aeTitle, '127.0.0.1', scp.port], noreport: ['NOREPORT', '127.0.0.1', await freePort()] } });
 });
@@ -127,6 +132,19 @@ describe('C-STORE exporter → Orthanc with Storage Commitment', () => {
     for (const i of instances) expect(result.get(i.sopInstanceUid)).toBe('COMMITTED');
     expect(result.get(stranger.sopInstanceUid)).toBe('FAILED');
     await sender.close();
+  });
+
+  it('an export job with storage commitment: every instance SENT and COMMITTED', async () => {
+    const seeded = await seedStudies(pool.id, 1209, { instancesPerSeries: 3 });
+    const { destination } = await dicomDestination(orthanc.aet, orthanc.dicomPort, true);
+    const exporter = await exporterFor(destination.id, { instancesPerRequest: 2, concurrency: 1, storageCommitment: true });
+    const ex = await createExport(actorOf(researcher), pool.id, { exporterId: exporter.id, studyIds: seeded.studyIds, wholePool: false, resend: false });
+    await runExport(ex.id, ex.attempts, { isFinalAttempt: true });
+    const done = await db.export.findUniqueOrThrow({ where: { id: ex.id } });
+    expect(done.state).toBe('COMPLETED');
+    const rows = await db.exportInstance.findMany({ where: { exportId: ex.id } });
+    expect(rows.length).toBe(3);
+    for (const r of rows) expect(r).toMatchObject({ state: 'SENT', commitment: 'COMMITTED', transferSyntaxSent: TransferSyntax.ExplicitVRLittleEndian });
   });
 
   it('no answer within the timeout → FAILED', async () => {
