@@ -170,6 +170,39 @@ describe('C-STORE exporter → Orthanc with Storage Commitment', () => {
     expect(result.get(inst.sopInstanceUid)).toBe('FAILED');
   });
 
+  it('a destination device calling our SCP gets Storage Commitment only, never a storage context; others are rejected', async () => {
+    const { dimse } = await import('@/lib/dicom/dimse');
+    const { runAssociation } = await import('@/lib/dicom/scu');
+    const { STORAGE_COMMITMENT_SOP_CLASS } = await import('@/lib/exports/commitment');
+    const ae = `DST_${suffix()}`;
+    const contexts: Array<[string, string]> = [
+      [CT, TransferSyntax.ExplicitVRLittleEndian],
+      [STORAGE_COMMITMENT_SOP_CLASS, TransferSyntax.ExplicitVRLittleEndian],
+    ];
+    const negotiate = async (callingAe: string) => {
+      let results: Record<string, number> = {};
+      await runAssociation({ aeTitle: pool.aeTitle, host: '127.0.0.1', port: scp.port }, callingAe, [new dimse.requests.CEchoRequest() as never], {
+        defaultTimeoutMs: 10_000,
+        extraContexts: contexts,
+        checkAccepted: (assoc) => {
+          results = Object.fromEntries(assoc.getPresentationContexts().map(({ id }) => [assoc.getPresentationContext(id).getAbstractSyntaxUid(), assoc.getPresentationContext(id).getResult()]));
+          return undefined;
+        },
+      });
+      return results;
+    };
+    // Not registered at all: rejected.
+    await expect(negotiate(ae)).rejects.toMatchObject({ reason: 'association-rejected' });
+    // Registered, but no destination uses it: rejected too.
+    const device = await db.device.create({ data: { name: `Dev ${suffix()}`, aeTitle: ae, host: '127.0.0.1', port: 104 } });
+    await expect(negotiate(ae)).rejects.toMatchObject({ reason: 'association-rejected' });
+    // The device of a DICOM destination: accepted, Storage Commitment only.
+    await db.destination.create({ data: { name: `D ${suffix()}`, type: 'DICOM', deviceId: device.id } });
+    const accepted = await negotiate(ae);
+    expect(accepted[STORAGE_COMMITMENT_SOP_CLASS]).toBe(0);
+    expect(accepted[CT]).not.toBe(0);
+  });
+
   it('refuses a report for a transaction we never issued, or from a device we did not ask', async () => {
     const { device } = await dicomDestination(`OTHER_${suffix()}`, 104);
     const unknown = await deliverCommitmentReport({ transactionUid: newTransactionUid(), eventTypeId: 1, committed: ['1.2.3'], failed: [] }, { callingAe: 'X', senderDeviceIds: [device.id] });
