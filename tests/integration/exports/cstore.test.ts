@@ -325,3 +325,47 @@ describe('C-STORE exporter → DCMTK storescp', () => {
     }
   });
 });
+
+describe('C-STORE exporter over DICOM TLS', () => {
+  it('sends to an Orthanc with DicomTlsEnabled; a certificate from another CA → retryable TLS failure', async () => {
+    const { createTestPki } = await import('../../helpers/certs');
+    const { encryptSecret } = await import('@/lib/secrets');
+    const pki = await createTestPki();
+    const caA = await pki.ca('Hospital CA');
+    const caB = await pki.ca('Other CA');
+    const hosts = ['localhost', '127.0.0.1'];
+    const orthancCert = await pki.leaf('orthanc', caA, { hosts });
+    const ourCert = await pki.leaf('tributary', caA, { hosts });
+    const tlsOrthanc = await startOrthanc({
+      aet: `TLS_${suffix()}`,
+      config: {
+        DicomTlsEnabled: true,
+        DicomTlsCertificate: orthancCert.certFile,
+        DicomTlsPrivateKey: orthancCert.keyFile,
+        DicomTlsTrustedCertificates: caA.certFile,
+        DicomTlsRemoteCertificateRequired: true,
+      },
+    });
+    try {
+      const instances = await writeInstances(1210, 2);
+      const { device, destination } = await dicomDestination(tlsOrthanc.aet, tlsOrthanc.dicomPort);
+      const tls = { tls: true, tlsCaCertificates: caA.cert, tlsClientCertificate: ourCert.cert, tlsClientKey: encryptSecret(ourCert.key) };
+      const withTls = { ...destination, device: await db.device.update({ where: { id: device.id }, data: tls }) };
+      const exporter = await exporterFor(destination.id, { instancesPerRequest: 2 });
+      const outcomes = await cstoreSender(withTls, exporter, { callingAe: pool.aeTitle }).send(instances, new AbortController().signal);
+      for (const o of outcomes) expect(o.state).toBe('SENT');
+      expect(await tlsOrthanc.countInstances()).toBe(2);
+
+      // Pinned to the wrong CA: Orthanc's certificate does not verify → retryable, TLS reason.
+      const wrong = { ...destination, device: await db.device.update({ where: { id: device.id }, data: { tlsCaCertificates: caB.cert } }) };
+      const failed = await cstoreSender(wrong, exporter, { callingAe: pool.aeTitle }).send(instances, new AbortController().signal);
+      for (const o of failed) {
+        expect(o).toMatchObject({ state: 'FAILED', retryable: true });
+        expect(o.reason).toMatch(/TLS handshake/);
+      }
+    } finally {
+      await tlsOrthanc.stop();
+      await pki.cleanup();
+    }
+  });
+});
