@@ -9,6 +9,9 @@
  *   a SOP class storescp does not know → FAILED "destination does not accept …", the rest sent.
  * - Nothing listening → every instance retryable with the SCU's reason; cancel mid-batch → only
  *   what storescp acknowledged is SENT, the rest retryable, and all SENT ones are on its disk.
+ * - An export job with storage commitment ends with every instance SENT and COMMITTED.
+ * - Who may call our SCP to report: only a registered destination device, and only for that.
+ * - DICOM TLS to Orthanc; a device pinned to the wrong CA → retryable TLS failures.
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
