@@ -114,7 +114,23 @@ export interface ScpHooks {
   isCallingAeAllowed(callingAe: string, calledAe: string, peerAddress: string, transport: DicomTransport): Promise<boolean | CallingDecision>;
   /** Called once the file is complete and renamed; if it throws, the file is removed and the C-STORE fails. */
   onStored(info: StoredInfo): Promise<void>;
+  /**
+   * Storage Commitment reports (N-EVENT-REPORT, lib/exports/commitment.ts). When set, the SCP
+   * accepts the Storage Commitment Push Model SOP class. A caller refused by isCallingAeAllowed
+   * is still accepted when isCommitmentReporter says yes for the devices it was identified as,
+   * but then only for Storage Commitment (and C-ECHO): its storage contexts are rejected.
+   */
+  commitment?: {
+    /** Identifies the caller (AE title + address + TLS) as registered devices; refused otherwise. */
+    identify(callingAe: string, peerAddress: string, transport: DicomTransport): Promise<{ deviceIds: string[] } | { refused: string }>;
+    isReporter(deviceIds: string[]): Promise<boolean>;
+    /** Returns the N-EVENT-REPORT-RSP status. */
+    onReport(report: { eventTypeId: number; elements: Record<string, unknown> }, from: { callingAe: string; senderDeviceIds: string[] }): Promise<number>;
+  };
 }
+
+/** Storage Commitment Push Model SOP Class (PS3.4 J.3). */
+const STORAGE_COMMITMENT = '1.2.840.10008.1.20.1';
 
 export interface ScpOptions {
   port: number;
@@ -611,6 +627,8 @@ class TributaryScp extends Scp {
   private readonly peerAddress: string;
   private readonly transport: () => DicomTransport;
   private senderDeviceIds: string[] = [];
+  /** Accepted only to deliver Storage Commitment reports: no C-STORE on this association. */
+  private commitmentOnly = false;
   private pool: { id: string; stagingDir: string } | null = null;
   private readonly pending = new WeakMap<CStoreRequest, Pending>();
   private readonly requestOf = new WeakMap<Writable, CStoreRequest>();
@@ -716,8 +734,19 @@ class TributaryScp extends Scp {
     const pool = await this.hooks.resolveCalledAe(this.calledAe);
     if (!pool) return refused('called-ae-unknown', constants.RejectReason.CalledAeNotRecognized);
     const verdict = await this.hooks.isCallingAeAllowed(this.callingAe, this.calledAe, this.peerAddress, this.transport());
-    const decision: CallingDecision =
+    let decision: CallingDecision =
       typeof verdict === 'boolean' ? (verdict ? { allowed: true, senderDeviceIds: [] } : { allowed: false, reason: 'calling-ae-not-allowed' }) : verdict;
+    const commitment = this.hooks.commitment;
+    const proposesCommitment = assoc.getPresentationContexts().some(({ id }) => assoc.getPresentationContext(id).getAbstractSyntaxUid() === STORAGE_COMMITMENT);
+    if (!decision.allowed && commitment && proposesCommitment) {
+      // A destination device sending us its Storage Commitment report: a registered device,
+      // allowed nothing but that on this association.
+      const who = await commitment.identify(this.callingAe, this.peerAddress, this.transport());
+      if ('deviceIds' in who && (await commitment.isReporter(who.deviceIds))) {
+        decision = { allowed: true, senderDeviceIds: who.deviceIds };
+        this.commitmentOnly = true;
+      }
+    }
     if (!decision.allowed) return refused(decision.reason, constants.RejectReason.CallingAeNotRecognized);
     this.senderDeviceIds = decision.senderDeviceIds;
     this.pool = pool;
@@ -729,7 +758,16 @@ class TributaryScp extends Scp {
       const abstract = pc.getAbstractSyntaxUid();
       const offered = pc.getTransferSyntaxUids();
       const verification = abstract === SopClass.Verification;
-      if (!verification && !isStorageSopClass(abstract)) {
+      if (abstract === STORAGE_COMMITMENT && this.hooks.commitment) {
+        const ts = [TransferSyntax.ExplicitVRLittleEndian, TransferSyntax.ImplicitVRLittleEndian].find((t) => offered.includes(t));
+        if (ts) {
+          // Role selection as proposed (the report's sender acts as SCP of the SOP class): echoed.
+          pc.setResult(constants.PresentationContextResult.Accept, ts);
+          accepted++;
+        } else pc.setResult(constants.PresentationContextResult.RejectTransferSyntaxesNotSupported);
+        continue;
+      }
+      if (!verification && (this.commitmentOnly || !isStorageSopClass(abstract))) {
         pc.setResult(constants.PresentationContextResult.RejectAbstractSyntaxNotSupported);
         continue;
       }
@@ -763,6 +801,31 @@ class TributaryScp extends Scp {
 
   override abort(): void {
     this.discardActive();
+  }
+
+  override nEventReportRequest(
+    request: InstanceType<typeof requests.NEventReportRequest>,
+    callback: (r: InstanceType<typeof responses.NEventReportResponse>) => void,
+  ): void {
+    const rsp = responses.NEventReportResponse.fromRequest(request);
+    const commitment = this.hooks.commitment;
+    const sopClass = String(request.getCommandDataset().getElement('AffectedSOPClassUID') ?? '').trim();
+    if (!commitment || !this.pool || sopClass !== STORAGE_COMMITMENT) {
+      rsp.setStatus(0x0110);
+      callback(rsp);
+      return;
+    }
+    const elements = (request.getDataset()?.getElements() ?? {}) as Record<string, unknown>;
+    commitment
+      .onReport({ eventTypeId: Number(request.getEventTypeId()), elements }, { callingAe: this.callingAe, senderDeviceIds: this.senderDeviceIds })
+      .catch((err: unknown) => {
+        log.error('storage commitment report failed', { calledAe: this.calledAe, callingAe: this.callingAe, err });
+        return 0x0110;
+      })
+      .then((status) => {
+        rsp.setStatus(status);
+        callback(rsp);
+      });
   }
 
   override cEchoRequest(request: InstanceType<typeof requests.CEchoRequest>, callback: (r: InstanceType<typeof responses.CEchoResponse>) => void): void {

@@ -155,7 +155,9 @@ interface SocketError {
 const S = constants.Status;
 const PENDING = new Set([0xff00, 0xff01]);
 
-interface RunOptions extends ScuOptions {
+export interface RunOptions extends ScuOptions {
+  /** Keep the association this long after the last response before releasing it (a peer may send an N-EVENT-REPORT on it). */
+  lingerMs?: number;
   /** Extra presentation contexts: [abstract syntax, transfer syntax] pairs, each proposed alone. */
   extraContexts?: Array<[string, string]>;
   /** Called once associated, with the client (to send C-CANCEL or abort later). */
@@ -193,7 +195,7 @@ function classifySocketError(message: string, peer: DicomPeer, raw: SocketError 
  * Runs `reqs` on one association. Resolves once the association is released (or closed after
  * every request finished); rejects with DicomNetworkError otherwise.
  */
-function runAssociation(peer: DicomPeer, callingAe: string, reqs: Request[], opts: RunOptions): Promise<void> {
+export function runAssociation(peer: DicomPeer, callingAe: string, reqs: Request[], opts: RunOptions): Promise<void> {
   const connectTimeoutMs = opts.connectTimeoutMs ?? 10_000;
   const idleMs = opts.timeoutMs ?? opts.defaultTimeoutMs;
   const where = `${peer.host}:${peer.port}`;
@@ -283,6 +285,7 @@ function runAssociation(peer: DicomPeer, callingAe: string, reqs: Request[], opt
       connectTimeout: big,
       associationTimeout: big,
       pduTimeout: big,
+      ...(opts.lingerMs ? { associationLingerTimeout: opts.lingerMs } : {}),
       ...(peer.tls ? { securityOptions: clientSecurityOptions(peer.tls === true ? {} : peer.tls) } : {}),
     });
     const net = internals.network;

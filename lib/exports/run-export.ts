@@ -335,11 +335,38 @@ export async function runExport(exportId: string, generation: number, opts: RunE
       // BullMQ retries this attempt with backoff; the message names the host and status only.
       throw new HttpError('network', retryReason, true);
     }
+    if (exporter.storageCommitment && sender?.commit) await commitSent(ex.id, sender, controller.signal);
     await finishExport(ex.id, generation, null);
     return { status: 'done' };
   } finally {
     clearInterval(poll);
     await sender?.close().catch(() => undefined);
     await Promise.all(leases.map((l) => l.release().catch(() => undefined)));
+  }
+}
+
+/**
+ * Storage Commitment (C-STORE exporters with `storageCommitment`; docs/exports.md): once every
+ * instance has its outcome, ask the destination to commit what it acknowledged, 1000 instances per
+ * request. Rows are marked PENDING before asking, so a worker that dies while waiting asks again
+ * when the job resumes (a new Transaction UID; the device answers each).
+ */
+async function commitSent(exportId: string, sender: ExportSender, signal: AbortSignal): Promise<void> {
+  for (;;) {
+    if (signal.aborted) return;
+    const rows = await db.exportInstance.findMany({
+      where: { exportId, state: { in: ['SENT', 'WARNING'] }, OR: [{ commitment: null }, { commitment: 'PENDING' }] },
+      select: { id: true, sopClassUid: true, sopInstanceUid: true },
+      orderBy: { id: 'asc' },
+      take: 1000,
+    });
+    if (!rows.length) return;
+    await db.exportInstance.updateMany({ where: { id: { in: rows.map((r) => r.id) } }, data: { commitment: 'PENDING' } });
+    const result = await sender.commit!(rows.map((r) => ({ sopClassUid: r.sopClassUid, sopInstanceUid: r.sopInstanceUid })), signal);
+    if (signal.aborted) return;
+    const committed = rows.filter((r) => result.get(r.sopInstanceUid) === 'COMMITTED').map((r) => r.id);
+    const failed = rows.filter((r) => result.get(r.sopInstanceUid) !== 'COMMITTED').map((r) => r.id);
+    if (committed.length) await db.exportInstance.updateMany({ where: { id: { in: committed } }, data: { commitment: 'COMMITTED' } });
+    if (failed.length) await db.exportInstance.updateMany({ where: { id: { in: failed } }, data: { commitment: 'FAILED' } });
   }
 }

@@ -6,6 +6,8 @@
  * into the same staging.
  */
 import type { ScpHooks } from '../dicom/scp';
+import { identifySender } from '../devices/identify-sender';
+import { deliverCommitmentReport, isCommitmentReporter, parseReport } from '../exports/commitment';
 import { isCallingAeAllowed, recordStaged, resolveCalledAe } from './staging';
 
 export const scpHooks: ScpHooks = {
@@ -23,4 +25,10 @@ export const scpHooks: ScpHooks = {
       studyInstanceUid: info.studyInstanceUid,
       transferSyntaxUid: info.transferSyntaxUid,
     }),
+  // Storage Commitment reports from export destinations (lib/exports/commitment.ts).
+  commitment: {
+    identify: (callingAe, peerAddress, transport) => identifySender({ callingAe, peerAddress, transport }),
+    isReporter: isCommitmentReporter,
+    onReport: (r, from) => deliverCommitmentReport(parseReport(r.eventTypeId, r.elements), from),
+  },
 };
