@@ -33,6 +33,7 @@ import type { ExportState } from '../generated/prisma/client';
 import { audit } from '../audit';
 import { inWindow, nextWindowStart } from '../connectors/schedule';
 import { db } from '../db';
+import { readPart10Header } from '../dicom/part10';
 import { AppError } from '../errors';
 import { HttpError } from '../http/client';
 import { tryAcquire, type Lease } from '../jobs/leases';
@@ -102,9 +103,9 @@ interface Row {
   sopClassUid: string;
 }
 
-async function sha256File(file: string): Promise<string> {
+async function sha256File(file: string, start = 0): Promise<string> {
   const h = createHash('sha256');
-  for await (const c of createReadStream(file, { highWaterMark: 256 * 1024 }) as AsyncIterable<Buffer>) h.update(c);
+  for await (const c of createReadStream(file, { highWaterMark: 256 * 1024, start }) as AsyncIterable<Buffer>) h.update(c);
   return h.digest('hex');
 }
 
@@ -295,7 +296,11 @@ export async function runExport(exportId: string, generation: number, opts: RunE
         let sha: string | null = null;
         try {
           const p = await prepareForDestination(o.file, o.transferSyntaxUid, exporter.transferSyntaxes);
-          if (p.kind === 'as-stored') sha = await sha256File(p.file);
+          // What each sender hashes: STOW-RS sends the whole Part-10 file; C-STORE sends the
+          // dataset only (no preamble or meta header), as stored or converted by its own converter
+          // (lib/exports/senders/cstore-transcode.ts), whose bytes are not known here: sent again.
+          if (destination.type === 'DICOM') sha = p.kind === 'as-stored' ? await sha256File(p.file, readPart10Header(p.file).datasetOffset) : null;
+          else if (p.kind === 'as-stored') sha = await sha256File(p.file);
           else if (p.kind === 'converted') sha = createHash('sha256').update(p.bytes).digest('hex');
         } catch {
           sha = null;

@@ -148,6 +148,15 @@ describe('C-STORE exporter → Orthanc with Storage Commitment', () => {
     const rows = await db.exportInstance.findMany({ where: { exportId: ex.id } });
     expect(rows.length).toBe(3);
     for (const r of rows) expect(r).toMatchObject({ state: 'SENT', commitment: 'COMMITTED', transferSyntaxSent: TransferSyntax.ExplicitVRLittleEndian });
+
+    // Exported again: the device already holds the same dataset bytes (the delivery's hash is of
+    // the dataset, as C-STORE sends it), so nothing is sent; "resend" sends it all again.
+    const again = await createExport(actorOf(researcher), pool.id, { exporterId: exporter.id, studyIds: seeded.studyIds, wholePool: false, resend: false });
+    await runExport(again.id, again.attempts, { isFinalAttempt: true });
+    expect(await db.export.findUniqueOrThrow({ where: { id: again.id } })).toMatchObject({ state: 'COMPLETED', skipped: 3, sent: 0 });
+    const resend = await createExport(actorOf(researcher), pool.id, { exporterId: exporter.id, studyIds: seeded.studyIds, wholePool: false, resend: true });
+    await runExport(resend.id, resend.attempts, { isFinalAttempt: true });
+    expect(await db.export.findUniqueOrThrow({ where: { id: resend.id } })).toMatchObject({ state: 'COMPLETED', skipped: 0, sent: 3 });
   });
 
   it('no answer within the timeout → FAILED', async () => {
