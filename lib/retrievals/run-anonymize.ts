@@ -12,10 +12,13 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ruleSetSchema } from '../anonymize/rules';
 import { audit } from '../audit';
-import { db } from '../db';
+import { db, type Pool, type StagedInstance } from '../db';
+import { AppError } from '../errors';
+import type { RuleSet } from '../anonymize/rules';
+import type { DeidIdentity } from '../anonymize/engine';
 import { logger } from '../logger';
-import { identityForRetrieval } from '../pools/identity';
-import { storeDeidentified } from '../receive/ingest';
+import { deidIdentityFor, identityForRetrieval } from '../pools/identity';
+import { storeDeidentified, type IngestOutcome } from '../receive/ingest';
 import { isSafeUid } from '../dicom/uids';
 import { crashPoint } from '../testing/crash-point';
 import { pruneEmptyDirs, stagingDir, stagingStudyDir } from '../storage';
@@ -25,9 +28,99 @@ const log = logger('retrieval.anonymize');
 const BATCH = 32;
 
 /** stored = instances of this retrieval now in the pool, counted from their records (exact after a crash). */
-async function refreshStoredCount(retrievalId: string) {
+export async function refreshStoredCount(retrievalId: string) {
   const stored = await db.retrievalInstance.count({ where: { retrievalId, outcome: 'stored' } });
   await db.retrieval.update({ where: { id: retrievalId }, data: { stored } });
+}
+
+/** What de-identifying one retrieval's instances needs: its pool, rules and research identity. */
+export interface DeidContext {
+  retrievalId: string;
+  pool: Pool;
+  rules: RuleSet;
+  identity: DeidIdentity;
+  sourcePatientId: string;
+}
+
+type StagedRow = Pick<StagedInstance, 'id' | 'path' | 'receivingPoolId' | 'sopInstanceUid'>;
+
+/**
+ * One staged instance into the pool: de-identified (worker-thread pool), indexed with its
+ * per-instance record and the staged row's removal in one transaction, then the original
+ * unlinked. Never throws: an instance that cannot be de-identified is dropped and counted as
+ * failed. Shared by this step and the move's pipeline (lib/retrievals/pipeline.ts), so both
+ * keep the same crash guarantees.
+ */
+export async function deidentifyStaged(ctx: DeidContext, s: StagedRow): Promise<IngestOutcome['kind'] | 'failed'> {
+  try {
+    crashPoint('deid.before-write');
+    const out = await storeDeidentified({
+      pool: ctx.pool,
+      rules: ctx.rules,
+      identity: ctx.identity,
+      inPath: s.path,
+      sourcePatientId: ctx.sourcePatientId,
+      retrievalId: ctx.retrievalId,
+      // The per-instance record (counters, "retry what is missing") commits with the index
+      // rows and the staged row's removal, so a resumed job never counts an instance twice.
+      alsoCommit: (tx, done) => [
+        tx.stagedInstance.delete({ where: { id: s.id } }),
+        tx.retrievalInstance.upsert({
+          where: { retrievalId_sourceSopUid: { retrievalId: ctx.retrievalId, sourceSopUid: done.sourceSopUid } },
+          create: { retrievalId: ctx.retrievalId, sourceSopUid: done.sourceSopUid, sourceSeriesUid: done.sourceSeriesUid, outcome: done.kind },
+          update: { outcome: done.kind },
+        }),
+      ],
+    });
+    // Committed: the index row is in and the staged row is gone; only now the original goes.
+    // A crash right here leaves a staged file without a row, which the staging
+    // reconciliation (lib/receive/reconcile-staging.ts) deletes.
+    crashPoint('deid.after-commit');
+    await fs.rm(s.path, { force: true });
+    await pruneEmptyDirs(path.dirname(s.path), stagingDir(s.receivingPoolId));
+    return out.kind;
+  } catch (e) {
+    log.warn('instance failed de-identification', { retrievalId: ctx.retrievalId, err: e });
+    // The staged row goes with a 'failed' record and the count, in one transaction (a crash
+    // cannot count it twice); the record tells the move not to ask the PACS for it again within
+    // this attempt (a coordinator's Retry does: lib/retrievals/run-move.ts planMove). Then the
+    // file (a crash in between leaves an orphan file, removed by the staging reconciliation).
+    await db
+      .$transaction([
+        db.stagedInstance.delete({ where: { id: s.id } }),
+        db.retrievalInstance.upsert({
+          where: { retrievalId_sourceSopUid: { retrievalId: ctx.retrievalId, sourceSopUid: s.sopInstanceUid } },
+          create: { retrievalId: ctx.retrievalId, sourceSopUid: s.sopInstanceUid, sourceSeriesUid: '', outcome: 'failed' },
+          update: { outcome: 'failed' },
+        }),
+        db.retrieval.update({ where: { id: ctx.retrievalId }, data: { failed: { increment: 1 } } }),
+      ])
+      .catch(() => undefined);
+    await dropStaged(s);
+    return 'failed';
+  }
+}
+
+/**
+ * The research identity of the retrieval's patient, quietly: null when it is refused (the
+ * anonymize step then fails the study and says why, lib/pools/identity.ts identityForRetrieval).
+ * Used by the pipeline, which must not settle the study while the move still runs.
+ */
+export async function deidContextQuiet(retrievalId: string): Promise<DeidContext | null> {
+  const r = await db.retrieval.findUnique({ where: { id: retrievalId }, include: { pool: true, result: { include: { item: true } } } });
+  if (!r) return null;
+  const rules = ruleSetSchema.parse(r.pool.rules);
+  try {
+    const identity = await deidIdentityFor(r.pool, rules, {
+      sourcePatientId: r.result.patientId,
+      researchId: r.result.item.researchId,
+      researchName: r.result.item.researchName,
+    });
+    return { retrievalId, pool: r.pool, rules, identity, sourcePatientId: r.result.patientId };
+  } catch (e) {
+    if (e instanceof AppError && (e.code === 'CONFLICT' || e.code === 'VALIDATION')) return null;
+    throw e;
+  }
 }
 
 export async function runAnonymize(retrievalId: string, generation: number): Promise<void> {
@@ -42,7 +135,7 @@ export async function runAnonymize(retrievalId: string, generation: number): Pro
   // rules name. A research ID that belongs to another patient fails the study: never merged.
   const found = await identityForRetrieval(pool, rules, r);
   if ('refused' in found) return;
-  const { identity } = found;
+  const ctx: DeidContext = { retrievalId: r.id, pool, rules, identity: found.identity, sourcePatientId: r.result.patientId };
   for (;;) {
     const batch = await db.stagedInstance.findMany({ where: { retrievalId: r.id }, take: BATCH, orderBy: { receivedAt: 'asc' } });
     if (!batch.length) break;
@@ -51,42 +144,7 @@ export async function runAnonymize(retrievalId: string, generation: number): Pro
       await dropStagedFor(r.id);
       break;
     }
-    await Promise.all(
-      batch.map(async (s) => {
-        try {
-          crashPoint('deid.before-write');
-          await storeDeidentified({
-            pool,
-            rules,
-            identity,
-            inPath: s.path,
-            sourcePatientId: r.result.patientId,
-            retrievalId: r.id,
-            // The per-instance record (counters, "retry what is missing") commits with the index
-            // rows and the staged row's removal, so a resumed job never counts an instance twice.
-            alsoCommit: (tx, done) => [
-              tx.stagedInstance.delete({ where: { id: s.id } }),
-              tx.retrievalInstance.upsert({
-                where: { retrievalId_sourceSopUid: { retrievalId: r.id, sourceSopUid: done.sourceSopUid } },
-                create: { retrievalId: r.id, sourceSopUid: done.sourceSopUid, sourceSeriesUid: done.sourceSeriesUid, outcome: done.kind },
-                update: { outcome: done.kind },
-              }),
-            ],
-          });
-          // Committed: the index row is in and the staged row is gone; only now the original goes.
-          // A crash right here leaves a staged file without a row, which the staging
-          // reconciliation (lib/receive/reconcile-staging.ts) deletes.
-          crashPoint('deid.after-commit');
-          await fs.rm(s.path, { force: true });
-          await pruneEmptyDirs(path.dirname(s.path), stagingDir(s.receivingPoolId));
-        } catch (e) {
-          log.warn('instance failed de-identification', { retrievalId: r.id, err: e });
-          // The staged original goes first: a crash in between can only under-count, never count twice.
-          await dropStaged(s);
-          await db.retrieval.update({ where: { id: r.id }, data: { failed: { increment: 1 } } });
-        }
-      }),
-    );
+    await Promise.all(batch.map((s) => deidentifyStaged(ctx, s)));
     await refreshStoredCount(r.id);
   }
   // (The SCP never stages under an unsafe UID, so there is nothing to prune for one.)
