@@ -1,26 +1,27 @@
 /**
  * De-identification overlapped with the move: while a retrieval's C-MOVE (or C-GET, WADO-RS)
  * runs, the move job itself takes the instances already staged for it and puts them through the
- * same per-instance step as the anonymize job (lib/retrievals/run-anonymize.ts deidentifyStaged:
- * de-identified in the worker-thread pool, indexed with its per-instance record and the staged
- * row's removal in one transaction, then the original unlinked). When the move ends the
+ * same step as the anonymize job (de-identified in the worker-thread pool, indexed with its
+ * per-instance record and the staged row's removal in one transaction, then the original unlinked). When the move ends the
  * anonymize job only finds what arrived last, so the study is in the pool almost as soon as the
  * last instance arrives.
  *
- * Back-pressure: at most `inFlight` instances are being de-identified at once (default twice the
- * worker-thread pool); what arrives faster waits in staging, on disk, where it would have waited
- * anyway. The retrieval stays MOVING the whole time (its `stored` count rises, refreshed from the
+ * Instances go in batches of up to `batch` (default 8: whatever has arrived, never waiting for a
+ * batch to fill), each indexed in one transaction (lib/retrievals/run-anonymize.ts
+ * deidentifyStagedBatch): one commit per batch instead of one per instance. Back-pressure: at most
+ * `inFlight` instances are being de-identified at once (default two batches); what arrives faster
+ * waits in staging, on disk, where it would have waited anyway. The retrieval stays MOVING the whole time (its `stored` count rises, refreshed from the
  * per-instance records), so the SCP keeps matching arriving instances to it.
  *
- * Crash safety is the anonymize step's, per instance: a SIGKILL at any point leaves either the
- * staged row (processed again after the restart: same research UIDs, upserted index row) or the
- * committed instance with at most an orphan staged file (removed by the staging reconciliation).
+ * Crash safety is the anonymize step's, per batch: a SIGKILL at any point leaves either the
+ * staged rows (processed again after the restart: same research UIDs, replaced index rows) or the
+ * committed instances with at most orphan staged files (removed by the staging reconciliation).
  * Nothing here is a new state: a restarted move job resumes the move, and the pipeline with it.
  */
 import { db } from '../db';
 import { logger } from '../logger';
 import { deidPool } from '../receive/ingest';
-import { deidContextQuiet, deidentifyStaged, refreshStoredCount, type DeidContext } from './run-anonymize';
+import { deidContextQuiet, deidentifyStagedBatch, refreshStoredCount, type DeidContext } from './run-anonymize';
 
 const log = logger('retrieval.pipeline');
 
@@ -31,9 +32,17 @@ export interface Pipeline {
   stop(): Promise<void>;
 }
 
-export function startPipeline(retrievalId: string, generation: number, opts: { inFlight?: number; idleMs?: number; refreshMs?: number } = {}): Pipeline {
-  const limit = Math.max(1, opts.inFlight ?? 2 * Math.max(1, deidPool().size));
+export function startPipeline(
+  retrievalId: string,
+  generation: number,
+  opts: { batch?: number; inFlight?: number; idleMs?: number; refreshMs?: number; gatherMs?: number } = {},
+): Pipeline {
+  const batch = Math.max(1, opts.batch ?? 8);
+  const limit = Math.max(batch, opts.inFlight ?? Math.max(2 * batch, 2 * deidPool().size));
   const idleMs = opts.idleMs ?? 50;
+  // A batch smaller than `batch` waits up to this long for more to arrive (fewer, larger commits).
+  const gatherMs = opts.gatherMs ?? 150;
+  let short: number | null = null;
   const refreshMs = opts.refreshMs ?? 500;
   const inflight = new Map<string, Promise<unknown>>();
   let processed = 0;
@@ -59,27 +68,33 @@ export function startPipeline(retrievalId: string, generation: number, opts: { i
       // Nothing to do before the first instance lands (the identity is resolved only then: a
       // study that never arrives creates no research identity).
       if (inflight.size < limit) {
-        const rows = await db.stagedInstance.findMany({
-          where: { retrievalId, ...(inflight.size ? { id: { notIn: [...inflight.keys()] } } : {}) },
-          select: { id: true, path: true, receivingPoolId: true, sopInstanceUid: true },
-          take: limit - inflight.size,
-          orderBy: { receivedAt: 'asc' },
-        });
+        // (Raw: polled often, and Prisma's query compilation would cost more than the query.)
+        const busy = [...inflight.keys()];
+        let rows = await db.$queryRaw<{ id: string; path: string; receivingPoolId: string; sopInstanceUid: string }[]>`
+          SELECT "id", "path", "receivingPoolId", "sopInstanceUid" FROM "StagedInstance"
+          WHERE "retrievalId" = ${retrievalId} AND NOT ("id" = ANY(${busy}::text[]))
+          ORDER BY "receivedAt" LIMIT ${Math.min(batch, limit - inflight.size)}`;
+        if (rows.length && rows.length < Math.min(batch, limit - inflight.size)) {
+          short ??= Date.now();
+          if (Date.now() - short < gatherMs) rows = [];
+        }
+        if (rows.length) short = null;
         if (rows.length && !ctx) {
           ctx = await deidContextQuiet(retrievalId);
           // Refused (a research ID that belongs to another patient...): the anonymize step fails
           // the study with the reason once the move has ended; nothing enters the pool before.
           if (!ctx) return;
         }
-        for (const s of rows) {
-          const p = deidentifyStaged(ctx!, s).finally(() => {
-            inflight.delete(s.id);
-            processed++;
+        if (rows.length) {
+          // One batch: de-identified side by side in the worker-thread pool, indexed in one transaction.
+          const p = deidentifyStagedBatch(ctx!, rows).finally(() => {
+            for (const s of rows) inflight.delete(s.id);
+            processed += rows.length;
             wake?.();
           });
-          inflight.set(s.id, p);
+          for (const s of rows) inflight.set(s.id, p);
         }
-        if (!rows.length || inflight.size >= limit) await nap(idleMs);
+        if (!rows.length || inflight.size >= limit) await nap(short !== null ? Math.min(idleMs, gatherMs) : idleMs);
       } else await nap(idleMs);
       if (Date.now() - lastRefresh >= refreshMs) {
         lastRefresh = Date.now();

@@ -18,7 +18,7 @@ import type { RuleSet } from '../anonymize/rules';
 import type { DeidIdentity } from '../anonymize/engine';
 import { logger } from '../logger';
 import { deidIdentityFor, identityForRetrieval } from '../pools/identity';
-import { storeDeidentified, type IngestOutcome } from '../receive/ingest';
+import { deidentifyAndPlace, indexPlacedBatch, storeDeidentified, type IngestOutcome, type PlacedInstance } from '../receive/ingest';
 import { isSafeUid } from '../dicom/uids';
 import { crashPoint } from '../testing/crash-point';
 import { pruneEmptyDirs, stagingDir, stagingStudyDir } from '../storage';
@@ -80,25 +80,101 @@ export async function deidentifyStaged(ctx: DeidContext, s: StagedRow): Promise<
     await pruneEmptyDirs(path.dirname(s.path), stagingDir(s.receivingPoolId));
     return out.kind;
   } catch (e) {
-    log.warn('instance failed de-identification', { retrievalId: ctx.retrievalId, err: e });
-    // The staged row goes with a 'failed' record and the count, in one transaction (a crash
-    // cannot count it twice); the record tells the move not to ask the PACS for it again within
-    // this attempt (a coordinator's Retry does: lib/retrievals/run-move.ts planMove). Then the
-    // file (a crash in between leaves an orphan file, removed by the staging reconciliation).
-    await db
-      .$transaction([
-        db.stagedInstance.delete({ where: { id: s.id } }),
-        db.retrievalInstance.upsert({
-          where: { retrievalId_sourceSopUid: { retrievalId: ctx.retrievalId, sourceSopUid: s.sopInstanceUid } },
-          create: { retrievalId: ctx.retrievalId, sourceSopUid: s.sopInstanceUid, sourceSeriesUid: '', outcome: 'failed' },
-          update: { outcome: 'failed' },
-        }),
-        db.retrieval.update({ where: { id: ctx.retrievalId }, data: { failed: { increment: 1 } } }),
-      ])
-      .catch(() => undefined);
-    await dropStaged(s);
+    await failStaged(ctx, s, e);
     return 'failed';
   }
+}
+
+/**
+ * Several staged instances at once (the move's pipeline): each de-identified in the worker-thread
+ * pool and put in its place in the pool, then all of them indexed in ONE transaction with their
+ * per-instance records and the staged rows' removal (lib/receive/ingest.ts indexPlacedBatch), then
+ * the originals unlinked. The same guarantees as deidentifyStaged, per batch: a crash before the
+ * commit leaves every staged row (processed again: same research UIDs, same paths, rows
+ * replaced); after it, at most orphan staged files (the staging reconciliation's). Quarantined
+ * and failed instances are committed one by one, as in deidentifyStaged. If the batch's commit
+ * fails, each instance goes through deidentifyStaged on its own.
+ */
+export async function deidentifyStagedBatch(ctx: DeidContext, rows: StagedRow[]): Promise<void> {
+  const placed: { s: StagedRow; p: PlacedInstance }[] = [];
+  const unlink = async (s: StagedRow) => {
+    crashPoint('deid.after-commit');
+    await fs.rm(s.path, { force: true });
+    await pruneEmptyDirs(path.dirname(s.path), stagingDir(s.receivingPoolId));
+  };
+  await Promise.all(
+    rows.map(async (s) => {
+      try {
+        crashPoint('deid.before-write');
+        const out = await deidentifyAndPlace({
+          pool: ctx.pool,
+          rules: ctx.rules,
+          identity: ctx.identity,
+          inPath: s.path,
+          sourcePatientId: ctx.sourcePatientId,
+          retrievalId: ctx.retrievalId,
+          // Only for an instance held in quarantine (committed on its own, like deidentifyStaged).
+          alsoCommit: (tx, done) => [
+            tx.stagedInstance.delete({ where: { id: s.id } }),
+            tx.retrievalInstance.upsert({
+              where: { retrievalId_sourceSopUid: { retrievalId: ctx.retrievalId, sourceSopUid: done.sourceSopUid } },
+              create: { retrievalId: ctx.retrievalId, sourceSopUid: done.sourceSopUid, sourceSeriesUid: done.sourceSeriesUid, outcome: done.kind },
+              update: { outcome: done.kind },
+            }),
+          ],
+        });
+        if ('placed' in out) placed.push({ s, p: out.placed });
+        else await unlink(s);
+      } catch (e) {
+        await failStaged(ctx, s, e);
+      }
+    }),
+  );
+  if (!placed.length) return;
+  const { retrievalId } = ctx;
+  const sourceSops = placed.map((x) => x.p.sourceSopUid);
+  try {
+    await indexPlacedBatch({
+      pool: ctx.pool,
+      identity: ctx.identity,
+      sourcePatientId: ctx.sourcePatientId,
+      items: placed.map((x) => x.p),
+      alsoCommit: () => [
+        db.stagedInstance.deleteMany({ where: { id: { in: placed.map((x) => x.s.id) } } }),
+        db.retrievalInstance.createMany({
+          data: placed.map((x) => ({ retrievalId, sourceSopUid: x.p.sourceSopUid, sourceSeriesUid: x.p.sourceSeriesUid, outcome: 'stored' })),
+          skipDuplicates: true,
+        }),
+        db.retrievalInstance.updateMany({ where: { retrievalId, sourceSopUid: { in: sourceSops }, outcome: { not: 'stored' } }, data: { outcome: 'stored' } }),
+      ],
+    });
+  } catch (e) {
+    log.warn('batch index failed; indexing one by one', { retrievalId, err: e });
+    for (const x of placed) await deidentifyStaged(ctx, x.s);
+    return;
+  }
+  for (const x of placed) await unlink(x.s);
+}
+
+/** An instance that cannot be de-identified: dropped, recorded as failed, counted. */
+async function failStaged(ctx: DeidContext, s: StagedRow, e: unknown): Promise<void> {
+  log.warn('instance failed de-identification', { retrievalId: ctx.retrievalId, err: e });
+  // The staged row goes with a 'failed' record and the count, in one transaction (a crash
+  // cannot count it twice); the record tells the move not to ask the PACS for it again within
+  // this attempt (a coordinator's Retry does: lib/retrievals/run-move.ts planMove). Then the
+  // file (a crash in between leaves an orphan file, removed by the staging reconciliation).
+  await db
+    .$transaction([
+      db.stagedInstance.delete({ where: { id: s.id } }),
+      db.retrievalInstance.upsert({
+        where: { retrievalId_sourceSopUid: { retrievalId: ctx.retrievalId, sourceSopUid: s.sopInstanceUid } },
+        create: { retrievalId: ctx.retrievalId, sourceSopUid: s.sopInstanceUid, sourceSeriesUid: '', outcome: 'failed' },
+        update: { outcome: 'failed' },
+      }),
+      db.retrieval.update({ where: { id: ctx.retrievalId }, data: { failed: { increment: 1 } } }),
+    ])
+    .catch(() => undefined);
+  await dropStaged(s);
 }
 
 /**

@@ -3,7 +3,9 @@
  * C-MOVE asks the PACS, as the connector's receiving-pool AE, to send the study to that same AE
  * (Tributary's SCP stages what arrives, lib/receive/staging.ts); C-GET (and WADO-RS) bring the
  * instances back on our own connection into the retrieval's sink (lib/receive/sink.ts), which
- * stages them the same way. Sub-operations are counted alike. Then the anonymize step is queued.
+ * stages them the same way. Sub-operations are counted alike. While the move runs, what has
+ * arrived is already de-identified and indexed (lib/retrievals/pipeline.ts); when it ends, the
+ * anonymize step is queued for the rest and the final state.
  *
  * Safe to repeat: staging keeps one copy per SOP instance and the pool index is keyed by SOP
  * instance, so a retried or resumed retrieve never duplicates an instance.
