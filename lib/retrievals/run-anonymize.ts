@@ -22,7 +22,7 @@ import { deidentifyAndPlace, indexPlacedBatch, storeDeidentified, type IngestOut
 import { isSafeUid } from '../dicom/uids';
 import { crashPoint } from '../testing/crash-point';
 import { pruneEmptyDirs, stagingDir, stagingStudyDir } from '../storage';
-import { dropStaged, dropStagedFor } from '../receive/staging';
+import { dropStagedFor } from '../receive/staging';
 
 const log = logger('retrieval.anonymize');
 const BATCH = 32;
@@ -51,7 +51,7 @@ type StagedRow = Pick<StagedInstance, 'id' | 'path' | 'receivingPoolId' | 'sopIn
  * failed. Shared by this step and the move's pipeline (lib/retrievals/pipeline.ts), so both
  * keep the same crash guarantees.
  */
-export async function deidentifyStaged(ctx: DeidContext, s: StagedRow): Promise<IngestOutcome['kind'] | 'failed'> {
+export async function deidentifyStaged(ctx: DeidContext, s: StagedRow, opts: { prune?: boolean } = {}): Promise<IngestOutcome['kind'] | 'failed'> {
   try {
     crashPoint('deid.before-write');
     const out = await storeDeidentified({
@@ -77,10 +77,10 @@ export async function deidentifyStaged(ctx: DeidContext, s: StagedRow): Promise<
     // reconciliation (lib/receive/reconcile-staging.ts) deletes.
     crashPoint('deid.after-commit');
     await fs.rm(s.path, { force: true });
-    await pruneEmptyDirs(path.dirname(s.path), stagingDir(s.receivingPoolId));
+    if (opts.prune !== false) await pruneEmptyDirs(path.dirname(s.path), stagingDir(s.receivingPoolId));
     return out.kind;
   } catch (e) {
-    await failStaged(ctx, s, e);
+    await failStaged(ctx, s, e, opts);
     return 'failed';
   }
 }
@@ -97,15 +97,24 @@ export async function deidentifyStaged(ctx: DeidContext, s: StagedRow): Promise<
  */
 export async function deidentifyStagedBatch(ctx: DeidContext, rows: StagedRow[]): Promise<void> {
   const placed: { s: StagedRow; p: PlacedInstance }[] = [];
+  // The file each row pointed at when we read it. The move is still running: the PACS may send
+  // the same instance again (a resumed move), which the SCP renames onto the same staging path
+  // with a new row once ours is gone. That file is not ours to delete.
+  const inodes = new Map<string, number>();
   const unlink = async (s: StagedRow) => {
     crashPoint('deid.after-commit');
+    const now = await fs.stat(s.path).catch(() => null);
+    if (now && inodes.has(s.id) && now.ino !== inodes.get(s.id)) return;
+    // (No pruning of the study's staging folder: the SCP may be about to rename the next
+    // instance into it. The anonymize step prunes it once the move has ended.)
     await fs.rm(s.path, { force: true });
-    await pruneEmptyDirs(path.dirname(s.path), stagingDir(s.receivingPoolId));
   };
   await Promise.all(
     rows.map(async (s) => {
       try {
         crashPoint('deid.before-write');
+        const st = await fs.stat(s.path).catch(() => null);
+        if (st) inodes.set(s.id, st.ino);
         const out = await deidentifyAndPlace({
           pool: ctx.pool,
           rules: ctx.rules,
@@ -126,7 +135,7 @@ export async function deidentifyStagedBatch(ctx: DeidContext, rows: StagedRow[])
         if ('placed' in out) placed.push({ s, p: out.placed });
         else await unlink(s);
       } catch (e) {
-        await failStaged(ctx, s, e);
+        await failStaged(ctx, s, e, { prune: false });
       }
     }),
   );
@@ -150,14 +159,14 @@ export async function deidentifyStagedBatch(ctx: DeidContext, rows: StagedRow[])
     });
   } catch (e) {
     log.warn('batch index failed; indexing one by one', { retrievalId, err: e });
-    for (const x of placed) await deidentifyStaged(ctx, x.s);
+    for (const x of placed) await deidentifyStaged(ctx, x.s, { prune: false });
     return;
   }
   for (const x of placed) await unlink(x.s);
 }
 
 /** An instance that cannot be de-identified: dropped, recorded as failed, counted. */
-async function failStaged(ctx: DeidContext, s: StagedRow, e: unknown): Promise<void> {
+async function failStaged(ctx: DeidContext, s: StagedRow, e: unknown, opts: { prune?: boolean } = {}): Promise<void> {
   log.warn('instance failed de-identification', { retrievalId: ctx.retrievalId, err: e });
   // The staged row goes with a 'failed' record and the count, in one transaction (a crash
   // cannot count it twice); the record tells the move not to ask the PACS for it again within
@@ -174,7 +183,8 @@ async function failStaged(ctx: DeidContext, s: StagedRow, e: unknown): Promise<v
       db.retrieval.update({ where: { id: ctx.retrievalId }, data: { failed: { increment: 1 } } }),
     ])
     .catch(() => undefined);
-  await dropStaged(s);
+  await fs.rm(s.path, { force: true });
+  if (opts.prune !== false) await pruneEmptyDirs(path.dirname(s.path), stagingDir(s.receivingPoolId));
 }
 
 /**

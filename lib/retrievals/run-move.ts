@@ -179,8 +179,10 @@ export async function runMove(
     if (!(await advance(r.id, generation, { state: 'MOVING', scheduledFor: null, startedAt: r.startedAt ?? new Date(), lastError: null }))) return { status: 'done' };
     // De-identify what lands while the move runs (lib/retrievals/pipeline.ts).
     if (opts.pipeline !== false && env().RETRIEVE_PIPELINE) pipe = startPipeline(r.id, generation);
-    // A user retry (new generation) or this job's own retry asks only for what is missing.
-    const plan = await planMove(r.id, source, r.studyInstanceUid, r.attempts > 0 || (opts.attemptsMade ?? 0) > 0);
+    // A user retry (new generation), this job's own retry, or a move resumed after a crash (its
+    // job restarted with instances already staged or de-identified) asks only for what is
+    // missing: nothing held yet means the whole study, without listing it.
+    const plan = await planMove(r.id, source, r.studyInstanceUid, true);
     // C-GET, WADO-RS: the instances come back on our connection, into this retrieval's staging.
     const sink: InstanceSink | undefined = source.sameConnection ? await retrievalSink(r.id, { sourceAe: pacs }) : undefined;
     let lastWrite = 0;
