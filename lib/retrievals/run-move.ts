@@ -167,7 +167,10 @@ export async function runMove(
       .catch(() => undefined);
   }, 2000);
   let pipe: Pipeline | null = null;
-  /** Instances that arrived in this generation: still staged, or already de-identified by the pipeline. */
+  /**
+   * Whether (more than zero) instances arrived in this generation: still staged, or already
+   * de-identified by the pipeline. Not a count to compare (a re-sent instance may count twice).
+   */
   const arrived = async () => {
     const [staged, deidentified] = await Promise.all([
       db.stagedInstance.count({ where: { retrievalId: r.id } }),
@@ -243,16 +246,16 @@ export async function runMove(
     // The PACS delivers to us again: a configuration problem reported earlier is solved.
     if (done.completed > 0) await db.connector.updateMany({ where: { id: connector.id, moveProblem: { not: null } }, data: { moveProblem: null, moveProblemAt: null } });
     const total = plan.alreadyHave + done.completed + done.failed + done.warnings;
-    const staged = await arrived();
-    if (failure && staged === 0 && plan.targets.length > 0) throw failure;
+    if (failure && (await arrived()) === 0 && plan.targets.length > 0) throw failure;
     // A move that ended with a failure status after sending some instances (Orthanc stops at the
     // first instance it cannot read and reports no counts) is incomplete too: then the study's
     // size from the C-FIND stands, and what we hold is compared with it.
     const endedInFailure = failure !== null || ended.some((st) => st === 'failure');
-    const expected = Math.max(total, plan.expectedAtPacs ?? 0, staged, endedInFailure ? r.expected : 0);
     // (Instances whose de-identification failed during the move are held, as 'failed' records:
     // asking the PACS for them again would not help; a coordinator's Retry does.)
-    const missing = Math.max(done.failed, expected - (await instancesHeld(r.id)), 0);
+    const held = await instancesHeld(r.id);
+    const expected = Math.max(total, plan.expectedAtPacs ?? 0, held, endedInFailure ? r.expected : 0);
+    const missing = Math.max(done.failed, expected - held, 0);
     const deidFailed = await db.retrievalInstance.count({ where: { retrievalId: r.id, outcome: 'failed' } });
     if (missing > 0 && !opts.isFinalAttempt && (opts.attemptsMade ?? 0) < SUBOPERATION_RETRIES) {
       // Keep what arrived (de-identified or still staged) and ask again for the rest after the backoff.
