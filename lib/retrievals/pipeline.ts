@@ -87,11 +87,14 @@ export function startPipeline(
         }
         if (rows.length) {
           // One batch: de-identified side by side in the worker-thread pool, indexed in one transaction.
-          const p = deidentifyStagedBatch(ctx!, rows).finally(() => {
-            for (const s of rows) inflight.delete(s.id);
-            processed += rows.length;
-            wake?.();
-          });
+          const p = deidentifyStagedBatch(ctx!, rows)
+            // Whatever is not committed stays staged, for the next batch or the anonymize step.
+            .catch((e) => log.warn('pipelined batch failed', { retrievalId, err: e }))
+            .finally(() => {
+              for (const s of rows) inflight.delete(s.id);
+              processed += rows.length;
+              wake?.();
+            });
           for (const s of rows) inflight.set(s.id, p);
         }
         if (!rows.length || inflight.size >= limit) await nap(short !== null ? Math.min(idleMs, gatherMs) : idleMs);
