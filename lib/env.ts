@@ -97,6 +97,11 @@ const schema = z
         'must be origins like https://viewer.example.org (scheme://host[:port], no path), comma-separated, or *',
       ),
     STAGING_MAX_AGE_HOURS: z.coerce.number().positive().default(24),
+    /**
+     * 1 (default): a retrieval's instances are de-identified while the move still runs
+     * (lib/retrievals/pipeline.ts); 0: only after the move has ended (the anonymize step).
+     */
+    RETRIEVE_PIPELINE: z.enum(['0', '1']).default('1').transform((v) => v === '1'),
     SIGNIN_MAX_ATTEMPTS: z.coerce.number().int().positive().default(10),
     SIGNIN_WINDOW_SECONDS: z.coerce.number().int().positive().default(900),
     /**

@@ -7,7 +7,7 @@ import { constants as fsConstants } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { createDeidPool } from '../anonymize/pool';
+import { createDeidPool, type DeidJobResult } from '../anonymize/pool';
 import type { RuleSet } from '../anonymize/rules';
 import { db, Prisma, type Pool } from '../db';
 import { AppError } from '../errors';
@@ -131,59 +131,7 @@ export async function storeDeidentified(opts: {
       const id = await existingInstanceId(opts.pool.id, res.targetUids.sop);
       if (id) throw new DuplicateInstanceError(id);
     }
-    if (res.quarantine) {
-      // Held for the pool owner: the de-identified file waits outside the pool's storage.
-      const rel = quarantineRelPath(opts.pool.id, res.targetUids.sop);
-      await ensureDir(path.dirname(absolute(rel)));
-      // A pending one has its file in place; a dropped one (file gone) may be held again.
-      if (noReplace) await placeNew(tmpQuarantine, absolute(rel));
-      else await fs.rename(tmpQuarantine, absolute(rel));
-      const data = {
-        retrievalId: opts.retrievalId ?? null,
-        // The reason codes of lib/anonymize/burned-in.ts (the quarantine view shows their text).
-        reason: res.quarantine.codes.join(' '),
-        studyInstanceUid: res.targetUids.study,
-        seriesInstanceUid: res.targetUids.series,
-        sopClassUid: res.sopClassUid,
-        modality: res.index.modality ?? '',
-        path: rel,
-        size: res.size,
-        ruleVersion: opts.pool.ruleVersion,
-        // Read by OCR next (lib/ocr/run-ocr.ts); a held-again instance is read again.
-        ocrStatus: 'pending',
-        ocrError: null,
-        ocrBoxCount: null,
-        ocrFrames: null,
-        ocrAt: null,
-      };
-      const [, held] = await upsertRace(() =>
-        db.$transaction([
-          poolOpenCheck(opts.pool.id),
-          db.quarantinedInstance.upsert({
-            where: { poolId_sopInstanceUid: { poolId: opts.pool.id, sopInstanceUid: res.targetUids.sop } },
-            create: { poolId: opts.pool.id, sopInstanceUid: res.targetUids.sop, ...data },
-            update: { ...data, decision: null, decidedAt: null, decidedById: null },
-          }),
-          recordDeidSummary({ poolId: opts.pool.id, sopInstanceUid: res.targetUids.sop, ruleVersion: opts.pool.ruleVersion, outcome: 'quarantined', summary: res.summary }),
-          // The identity map knows the study even while all of it is held (a release indexes it later).
-          db.studyIdentity.upsert({
-            where: { poolId_sourceStudyUid: { poolId: opts.pool.id, sourceStudyUid: res.sourceUids.study } },
-            create: { poolId: opts.pool.id, sourceStudyUid: res.sourceUids.study, researchStudyUid: res.targetUids.study, sourcePatientId: opts.sourcePatientId },
-            update: {},
-          }),
-          ...(opts.alsoCommit ? opts.alsoCommit(db, { kind: 'quarantined', ...source }) : []),
-        ]),
-      ).catch(async (e) => {
-        // The pool was closed (purged) meanwhile: nothing of this instance may stay behind.
-        if (isPoolClosedError(e)) {
-          await fs.rm(absolute(rel), { force: true }).catch(() => undefined);
-          throw new PoolClosedError();
-        }
-        throw e;
-      });
-      await enqueueOcr([(held as { id: string }).id]);
-      return { kind: 'quarantined', reason: res.quarantine.reason, ...source };
-    }
+    if (res.quarantine) return await holdQuarantined(opts, res, tmpQuarantine, noReplace, source);
     const rel = poolInstanceRelPath(opts.pool.id, res.targetUids.study, res.targetUids.series, res.targetUids.sop);
     const abs = absolute(rel);
     await ensureDir(path.dirname(abs));
@@ -227,6 +175,69 @@ export async function storeDeidentified(opts: {
     await fs.rm(tmp, { force: true }).catch(() => undefined);
     await fs.rm(tmpQuarantine, { force: true }).catch(() => undefined);
   }
+}
+
+type StoreOpts = Parameters<typeof storeDeidentified>[0];
+
+/** A de-identified instance whose pixels may carry burned-in text: held in the pool's quarantine (file and row committed), OCR queued. */
+async function holdQuarantined(
+  opts: Pick<StoreOpts, 'pool' | 'retrievalId' | 'sourcePatientId' | 'alsoCommit'>,
+  res: DeidJobResult,
+  tmpQuarantine: string,
+  noReplace: boolean,
+  source: { sourceSeriesUid: string; sourceSopUid: string },
+): Promise<IngestOutcome> {
+  // Held for the pool owner: the de-identified file waits outside the pool's storage.
+  const rel = quarantineRelPath(opts.pool.id, res.targetUids.sop);
+  await ensureDir(path.dirname(absolute(rel)));
+  // A pending one has its file in place; a dropped one (file gone) may be held again.
+  if (noReplace) await placeNew(tmpQuarantine, absolute(rel));
+  else await fs.rename(tmpQuarantine, absolute(rel));
+  const data = {
+    retrievalId: opts.retrievalId ?? null,
+    // The reason codes of lib/anonymize/burned-in.ts (the quarantine view shows their text).
+    reason: res.quarantine!.codes.join(' '),
+    studyInstanceUid: res.targetUids.study,
+    seriesInstanceUid: res.targetUids.series,
+    sopClassUid: res.sopClassUid,
+    modality: res.index.modality ?? '',
+    path: rel,
+    size: res.size,
+    ruleVersion: opts.pool.ruleVersion,
+    // Read by OCR next (lib/ocr/run-ocr.ts); a held-again instance is read again.
+    ocrStatus: 'pending',
+    ocrError: null,
+    ocrBoxCount: null,
+    ocrFrames: null,
+    ocrAt: null,
+  };
+  const [, held] = await upsertRace(() =>
+    db.$transaction([
+      poolOpenCheck(opts.pool.id),
+      db.quarantinedInstance.upsert({
+        where: { poolId_sopInstanceUid: { poolId: opts.pool.id, sopInstanceUid: res.targetUids.sop } },
+        create: { poolId: opts.pool.id, sopInstanceUid: res.targetUids.sop, ...data },
+        update: { ...data, decision: null, decidedAt: null, decidedById: null },
+      }),
+      recordDeidSummary({ poolId: opts.pool.id, sopInstanceUid: res.targetUids.sop, ruleVersion: opts.pool.ruleVersion, outcome: 'quarantined', summary: res.summary }),
+      // The identity map knows the study even while all of it is held (a release indexes it later).
+      db.studyIdentity.upsert({
+        where: { poolId_sourceStudyUid: { poolId: opts.pool.id, sourceStudyUid: res.sourceUids.study } },
+        create: { poolId: opts.pool.id, sourceStudyUid: res.sourceUids.study, researchStudyUid: res.targetUids.study, sourcePatientId: opts.sourcePatientId },
+        update: {},
+      }),
+      ...(opts.alsoCommit ? opts.alsoCommit(db, { kind: 'quarantined', ...source }) : []),
+    ]),
+  ).catch(async (e) => {
+    // The pool was closed (purged) meanwhile: nothing of this instance may stay behind.
+    if (isPoolClosedError(e)) {
+      await fs.rm(absolute(rel), { force: true }).catch(() => undefined);
+      throw new PoolClosedError();
+    }
+    throw e;
+  });
+  await enqueueOcr([(held as { id: string }).id]);
+  return { kind: 'quarantined', reason: res.quarantine!.reason, ...source };
 }
 
 async function fsyncFile(p: string) {
@@ -376,4 +387,169 @@ function recountStudy(studyId: string) {
  */
 export async function refreshStudyCounts(studyIds: string[]) {
   for (const studyId of new Set(studyIds)) await db.$transaction([lockStudy(studyId), ...recountStudy(studyId)]);
+}
+
+/**
+ * A de-identified instance in its place in the pool's storage (written, fsynced, renamed), not
+ * indexed yet: indexPlacedBatch commits several at once.
+ */
+export interface PlacedInstance {
+  rel: string;
+  res: DeidJobResult;
+  sourceStudyUid: string;
+  sourceSeriesUid: string;
+  sourceSopUid: string;
+}
+
+/**
+ * The first half of storeDeidentified (replacing: a resumed retrieval writes the same instance
+ * again): de-identify in the worker-thread pool, then either hold it in quarantine (committed
+ * here, with `alsoCommit`, as storeDeidentified does) or put the file in its place in the pool
+ * and return it for indexPlacedBatch.
+ */
+export async function deidentifyAndPlace(opts: Omit<StoreOpts, 'replace'>): Promise<{ quarantined: IngestOutcome } | { placed: PlacedInstance }> {
+  const tmpDir = path.join(storageRoot(), 'tmp');
+  await ensureDir(tmpDir);
+  const tmp = path.join(tmpDir, `${randomUUID()}.dcm`);
+  const tmpQuarantine = path.join(tmpDir, `${randomUUID()}.q.dcm`);
+  try {
+    const res = await deidPool().run({
+      inPath: opts.inPath,
+      outPath: tmp,
+      quarantinePath: tmpQuarantine,
+      rules: opts.rules,
+      uidSecret: opts.pool.secret,
+      identity: opts.identity,
+      ruleVersion: opts.pool.ruleVersion,
+    });
+    const source = { sourceSeriesUid: res.sourceUids.series, sourceSopUid: res.sourceUids.sop };
+    if (res.quarantine) return { quarantined: await holdQuarantined(opts, res, tmpQuarantine, false, source) };
+    const rel = poolInstanceRelPath(opts.pool.id, res.targetUids.study, res.targetUids.series, res.targetUids.sop);
+    const abs = absolute(rel);
+    await ensureDir(path.dirname(abs));
+    await fsyncFile(tmp);
+    await fs.rename(tmp, abs);
+    crashPoint('deid.after-write');
+    return { placed: { rel, res, sourceStudyUid: res.sourceUids.study, ...source } };
+  } finally {
+    await fs.rm(tmp, { force: true }).catch(() => undefined);
+    await fs.rm(tmpQuarantine, { force: true }).catch(() => undefined);
+  }
+}
+
+/**
+ * Indexes placed instances of one pool in ONE transaction (the same rows as indexDeidentified,
+ * replacing: Instance rows, de-identification summaries, identity-map entries, the studies'
+ * recounted counts, and `alsoCommit`'s writes for all of them), so a crash commits all of them
+ * or none. Study and Series rows are upserted first, as indexDeidentified does (an empty series
+ * counts nowhere). Each study's lock is taken in id order (two batches never deadlock).
+ */
+export async function indexPlacedBatch(opts: {
+  pool: Pick<Pool, 'id' | 'ruleVersion'>;
+  identity: { researchId: string; researchName: string };
+  sourcePatientId: string;
+  items: PlacedInstance[];
+  alsoCommit?: () => Prisma.PrismaPromise<unknown>[];
+  /** Where these instances came from (lib/pools/provenance.ts): recorded on each of their studies. */
+  provenance?: ProvenanceEvent;
+}): Promise<void> {
+  try {
+    await indexPlaced(opts);
+  } catch (e) {
+    // A closed pool (purge under way) keeps nothing: the placed files go.
+    if (!isPoolClosedError(e)) throw e;
+    await Promise.all(opts.items.map((p) => fs.rm(absolute(p.rel), { force: true }).catch(() => undefined)));
+    throw new PoolClosedError();
+  }
+}
+
+async function indexPlaced(opts: Parameters<typeof indexPlacedBatch>[0]): Promise<void> {
+  const poolId = opts.pool.id;
+  const studies = new Map<string, string>();
+  const series = new Map<string, string>();
+  const identities = new Map<string, string>();
+  for (const { res, sourceStudyUid } of opts.items) {
+    const ix = res.index;
+    identities.set(sourceStudyUid, res.targetUids.study);
+    let studyId = studies.get(res.targetUids.study);
+    if (!studyId) {
+      // Every write of the pool's index first passes the close-out barrier (lib/pools/closeout.ts).
+      const [, study] = await upsertRace(() => db.$transaction([poolOpenCheck(poolId), db.study.upsert({
+        where: { poolId_studyInstanceUid: { poolId, studyInstanceUid: res.targetUids.study } },
+        create: {
+          poolId,
+          studyInstanceUid: res.targetUids.study,
+          patientId: ix.patientId ?? opts.identity.researchId,
+          patientName: ix.patientName ?? opts.identity.researchName,
+          patientSex: ix.patientSex ?? '',
+          patientBirthDate: ix.patientBirthDate ?? '',
+          studyDate: ix.studyDate ?? '',
+          studyTime: ix.studyTime ?? '',
+          studyDescription: ix.studyDescription ?? '',
+          accessionNumber: ix.accessionNumber ?? '',
+          studyId: ix.studyId ?? '',
+        },
+        update: {},
+        select: { id: true },
+      })]));
+      studyId = study.id;
+      studies.set(res.targetUids.study, studyId);
+    }
+    if (!series.has(res.targetUids.series)) {
+      const [, se] = await upsertRace(() => db.$transaction([poolOpenCheck(poolId), db.series.upsert({
+        where: { poolId_seriesInstanceUid: { poolId, seriesInstanceUid: res.targetUids.series } },
+        create: {
+          poolId,
+          studyId: studyId!,
+          seriesInstanceUid: res.targetUids.series,
+          modality: ix.modality ?? '',
+          seriesNumber: ix.seriesNumber ?? null,
+          seriesDescription: ix.seriesDescription ?? '',
+          bodyPartExamined: ix.bodyPartExamined ?? '',
+        },
+        update: {},
+        select: { id: true },
+      })]));
+      series.set(res.targetUids.series, se.id);
+    }
+  }
+  const row = (p: PlacedInstance) => ({
+    seriesId: series.get(p.res.targetUids.series)!,
+    sopClassUid: p.res.sopClassUid,
+    instanceNumber: p.res.index.instanceNumber ?? null,
+    transferSyntaxUid: p.res.transferSyntaxUid,
+    rows: p.res.index.rows ?? null,
+    columns: p.res.index.columns ?? null,
+    numberOfFrames: p.res.index.numberOfFrames ?? null,
+    path: p.rel,
+    size: p.res.size,
+    ruleVersion: opts.pool.ruleVersion,
+  });
+  const sops = opts.items.map((p) => p.res.targetUids.sop);
+  const studyIds = [...new Set(studies.values())].sort();
+  const summaries = opts.items.map((p) => {
+    const { methodCodes, ...counts } = p.res.summary;
+    return { poolId, sopInstanceUid: p.res.targetUids.sop, ruleVersion: opts.pool.ruleVersion, outcome: 'stored', ...counts, methodCodes };
+  });
+  await upsertRace(async () => {
+    // Replacing (a resumed retrieval): rows already there are updated, one by one (rare).
+    const existing = new Set((await db.instance.findMany({ where: { poolId, sopInstanceUid: { in: sops } }, select: { sopInstanceUid: true } })).map((x) => x.sopInstanceUid));
+    await db.$transaction([
+      poolOpenCheck(poolId),
+      ...studyIds.map((id) => lockStudy(id)),
+      db.instance.createMany({ data: opts.items.filter((p) => !existing.has(p.res.targetUids.sop)).map((p) => ({ poolId, sopInstanceUid: p.res.targetUids.sop, ...row(p) })) }),
+      ...opts.items.filter((p) => existing.has(p.res.targetUids.sop)).map((p) =>
+        db.instance.update({ where: { poolId_sopInstanceUid: { poolId, sopInstanceUid: p.res.targetUids.sop } }, data: row(p) })),
+      ...studyIds.flatMap((id) => recountStudy(id)),
+      db.deidInstanceSummary.deleteMany({ where: { poolId, sopInstanceUid: { in: sops } } }),
+      db.deidInstanceSummary.createMany({ data: summaries }),
+      ...[...identities].map(([sourceStudyUid, researchStudyUid]) => db.studyIdentity.upsert({
+        where: { poolId_sourceStudyUid: { poolId, sourceStudyUid } },
+        create: { poolId, sourceStudyUid, researchStudyUid, sourcePatientId: opts.sourcePatientId },
+        update: {},
+      })),
+      ...(opts.provenance ? studyIds.map((id) => provenanceUpsert(id, poolId, opts.pool.ruleVersion, opts.provenance!)) : []),
+      ...(opts.alsoCommit ? opts.alsoCommit() : []),
+    ]);
+  });
 }

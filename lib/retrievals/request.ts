@@ -61,10 +61,14 @@ export async function retryRetrieval(actor: Actor, retrievalId: string, opts: { 
   const r = await db.retrieval.findUnique({ where: { id: retrievalId } });
   if (!r) throw new AppError('NOT_FOUND', 'Retrieval not found');
   if (!(RETRYABLE as readonly string[]).includes(r.state)) throw new AppError('CONFLICT', `This study is ${r.state.toLowerCase()}; only failed, partial or cancelled studies can be retried`);
-  const updated = await db.retrieval.update({
-    where: { id: r.id },
-    data: { state: 'QUEUED', attempts: { increment: 1 }, lastError: null, finishedAt: null, failed: 0 },
-  });
+  // Instances whose de-identification failed are asked for again (their records go with the count).
+  const [, updated] = await db.$transaction([
+    db.retrievalInstance.deleteMany({ where: { retrievalId: r.id, outcome: 'failed' } }),
+    db.retrieval.update({
+      where: { id: r.id },
+      data: { state: 'QUEUED', attempts: { increment: 1 }, lastError: null, finishedAt: null, failed: 0 },
+    }),
+  ]);
   await enqueue('retrieval.move', { retrievalId: r.id, generation: updated.attempts }, { jobId: jobId.move(r.id, updated.attempts) });
   if (opts.audit !== false)
     await audit({ userId: actor.userId, action: 'retrieval.retry', poolId: r.poolId, targetType: 'retrieval', targetId: r.id });

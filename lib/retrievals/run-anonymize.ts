@@ -12,23 +12,212 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ruleSetSchema } from '../anonymize/rules';
 import { audit } from '../audit';
-import { db } from '../db';
+import { db, type Pool, type StagedInstance } from '../db';
+import { AppError } from '../errors';
+import type { RuleSet } from '../anonymize/rules';
+import type { DeidIdentity } from '../anonymize/engine';
 import { logger } from '../logger';
-import { identityForRetrieval } from '../pools/identity';
-import { markRetrievalProvenanceFinished, retrievalProvenance } from '../pools/provenance';
-import { storeDeidentified } from '../receive/ingest';
+import { deidIdentityFor, identityForRetrieval, type IdentitySource } from '../pools/identity';
+import { markRetrievalProvenanceFinished, retrievalProvenance, type ProvenanceEvent } from '../pools/provenance';
+import { deidentifyAndPlace, indexPlacedBatch, storeDeidentified, type IngestOutcome, type PlacedInstance } from '../receive/ingest';
 import { isSafeUid } from '../dicom/uids';
 import { crashPoint } from '../testing/crash-point';
 import { pruneEmptyDirs, stagingDir, stagingStudyDir } from '../storage';
-import { dropStaged, dropStagedFor } from '../receive/staging';
+import { dropStagedFor } from '../receive/staging';
 
 const log = logger('retrieval.anonymize');
 const BATCH = 32;
 
 /** stored = instances of this retrieval now in the pool, counted from their records (exact after a crash). */
-async function refreshStoredCount(retrievalId: string) {
+export async function refreshStoredCount(retrievalId: string) {
   const stored = await db.retrievalInstance.count({ where: { retrievalId, outcome: 'stored' } });
   await db.retrieval.update({ where: { id: retrievalId }, data: { stored } });
+}
+
+/** What de-identifying one retrieval's instances needs: its pool, rules and research identity. */
+export interface DeidContext {
+  retrievalId: string;
+  pool: Pool;
+  rules: RuleSet;
+  identity: DeidIdentity;
+  sourcePatientId: string;
+  /** Where the study came from (connector, query, method, identity source): recorded on the study
+   *  with each instance's index row (lib/pools/provenance.ts). */
+  provenance?: ProvenanceEvent;
+}
+
+type StagedRow = Pick<StagedInstance, 'id' | 'path' | 'receivingPoolId' | 'sopInstanceUid'>;
+
+/**
+ * One staged instance into the pool: de-identified (worker-thread pool), indexed with its
+ * per-instance record and the staged row's removal in one transaction, then the original
+ * unlinked. Never throws: an instance that cannot be de-identified is dropped and counted as
+ * failed. Shared by this step and the move's pipeline (lib/retrievals/pipeline.ts), so both
+ * keep the same crash guarantees.
+ */
+export async function deidentifyStaged(ctx: DeidContext, s: StagedRow, opts: { prune?: boolean } = {}): Promise<IngestOutcome['kind'] | 'failed'> {
+  try {
+    crashPoint('deid.before-write');
+    const out = await storeDeidentified({
+      pool: ctx.pool,
+      rules: ctx.rules,
+      identity: ctx.identity,
+      inPath: s.path,
+      sourcePatientId: ctx.sourcePatientId,
+      retrievalId: ctx.retrievalId,
+      provenance: ctx.provenance,
+      // The per-instance record (counters, "retry what is missing") commits with the index
+      // rows and the staged row's removal, so a resumed job never counts an instance twice.
+      alsoCommit: (tx, done) => [
+        tx.stagedInstance.delete({ where: { id: s.id } }),
+        tx.retrievalInstance.upsert({
+          where: { retrievalId_sourceSopUid: { retrievalId: ctx.retrievalId, sourceSopUid: done.sourceSopUid } },
+          create: { retrievalId: ctx.retrievalId, sourceSopUid: done.sourceSopUid, sourceSeriesUid: done.sourceSeriesUid, outcome: done.kind },
+          update: { outcome: done.kind },
+        }),
+      ],
+    });
+    // Committed: the index row is in and the staged row is gone; only now the original goes.
+    // A crash right here leaves a staged file without a row, which the staging
+    // reconciliation (lib/receive/reconcile-staging.ts) deletes.
+    crashPoint('deid.after-commit');
+    await fs.rm(s.path, { force: true });
+    if (opts.prune !== false) await pruneEmptyDirs(path.dirname(s.path), stagingDir(s.receivingPoolId));
+    return out.kind;
+  } catch (e) {
+    await failStaged(ctx, s, e, opts);
+    return 'failed';
+  }
+}
+
+/**
+ * Several staged instances at once (the move's pipeline): each de-identified in the worker-thread
+ * pool and put in its place in the pool, then all of them indexed in ONE transaction with their
+ * per-instance records and the staged rows' removal (lib/receive/ingest.ts indexPlacedBatch), then
+ * the originals unlinked. The same guarantees as deidentifyStaged, per batch: a crash before the
+ * commit leaves every staged row (processed again: same research UIDs, same paths, rows
+ * replaced); after it, at most orphan staged files (the staging reconciliation's). Quarantined
+ * and failed instances are committed one by one, as in deidentifyStaged. If the batch's commit
+ * fails, each instance goes through deidentifyStaged on its own.
+ */
+export async function deidentifyStagedBatch(ctx: DeidContext, rows: StagedRow[]): Promise<void> {
+  const placed: { s: StagedRow; p: PlacedInstance }[] = [];
+  // The file each row pointed at when we read it. The move is still running: the PACS may send
+  // the same instance again (a resumed move), which the SCP renames onto the same staging path
+  // with a new row once ours is gone. That file is not ours to delete.
+  const inodes = new Map<string, number>();
+  const unlink = async (s: StagedRow) => {
+    crashPoint('deid.after-commit');
+    const now = await fs.stat(s.path).catch(() => null);
+    if (now && inodes.has(s.id) && now.ino !== inodes.get(s.id)) return;
+    // (No pruning of the study's staging folder: the SCP may be about to rename the next
+    // instance into it. The anonymize step prunes it once the move has ended.)
+    await fs.rm(s.path, { force: true });
+  };
+  await Promise.all(
+    rows.map(async (s) => {
+      try {
+        crashPoint('deid.before-write');
+        const st = await fs.stat(s.path).catch(() => null);
+        if (st) inodes.set(s.id, st.ino);
+        const out = await deidentifyAndPlace({
+          pool: ctx.pool,
+          rules: ctx.rules,
+          identity: ctx.identity,
+          inPath: s.path,
+          sourcePatientId: ctx.sourcePatientId,
+          retrievalId: ctx.retrievalId,
+          // Only for an instance held in quarantine (committed on its own, like deidentifyStaged).
+          alsoCommit: (tx, done) => [
+            tx.stagedInstance.delete({ where: { id: s.id } }),
+            tx.retrievalInstance.upsert({
+              where: { retrievalId_sourceSopUid: { retrievalId: ctx.retrievalId, sourceSopUid: done.sourceSopUid } },
+              create: { retrievalId: ctx.retrievalId, sourceSopUid: done.sourceSopUid, sourceSeriesUid: done.sourceSeriesUid, outcome: done.kind },
+              update: { outcome: done.kind },
+            }),
+          ],
+        });
+        if ('placed' in out) placed.push({ s, p: out.placed });
+        else await unlink(s);
+      } catch (e) {
+        await failStaged(ctx, s, e, { prune: false });
+      }
+    }),
+  );
+  if (!placed.length) return;
+  const { retrievalId } = ctx;
+  const sourceSops = placed.map((x) => x.p.sourceSopUid);
+  try {
+    await indexPlacedBatch({
+      pool: ctx.pool,
+      identity: ctx.identity,
+      sourcePatientId: ctx.sourcePatientId,
+      provenance: ctx.provenance,
+      items: placed.map((x) => x.p),
+      alsoCommit: () => [
+        db.stagedInstance.deleteMany({ where: { id: { in: placed.map((x) => x.s.id) } } }),
+        db.retrievalInstance.createMany({
+          data: placed.map((x) => ({ retrievalId, sourceSopUid: x.p.sourceSopUid, sourceSeriesUid: x.p.sourceSeriesUid, outcome: 'stored' })),
+          skipDuplicates: true,
+        }),
+        db.retrievalInstance.updateMany({ where: { retrievalId, sourceSopUid: { in: sourceSops }, outcome: { not: 'stored' } }, data: { outcome: 'stored' } }),
+      ],
+    });
+  } catch (e) {
+    log.warn('batch index failed; indexing one by one', { retrievalId, err: e });
+    for (const x of placed) await deidentifyStaged(ctx, x.s, { prune: false });
+    return;
+  }
+  for (const x of placed) await unlink(x.s);
+}
+
+/** An instance that cannot be de-identified: dropped, recorded as failed, counted. */
+async function failStaged(ctx: DeidContext, s: StagedRow, e: unknown, opts: { prune?: boolean } = {}): Promise<void> {
+  log.warn('instance failed de-identification', { retrievalId: ctx.retrievalId, err: e });
+  // The staged row goes with a 'failed' record and the count, in one transaction (a crash
+  // cannot count it twice); the record tells the move not to ask the PACS for it again within
+  // this attempt (a coordinator's Retry does: lib/retrievals/run-move.ts planMove). Then the
+  // file (a crash in between leaves an orphan file, removed by the staging reconciliation).
+  await db
+    .$transaction([
+      db.stagedInstance.delete({ where: { id: s.id } }),
+      db.retrievalInstance.upsert({
+        where: { retrievalId_sourceSopUid: { retrievalId: ctx.retrievalId, sourceSopUid: s.sopInstanceUid } },
+        create: { retrievalId: ctx.retrievalId, sourceSopUid: s.sopInstanceUid, sourceSeriesUid: '', outcome: 'failed' },
+        update: { outcome: 'failed' },
+      }),
+      db.retrieval.update({ where: { id: ctx.retrievalId }, data: { failed: { increment: 1 } } }),
+    ])
+    .catch(() => undefined);
+  await fs.rm(s.path, { force: true });
+  if (opts.prune !== false) await pruneEmptyDirs(path.dirname(s.path), stagingDir(s.receivingPoolId));
+}
+
+/**
+ * The research identity of the retrieval's patient, quietly: null when it is refused (the
+ * anonymize step then fails the study and says why, lib/pools/identity.ts identityForRetrieval).
+ * Used by the pipeline, which must not settle the study while the move still runs.
+ */
+export async function deidContextQuiet(retrievalId: string): Promise<DeidContext | null> {
+  const r = await db.retrieval.findUnique({ where: { id: retrievalId }, include: { pool: true, result: { include: { item: true } } } });
+  // A closed pool (project close-out under way) gets nothing, not even an identity: the anonymize
+  // step cancels the retrieval.
+  if (!r || r.pool.closedAt) return null;
+  const rules = ruleSetSchema.parse(r.pool.rules);
+  try {
+    let identitySource: IdentitySource = 'existing';
+    const identity = await deidIdentityFor(
+      r.pool,
+      rules,
+      { sourcePatientId: r.result.patientId, researchId: r.result.item.researchId, researchName: r.result.item.researchName },
+      { onEntry: (e) => void (identitySource = e.source) },
+    );
+    const provenance = await retrievalProvenance(retrievalId, identitySource);
+    return { retrievalId, pool: r.pool, rules, identity, sourcePatientId: r.result.patientId, provenance };
+  } catch (e) {
+    if (e instanceof AppError && (e.code === 'CONFLICT' || e.code === 'VALIDATION')) return null;
+    throw e;
+  }
 }
 
 export async function runAnonymize(retrievalId: string, generation: number): Promise<void> {
@@ -49,10 +238,10 @@ export async function runAnonymize(retrievalId: string, generation: number): Pro
   // rules name. A research ID that belongs to another patient fails the study: never merged.
   const found = await identityForRetrieval(pool, rules, r);
   if ('refused' in found) return;
-  const { identity } = found;
   // Where the study came from (connector, query, method, identity source): recorded on the study
   // with each instance's index row (lib/pools/provenance.ts).
   const provenance = await retrievalProvenance(r.id, found.identitySource);
+  const ctx: DeidContext = { retrievalId: r.id, pool, rules, identity: found.identity, sourcePatientId: r.result.patientId, provenance };
   for (;;) {
     const batch = await db.stagedInstance.findMany({ where: { retrievalId: r.id }, take: BATCH, orderBy: { receivedAt: 'asc' } });
     if (!batch.length) break;
@@ -61,43 +250,7 @@ export async function runAnonymize(retrievalId: string, generation: number): Pro
       await dropStagedFor(r.id);
       break;
     }
-    await Promise.all(
-      batch.map(async (s) => {
-        try {
-          crashPoint('deid.before-write');
-          await storeDeidentified({
-            pool,
-            rules,
-            identity,
-            inPath: s.path,
-            sourcePatientId: r.result.patientId,
-            retrievalId: r.id,
-            provenance,
-            // The per-instance record (counters, "retry what is missing") commits with the index
-            // rows and the staged row's removal, so a resumed job never counts an instance twice.
-            alsoCommit: (tx, done) => [
-              tx.stagedInstance.delete({ where: { id: s.id } }),
-              tx.retrievalInstance.upsert({
-                where: { retrievalId_sourceSopUid: { retrievalId: r.id, sourceSopUid: done.sourceSopUid } },
-                create: { retrievalId: r.id, sourceSopUid: done.sourceSopUid, sourceSeriesUid: done.sourceSeriesUid, outcome: done.kind },
-                update: { outcome: done.kind },
-              }),
-            ],
-          });
-          // Committed: the index row is in and the staged row is gone; only now the original goes.
-          // A crash right here leaves a staged file without a row, which the staging
-          // reconciliation (lib/receive/reconcile-staging.ts) deletes.
-          crashPoint('deid.after-commit');
-          await fs.rm(s.path, { force: true });
-          await pruneEmptyDirs(path.dirname(s.path), stagingDir(s.receivingPoolId));
-        } catch (e) {
-          log.warn('instance failed de-identification', { retrievalId: r.id, err: e });
-          // The staged original goes first: a crash in between can only under-count, never count twice.
-          await dropStaged(s);
-          await db.retrieval.update({ where: { id: r.id }, data: { failed: { increment: 1 } } });
-        }
-      }),
-    );
+    await Promise.all(batch.map((s) => deidentifyStaged(ctx, s)));
     await refreshStoredCount(r.id);
   }
   // (The SCP never stages under an unsafe UID, so there is nothing to prune for one.)

@@ -3,7 +3,9 @@
  * C-MOVE asks the PACS, as the connector's receiving-pool AE, to send the study to that same AE
  * (Tributary's SCP stages what arrives, lib/receive/staging.ts); C-GET (and WADO-RS) bring the
  * instances back on our own connection into the retrieval's sink (lib/receive/sink.ts), which
- * stages them the same way. Sub-operations are counted alike. Then the anonymize step is queued.
+ * stages them the same way. Sub-operations are counted alike. While the move runs, what has
+ * arrived is already de-identified and indexed (lib/retrievals/pipeline.ts); when it ends, the
+ * anonymize step is queued for the rest and the final state.
  *
  * Safe to repeat: staging keeps one copy per SOP instance and the pool index is keyed by SOP
  * instance, so a retried or resumed retrieve never duplicates an instance.
@@ -24,6 +26,7 @@ import { enqueue } from '../jobs/queues';
 import { env } from '../env';
 import { logger } from '../logger';
 import { dropStagedFor } from '../receive/staging';
+import { startPipeline, type Pipeline } from './pipeline';
 import type { StepOutcome } from '../queries/run-find';
 
 const log = logger('retrieval.move');
@@ -107,7 +110,21 @@ export async function laneForRetrieval(r: { attempts: number; query: { source: Q
   return r.query.source === 'SINGLE' || r.attempts > 0 ? 'interactive' : 'batch';
 }
 
-export async function runMove(retrievalId: string, generation: number, opts: { isFinalAttempt?: boolean; attemptsMade?: number } = {}): Promise<StepOutcome> {
+export async function runMove(
+  retrievalId: string,
+  generation: number,
+  opts: {
+    isFinalAttempt?: boolean;
+    attemptsMade?: number;
+    /**
+     * When this generation's move was asked for (the job's creation time): instances de-identified
+     * since then arrived in this generation, whichever attempt of the job brought them.
+     */
+    since?: Date;
+    /** false: no de-identification during the move (everything waits for the anonymize step). */
+    pipeline?: boolean;
+  } = {},
+): Promise<StepOutcome> {
   const r = await db.retrieval.findUnique({
     where: { id: retrievalId },
     include: { query: { select: { source: true } }, connector: { include: sourceInclude } },
@@ -149,10 +166,26 @@ export async function runMove(retrievalId: string, generation: number, opts: { i
       .then((x) => x?.state === 'CANCELLED' && abort.abort())
       .catch(() => undefined);
   }, 2000);
+  let pipe: Pipeline | null = null;
+  /**
+   * Whether (more than zero) instances arrived in this generation: still staged, or already
+   * de-identified by the pipeline. Not a count to compare (a re-sent instance may count twice).
+   */
+  const arrived = async () => {
+    const [staged, deidentified] = await Promise.all([
+      db.stagedInstance.count({ where: { retrievalId: r.id } }),
+      opts.since ? db.retrievalInstance.count({ where: { retrievalId: r.id, createdAt: { gte: opts.since } } }) : Promise.resolve(0),
+    ]);
+    return staged + Math.max(deidentified, pipe?.processed ?? 0);
+  };
   try {
     if (!(await advance(r.id, generation, { state: 'MOVING', scheduledFor: null, startedAt: r.startedAt ?? new Date(), lastError: null }))) return { status: 'done' };
-    // A user retry (new generation) or this job's own retry asks only for what is missing.
-    const plan = await planMove(r.id, source, r.studyInstanceUid, r.attempts > 0 || (opts.attemptsMade ?? 0) > 0);
+    // De-identify what lands while the move runs (lib/retrievals/pipeline.ts).
+    if (opts.pipeline !== false && env().RETRIEVE_PIPELINE) pipe = startPipeline(r.id, generation);
+    // A user retry (new generation), this job's own retry, or a move resumed after a crash (its
+    // job restarted with instances already staged or de-identified) asks only for what is
+    // missing: nothing held yet means the whole study, without listing it.
+    const plan = await planMove(r.id, source, r.studyInstanceUid, true);
     // C-GET, WADO-RS: the instances come back on our connection, into this retrieval's staging.
     const sink: InstanceSink | undefined = source.sameConnection ? await retrievalSink(r.id, { sourceAe: pacs }) : undefined;
     let lastWrite = 0;
@@ -175,6 +208,7 @@ export async function runMove(retrievalId: string, generation: number, opts: { i
         },
       });
       if (result.status === 'cancelled') {
+        await pipe?.stop();
         await dropStagedFor(r.id);
         return { status: 'done' };
       }
@@ -184,7 +218,7 @@ export async function runMove(retrievalId: string, generation: number, opts: { i
       }
       const nothing = result.completed + result.failed + result.warnings + result.remaining === 0;
       if (nothing && !plan.alreadyHave && !target.seriesInstanceUid && r.expected > 0 && done.completed === 0
-        && (await db.stagedInstance.count({ where: { retrievalId: r.id } })) === 0) {
+        && (await arrived()) === 0) {
         // Zero sub-operations also answer a study the PACS no longer holds (deleted or merged since
         // the C-FIND): ask it at series level before blaming the destination. If that query
         // fails too, the destination message stands (the association itself worked just now).
@@ -202,6 +236,8 @@ export async function runMove(retrievalId: string, generation: number, opts: { i
       if (result.status === 'failure' && result.completed === 0)
         failure = new MoveFailedError(`PACS reported the ${method === 'C-MOVE' ? 'move' : method} failed (status ${hex4(result.statusCode ?? 0)}) and sent nothing`, result.comment || undefined);
     }
+    // The move has ended: what is still in flight finishes; the rest is the anonymize step's.
+    await pipe?.stop();
     // Cancelled while moving (our SCP then refuses what still arrives, which ends the move too).
     if ((await db.retrieval.findUnique({ where: { id: r.id }, select: { state: true } }))?.state === 'CANCELLED') {
       await dropIfCancelled(r.id, generation);
@@ -210,21 +246,24 @@ export async function runMove(retrievalId: string, generation: number, opts: { i
     // The PACS delivers to us again: a configuration problem reported earlier is solved.
     if (done.completed > 0) await db.connector.updateMany({ where: { id: connector.id, moveProblem: { not: null } }, data: { moveProblem: null, moveProblemAt: null } });
     const total = plan.alreadyHave + done.completed + done.failed + done.warnings;
-    const staged = await db.stagedInstance.count({ where: { retrievalId: r.id } });
-    if (failure && staged === 0 && plan.targets.length > 0) throw failure;
+    if (failure && (await arrived()) === 0 && plan.targets.length > 0) throw failure;
     // A move that ended with a failure status after sending some instances (Orthanc stops at the
     // first instance it cannot read and reports no counts) is incomplete too: then the study's
     // size from the C-FIND stands, and what we hold is compared with it.
     const endedInFailure = failure !== null || ended.some((st) => st === 'failure');
-    const expected = Math.max(total, plan.expectedAtPacs ?? 0, staged, endedInFailure ? r.expected : 0);
-    const missing = Math.max(done.failed, expected - (await instancesHeld(r.id)), 0);
+    // (Instances whose de-identification failed during the move are held, as 'failed' records:
+    // asking the PACS for them again would not help; a coordinator's Retry does.)
+    const held = await instancesHeld(r.id);
+    const expected = Math.max(total, plan.expectedAtPacs ?? 0, held, endedInFailure ? r.expected : 0);
+    const missing = Math.max(done.failed, expected - held, 0);
+    const deidFailed = await db.retrievalInstance.count({ where: { retrievalId: r.id, outcome: 'failed' } });
     if (missing > 0 && !opts.isFinalAttempt && (opts.attemptsMade ?? 0) < SUBOPERATION_RETRIES) {
-      // Keep what arrived staged (not de-identified yet) and ask again for the rest after the backoff.
+      // Keep what arrived (de-identified or still staged) and ask again for the rest after the backoff.
       await db.retrieval.update({ where: { id: r.id }, data: { expected } });
       log.warn('move incomplete, retrying', { retrievalId: r.id, missing, failed: done.failed, completed: done.completed, attempt: (opts.attemptsMade ?? 0) + 1 });
       throw new SubOperationsFailedError(`The PACS could not send ${missing} instance(s)`);
     }
-    if (!(await advance(r.id, generation, { expected, failed: missing, state: 'ANONYMIZING' }))) {
+    if (!(await advance(r.id, generation, { expected, failed: missing + deidFailed, state: 'ANONYMIZING' }))) {
       await dropIfCancelled(r.id, generation);
       return { status: 'done' };
     }
@@ -260,9 +299,10 @@ export async function runMove(retrievalId: string, generation: number, opts: { i
     // than our message and the error's class (workers/index.ts, lib/jobs/failure.ts).
     const message = shownError(e, method);
     log.warn('move failed', { retrievalId: r.id, reason: e instanceof DicomNetworkError ? e.reason : 'error', err: e, final: !!opts.isFinalAttempt });
-    const staged = await db.stagedInstance.count({ where: { retrievalId: r.id } });
+    await pipe?.stop();
+    const staged = await arrived();
     if (opts.isFinalAttempt && staged > 0) {
-      // Keep what arrived: de-identify it and mark the study partial.
+      // Keep what arrived: de-identify the rest and mark the study partial.
       if (!(await advance(r.id, generation, { state: 'ANONYMIZING', lastError: message }))) {
         await dropIfCancelled(r.id, generation);
         return { status: 'done' };
@@ -284,6 +324,7 @@ export async function runMove(retrievalId: string, generation: number, opts: { i
     throw e;
   } finally {
     clearInterval(watch);
+    await pipe?.stop();
     await studyLock.release();
     await lease.release();
   }

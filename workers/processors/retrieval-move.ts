@@ -6,7 +6,7 @@ import { isFinalAttempt, waitOrDone, type Processor } from './shared';
 
 export const retrievalMove: Processor = async (job, token) => {
   const { retrievalId, generation } = JOBS['retrieval.move'].schema.parse(job.data);
-  const outcome = await runMove(retrievalId, generation, { isFinalAttempt: isFinalAttempt(job), attemptsMade: job.attemptsMade });
+  const outcome = await runMove(retrievalId, generation, { isFinalAttempt: isFinalAttempt(job), attemptsMade: job.attemptsMade, since: new Date(job.timestamp) });
   // A study that failed here has settled: its query's coordinator may be owed a notice.
   if (outcome.status === 'done') await noteRetrievalSettled(retrievalId);
   await waitOrDone(job, token, outcome);

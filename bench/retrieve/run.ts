@@ -1,0 +1,188 @@
+/**
+ * bench/retrieve — from Retrieve pressed to the study browsable in the pool, through the real
+ * worker (production SCP hooks, staging rows, de-identification with the default rules in the
+ * worker-thread pool, index, purge of the staged originals), against DCMTK movescu moving the
+ * same studies from the same Orthanc into storescp (the bare transfer, no de-identification).
+ *
+ *   npx tsx bench/retrieve/run.ts [--instances 500] [--studies 20] [--per-study 50] [--rounds 1]
+ *   (or BENCH_RETRIEVE_INSTANCES, BENCH_RETRIEVE_STUDIES, BENCH_RETRIEVE_PER_STUDY, BENCH_RETRIEVE_ROUNDS)
+ *
+ * (a) one CT study of --instances 512² instances; (b) --studies studies of --per-study instances
+ * of one patient, all selected at once. Each round runs, per scenario, movescu → storescp
+ * (reference; for (b) one patient-level C-MOVE) then Tributary (a fresh research pool, a query
+ * for the patient, Retrieve of the scenario's studies: timed from the request to every retrieval
+ * DONE). Prints both times, the ratio, and the time to the first instance browsable in the pool
+ * (its Instance row committed), and when the moves ended (no retrieval QUEUED or MOVING any
+ * more). A 4-instance study is retrieved first, untimed (the worker's one-time start). Never
+ * fails on timing; fails when an instance is missing or left staged.
+ *
+ * Needs PostgreSQL and Redis like the tests: a scratch database (BENCH_DATABASE_NAME, default
+ * tributary_bench_retrieve, recreated) and its own Redis prefix (emptied afterwards).
+ * RETRIEVE_PIPELINE=0 measures the sequential path (de-identification after the move).
+ */
+import { execFile } from 'node:child_process';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { resetTestDatabase } from '../../tests/helpers/database';
+import { DCMTK_ENV, freePort, startOrthanc, startStorescp } from '../../tests/helpers/orthanc';
+
+const run = promisify(execFile);
+const args = process.argv.slice(2);
+const opt = (name: string, envName: string, def: number) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? Number(args[i + 1]) : Number(process.env[envName] ?? def);
+};
+const INSTANCES = opt('instances', 'BENCH_RETRIEVE_INSTANCES', 500);
+const STUDIES = opt('studies', 'BENCH_RETRIEVE_STUDIES', 20);
+const PER_STUDY = opt('per-study', 'BENCH_RETRIEVE_PER_STUDY', 50);
+const ROUNDS = opt('rounds', 'BENCH_RETRIEVE_ROUNDS', 1);
+const load = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
+
+async function countFiles(dir: string): Promise<number> {
+  let n = 0;
+  for (const e of await fs.readdir(dir, { withFileTypes: true }).catch(() => [])) {
+    if (e.name.startsWith('.')) continue;
+    n += e.isDirectory() ? await countFiles(path.join(dir, e.name)) : 1;
+  }
+  return n;
+}
+
+async function main() {
+  const dbUrl = await resetTestDatabase(process.env.BENCH_DATABASE_NAME ?? 'tributary_bench_retrieve');
+  const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'tributary-bench-retrieve-'));
+  Object.assign(process.env, {
+    TRIBUTARY_MODE: 'test',
+    DATABASE_URL: dbUrl,
+    REDIS_PREFIX: process.env.BENCH_REDIS_PREFIX ?? `tributary-bench-retrieve-${process.pid}`,
+    STORAGE_ROOT: path.join(tmp, 'storage'),
+    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'error',
+    TRIBUTARY_SECRET: 'bench-secret-bench-secret-bench-secret-1',
+  });
+  const { generateCtStudy } = await import('../../lib/synthetic');
+  const { db } = await import('../../lib/db');
+  const { env } = await import('../../lib/env');
+  const { actorOf, makeConnector, makePool, makeUser, waitFor } = await import('../../tests/helpers/fixtures');
+  const { startWorker } = await import('../../workers/index');
+  const { createQuery } = await import('../../lib/queries/queries');
+  const { requestRetrieval } = await import('../../lib/retrievals/request');
+
+  const scpPort = await freePort();
+  const storescpDir = path.join(tmp, 'storescp');
+  const storescp = await startStorescp({ aet: 'STORESCP', dir: storescpDir });
+  const orthanc = await startOrthanc({
+    aet: 'BENCH_PACS',
+    modalities: { Q: ['BENCH_Q', '127.0.0.1', scpPort], R: ['BENCH_R', '127.0.0.1', scpPort], STORESCP: ['STORESCP', '127.0.0.1', storescp.port], M: ['MOVESCU', '127.0.0.1', 1] },
+  });
+  const worker = await startWorker({ scpPort });
+  try {
+    // --- the studies: (a) one large CT study, (b) many small ones of one patient ---
+    let t = performance.now();
+    const upload = async (gen: Iterable<{ buffer: Buffer; studyInstanceUid: string }>) => {
+      const uids = new Set<string>();
+      let batch: Buffer[] = [];
+      const flush = async () => {
+        await Promise.all([0, 1, 2, 3].map((k) => orthanc.uploadFiles(batch.filter((_, i) => i % 4 === k))));
+        batch = [];
+      };
+      for (const inst of gen) {
+        uids.add(inst.studyInstanceUid);
+        batch.push(inst.buffer);
+        if (batch.length === 40) await flush();
+      }
+      await flush();
+      return [...uids];
+    };
+    const scenarios: { name: string; patientId: string; studies: string[]; instances: number }[] = [];
+    // Untimed first: a small study, so the worker's one-time start (de-identification threads
+    // loading their code, first queries) is not counted in the first scenario.
+    const warmup = { name: 'warm-up', patientId: 'BENCHW', studies: await upload(generateCtStudy({ instances: 4, seed: 999, patientId: 'BENCHW' })), instances: 4 };
+    if (INSTANCES > 0) scenarios.push({ name: `(a) 1 study x ${INSTANCES}`, patientId: 'BENCHA', studies: await upload(generateCtStudy({ instances: INSTANCES, seed: 1, patientId: 'BENCHA' })), instances: INSTANCES });
+    if (STUDIES > 0 && PER_STUDY > 0) {
+      const uids: string[] = [];
+      for (let s = 0; s < STUDIES; s++) uids.push(...(await upload(generateCtStudy({ instances: PER_STUDY, seed: 100 + s, patientId: 'BENCHB' }))));
+      scenarios.push({ name: `(b) ${STUDIES} studies x ${PER_STUDY}`, patientId: 'BENCHB', studies: uids, instances: STUDIES * PER_STUDY });
+    }
+    console.log(`loaded ${await orthanc.countInstances()} instances into Orthanc in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    console.log(`machine: ${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}, load average ${load()}, ${new Date().toISOString()}, pipeline ${env().RETRIEVE_PIPELINE ? 'on' : 'off'}`);
+
+    const { connector } = await makeConnector({ pacsAe: 'BENCH_PACS', port: orthanc.dicomPort, maxAssociations: 4, queryAe: 'BENCH_Q', receiveAe: 'BENCH_R' });
+    const coordinator = await makeUser('COORDINATOR');
+    const actor = actorOf(coordinator);
+    const results: { name: string; round: number; bare: number; trib: number; first: number; moved: number }[] = [];
+
+    for (let round = 0; round <= ROUNDS; round++) {
+      for (const sc of round === 0 ? [warmup] : scenarios) {
+        // --- reference: movescu -> storescp, no de-identification ---
+        await fs.rm(storescpDir, { recursive: true, force: true });
+        await fs.mkdir(storescpDir, { recursive: true });
+        const keys = sc.studies.length === 1
+          ? ['-S', '-k', 'QueryRetrieveLevel=STUDY', '-k', `StudyInstanceUID=${sc.studies[0]}`]
+          : ['-P', '-k', 'QueryRetrieveLevel=PATIENT', '-k', `PatientID=${sc.patientId}`];
+        t = performance.now();
+        await run('movescu', [...keys, '-aet', 'MOVESCU', '-aec', 'BENCH_PACS', '-aem', 'STORESCP', '127.0.0.1', String(orthanc.dicomPort)], { env: DCMTK_ENV, maxBuffer: 64 << 20 });
+        const bare = (performance.now() - t) / 1000;
+        const got = await countFiles(storescpDir);
+        if (got !== sc.instances) throw new Error(`movescu: ${got} files of ${sc.instances}`);
+
+        // --- Tributary: a fresh pool, a query for the patient (not timed), then Retrieve ---
+        const pool = await makePool({ members: [{ userId: coordinator.id, role: 'COORDINATOR' }] });
+        const query = await createQuery(actor, { poolId: pool.id, connectorId: connector.id, items: [{ patientId: sc.patientId }] });
+        await waitFor(async () => (await db.query.findUniqueOrThrow({ where: { id: query.id } })).status === 'DONE', { what: 'the query', timeoutMs: 120_000, intervalMs: 100 });
+        const started = new Date();
+        t = performance.now();
+        await requestRetrieval(actor, query.id, sc.studies);
+        // Polled with a raw query (cheap: the bench shares the two cores with the worker). The
+        // moves have ended when no retrieval is QUEUED or MOVING any more.
+        let moved = 0;
+        await waitFor(async () => {
+          const [x] = await db.$queryRaw<{ open: bigint; moving: bigint }[]>`SELECT
+              count(*) FILTER (WHERE "state" NOT IN ('DONE', 'PARTIAL', 'FAILED', 'CANCELLED')) AS open,
+              count(*) FILTER (WHERE "state" IN ('QUEUED', 'SCHEDULED', 'MOVING')) AS moving
+            FROM "Retrieval" WHERE "queryId" = ${query.id}`;
+          if (!moved && Number(x.moving) === 0) moved = (performance.now() - t) / 1000;
+          return Number(x.open) === 0;
+        }, { what: 'the retrieval', timeoutMs: 30 * 60_000, intervalMs: 25 });
+        const trib = (performance.now() - t) / 1000;
+        const rs = await db.retrieval.findMany({ where: { queryId: query.id }, select: { state: true, stored: true, lastError: true } });
+        const stored = await db.instance.count({ where: { poolId: pool.id } });
+        const staged = await db.stagedInstance.count();
+        if (stored !== sc.instances || rs.some((r) => r.state !== 'DONE') || staged)
+          throw new Error(`Tributary: ${stored} of ${sc.instances} instances in the pool, states ${rs.map((r) => r.state).join(',')}, ${staged} left staged`);
+        const [firstRow] = await db.$queryRaw<{ first: Date }[]>`SELECT min("createdAt") AS first FROM "Instance" WHERE "poolId" = ${pool.id}`;
+        const first = (firstRow.first.getTime() - started.getTime()) / 1000;
+        if (round === 0) continue;
+        results.push({ name: sc.name, round, bare, trib, first, moved });
+        console.log(`round ${round} ${sc.name.padEnd(24)} movescu->storescp ${bare.toFixed(2)} s, Tributary ${trib.toFixed(2)} s (moves ended after ${moved.toFixed(2)} s, first instance browsable after ${first.toFixed(2)} s), ratio ${(trib / bare).toFixed(2)}, load ${load()}`);
+      }
+    }
+    console.log('\nbest of rounds (seconds; ratio Tributary / bare move, goal <= 1.25):');
+    for (const sc of scenarios) {
+      const rows = results.filter((r) => r.name === sc.name);
+      const bare = Math.min(...rows.map((r) => r.bare));
+      const trib = Math.min(...rows.map((r) => r.trib));
+      const first = Math.min(...rows.map((r) => r.first));
+      console.log(`  ${sc.name.padEnd(24)} movescu ${bare.toFixed(2)}  Tributary ${trib.toFixed(2)}  ratio ${(trib / bare).toFixed(2)}  first browsable ${first.toFixed(2)}`);
+    }
+    console.log(`load average after: ${load()}`);
+  } finally {
+    await worker.stop();
+    await orthanc.stop();
+    await storescp.stop();
+    await db.$disconnect();
+    await fs.rm(tmp, { recursive: true, force: true });
+    const { redis, key } = await import('../../lib/redis');
+    const keys = await redis().keys(key('*'));
+    if (keys.length) await redis().del(...keys);
+    redis().disconnect();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (e) => {
+    process.stderr.write(`bench failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+    process.exit(1);
+  },
+);
