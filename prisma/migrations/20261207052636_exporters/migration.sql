@@ -1,80 +1,8 @@
 -- CreateEnum
-CREATE TYPE "HttpAuthType" AS ENUM ('NONE', 'BASIC', 'BEARER', 'OAUTH2');
-
--- CreateEnum
 CREATE TYPE "DestinationType" AS ENUM ('DICOMWEB', 'DICOM');
 
 -- CreateEnum
 CREATE TYPE "ExportState" AS ENUM ('QUEUED', 'SCHEDULED', 'RUNNING', 'COMPLETED', 'WARNING', 'FAILED', 'CANCELED');
-
--- AlterTable
-ALTER TABLE "Connector" ADD COLUMN     "webAuthType" "HttpAuthType" NOT NULL DEFAULT 'NONE',
-ADD COLUMN     "webBaseUrl" TEXT,
-ADD COLUMN     "webConnectTimeoutMs" INTEGER NOT NULL DEFAULT 10000,
-ADD COLUMN     "webFuzzyMatching" BOOLEAN NOT NULL DEFAULT false,
-ADD COLUMN     "webHeaders" JSONB NOT NULL DEFAULT '{}',
-ADD COLUMN     "webIncludeField" BOOLEAN NOT NULL DEFAULT true,
-ADD COLUMN     "webQidoRoot" TEXT NOT NULL DEFAULT '',
-ADD COLUMN     "webReadTimeoutMs" INTEGER NOT NULL DEFAULT 60000,
-ADD COLUMN     "webScope" TEXT,
-ADD COLUMN     "webSecret" TEXT,
-ADD COLUMN     "webTlsAllowAnyHost" BOOLEAN NOT NULL DEFAULT false,
-ADD COLUMN     "webTlsCa" TEXT,
-ADD COLUMN     "webTlsTrustAll" BOOLEAN NOT NULL DEFAULT false,
-ADD COLUMN     "webTokenUrl" TEXT,
-ADD COLUMN     "webTransferSyntax" TEXT NOT NULL DEFAULT '*',
-ADD COLUMN     "webUsername" TEXT,
-ADD COLUMN     "webWadoRoot" TEXT NOT NULL DEFAULT '',
-ADD COLUMN     "webWadoUriRoot" TEXT NOT NULL DEFAULT '';
-
--- AlterTable
-ALTER TABLE "QuarantinedInstance" ADD COLUMN     "ocrAt" TIMESTAMP(3),
-ADD COLUMN     "ocrBoxCount" INTEGER,
-ADD COLUMN     "ocrError" TEXT,
-ADD COLUMN     "ocrFrames" INTEGER,
-ADD COLUMN     "ocrStatus" TEXT NOT NULL DEFAULT 'pending';
-
--- CreateTable
-CREATE TABLE "OcrBox" (
-    "id" TEXT NOT NULL,
-    "quarantinedInstanceId" TEXT NOT NULL,
-    "poolId" TEXT NOT NULL,
-    "frame" INTEGER NOT NULL,
-    "x" INTEGER NOT NULL,
-    "y" INTEGER NOT NULL,
-    "width" INTEGER NOT NULL,
-    "height" INTEGER NOT NULL,
-    "confidence" DOUBLE PRECISION NOT NULL,
-    "category" TEXT NOT NULL,
-    "createdAt" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
-
-    CONSTRAINT "OcrBox_pkey" PRIMARY KEY ("id")
-);
-
--- CreateTable
-CREATE TABLE "Redaction" (
-    "id" TEXT NOT NULL,
-    "poolId" TEXT NOT NULL,
-    "quarantinedInstanceId" TEXT NOT NULL,
-    "sourceSopInstanceUid" TEXT NOT NULL,
-    "sopInstanceUid" TEXT NOT NULL,
-    "instanceId" TEXT,
-    "transferSyntaxIn" TEXT NOT NULL,
-    "transferSyntaxOut" TEXT NOT NULL,
-    "regions" JSONB NOT NULL,
-    "regionCount" INTEGER NOT NULL,
-    "signatureRegions" INTEGER NOT NULL DEFAULT 0,
-    "ocrRegions" INTEGER NOT NULL DEFAULT 0,
-    "ownerRegions" INTEGER NOT NULL DEFAULT 0,
-    "signatureRuleIds" TEXT[],
-    "framesRedacted" INTEGER NOT NULL,
-    "lossy" BOOLEAN NOT NULL DEFAULT false,
-    "ruleVersion" INTEGER NOT NULL,
-    "createdById" TEXT,
-    "createdAt" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
-
-    CONSTRAINT "Redaction_pkey" PRIMARY KEY ("id")
-);
 
 -- CreateTable
 CREATE TABLE "Destination" (
@@ -186,18 +114,6 @@ CREATE TABLE "ExportDelivery" (
 );
 
 -- CreateIndex
-CREATE INDEX "OcrBox_quarantinedInstanceId_idx" ON "OcrBox"("quarantinedInstanceId");
-
--- CreateIndex
-CREATE INDEX "OcrBox_poolId_category_idx" ON "OcrBox"("poolId", "category");
-
--- CreateIndex
-CREATE INDEX "Redaction_poolId_createdAt_idx" ON "Redaction"("poolId", "createdAt");
-
--- CreateIndex
-CREATE UNIQUE INDEX "Redaction_poolId_sopInstanceUid_key" ON "Redaction"("poolId", "sopInstanceUid");
-
--- CreateIndex
 CREATE UNIQUE INDEX "Destination_name_key" ON "Destination"("name");
 
 -- CreateIndex
@@ -214,15 +130,6 @@ CREATE INDEX "ExportInstance_exportId_state_idx" ON "ExportInstance"("exportId",
 
 -- CreateIndex
 CREATE UNIQUE INDEX "ExportInstance_exportId_sopInstanceUid_key" ON "ExportInstance"("exportId", "sopInstanceUid");
-
--- CreateIndex
-CREATE INDEX "QuarantinedInstance_ocrStatus_idx" ON "QuarantinedInstance"("ocrStatus");
-
--- AddForeignKey
-ALTER TABLE "OcrBox" ADD CONSTRAINT "OcrBox_quarantinedInstanceId_fkey" FOREIGN KEY ("quarantinedInstanceId") REFERENCES "QuarantinedInstance"("id") ON DELETE CASCADE ON UPDATE CASCADE;
-
--- AddForeignKey
-ALTER TABLE "Redaction" ADD CONSTRAINT "Redaction_quarantinedInstanceId_fkey" FOREIGN KEY ("quarantinedInstanceId") REFERENCES "QuarantinedInstance"("id") ON DELETE CASCADE ON UPDATE CASCADE;
 
 -- AddForeignKey
 ALTER TABLE "Destination" ADD CONSTRAINT "Destination_deviceId_fkey" FOREIGN KEY ("deviceId") REFERENCES "Device"("id") ON DELETE RESTRICT ON UPDATE CASCADE;
