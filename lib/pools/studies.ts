@@ -46,6 +46,8 @@ export function escapeLike(s: string): string {
  * millions never counts them all.
  */
 export const STUDY_COUNT_EXACT_UP_TO = 20_000;
+/** The same bound for a search: its matches are rechecked row by row, so it counts fewer. */
+export const STUDY_SEARCH_COUNT_EXACT_UP_TO = 2_000;
 
 /** The WHERE clause of the study list (raw SQL, so the count and the page share it). */
 function studyListWhere(poolId: string, q: StudyListQuery): Prisma.Sql {
@@ -78,9 +80,9 @@ function studyListOrder(q: StudyListQuery, flip = false): Prisma.Sql {
  * The number of studies matching `where`: exact up to STUDY_COUNT_EXACT_UP_TO (a count over a
  * LIMIT, which stops there), else the planner's estimate, never below the exact bound.
  */
-async function countStudies(where: Prisma.Sql): Promise<{ total: number; estimated: boolean }> {
-  const [{ n }] = await db.$queryRaw<{ n: number }[]>`SELECT count(*)::int AS n FROM (SELECT 1 FROM "Study" WHERE ${where} LIMIT ${STUDY_COUNT_EXACT_UP_TO + 1}) x`;
-  if (n <= STUDY_COUNT_EXACT_UP_TO) return { total: n, estimated: false };
+async function countStudies(where: Prisma.Sql, cap: number): Promise<{ total: number; estimated: boolean }> {
+  const [{ n }] = await db.$queryRaw<{ n: number }[]>`SELECT count(*)::int AS n FROM (SELECT 1 FROM "Study" WHERE ${where} LIMIT ${cap + 1}) x`;
+  if (n <= cap) return { total: n, estimated: false };
   const plan = await db.$queryRaw<{ 'QUERY PLAN': [{ Plan: { 'Plan Rows': number } }] }[]>`EXPLAIN (FORMAT JSON) SELECT 1 FROM "Study" WHERE ${where}`;
   const est = Math.round(plan[0]?.['QUERY PLAN']?.[0]?.Plan?.['Plan Rows'] ?? 0);
   return { total: Math.max(est, n), estimated: true };
@@ -88,7 +90,7 @@ async function countStudies(where: Prisma.Sql): Promise<{ total: number; estimat
 
 /**
  * One page of a pool's studies. Both statements stay cheap at millions of studies: the count
- * stops at STUDY_COUNT_EXACT_UP_TO; the page first picks its 50 ids (an index-only walk of
+ * stops at STUDY_COUNT_EXACT_UP_TO (STUDY_SEARCH_COUNT_EXACT_UP_TO with a search); the page first picks its 50 ids (an index-only walk of
  * (poolId, column, id) for most sorts, or one narrow sort), then reads just those rows; a page in
  * the second half of an exactly counted list is read from the other end (OFFSET total − end in
  * the reversed order), so the last page costs what the first does.
@@ -96,21 +98,29 @@ async function countStudies(where: Prisma.Sql): Promise<{ total: number; estimat
 export async function listStudies(poolId: string, q: StudyListQuery) {
   const where = studyListWhere(poolId, q);
   const skip = (q.page - 1) * q.pageSize;
+  // The counts have no index (ingest updates them with every instance; an index would make each
+  // of those updates write every index of the table): sorted by them, the pool's (id, count)
+  // pairs are sorted in memory rather than in a temporary file past the default 4 MB.
+  const unindexed = q.sort === 'numSeries' || q.sort === 'numInstances';
+  const select = async (flip: boolean, take: number, offset: number): Promise<string[]> => {
+    const page = db.$queryRaw<{ id: string }[]>`SELECT "id" FROM "Study" WHERE ${where} ORDER BY ${studyListOrder(q, flip)} LIMIT ${take} OFFSET ${offset}`;
+    const rows = unindexed ? (await db.$transaction([db.$executeRaw`SET LOCAL work_mem = '64MB'`, page]))[1] : await page;
+    return rows.map((r) => r.id);
+  };
   const pageIds = async (count?: { total: number; estimated: boolean }): Promise<string[]> => {
     if (count && !count.estimated && skip > count.total / 2) {
       const take = Math.min(q.pageSize, count.total - skip);
       if (take <= 0) return [];
-      const rows = await db.$queryRaw<{ id: string }[]>`SELECT "id" FROM "Study" WHERE ${where} ORDER BY ${studyListOrder(q, true)} LIMIT ${take} OFFSET ${count.total - skip - take}`;
-      return rows.map((r) => r.id).reverse();
+      return (await select(true, take, count.total - skip - take)).reverse();
     }
-    const rows = await db.$queryRaw<{ id: string }[]>`SELECT "id" FROM "Study" WHERE ${where} ORDER BY ${studyListOrder(q)} LIMIT ${q.pageSize} OFFSET ${skip}`;
-    return rows.map((r) => r.id);
+    return select(false, q.pageSize, skip);
   };
+  const cap = q.q ? STUDY_SEARCH_COUNT_EXACT_UP_TO : STUDY_COUNT_EXACT_UP_TO;
   let count: { total: number; estimated: boolean };
   let ids: string[];
-  if (skip === 0) [ids, count] = await Promise.all([pageIds(), countStudies(where)]);
+  if (skip === 0) [ids, count] = await Promise.all([pageIds(), countStudies(where, cap)]);
   else {
-    count = await countStudies(where);
+    count = await countStudies(where, cap);
     ids = await pageIds(count);
   }
   const found = ids.length ? await db.study.findMany({ where: { poolId, id: { in: ids } } }) : [];
