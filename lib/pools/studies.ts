@@ -59,7 +59,8 @@ function studyListWhere(poolId: string, q: StudyListQuery): Prisma.Sql {
   }
   if (q.modality) {
     // Modalities are stored as "CT\SR": match whole codes only ("CT" must not match "OCT").
-    conds.push(Prisma.sql`${q.modality.toUpperCase()} = ANY(string_to_array("modalities", ${'\\'}))`);
+    // Same expression as Study_modalities_codes_idx (GIN), separator as a literal.
+    conds.push(Prisma.sql`string_to_array("modalities", '\\') && ARRAY[${q.modality.toUpperCase()}]::text[]`);
   }
   return Prisma.join(conds, ' AND ');
 }
