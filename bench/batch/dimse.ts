@@ -7,7 +7,7 @@
  *
  *   npx tsx bench/batch/dimse.ts [--rows 1000] [--rounds 3]
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -51,6 +51,21 @@ async function main() {
       if (r.status !== 0) throw new Error('findscu failed');
       return N / (Number(process.hrtime.bigint() - t) / 1e9);
     };
+    // Two findscu processes at once, each with half the queries: how far the PACS itself scales.
+    const findscu2 = async (files: string[]) => {
+      const half = Math.ceil(files.length / 2);
+      const t = process.hrtime.bigint();
+      await Promise.all(
+        [files.slice(0, half), files.slice(half)].map(
+          (part) =>
+            new Promise<void>((resolve, reject) => {
+              const c = spawn('findscu', ['-S', '-aet', 'FINDSCU', '-aec', 'DIMSE_PACS', '127.0.0.1', String(orthanc.dicomPort), ...part], { env: DCMTK_ENV, stdio: 'ignore' });
+              c.on('exit', (code) => (code === 0 ? resolve() : reject(new Error('findscu failed'))));
+            }),
+        ),
+      );
+      return N / (Number(process.hrtime.bigint() - t) / 1e9);
+    };
     const peer = { aeTitle: 'DIMSE_PACS', host: '127.0.0.1', port: orthanc.dicomPort };
     const ours = async (associations: number) => {
       const per = Math.ceil(N / associations);
@@ -64,9 +79,10 @@ async function main() {
       return rate;
     };
     const f = (n: number) => n.toFixed(0).padStart(5);
-    process.stdout.write(`${N} study-level C-FINDs, rows/s: findscu (usual keys) | findscu (our keys) | ours, 1 association | ours, 2 associations\n`);
+    process.stdout.write(`${N} study-level C-FINDs, rows/s: findscu (usual keys) | findscu (our keys) | 2 × findscu (our keys) | ours, 1 association | ours, 2 associations | ours 2 / findscu 1\n`);
     for (let round = 0; round < ROUNDS; round++) {
-      process.stdout.write(`  ${f(findscu(usual))} | ${f(findscu(same))} | ${f(await ours(1))} | ${f(await ours(2))}\n`);
+      const [a, b, c, d, e] = [findscu(usual), findscu(same), await findscu2(same), await ours(1), await ours(2)];
+      process.stdout.write(`  ${f(a)} | ${f(b)} | ${f(c)} | ${f(d)} | ${f(e)} | ${(e / b).toFixed(2)}\n`);
     }
   } finally {
     await orthanc.stop();

@@ -96,6 +96,9 @@ async function main() {
     const xlsx = Buffer.from(await wb.xlsx.writeBuffer());
     const { submitSpreadsheet } = await import('../../lib/queries/spreadsheet');
     const actor = { userId: user.id, email: user.email, name: user.name, role: user.role, tokenPoolId: null, via: 'session' as const };
+    // BENCH_CPU_PROFILE=<file>: a CPU profile of this process (bench, worker, DIMSE) over the
+    // Tributary phase only, for chrome://inspect or a profile viewer.
+    const profile = process.env.BENCH_CPU_PROFILE ? await startProfile() : null;
     t = process.hrtime.bigint();
     const tSubmit = process.hrtime.bigint();
     const { queryId } = await submitSpreadsheet(actor, { poolId: pool.id, connectorId: connector.id, file: new File([new Uint8Array(xlsx)], 'bench.xlsx'), dryRun: false });
@@ -108,6 +111,7 @@ async function main() {
       await new Promise((r) => setTimeout(r, 20));
     }
     const tribSec = Number(process.hrtime.bigint() - t) / 1e9;
+    if (profile) await fs.writeFile(process.env.BENCH_CPU_PROFILE!, JSON.stringify(await profile.stop()));
     const results = await db.queryResult.count({ where: { queryId: queryId! } });
     if (results !== mrns.length) throw new Error(`Tributary stored ${results} results for ${mrns.length} MRNs`);
     const tribRate = mrns.length / tribSec;
@@ -130,6 +134,16 @@ async function main() {
     if (keys.length) await redis().del(...keys);
     redis().disconnect();
   }
+}
+
+async function startProfile() {
+  const inspector = await import('node:inspector');
+  const session = new inspector.Session();
+  session.connect();
+  const post = <T>(method: string) => new Promise<T>((resolve, reject) => session.post(method, (e, r) => (e ? reject(e) : resolve(r as T))));
+  await post('Profiler.enable');
+  await post('Profiler.start');
+  return { stop: async () => (await post<{ profile: unknown }>('Profiler.stop')).profile };
 }
 
 main().then(

@@ -2,7 +2,7 @@
  * bench/index — the pool index at hospital scale (issue 14, goal 6).
  *
  *   npx tsx bench/index/run.ts [--instances 10000000] [--pools 100] [--series 1-6] [--per-series 20-500] [--runs 11] [--ingest 10000] [--db tributary_bench_index] [--keep]
- *   npm run bench:index -- --instances 1000000
+ *   npm run bench:index -- --instances 1000000          (or INDEX_INSTANCES=1e6)
  *
  * Builds a scratch database (its own name; dropped, re-created and migrated with the project's
  * migrations, dropped again at the end unless --keep) and measures:
@@ -39,7 +39,7 @@ const str = (name: string, def: string) => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 ? args[i + 1] : def;
 };
-const INSTANCES = opt('instances', Number(process.env.BENCH_INDEX_INSTANCES ?? 10_000_000));
+const INSTANCES = opt('instances', Number(process.env.INDEX_INSTANCES ?? process.env.BENCH_INDEX_INSTANCES ?? 10_000_000)); // INDEX_INSTANCES=1e6 for a quick run
 const POOLS = opt('pools', 100);
 const RUNS = opt('runs', 11);
 const INGEST = opt('ingest', 10_000);
@@ -213,7 +213,7 @@ async function main() {
               let note = '';
               const t = await timed(async () => {
                 const r = await listStudies(pool.id, q);
-                note = `${r.rows.length}/${r.total}`;
+                note = `${r.rows.length}/${r.totalEstimated ? '~' : ''}${r.total}`;
               });
               rows.push({ label: `${sort} ${dir} p${page}/${last} ×${size}`, ...t, note });
             }
@@ -225,7 +225,7 @@ async function main() {
             let note = '';
             const t = await timed(async () => {
               const r = await listStudies(pool.id, q);
-              note = `${r.rows.length}/${r.total}`;
+              note = `${r.rows.length}/${r.totalEstimated ? '~' : ''}${r.total}`;
             });
             rows.push({ label: `search ${what} "${term}" p${page} ×${size}`, ...t, note });
           }
@@ -282,14 +282,23 @@ async function main() {
     out(`\ningest, ${INGEST.toLocaleString('en-US')} instances through indexDeidentified (4 lanes): empty ${emptyRate.toFixed(0)} rows/s, full ${fullRate.toFixed(0)} rows/s, ratio ${ratio.toFixed(2)} (target ≥ 0.80: ${ratio >= 0.8 ? 'ok' : 'MISSED'})`);
     // --- plans of the key statements (hand-written equivalents of what Prisma / qido.ts send) ---
     if (!args.includes('--no-explain')) {
-      const lastOffset = Math.max(0, (Math.ceil(largest.studies / 50) - 1) * 50);
+      const mid = Math.max(0, Math.floor(largest.studies / 100) * 50);
+      const search = `("patientId" ILIKE '%chest%' OR "patientName" ILIKE '%chest%' OR "studyDescription" ILIKE '%chest%' OR "accessionNumber" ILIKE '%chest%')`;
+      // What listStudies sends (lib/pools/studies.ts): the page's ids, then its rows by id, and a
+      // count that stops at STUDY_COUNT_EXACT_UP_TO + 1.
       const plans: [string, string, unknown[]][] = [
-        ['study list, studyDate desc, last page', `SELECT * FROM "Study" WHERE "poolId" = $1 ORDER BY "studyDate" DESC, id DESC LIMIT 50 OFFSET ${lastOffset}`, [largest.id]],
-        ['study list, studyDescription asc (no index), first page', `SELECT * FROM "Study" WHERE "poolId" = $1 ORDER BY "studyDescription" ASC, id ASC LIMIT 50`, [largest.id]],
-        ['study list count with a search', `SELECT count(*) FROM "Study" WHERE "poolId" = $1 AND ("patientId" ILIKE '%chest%' OR "patientName" ILIKE '%chest%' OR "studyDescription" ILIKE '%chest%' OR "accessionNumber" ILIKE '%chest%')`, [largest.id]],
+        ['study list ids, studyDate desc, first page', `SELECT id FROM "Study" WHERE "poolId" = $1 ORDER BY "studyDate" DESC, id DESC LIMIT 50`, [largest.id]],
+        ['study list ids, studyDate desc, middle page (OFFSET)', `SELECT id FROM "Study" WHERE "poolId" = $1 ORDER BY "studyDate" DESC, id DESC LIMIT 50 OFFSET ${mid}`, [largest.id]],
+        ['study list ids, studyDate desc, last page (read from the other end)', `SELECT id FROM "Study" WHERE "poolId" = $1 ORDER BY "studyDate" ASC, id ASC LIMIT 50 OFFSET 0`, [largest.id]],
+        ['study list ids, numInstances desc (no index), middle page', `SELECT id FROM "Study" WHERE "poolId" = $1 ORDER BY "numInstances" DESC, id DESC LIMIT 50 OFFSET ${mid}`, [largest.id]],
+        ['study list ids, studyDescription asc, first page', `SELECT id FROM "Study" WHERE "poolId" = $1 ORDER BY "studyDescription" ASC, id ASC LIMIT 50`, [largest.id]],
+        ['study list capped count', `SELECT count(*) FROM (SELECT 1 FROM "Study" WHERE "poolId" = $1 LIMIT 20001) x`, [largest.id]],
+        ['study list capped count with a search', `SELECT count(*) FROM (SELECT 1 FROM "Study" WHERE "poolId" = $1 AND ${search} LIMIT 20001) x`, [largest.id]],
+        ['study list ids with a search, first page', `SELECT id FROM "Study" WHERE "poolId" = $1 AND ${search} ORDER BY "studyDate" DESC, id DESC LIMIT 50`, [largest.id]],
+        ['study list ids with a rare search (research ID)', `SELECT id FROM "Study" WHERE "poolId" = $1 AND ("patientId" ILIKE '%TRB-1-00000%' OR "patientName" ILIKE '%TRB-1-00000%' OR "studyDescription" ILIKE '%TRB-1-00000%' OR "accessionNumber" ILIKE '%TRB-1-00000%') ORDER BY "studyDate" DESC, id DESC LIMIT 50`, [largest.id]],
         ['QIDO PatientID exact', `SELECT * FROM "Study" st WHERE st."poolId" = $1 AND st."patientId" = $2 ORDER BY st."studyDate" DESC, st."studyTime" DESC, st.id LIMIT 101`, [largest.id, samplePid]],
         ['QIDO ModalitiesInStudy', `SELECT * FROM "Study" st WHERE st."poolId" = $1 AND string_to_array(st.modalities, '\\') && ARRAY['PT'] ORDER BY st."studyDate" DESC, st."studyTime" DESC, st.id LIMIT 101`, [largest.id]],
-        ['QIDO PatientName fuzzy', `SELECT * FROM "Study" st WHERE st."poolId" = $1 AND st."patientName" ILIKE 'smi%' ORDER BY st."studyDate" DESC, st."studyTime" DESC, st.id LIMIT 101`, [largest.id]],
+        ['QIDO PatientName *anna*', `SELECT * FROM "Study" st WHERE st."poolId" = $1 AND st."patientName" ILIKE '%anna%' ORDER BY st."studyDate" DESC, st."studyTime" DESC, st.id LIMIT 101`, [largest.id]],
       ];
       for (const [label, text, params] of plans) {
         const r = await client.query(`EXPLAIN (ANALYZE, BUFFERS) ${text}`, params);

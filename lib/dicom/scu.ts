@@ -306,6 +306,7 @@ export function runAssociation(peer: DicomPeer, callingAe: string, reqs: Request
       }
       // Nagle's algorithm costs tens of ms per small DIMSE message on request/response traffic.
       net.socket.setNoDelay(true);
+      corkRequests(net);
       net.socket.on('data', () => {
         if (associated && !settled) arm(idleMs, `${peer.aeTitle} at ${where} stopped answering (no data for ${Math.round(idleMs / 1000)} s)`);
       });
@@ -313,6 +314,25 @@ export function runAssociation(peer: DicomPeer, callingAe: string, reqs: Request
       net.on('abort', () => finish(new DicomNetworkError('aborted', `${peer.aeTitle} at ${where} aborted the association${abortHint()}`)));
     }
   });
+}
+
+/**
+ * dcmjs-dimse writes a request's command PDU and each dataset PDU with a socket write each: two
+ * system calls and two TCP segments per C-FIND, the PACS reading the command before the
+ * identifier arrives. Corked for the duration of one message they leave as one write.
+ */
+function corkRequests(net: NetworkLike): void {
+  const n = net as NetworkLike & { _sendPDataTF?: (...args: unknown[]) => unknown };
+  const send = n._sendPDataTF;
+  if (typeof send !== 'function') return;
+  n._sendPDataTF = function (this: NetworkLike, ...args: unknown[]) {
+    this.socket.cork();
+    try {
+      return send.apply(this, args);
+    } finally {
+      this.socket.uncork();
+    }
+  };
 }
 
 // ---------------------------------------------------------------------------------------------

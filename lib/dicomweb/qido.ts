@@ -146,7 +146,9 @@ function conditionFor(m: Matchable, params: URLSearchParams, name: string): Sql 
     case 'modalities': {
       const list = values(params, name);
       if (!list.length || list.includes('*')) return null;
-      return sql`string_to_array(${col}, ${'\\'}) && ${list}::text[]`;
+      // The separator is a literal, not a parameter: the GIN index on this very expression
+      // (Study_modalities_codes_idx) only matches it so.
+      return sql`string_to_array(${col}, '\\') && ${list}::text[]`;
     }
     case 'text':
       return textMatch(col, last.trim(), false);

@@ -4,7 +4,7 @@
  */
 import { audit } from '../audit';
 import type { Actor } from '../auth/actor';
-import { db, type Prisma } from '../db';
+import { db, Prisma } from '../db';
 import { AppError } from '../errors';
 import { logger } from '../logger';
 import { key, redis } from '../redis';
@@ -40,42 +40,94 @@ export function escapeLike(s: string): string {
   return s.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
-export async function listStudies(poolId: string, q: StudyListQuery) {
-  const where: Prisma.StudyWhereInput = { poolId };
-  const and: Prisma.StudyWhereInput[] = [];
+/**
+ * Up to this many matching studies the list's total is counted exactly; beyond it the total is
+ * PostgreSQL's estimate (`totalEstimated`: "about 1.2 million studies"), so a page of a pool of
+ * millions never counts them all.
+ */
+export const STUDY_COUNT_EXACT_UP_TO = 20_000;
+/** The same bound for a search: its matches are rechecked row by row, so it counts fewer. */
+export const STUDY_SEARCH_COUNT_EXACT_UP_TO = 2_000;
+
+/** The WHERE clause of the study list (raw SQL, so the count and the page share it). */
+function studyListWhere(poolId: string, q: StudyListQuery): Prisma.Sql {
+  const conds: Prisma.Sql[] = [Prisma.sql`"poolId" = ${poolId}`];
   if (q.q) {
-    const text = escapeLike(q.q);
-    and.push({
-      OR: [
-        { patientId: { contains: text, mode: 'insensitive' } },
-        { patientName: { contains: text, mode: 'insensitive' } },
-        { studyDescription: { contains: text, mode: 'insensitive' } },
-        { accessionNumber: { contains: text, mode: 'insensitive' } },
-      ],
-    });
+    // ILIKE '%…%' with the user's %, _ and \ escaped; served by the trigram indexes.
+    const like = `%${escapeLike(q.q)}%`;
+    conds.push(Prisma.sql`("patientId" ILIKE ${like} OR "patientName" ILIKE ${like} OR "studyDescription" ILIKE ${like} OR "accessionNumber" ILIKE ${like})`);
   }
   if (q.modality) {
-    // Modalities are stored as "CT\\SR": match whole codes only ("CT" must not match "OCT").
-    const m = escapeLike(q.modality.toUpperCase());
-    const sep = escapeLike('\\');
-    and.push({ OR: [{ modalities: q.modality.toUpperCase() }, { modalities: { startsWith: `${m}${sep}` } }, { modalities: { endsWith: `${sep}${m}` } }, { modalities: { contains: `${sep}${m}${sep}` } }] });
+    // Modalities are stored as "CT\SR": match whole codes only ("CT" must not match "OCT").
+    // Same expression as Study_modalities_codes_idx (GIN), separator as a literal.
+    conds.push(Prisma.sql`string_to_array("modalities", '\\') && ARRAY[${q.modality.toUpperCase()}]::text[]`);
   }
-  if (and.length) where.AND = and;
-  // The tie-breaker runs in the same direction as the sort, so PostgreSQL can walk the
-  // (poolId, studyDate) / (poolId, patientId) indexes and stop after one page.
-  // Sorted by research ID, a patient's studies come together newest first (the pool page groups them).
-  const orderBy: Prisma.StudyOrderByWithRelationInput[] =
-    q.sort === 'patientId' ? [{ patientId: q.dir }, { studyDate: 'desc' }, { id: q.dir }] : [{ [q.sort]: q.dir }, { id: q.dir }];
-  const [rows, total] = await Promise.all([
-    db.study.findMany({
-      where,
-      orderBy,
-      skip: (q.page - 1) * q.pageSize,
-      take: q.pageSize,
-    }),
-    db.study.count({ where }),
-  ]);
-  return { rows, total, page: q.page, pageSize: q.pageSize };
+  return Prisma.join(conds, ' AND ');
+}
+
+/**
+ * ORDER BY of the study list; the tie-breaker runs in the sort's direction so PostgreSQL can walk
+ * the (poolId, column, id) indexes. Sorted by research ID, a patient's studies come together
+ * newest first (the pool page groups them). `flip` reverses every key (deep pages, below).
+ */
+function studyListOrder(q: StudyListQuery, flip = false): Prisma.Sql {
+  const d = (dir: 'asc' | 'desc') => ((dir === 'desc') !== flip ? 'DESC' : 'ASC');
+  // q.sort is one of STUDY_SORTS (zod enum): a fixed column name, never user text.
+  const keys = q.sort === 'patientId' ? [`"patientId" ${d(q.dir)}`, `"studyDate" ${d('desc')}`, `"id" ${d(q.dir)}`] : [`"${q.sort}" ${d(q.dir)}`, `"id" ${d(q.dir)}`];
+  return Prisma.raw(keys.join(', '));
+}
+
+/**
+ * The number of studies matching `where`: exact up to STUDY_COUNT_EXACT_UP_TO (a count over a
+ * LIMIT, which stops there), else the planner's estimate, never below the exact bound.
+ */
+async function countStudies(where: Prisma.Sql, cap: number): Promise<{ total: number; estimated: boolean }> {
+  const [{ n }] = await db.$queryRaw<{ n: number }[]>`SELECT count(*)::int AS n FROM (SELECT 1 FROM "Study" WHERE ${where} LIMIT ${cap + 1}) x`;
+  if (n <= cap) return { total: n, estimated: false };
+  const plan = await db.$queryRaw<{ 'QUERY PLAN': [{ Plan: { 'Plan Rows': number } }] }[]>`EXPLAIN (FORMAT JSON) SELECT 1 FROM "Study" WHERE ${where}`;
+  const est = Math.round(plan[0]?.['QUERY PLAN']?.[0]?.Plan?.['Plan Rows'] ?? 0);
+  return { total: Math.max(est, n), estimated: true };
+}
+
+/**
+ * One page of a pool's studies. Both statements stay cheap at millions of studies: the count
+ * stops at STUDY_COUNT_EXACT_UP_TO (STUDY_SEARCH_COUNT_EXACT_UP_TO with a search); the page first picks its 50 ids (an index-only walk of
+ * (poolId, column, id) for most sorts, or one narrow sort), then reads just those rows; a page in
+ * the second half of an exactly counted list is read from the other end (OFFSET total − end in
+ * the reversed order), so the last page costs what the first does.
+ */
+export async function listStudies(poolId: string, q: StudyListQuery) {
+  const where = studyListWhere(poolId, q);
+  const skip = (q.page - 1) * q.pageSize;
+  // The counts have no index (ingest updates them with every instance; an index would make each
+  // of those updates write every index of the table): sorted by them, the pool's (id, count)
+  // pairs are sorted in memory rather than in a temporary file past the default 4 MB.
+  const unindexed = q.sort === 'numSeries' || q.sort === 'numInstances';
+  const select = async (flip: boolean, take: number, offset: number): Promise<string[]> => {
+    const page = db.$queryRaw<{ id: string }[]>`SELECT "id" FROM "Study" WHERE ${where} ORDER BY ${studyListOrder(q, flip)} LIMIT ${take} OFFSET ${offset}`;
+    const rows = unindexed ? (await db.$transaction([db.$executeRaw`SET LOCAL work_mem = '64MB'`, page]))[1] : await page;
+    return rows.map((r) => r.id);
+  };
+  const pageIds = async (count?: { total: number; estimated: boolean }): Promise<string[]> => {
+    if (count && !count.estimated && skip > count.total / 2) {
+      const take = Math.min(q.pageSize, count.total - skip);
+      if (take <= 0) return [];
+      return (await select(true, take, count.total - skip - take)).reverse();
+    }
+    return select(false, q.pageSize, skip);
+  };
+  const cap = q.q ? STUDY_SEARCH_COUNT_EXACT_UP_TO : STUDY_COUNT_EXACT_UP_TO;
+  let count: { total: number; estimated: boolean };
+  let ids: string[];
+  if (skip === 0) [ids, count] = await Promise.all([pageIds(), countStudies(where, cap)]);
+  else {
+    count = await countStudies(where, cap);
+    ids = await pageIds(count);
+  }
+  const found = ids.length ? await db.study.findMany({ where: { poolId, id: { in: ids } } }) : [];
+  const byId = new Map(found.map((r) => [r.id, r]));
+  const rows = ids.flatMap((id) => byId.get(id) ?? []);
+  return { rows, total: count.total, totalEstimated: count.estimated, page: q.page, pageSize: q.pageSize };
 }
 
 export interface StudySummary {
@@ -116,7 +168,15 @@ export async function summarizeStudies(poolId: string, studies: { id: string; pa
 
 /** The modality codes present in a pool, for the study list's filter. */
 export async function listPoolModalities(poolId: string): Promise<string[]> {
-  const groups = await db.study.groupBy({ by: ['modalities'], where: { poolId } });
+  // The distinct modality strings by skipping along the (poolId, modalities, id) index, one
+  // probe per distinct value: a GROUP BY would read every study of the pool on every page view.
+  const groups = await db.$queryRaw<{ modalities: string }[]>`
+    WITH RECURSIVE m AS (
+      (SELECT "modalities" FROM "Study" WHERE "poolId" = ${poolId} ORDER BY "modalities" LIMIT 1)
+      UNION ALL
+      SELECT (SELECT s."modalities" FROM "Study" s WHERE s."poolId" = ${poolId} AND s."modalities" > m."modalities" ORDER BY s."modalities" LIMIT 1)
+        FROM m WHERE m."modalities" IS NOT NULL)
+    SELECT "modalities" FROM m WHERE "modalities" IS NOT NULL`;
   const set = new Set<string>();
   for (const g of groups) for (const m of g.modalities.split('\\')) if (m.trim()) set.add(m.trim());
   return [...set].sort();

@@ -63,13 +63,17 @@ export function isTransientFindError(e: unknown): boolean {
   return e.dimseStatus !== undefined && (e.dimseStatus & 0xff00) === 0xa700;
 }
 
-/** Takes the next chunk of waiting rows for this job (and any it held before a crash). */
-async function claimChunk(queryId: string, claim: string): Promise<ClaimedRow[]> {
+/**
+ * Takes the next chunk of waiting rows for this job (and any it held before a crash), leaving
+ * out the rows of the chunk whose results are still being written (`busy`).
+ */
+async function claimChunk(queryId: string, claim: string, busy: string[]): Promise<ClaimedRow[]> {
   return db.$queryRaw<ClaimedRow[]>`
     UPDATE "QueryItem" SET "status" = 'RUNNING', "claimedBy" = ${claim}
     WHERE "id" IN (
       SELECT "id" FROM "QueryItem"
       WHERE "queryId" = ${queryId} AND ("status" = 'PENDING' OR ("status" = 'RUNNING' AND "claimedBy" = ${claim}))
+        AND NOT ("id" = ANY(${busy}::text[]))
       ORDER BY "rowNumber" LIMIT ${FIND_CHUNK}
       FOR UPDATE SKIP LOCKED)
     RETURNING "id", "patientId", "accessionNumber", "modality", "studyDateFrom", "studyDateTo", "studyDescription", "studyInstanceUid"`;
@@ -104,7 +108,15 @@ export async function runFind(queryId: string, claim: string, opts: { isFinalAtt
   const capacityWait = (): StepOutcome => ({ status: 'wait', until: Date.now() + 200 + Math.floor(Math.random() * 300), reason: 'capacity' });
   let lease: Lease | null = await acquire();
   if (!lease) return capacityWait();
-  let items: ClaimedRow[] = [];
+  // The previous chunk's results are written while the PACS answers the next chunk: the
+  // association never waits for PostgreSQL. A crash in between leaves both chunks claimed
+  // (RUNNING) by this job; the retry asks them again and results are unique per (query, study).
+  let writing: { ids: string[]; done: Promise<void> } | null = null;
+  const settleWrite = async () => {
+    const w = writing;
+    writing = null;
+    if (w) await w.done;
+  };
   try {
     await db.query.updateMany({ where: { id: q.id, status: 'PENDING' }, data: { status: 'RUNNING' } });
     for (;;) {
@@ -112,13 +124,19 @@ export async function runFind(queryId: string, claim: string, opts: { isFinalAtt
         // A batch gives its slot back between chunks: a coordinator's single query waiting for
         // one (even with a cap of one) gets in, and this job goes on when a slot is free again.
         lease = await acquire();
-        if (!lease) return capacityWait();
+        if (!lease) {
+          await settleWrite();
+          return capacityWait();
+        }
       }
       const fresh = await db.query.findUnique({ where: { id: queryId }, select: { status: true } });
-      if (fresh?.status === 'CANCELLED') return { status: 'done' };
-      items = await claimChunk(queryId, claim);
+      if (fresh?.status === 'CANCELLED') {
+        await settleWrite();
+        return { status: 'done' };
+      }
+      const items = await claimChunk(queryId, claim, writing?.ids ?? []);
       if (!items.length) break;
-      const answers = await source.findStudies(
+      const asked = source.findStudies(
         items.map((it) => ({
           patientId: it.patientId,
           accessionNumber: it.accessionNumber ?? undefined,
@@ -129,6 +147,12 @@ export async function runFind(queryId: string, claim: string, opts: { isFinalAtt
           studyInstanceUid: it.studyInstanceUid ?? undefined,
         })),
       );
+      // Both settled before either is looked at: a failed write is never hidden by the answers,
+      // and nothing is still writing when an error below ends the job.
+      const [asking, wrote] = await Promise.allSettled([asked, settleWrite()]);
+      if (wrote.status === 'rejected') throw wrote.reason;
+      if (asking.status === 'rejected') throw asking.reason;
+      const answers = asking.value;
       const done: { id: string; count: number }[] = [];
       const failed: { id: string; error: string }[] = [];
       const results: ResultRow[] = [];
@@ -156,16 +180,21 @@ export async function runFind(queryId: string, claim: string, opts: { isFinalAtt
       }
       // One round trip for the chunk's results and one for its rows: 1,000 rows would otherwise
       // cost thousands of single-row writes.
-      await db.$transaction([
-        insertResults(queryId, results),
-        db.$executeRaw`UPDATE "QueryItem" AS q SET "status" = 'DONE', "error" = NULL, "resultCount" = v.c, "claimedBy" = NULL
+      const write = db
+        .$transaction([
+          insertResults(queryId, results),
+          db.$executeRaw`UPDATE "QueryItem" AS q SET "status" = 'DONE', "error" = NULL, "resultCount" = v.c, "claimedBy" = NULL
           FROM (SELECT unnest(${done.map((d) => d.id)}::text[]) AS id, unnest(${done.map((d) => d.count)}::int[]) AS c) AS v
           WHERE q."id" = v.id`,
-        db.$executeRaw`UPDATE "QueryItem" AS q SET "status" = 'FAILED', "error" = v.e, "claimedBy" = NULL
+          db.$executeRaw`UPDATE "QueryItem" AS q SET "status" = 'FAILED', "error" = v.e, "claimedBy" = NULL
           FROM (SELECT unnest(${failed.map((d) => d.id)}::text[]) AS id, unnest(${failed.map((d) => d.error)}::text[]) AS e) AS v
           WHERE q."id" = v.id`,
-      ]);
+        ])
+        .then(() => undefined);
+      write.catch(() => undefined); // awaited by settleWrite; never an unhandled rejection meanwhile
+      writing = { ids: items.map((it) => it.id), done: write };
       if (transient) {
+        await settleWrite();
         log.warn('find chunk interrupted', { queryId, answered: done.length + failed.length, waiting: items.length - done.length - failed.length });
         throw transient;
       }
@@ -173,12 +202,14 @@ export async function runFind(queryId: string, claim: string, opts: { isFinalAtt
         await lease.release();
         lease = null;
       }
-      items = [];
     }
+    await settleWrite();
     await db.query.updateMany({ where: { id: queryId, error: { endsWith: '(retrying)' } }, data: { error: null } });
     await finishQueryIfComplete(queryId);
     return { status: 'done' };
   } catch (e) {
+    // A write still running when the chunk after it failed: let it finish (or fail) first.
+    await settleWrite().catch(() => undefined);
     // Our message for our errors; a database or library error by its class and code only.
     const message = publicMessage(e, 'C-FIND failed');
     log.warn('find failed', { queryId, reason: e instanceof DicomNetworkError ? e.reason : 'error', err: e, final: !!opts.isFinalAttempt });

@@ -31,7 +31,7 @@ export default async function PoolPage({ params, searchParams }: { params: Promi
   const withDefault = sp.sort ? sp : { ...sp, sort: 'patientId', dir: sp.dir ?? 'asc' };
   const parsed = studyListQuerySchema.safeParse(withDefault);
   const q = parsed.success ? parsed.data : studyListQuerySchema.parse({ sort: 'patientId', dir: 'asc' });
-  const [{ rows, total }, modalities, exporters] = await Promise.all([listStudies(pool.id, q), listPoolModalities(pool.id), exportChoices(access.actor, access)]);
+  const [{ rows, total, totalEstimated }, modalities, exporters] = await Promise.all([listStudies(pool.id, q), listPoolModalities(pool.id), exportChoices(access.actor, access)]);
   const { byStudy, studiesOfPatient } = await summarizeStudies(pool.id, rows);
   await auditPoolView(actor, pool.id, 'page');
   const pages = Math.max(1, Math.ceil(total / q.pageSize));
@@ -54,7 +54,12 @@ export default async function PoolPage({ params, searchParams }: { params: Promi
   }));
   headers.splice(3, 0, { label: 'Body part', href: null, active: null });
   const first = total === 0 ? 0 : (q.page - 1) * q.pageSize + 1;
-  const last = Math.min(total, q.page * q.pageSize);
+  const last = totalEstimated ? first + rows.length - 1 : Math.min(total, q.page * q.pageSize);
+  // Past STUDY_COUNT_EXACT_UP_TO matches the total is PostgreSQL's estimate: said as "about",
+  // rounded, and the pager offers no "Last" page (its number would be a guess).
+  const about = (n: number) => `about ${Number(n.toPrecision(2)).toLocaleString('en-US')}`;
+  const totalText = totalEstimated ? about(total) : total.toLocaleString('en-US');
+  const hasNext = totalEstimated ? rows.length === q.pageSize : q.page < pages;
 
   return (
     <>
@@ -110,7 +115,7 @@ export default async function PoolPage({ params, searchParams }: { params: Promi
           </Link>
         )}
         <span className="ml-auto self-center tabular-nums text-slate-500" aria-live="polite">
-          {total.toLocaleString('en-US')} {total === 1 ? 'study' : 'studies'}
+          {totalText} {total === 1 ? 'study' : 'studies'}
           {filtered ? ' match' : ''}
         </span>
       </form>
@@ -153,7 +158,7 @@ export default async function PoolPage({ params, searchParams }: { params: Promi
       {total > 0 && (
         <nav className="mt-3 flex flex-wrap items-center gap-2" aria-label="Pages">
           <span className="tabular-nums text-slate-500">
-            {first.toLocaleString('en-US')}–{last.toLocaleString('en-US')} of {total.toLocaleString('en-US')}
+            {first.toLocaleString('en-US')}–{last.toLocaleString('en-US')} of {totalText}
           </span>
           {pages > 1 && (
             <span className="ml-auto flex items-center gap-1">
@@ -164,12 +169,12 @@ export default async function PoolPage({ params, searchParams }: { params: Promi
                 </>
               ) : null}
               <span className="px-2 tabular-nums text-slate-600">
-                Page {q.page} of {pages}
+                Page {q.page} of {totalEstimated ? about(pages) : pages}
               </span>
-              {q.page < pages ? (
+              {hasNext ? (
                 <>
                   <Link className="btn btn-sm" href={link({ page: q.page + 1 })} rel="next">Next ›</Link>
-                  <Link className="btn btn-sm" href={link({ page: pages })} aria-label="Last page">Last »</Link>
+                  {!totalEstimated && <Link className="btn btn-sm" href={link({ page: pages })} aria-label="Last page">Last »</Link>}
                 </>
               ) : null}
             </span>

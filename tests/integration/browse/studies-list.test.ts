@@ -7,6 +7,7 @@ import { api } from '@/lib/api/contract';
 import { createApiToken } from '@/lib/auth/tokens';
 import { db } from '@/lib/db';
 import { STUDY_SORTS } from '@/lib/pools/schema';
+import { STUDY_SEARCH_COUNT_EXACT_UP_TO } from '@/lib/pools/studies';
 import { call } from '../../helpers/api';
 import { makePool, makeUser } from '../../helpers/fixtures';
 
@@ -21,17 +22,25 @@ interface Row {
 interface Page {
   rows: Row[];
   total: number;
+  totalEstimated: boolean;
 }
 
 let token: string;
 let poolA: string;
 let poolB: string;
+let poolC: string;
 const N = 57;
+/** Pool C: more search matches than STUDY_SEARCH_COUNT_EXACT_UP_TO counts exactly. */
+const BIG = STUDY_SEARCH_COUNT_EXACT_UP_TO + 50;
 
 beforeAll(async () => {
   const user = await makeUser('RESEARCHER');
   poolA = (await makePool({ members: [{ userId: user.id, role: 'RESEARCHER' }] })).id;
   poolB = (await makePool()).id;
+  poolC = (await makePool({ members: [{ userId: user.id, role: 'RESEARCHER' }] })).id;
+  await db.$executeRaw`INSERT INTO "Study" (id, "poolId", "studyInstanceUid", "patientId", "studyDescription", "studyDate", "updatedAt")
+    SELECT 'big-' || g, ${poolC}, '2.25.88' || g, 'TRB-B' || g, 'BIG STUDY', to_char(date '2020-01-01' + g, 'YYYYMMDD'), now() FROM generate_series(1, ${BIG}) g`;
+  await db.$executeRaw`ANALYZE "Study"`;
   token = (await createApiToken({ userId: user.id, name: 'list' })).token;
   const descriptions = ['CT CHEST', 'MR KNEE 100%', 'CT HEAD_PLAIN', 'OCT RETINA'];
   const modalities = ['CT', 'MR', 'CT\\SR', 'OCT'];
@@ -102,6 +111,28 @@ describe('study list', () => {
     expect(all.total).toBe(N);
     const b = await call(api.listStudies, { id: poolB }, { token });
     expect(b.status).toBe(404);
+  });
+
+  it('past the exact bound says the total is an estimate, and still pages through every match once', async () => {
+    const exact = await list({ pageSize: '200' }, poolC);
+    expect(exact).toMatchObject({ total: BIG, totalEstimated: false });
+    const first = await list({ q: 'big study', pageSize: '200' }, poolC);
+    expect(first.totalEstimated).toBe(true);
+    expect(first.total).toBeGreaterThan(STUDY_SEARCH_COUNT_EXACT_UP_TO);
+    const seen = new Set<string>();
+    const dates: string[] = [];
+    for (let page = 1; page <= Math.ceil(BIG / 200) + 1; page++) {
+      const p = await list({ q: 'big study', sort: 'studyDate', dir: 'asc', page: String(page), pageSize: '200' }, poolC);
+      for (const r of p.rows) {
+        seen.add(r.id);
+        dates.push(r.studyDate);
+      }
+    }
+    expect(seen.size).toBe(BIG);
+    expect(dates).toEqual([...dates].sort());
+    // Exactly counted pages read from the other end in the second half: same rows as forwards.
+    const last = await list({ sort: 'studyDate', dir: 'asc', page: String(Math.ceil(BIG / 200)), pageSize: '200' }, poolC);
+    expect(last.rows.map((r) => r.studyDate)).toEqual(dates.slice(200 * (Math.ceil(BIG / 200) - 1)));
   });
 
   it('refuses unknown sorts and page sizes beyond 200', async () => {
