@@ -36,6 +36,7 @@ import { TransferSyntax } from '../../dicom/uids';
 import { logger } from '../../logger';
 import type { ExportSender, InstanceOutcome, OutgoingInstance } from '../sender';
 import { requestCommitment } from '../commitment';
+import { canDecompress, prepareForDestination } from '../transcode';
 import { transcodeDataset } from './cstore-transcode';
 
 const log = logger('exports.cstore');
@@ -97,6 +98,9 @@ interface Prepared {
   ownContext?: string;
   /** Syntaxes of the fallback context (uncompressed), possibly empty. */
   fallback: string[];
+  /** A compressed instance the exporter's list does not take as stored: decompressed before the
+   *  association (lib/exports/transcode.ts), dataset bytes only, in `ts`. */
+  decompressed?: { ts: string; dataset: Buffer };
 }
 
 /**
@@ -253,7 +257,11 @@ export function cstoreSender(destination: Destination & { device?: Device | null
     }
     const storedTs = header.transferSyntaxUid;
     const asStoredOk = allowed.length === 0 || allowed.includes(storedTs);
-    const fallback = (allowed.length ? UNCOMPRESSED.filter((t) => allowed.includes(t)) : [...UNCOMPRESSED]).filter(() => UNCOMPRESSED.includes(storedTs));
+    const uncompressed = allowed.length ? UNCOMPRESSED.filter((t) => allowed.includes(t)) : [...UNCOMPRESSED];
+    // A compressed instance has an uncompressed fallback only when the exporter's list rules out
+    // sending it as stored and a codec can decompress it (done in send(), before the association).
+    const compressed = !UNCOMPRESSED.includes(storedTs);
+    const fallback = !compressed || (!asStoredOk && canDecompress(storedTs)) ? uncompressed : [];
     if (!asStoredOk && fallback.length === 0)
       return { id: inst.id, state: 'FAILED', reason: `stored as ${storedTs}, which the exporter's transfer syntaxes do not list, and it cannot be converted to one they list` };
     return { inst, storedTs, datasetOffset: header.datasetOffset, ownContext: asStoredOk ? storedTs : undefined, fallback };
@@ -334,7 +342,11 @@ export function cstoreSender(destination: Destination & { device?: Device | null
               });
               continue;
             }
-            const converted = transcodeDataset(fs.readFileSync(p.inst.file).subarray(p.datasetOffset), p.storedTs, target);
+            const converted = p.decompressed
+              ? p.decompressed.ts === target
+                ? p.decompressed.dataset
+                : transcodeDataset(p.decompressed.dataset, p.decompressed.ts, target)
+              : transcodeDataset(fs.readFileSync(p.inst.file).subarray(p.datasetOffset), p.storedTs, target);
             if ('refused' in converted) {
               outcomes.set(p.inst.id, { id: p.inst.id, state: 'FAILED', reason: converted.refused });
               continue;
@@ -366,7 +378,14 @@ export function cstoreSender(destination: Destination & { device?: Device | null
       for (const inst of batch) {
         const p = prepare(inst);
         if ('state' in p) out.push(p);
-        else ready.push(p);
+        else if (!p.ownContext && !UNCOMPRESSED.includes(p.storedTs)) {
+          // Compressed, and the exporter's list does not take it as stored: decompress it now to
+          // an uncompressed syntax the list names (Explicit VR LE first), as STOW-RS does.
+          const d = await prepareForDestination(inst.file, p.storedTs, p.fallback);
+          if (d.kind === 'converted') {
+            ready.push({ ...p, decompressed: { ts: d.transferSyntaxUid, dataset: d.bytes.subarray(readPart10Header(d.bytes).datasetOffset) } });
+          } else out.push({ id: inst.id, state: 'FAILED', reason: d.kind === 'refused' ? d.reason : `stored as ${p.storedTs}, which the exporter's transfer syntaxes do not list` });
+        } else ready.push(p);
       }
       const groups: Prepared[][] = [];
       for (let i = 0; i < ready.length; i += perAssociation) groups.push(ready.slice(i, i + perAssociation));

@@ -13,6 +13,7 @@
  * - Who may call our SCP to report: only a registered destination device, and only for that.
  * - DICOM TLS to Orthanc; a device pinned to the wrong CA → retryable TLS failures.
  */
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -271,6 +272,33 @@ describe('C-STORE exporter → DCMTK storescp', () => {
         const original = await fs.readFile(inst.file);
         expect(got.subarray(-256).equals(original.subarray(-256))).toBe(true);
       }
+    } finally {
+      await store.stop();
+    }
+  });
+
+  it('decompresses an RLE instance to Explicit VR LE when the exporter lists only that (shared codecs of lib/exports/transcode.ts)', async () => {
+    const [plain] = await writeInstances(1210, 1);
+    const rleFile = `${plain.file}.rle.dcm`;
+    execFileSync('dcmcrle', [plain.file, rleFile], { stdio: 'ignore' });
+    const rle: OutgoingInstance = { ...plain, id: 'rle', file: rleFile, transferSyntaxUid: readPart10Header(rleFile).transferSyntaxUid };
+    expect(rle.transferSyntaxUid).toBe('1.2.840.10008.1.2.5');
+    const store = await startStorescp({ aet: 'PLAINONLY', extraArgs: ['--bit-preserving'] });
+    try {
+      const { destination } = await dicomDestination(store.aet, store.port);
+      const exporter = await exporterFor(destination.id, { transferSyntaxes: [TransferSyntax.ExplicitVRLittleEndian] });
+      const [o] = await cstoreSender(destination, exporter, { callingAe: pool.aeTitle }).send([rle], new AbortController().signal);
+      expect(o).toMatchObject({ state: 'SENT', transferSyntaxSent: TransferSyntax.ExplicitVRLittleEndian });
+      const got = await fs.readFile((await receivedFile(store.dir, rle.sopInstanceUid))!);
+      expect(readPart10Header(got).transferSyntaxUid).toBe(TransferSyntax.ExplicitVRLittleEndian);
+      expect(o.sha256).toBe(sha(datasetOf(got)));
+      // The pixels are the uncompressed original's.
+      expect(got.subarray(-256).equals((await fs.readFile(plain.file)).subarray(-256))).toBe(true);
+      // A list that names only a compressed syntax the instance is not in: refused with the reason, nothing sent.
+      const jpegOnly = await exporterFor(destination.id, { transferSyntaxes: ['1.2.840.10008.1.2.4.50'] });
+      const [refused] = await cstoreSender(destination, jpegOnly, { callingAe: pool.aeTitle }).send([{ ...rle, id: 'rle2' }], new AbortController().signal);
+      expect(refused).toMatchObject({ state: 'FAILED' });
+      expect(refused.reason).toMatch(/do not list|cannot be converted/);
     } finally {
       await store.stop();
     }
