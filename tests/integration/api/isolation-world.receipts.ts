@@ -21,7 +21,9 @@ const extend: WorldExtension = async (w) => {
   return {
     params: { exportId: exp.id },
     subIds: { exportId: async (poolId) => (await db.export.count({ where: { id: exp.id, poolId } })) > 0 },
-    markers: [exp.id, `RECEIPT-DEST-B-${s}`, `RECEIPT-EXPORTER-B-${s}`, receipt.document.signature],
+    // The destination's name is not a marker: destinations are installation-wide (every owner's
+    // exporter form lists them), unlike pool B's exporter and export.
+    markers: [exp.id, `RECEIPT-EXPORTER-B-${s}`, receipt.document.signature],
     cleanup: async () => {
       await db.receipt.deleteMany({ where: { exportId: exp.id } });
       await db.export.deleteMany({ where: { id: exp.id } });
