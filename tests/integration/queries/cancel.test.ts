@@ -34,7 +34,7 @@ afterAll(async () => {
 });
 
 describe('cancel a query', () => {
-  it('cancels its moving and its waiting studies; a running move stops and keeps nothing', async () => {
+  it('cancels its moving and its waiting studies; a running move stops, keeps only what it had already de-identified', async () => {
     // Cap 2, batch lane: one study moves at a time, the others wait QUEUED.
     const { connector } = await makeConnector({ pacsAe: 'CXL_PACS', port: orthanc.dicomPort, maxAssociations: 2, queryAe: 'CXL_Q', receiveAe: 'CXL_R' });
     const coordinator = await makeUser('COORDINATOR');
@@ -70,8 +70,12 @@ describe('cancel a query', () => {
     const { queue } = await import('@/lib/jobs/queues');
     const job = await queue('move').getJob(`move-${moving.id}-0`);
     await waitFor(async () => ((await job?.getState()) === 'completed') || null, { what: 'the move job to end' });
-    // Nothing of the cancelled studies reached the pool, and they stay cancelled.
-    expect(await db.instance.count({ where: { poolId: pool.id } })).toBe(0);
+    // What the move's pipeline de-identified before the cancel stays in the pool, counted exactly
+    // (docs/architecture.md: the moving study keeps what was already de-identified); nothing else
+    // of the cancelled studies reached it, and they stay cancelled.
+    const kept = await db.retrieval.findUniqueOrThrow({ where: { id: moving.id } });
+    expect(await db.instance.count({ where: { poolId: pool.id } })).toBe(kept.stored);
+    expect(await db.retrievalInstance.count({ where: { retrievalId: { in: after.filter((x) => x.id !== moving.id).map((x) => x.id) } } })).toBe(0);
     expect(await db.stagedInstance.count({ where: { retrievalId: { in: after.map((x) => x.id) } } })).toBe(0);
     const final = await db.retrieval.findMany({ where: { queryId: query.id } });
     expect(final.every((x) => x.state === 'CANCELLED')).toBe(true);
