@@ -54,7 +54,10 @@ describe('PACS outage mid-batch', () => {
     expect(found.results).toHaveLength(6);
     await requestRetrieval(actorOf(coordinator), query.id, found.results.map((x) => x.studyInstanceUid));
 
-    await waitFor(async () => (await db.retrieval.count({ where: { queryId: query.id, state: 'DONE' } })) >= 1 || null, { what: 'a first study', intervalMs: 50 });
+    // The PACS goes down while the first study is moving (its instances are de-identified while
+    // they arrive, so waiting for a whole study to finish could let the small batch end before
+    // the PACS has stopped).
+    await waitFor(async () => (await db.retrieval.count({ where: { queryId: query.id, received: { gt: 0 } } })) >= 1 || null, { what: 'a first study moving', intervalMs: 50 });
     await pacs!.stop();
     pacs = null;
     const waiting = await waitFor(async () => {

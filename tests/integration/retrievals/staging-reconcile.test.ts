@@ -86,7 +86,9 @@ describe('SIGKILL at each step of de-identification', () => {
       const filesLeft = (await filesUnder(receiving)).filter((f) => instances.some((i) => f.includes(i.sop)));
       if (crashAt.startsWith('deid.after-commit')) {
         // The crash this issue is about: committed, original not yet deleted (a file without a row).
-        expect(filesLeft.length).toBe(rowsLeft + 1);
+        // Instances are de-identified in parallel: another one may have committed in the same
+        // instant, leaving its original too.
+        expect(filesLeft.length).toBeGreaterThanOrEqual(rowsLeft + 1);
       } else {
         expect(filesLeft.length).toBe(rowsLeft);
       }
