@@ -111,20 +111,7 @@ export async function storeDeidentified(opts: {
    */
   provenance?: ProvenanceEvent;
 }): Promise<IngestOutcome> {
-  const tmpDir = path.join(storageRoot(), 'tmp');
-  await ensureDir(tmpDir);
-  const tmp = path.join(tmpDir, `${randomUUID()}.dcm`);
-  const tmpQuarantine = path.join(tmpDir, `${randomUUID()}.q.dcm`);
-  try {
-    const res = await deidPool().run({
-      inPath: opts.inPath,
-      outPath: tmp,
-      quarantinePath: tmpQuarantine,
-      rules: opts.rules,
-      uidSecret: opts.pool.secret,
-      identity: opts.identity,
-      ruleVersion: opts.pool.ruleVersion,
-    });
+  return withDeidentified(opts, async (res, tmp, tmpQuarantine) => {
     const source = { sourceSeriesUid: res.sourceUids.series, sourceSopUid: res.sourceUids.sop };
     const noReplace = opts.replace === false;
     if (noReplace) {
@@ -171,13 +158,41 @@ export async function storeDeidentified(opts: {
       throw closed ? new PoolClosedError() : e;
     });
     return { kind: 'stored', studyId, ...source };
+  });
+}
+
+type StoreOpts = Parameters<typeof storeDeidentified>[0];
+
+/**
+ * De-identifies opts.inPath in the worker-thread pool into two temporary files of the storage
+ * root (the output, and the quarantine copy when held), hands them to `use`, and removes whatever
+ * `use` left of them (a file it renamed into place is gone already).
+ */
+async function withDeidentified<T>(
+  opts: Pick<StoreOpts, 'inPath' | 'rules' | 'pool' | 'identity'>,
+  use: (res: DeidJobResult, tmp: string, tmpQuarantine: string) => Promise<T>,
+): Promise<T> {
+  const tmpDir = path.join(storageRoot(), 'tmp');
+  await ensureDir(tmpDir);
+  const tmp = path.join(tmpDir, `${randomUUID()}.dcm`);
+  const tmpQuarantine = path.join(tmpDir, `${randomUUID()}.q.dcm`);
+  try {
+    const res = await deidPool().run({
+      inPath: opts.inPath,
+      outPath: tmp,
+      quarantinePath: tmpQuarantine,
+      rules: opts.rules,
+      uidSecret: opts.pool.secret,
+      identity: opts.identity,
+      ruleVersion: opts.pool.ruleVersion,
+    });
+    return await use(res, tmp, tmpQuarantine);
   } finally {
     await fs.rm(tmp, { force: true }).catch(() => undefined);
     await fs.rm(tmpQuarantine, { force: true }).catch(() => undefined);
   }
 }
 
-type StoreOpts = Parameters<typeof storeDeidentified>[0];
 
 /** A de-identified instance whose pixels may carry burned-in text: held in the pool's quarantine (file and row committed), OCR queued. */
 async function holdQuarantined(
@@ -408,20 +423,7 @@ export interface PlacedInstance {
  * and return it for indexPlacedBatch.
  */
 export async function deidentifyAndPlace(opts: Omit<StoreOpts, 'replace'>): Promise<{ quarantined: IngestOutcome } | { placed: PlacedInstance }> {
-  const tmpDir = path.join(storageRoot(), 'tmp');
-  await ensureDir(tmpDir);
-  const tmp = path.join(tmpDir, `${randomUUID()}.dcm`);
-  const tmpQuarantine = path.join(tmpDir, `${randomUUID()}.q.dcm`);
-  try {
-    const res = await deidPool().run({
-      inPath: opts.inPath,
-      outPath: tmp,
-      quarantinePath: tmpQuarantine,
-      rules: opts.rules,
-      uidSecret: opts.pool.secret,
-      identity: opts.identity,
-      ruleVersion: opts.pool.ruleVersion,
-    });
+  return withDeidentified(opts, async (res, tmp, tmpQuarantine) => {
     const source = { sourceSeriesUid: res.sourceUids.series, sourceSopUid: res.sourceUids.sop };
     if (res.quarantine) return { quarantined: await holdQuarantined(opts, res, tmpQuarantine, false, source) };
     const rel = poolInstanceRelPath(opts.pool.id, res.targetUids.study, res.targetUids.series, res.targetUids.sop);
@@ -431,10 +433,7 @@ export async function deidentifyAndPlace(opts: Omit<StoreOpts, 'replace'>): Prom
     await fs.rename(tmp, abs);
     crashPoint('deid.after-write');
     return { placed: { rel, res, sourceStudyUid: res.sourceUids.study, ...source } };
-  } finally {
-    await fs.rm(tmp, { force: true }).catch(() => undefined);
-    await fs.rm(tmpQuarantine, { force: true }).catch(() => undefined);
-  }
+  });
 }
 
 /**
