@@ -16,11 +16,17 @@
  * requested from the site root), so `__webpack_require__.p = "/"` becomes "/viewer/"; index.html is
  * rewritten per request by lib/viewers/ohif-serve.ts. Left out: source maps and `ort/` (the ONNX
  * runtime, 136 MB, only for OHIF's optional AI segmentation tools, which Tributary does not enable).
+ *
+ * Every compressible file also gets a gzip copy beside it (`<file>.gz`, level 9, made once here):
+ * app/viewer serves it to browsers that accept gzip, so the web process never compresses OHIF's
+ * 17 MB app bundle per request (Next's on-the-fly gzip of it cost ~0.4 s of CPU on the path to
+ * the first image; docs/dicomweb.md).
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { constants as zc, gzipSync } from 'node:zlib';
 
 export const OHIF_VERSION = '3.13.2';
 const INTEGRITY = 'sha512-WZdxmpmG7rqFgW9ZJLcbgr3XCtLi1KDNPoMaeY5PPe6j4G4fjEjjkycZM6C6Zk2F87BKxFfpq+jd5xXZB9E8EA==';
@@ -29,6 +35,23 @@ export const VIEWER_BASE = '/viewer/';
 const root = path.resolve(import.meta.dirname, '..');
 export const ohifDir = path.join(root, 'node_modules', '.ohif', OHIF_VERSION);
 const marker = path.join(ohifDir, 'READY');
+/** What READY says once the files are in place and precompressed (older installs: no "gzip"). */
+const READY_TEXT = `${OHIF_VERSION} gzip\n`;
+const COMPRESSIBLE = /\.(js|mjs|css|wasm|json|svg|txt|xml|data|ttf|ico)$/;
+
+/** Writes `<file>.gz` for every compressible file of dist over 1 KB that has none yet. */
+export function precompress(dist) {
+  let n = 0;
+  for (const f of walk(dist)) {
+    if (!COMPRESSIBLE.test(f) || existsSync(`${f}.gz`)) continue;
+    const data = readFileSync(f);
+    if (data.length < 1024) continue;
+    writeFileSync(`${f}.gz.tmp`, gzipSync(data, { level: zc.Z_BEST_COMPRESSION }));
+    renameSync(`${f}.gz.tmp`, `${f}.gz`);
+    n++;
+  }
+  return n;
+}
 
 function run(cmd, args, cwd) {
   const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -45,8 +68,15 @@ function* walk(dir) {
 }
 
 export function fetchOhif({ quiet = false } = {}) {
-  if (existsSync(marker)) return ohifDir;
   const say = (m) => quiet || process.stdout.write(`[tributary] ${m}\n`);
+  if (existsSync(marker)) {
+    if (readFileSync(marker, 'utf8') === READY_TEXT) return ohifDir;
+    // Fetched by an earlier version of this script: add the gzip copies.
+    const n = precompress(path.join(ohifDir, 'dist'));
+    writeFileSync(marker, READY_TEXT);
+    say(`OHIF viewer: ${n} files precompressed`);
+    return ohifDir;
+  }
   say(`fetching the OHIF viewer (@ohif/app@${OHIF_VERSION}, ~50 MB)…`);
   // Beside the target, so the final rename stays on one file system.
   mkdirSync(path.dirname(ohifDir), { recursive: true });
@@ -69,11 +99,12 @@ export function fetchOhif({ quiet = false } = {}) {
     }
     if (patched === 0) throw new Error('no webpack public path found to rewrite: has the OHIF build changed?');
     if (!statSync(path.join(dist, 'index.html')).isFile()) throw new Error('dist/index.html is missing');
+    const compressed = precompress(dist);
     rmSync(ohifDir, { recursive: true, force: true });
     mkdirSync(ohifDir, { recursive: true });
     renameSync(dist, path.join(ohifDir, 'dist'));
-    writeFileSync(marker, `${OHIF_VERSION}\n`);
-    say(`OHIF viewer ready (${patched} bundles point at ${VIEWER_BASE})`);
+    writeFileSync(marker, READY_TEXT);
+    say(`OHIF viewer ready (${patched} bundles point at ${VIEWER_BASE}, ${compressed} files precompressed)`);
     return ohifDir;
   } finally {
     rmSync(tmp, { recursive: true, force: true });

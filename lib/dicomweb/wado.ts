@@ -165,24 +165,34 @@ export async function retrieveMetadata(c: DicomwebContext<Uids>): Promise<Respon
   await audited(c, rows, 'metadata');
   const root = c.root;
   async function* body(): AsyncGenerator<Uint8Array> {
-    const AHEAD = 8;
-    const pending: Promise<DicomJson | null>[] = [];
+    // Files read ahead in parallel; the answer goes out in pieces of ~64 KB rather than one per
+    // instance (a 500-instance series is ~2.4 MB: 40 writes through Next's compression, not 500).
+    const AHEAD = 16;
+    const PIECE = 64 * 1024;
+    const pending: Promise<string | null>[] = [];
     const start = (r: InstanceRow) =>
-      metadataOf(root, r).catch((e) => {
-        log.warn('metadata of an instance could not be read', { instanceId: r.id, err: e });
-        return null;
-      });
+      metadataOf(root, r).then(
+        (json) => JSON.stringify(json),
+        (e) => {
+          log.warn('metadata of an instance could not be read', { instanceId: r.id, err: e });
+          return null;
+        },
+      );
     let next = 0;
+    let piece = '[';
     let first = true;
-    yield Buffer.from('[');
     while (next < rows.length || pending.length) {
       while (pending.length < AHEAD && next < rows.length) pending.push(start(rows[next++]));
       const json = await pending.shift()!;
-      if (!json) continue;
-      yield Buffer.from((first ? '' : ',') + JSON.stringify(json));
+      if (json === null) continue;
+      piece += (first ? '' : ',') + json;
       first = false;
+      if (piece.length >= PIECE) {
+        yield Buffer.from(piece);
+        piece = '';
+      }
     }
-    yield Buffer.from(']');
+    yield Buffer.from(`${piece}]`);
   }
   return new Response(streamOf(body()), { headers: { 'Content-Type': `${MEDIA_DICOM_JSON}; charset=utf-8`, 'Cache-Control': 'private, no-store' } });
 }

@@ -18,67 +18,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ohifDataSource } from './ohif';
 
-export const OHIF_VERSION = '3.13.2';
-/** Kept in step with scripts/fetch-ohif.mjs (the bundles' webpack public path). */
-export const VIEWER_BASE = '/viewer/';
-
-export function ohifDistDir(): string {
-  return path.join(process.cwd(), 'node_modules', '.ohif', OHIF_VERSION, 'dist');
-}
-
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json; charset=utf-8',
-  '.wasm': 'application/wasm',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.ico': 'image/x-icon',
-  '.jpg': 'image/jpeg',
-  '.gif': 'image/gif',
-  '.woff': 'font/woff',
-  '.woff2': 'font/woff2',
-  '.ttf': 'font/ttf',
-  '.xml': 'application/xml; charset=utf-8',
-  '.txt': 'text/plain; charset=utf-8',
-  '.onnx': 'application/octet-stream',
-  '.data': 'application/octet-stream',
-};
-
-export function contentTypeOf(file: string): string {
-  return TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream';
-}
-
-/**
- * Bundles, WASM and fonts carry a content hash in their names (`app.bundle.0f61….js`,
- * `5130ccb17e3f3f5b.wasm`): cached for a year. Other files for an hour.
- */
-export function cacheControlOf(file: string): string {
-  const base = path.basename(file);
-  return /(^|\.)[0-9a-f]{16,}\.(js|css|wasm|woff2?)$/.test(base) ? 'public, max-age=31536000, immutable' : 'public, max-age=3600';
-}
-
-/** Files OHIF's own deployments need but this one must not serve. */
-const NOT_SERVED = new Set(['index.html', 'app-config.js', 'sw.js', 'init-service-worker.js', '_headers', '_redirects', 'serve.json']);
-
-/**
- * The dist file a /viewer path names, or null. Path segments are checked one by one (no `..`,
- * no hidden files, no backslashes or NULs), and the resolved path must stay inside dist/.
- */
-export function staticFile(segments: string[], dist = ohifDistDir()): string | null {
-  if (segments.length === 0) return null;
-  if (segments.some((s) => !s || s === '.' || s === '..' || s.startsWith('.') || /[\\\0]/.test(s))) return null;
-  if (segments.length === 1 && NOT_SERVED.has(segments[0])) return null;
-  const file = path.resolve(dist, ...segments);
-  if (!file.startsWith(dist + path.sep)) return null;
-  try {
-    return fs.statSync(file).isFile() ? file : null;
-  } catch {
-    return null;
-  }
-}
+// Static files (paths, types, caching, gzip copies) live in ohif-static.cjs, shared with the web
+// process's preload (scripts/peer-address.cjs), which serves them before Next.js does.
+export { OHIF_VERSION, VIEWER_BASE, acceptsGzip, cacheControlOf, contentTypeOf, gzipCopyOf, ohifDistDir, staticFile } from './ohif-static.cjs';
+import { VIEWER_BASE, ohifDistDir } from './ohif-static.cjs';
 
 /** Pool ids are cuids; anything else is not a pool segment (and not a file either: 404). */
 export function isPoolSegment(s: string): boolean {

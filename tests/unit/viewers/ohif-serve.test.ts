@@ -9,8 +9,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  OHIF_VERSION, VIEWER_BASE, cacheControlOf, contentTypeOf, isPoolSegment, ohifDistDir, staticFile, viewerConfig, viewerConfigScript, viewerCsp, viewerIndexHtml,
+  OHIF_VERSION, VIEWER_BASE, acceptsGzip, cacheControlOf, gzipCopyOf, contentTypeOf, isPoolSegment, ohifDistDir, staticFile, viewerConfig, viewerConfigScript, viewerCsp, viewerIndexHtml,
 } from '@/lib/viewers/ohif-serve';
+import { serveOhifStatic } from '@/lib/viewers/ohif-static.cjs';
+import http from 'node:http';
+import { gunzipSync } from 'node:zlib';
 
 const POOL = 'cmabc123def456ghi789jkl0';
 const SHAPE =
@@ -74,6 +77,9 @@ describe('staticFile', () => {
     fs.writeFileSync(path.join(dist, 'assets', 'favicon.ico'), '1');
     fs.writeFileSync(path.join(dist, 'index.html'), '1');
     fs.writeFileSync(path.join(dist, 'app-config.js'), '1');
+    fs.writeFileSync(path.join(dist, 'app-config.js.gz'), '1');
+    fs.writeFileSync(path.join(dist, 'index.html.gz'), '1');
+    fs.writeFileSync(path.join(dist, 'app.bundle.0f6159c501addfe9.js.gz'), 'gz');
     fs.writeFileSync(path.join(dist, '.hidden'), '1');
     fs.writeFileSync(path.join(os.tmpdir(), 'ohif-outside.txt'), 'secret');
   });
@@ -93,8 +99,116 @@ describe('staticFile', () => {
     expect(staticFile(['assets'], dist)).toBeNull();
     expect(staticFile(['index.html'], dist)).toBeNull();
     expect(staticFile(['app-config.js'], dist)).toBeNull();
+    // Nor their gzip copies.
+    expect(staticFile(['app-config.js.gz'], dist)).toBeNull();
+    expect(staticFile(['index.html.gz'], dist)).toBeNull();
     expect(staticFile([], dist)).toBeNull();
     expect(staticFile(['missing.js'], dist)).toBeNull();
+  });
+});
+
+describe('precompressed copies', () => {
+  it('reads Accept-Encoding: gzip, with or without a weight, not when weighted 0', () => {
+    expect(acceptsGzip('gzip, deflate, br, zstd')).toBe(true);
+    expect(acceptsGzip('br;q=1.0, gzip;q=0.8')).toBe(true);
+    expect(acceptsGzip('*')).toBe(true);
+    expect(acceptsGzip('gzip;q=0')).toBe(false);
+    expect(acceptsGzip('gzip; q=0.000, br')).toBe(false);
+    expect(acceptsGzip('br, deflate')).toBe(false);
+    expect(acceptsGzip('identity')).toBe(false);
+    expect(acceptsGzip(null)).toBe(false);
+  });
+
+  it('offers the .gz beside a file only to a browser that takes gzip, and only if it exists', () => {
+    const dist = fs.mkdtempSync(path.join(os.tmpdir(), 'ohif-gz-'));
+    try {
+      const withGz = path.join(dist, 'a.bundle.js');
+      const without = path.join(dist, 'b.bundle.js');
+      fs.writeFileSync(withGz, 'a');
+      fs.writeFileSync(`${withGz}.gz`, 'gz');
+      fs.writeFileSync(without, 'b');
+      expect(gzipCopyOf(withGz, 'gzip, deflate')).toBe(`${withGz}.gz`);
+      expect(gzipCopyOf(withGz, 'br')).toBeNull();
+      expect(gzipCopyOf(withGz, null)).toBeNull();
+      expect(gzipCopyOf(without, 'gzip')).toBeNull();
+    } finally {
+      fs.rmSync(dist, { recursive: true, force: true });
+    }
+  });
+
+  it.runIf(fs.existsSync(path.join(ohifDistDir(), 'index.html')))('the fetched viewer has a gzip copy of its app bundle that inflates to the bundle', async () => {
+    const { gunzipSync } = await import('node:zlib');
+    const bundle = fs.readdirSync(ohifDistDir()).find((f) => /^app\.bundle\.[0-9a-f]+\.js$/.test(f))!;
+    const file = path.join(ohifDistDir(), bundle);
+    const gz = gzipCopyOf(file, 'gzip');
+    expect(gz).toBe(`${file}.gz`);
+    expect(gunzipSync(fs.readFileSync(gz!)).equals(fs.readFileSync(file))).toBe(true);
+  });
+});
+
+describe('serveOhifStatic (the web process preload)', () => {
+  let dist: string;
+  let server: http.Server;
+  let base: string;
+  beforeAll(async () => {
+    const { gzipSync } = await import('node:zlib');
+    dist = fs.mkdtempSync(path.join(os.tmpdir(), 'ohif-pre-'));
+    fs.writeFileSync(path.join(dist, 'app.bundle.0f6159c501addfe9.js'), 'console.log("ohif")');
+    fs.writeFileSync(path.join(dist, 'app.bundle.0f6159c501addfe9.js.gz'), gzipSync('console.log("ohif")'));
+    fs.writeFileSync(path.join(dist, 'plain.css'), 'body{}');
+    fs.writeFileSync(path.join(dist, 'index.html'), '<html>');
+    // What the preload does not answer reaches "Next" (here: a marker).
+    server = http.createServer((req, res) => {
+      if (serveOhifStatic(req, res, dist)) return;
+      res.writeHead(299).end('next');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  });
+  afterAll(async () => {
+    await new Promise((r) => server.close(r));
+    fs.rmSync(dist, { recursive: true, force: true });
+  });
+  const get = (p: string, headers: Record<string, string> = {}, method = 'GET') =>
+    new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }>((resolve, reject) => {
+      const req = http.request(`${base}${p}`, { method, headers }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+
+  it('sends the gzip copy as is to a browser that takes gzip, with its length and a year of caching', async () => {
+    const r = await get('/viewer/app.bundle.0f6159c501addfe9.js', { 'Accept-Encoding': 'gzip, deflate, br' });
+    expect(r.status).toBe(200);
+    expect(r.headers['content-encoding']).toBe('gzip');
+    expect(Number(r.headers['content-length'])).toBe(r.body.length);
+    expect(gunzipSync(r.body).toString()).toBe('console.log("ohif")');
+    expect(r.headers['cache-control']).toContain('immutable');
+    expect(r.headers['content-type']).toMatch(/^text\/javascript/);
+    expect(r.headers.vary).toBe('Accept-Encoding');
+  });
+
+  it('sends the file itself without gzip, or when there is no copy; HEAD has no body', async () => {
+    const plain = await get('/viewer/app.bundle.0f6159c501addfe9.js');
+    expect(plain.headers['content-encoding']).toBeUndefined();
+    expect(plain.body.toString()).toBe('console.log("ohif")');
+    const css = await get('/viewer/plain.css?v=1', { 'Accept-Encoding': 'gzip' });
+    expect(css.headers['content-encoding']).toBeUndefined();
+    expect(css.body.toString()).toBe('body{}');
+    const head = await get('/viewer/plain.css', {}, 'HEAD');
+    expect(head.status).toBe(200);
+    expect(head.headers['content-length']).toBe('6');
+    expect(head.body.length).toBe(0);
+  });
+
+  it('leaves everything else to the app: pages, configurations, other methods, traversal, missing files', async () => {
+    for (const p of ['/viewer/index.html', '/viewer/cmabc123def456ghi789jkl0/viewer?StudyInstanceUIDs=1.2', '/viewer/cmabc123def456ghi789jkl0/app-config.js', '/viewer/..%2f..%2fetc%2fpasswd', '/viewer/%E0%A4%A', '/viewer/missing.js', '/api/v1/health', '/viewerx/plain.css']) {
+      expect((await get(p)).status, p).toBe(299);
+    }
+    expect((await get('/viewer/plain.css', {}, 'POST')).status).toBe(299);
   });
 });
 
