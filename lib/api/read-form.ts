@@ -12,6 +12,7 @@
  * the order the fields were added in).
  */
 import { AppError } from '../errors';
+import { MultipartFraming, type FramingProblem } from '../http/multipart-framing';
 import { LimitedBody, refuseDeclaredSize, sizeLabel } from './read-body';
 
 /** What may be read before access is decided: the leading text fields and part headers. */
@@ -37,21 +38,17 @@ function boundaryOf(contentType: string): string | null {
   return m ? (m[1] ?? m[2]) : null;
 }
 
-function parseHeaders(text: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const line of text.split('\r\n')) {
-    const i = line.indexOf(':');
-    if (i > 0) out[line.slice(0, i).trim().toLowerCase()] = line.slice(i + 1).trim();
-  }
-  return out;
-}
-
 function dispositionParam(disposition: string, name: 'name' | 'filename'): string | null {
   const m = new RegExp(`;\\s*${name}=(?:"([^"]*)"|([^;\\s]*))`, 'i').exec(disposition);
   return m ? (m[1] ?? m[2]) : null;
 }
 
 const badForm = (why: string) => new AppError('BAD_REQUEST', `The upload could not be read as multipart/form-data: ${why}`);
+const PROBLEMS: Record<FramingProblem, string> = {
+  'no-boundary': 'no boundary found in the body',
+  delimiter: 'malformed delimiter line',
+  'headers-too-long': 'part headers too long',
+};
 
 export async function readForm(req: Request, opts: ReadFormOptions): Promise<ReadForm> {
   const type = req.headers.get('content-type') ?? '';
@@ -72,12 +69,9 @@ export async function readForm(req: Request, opts: ReadFormOptions): Promise<Rea
     body.setLimit(fullLimit, tooLarge);
   };
 
-  const dash = Buffer.from(`--${boundary}`, 'latin1');
-  const delimiter = Buffer.from(`\r\n--${boundary}`, 'latin1');
+  const framing = new MultipartFraming(boundary, (problem) => badForm(PROBLEMS[problem]), { maxPreambleBytes: MAX_PART_HEADERS, maxHeaderBytes: MAX_PART_HEADERS });
   const fields: Record<string, string> = {};
   const files: Record<string, File> = {};
-  let state: 'preamble' | 'after-delimiter' | 'headers' | 'body' | 'done' = 'preamble';
-  let buf: Buffer = Buffer.alloc(0);
   let part: { name: string; filename: string | null; type: string; chunks: Buffer[]; size: number } | null = null;
 
   const finishPart = () => {
@@ -92,78 +86,25 @@ export async function readForm(req: Request, opts: ReadFormOptions): Promise<Rea
   };
 
   try {
-    for (let ended = false; !ended; ) {
+    for (let ended = false; !ended && !framing.done; ) {
       const chunk = await body.read();
-      if (chunk) buf = buf.length ? Buffer.concat([buf, chunk]) : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
-      else ended = true;
-      for (;;) {
-        if (state === 'preamble') {
-          let i = buf.indexOf(dash);
-          // The first delimiter starts the body or follows a line break (RFC 2046 5.1.1).
-          while (i > 0 && !(buf[i - 2] === 0x0d && buf[i - 1] === 0x0a)) i = buf.indexOf(dash, i + 1);
-          if (i < 0) break;
-          buf = buf.subarray(i + dash.length);
-          state = 'after-delimiter';
-        }
-        if (state === 'after-delimiter') {
-          if (buf.length < 2) break;
-          if (buf[0] === 0x2d && buf[1] === 0x2d) {
-            state = 'done';
-            break;
-          }
-          const eol = buf.indexOf('\r\n');
-          if (eol < 0) {
-            if (buf.length > 1024) throw badForm('malformed delimiter line');
-            break;
-          }
-          if (buf.subarray(0, eol).toString('latin1').trim() !== '') throw badForm('malformed delimiter line');
-          // Keep the CRLF: headers end at the first empty line, which may be this very one.
-          buf = buf.subarray(eol);
-          state = 'headers';
-        }
-        if (state === 'headers') {
-          const end = buf.indexOf('\r\n\r\n');
-          if (end < 0) {
-            if (buf.length > MAX_PART_HEADERS) throw badForm('part headers too long');
-            break;
-          }
-          const headers = parseHeaders(buf.subarray(2, end).toString('latin1'));
-          buf = buf.subarray(end + 4);
-          const disposition = headers['content-disposition'] ?? '';
+      if (!chunk) ended = true;
+      for (const ev of framing.push(chunk ?? null)) {
+        if (ev.kind === 'part') {
+          const disposition = ev.headers['content-disposition'] ?? '';
           const filename = dispositionParam(disposition, 'filename');
           // The first file part: access is decided before any of its bytes are read.
           if (filename !== null && pendingAccess) await decideAccess({ ...fields });
-          part = { name: dispositionParam(disposition, 'name') ?? '', filename, type: headers['content-type'] ?? 'application/octet-stream', chunks: [], size: 0 };
-          state = 'body';
-        }
-        if (state === 'body') {
-          const p = part as NonNullable<typeof part>;
-          const j = buf.indexOf(delimiter);
-          if (j < 0) {
-            // Everything but a possible partial delimiter at the end belongs to the part.
-            const keep = delimiter.length - 1;
-            if (buf.length > keep) {
-              p.chunks.push(Buffer.from(buf.subarray(0, buf.length - keep)));
-              p.size += buf.length - keep;
-              buf = Buffer.from(buf.subarray(buf.length - keep));
-            }
-            break;
-          }
-          if (j > 0) {
-            p.chunks.push(Buffer.from(buf.subarray(0, j)));
-            p.size += j;
-          }
+          part = { name: dispositionParam(disposition, 'name') ?? '', filename, type: ev.headers['content-type'] ?? 'application/octet-stream', chunks: [], size: 0 };
+        } else if (ev.kind === 'data') {
+          part!.chunks.push(Buffer.from(ev.chunk));
+          part!.size += ev.chunk.length;
+        } else {
           finishPart();
-          buf = buf.subarray(j + delimiter.length);
-          state = 'after-delimiter';
-          continue;
         }
-        break;
       }
-      if (state === 'done') break;
-      if (state === 'preamble' && buf.length > MAX_PART_HEADERS) throw badForm('no boundary found in the body');
     }
-    if (state !== 'done') throw badForm('the body ends before its closing boundary');
+    if (!framing.done) throw badForm('the body ends before its closing boundary');
     // A form without any file part: access is decided from all its fields.
     if (pendingAccess) await decideAccess({ ...fields });
     return { fields, files };

@@ -9,6 +9,7 @@ import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { AppError } from '../errors';
+import { MultipartFraming, type FramingProblem } from '../http/multipart-framing';
 import { logger } from '../logger';
 import { badRequest } from './errors';
 
@@ -96,15 +97,6 @@ export interface ReceivedPart {
   size: number;
 }
 
-function parseHeaders(text: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const line of text.split('\r\n')) {
-    const i = line.indexOf(':');
-    if (i > 0) out[line.slice(0, i).trim().toLowerCase()] = line.slice(i + 1).trim();
-  }
-  return out;
-}
-
 /**
  * Writes every part of a multipart body into `dir` (one file per part) as it streams in.
  * Refuses a body larger than `maxBytes` (413) and malformed framing (400).
@@ -177,22 +169,17 @@ export async function readMultipart(source: AsyncIterable<Uint8Array>, boundary:
   const fail = opts.malformed;
   const maxBytes = opts.maxBytes ?? Number.POSITIVE_INFINITY;
   if (!boundary || boundary.length > 200) throw fail('The multipart boundary is missing or too long');
-  const dash = Buffer.from(`--${boundary}`, 'latin1');
-  const delimiter = Buffer.from(`\r\n--${boundary}`, 'latin1');
+  const problems: Record<FramingProblem, string> = {
+    'no-boundary': 'No multipart boundary found in the body',
+    delimiter: 'Malformed multipart delimiter line',
+    'headers-too-long': 'Multipart part headers are too long',
+  };
+  const framing = new MultipartFraming(boundary, (problem) => fail(problems[problem]), { maxPreambleBytes: 64 * 1024, maxHeaderBytes: 16 * 1024 });
   const parts: ReceivedPart[] = [];
   let count = 0;
-  let state: 'preamble' | 'after-delimiter' | 'headers' | 'body' | 'done' = 'preamble';
-  let buf: Buffer = Buffer.alloc(0);
   let total = 0;
   let current: PartWriter | null = null;
 
-  const closeCurrent = async () => {
-    if (current) {
-      const done = current;
-      current = null;
-      await done.end();
-    }
-  };
   const partDone = async (p: ReceivedPart) => {
     if (opts.onPart) await opts.onPart(p);
     else parts.push(p);
@@ -205,74 +192,23 @@ export async function readMultipart(source: AsyncIterable<Uint8Array>, boundary:
       if (value) {
         total += value.length;
         if (total > maxBytes) throw (opts.tooLarge ?? (() => fail(`The body is larger than ${maxBytes} bytes`)))();
-        buf = buf.length ? Buffer.concat([buf, value]) : Buffer.from(value.buffer, value.byteOffset, value.length);
       }
-      // Consume as much of buf as the state machine can.
-      for (;;) {
-        if (state === 'preamble') {
-          let i = buf.indexOf(dash);
-          // The first delimiter starts the body or follows a line break (RFC 2046 5.1.1).
-          while (i > 0 && !(buf[i - 2] === 0x0d && buf[i - 1] === 0x0a)) i = buf.indexOf(dash, i + 1);
-          if (i < 0) {
-            if (buf.length > 64 * 1024) throw fail('No multipart boundary found in the body');
-            break;
-          }
-          buf = buf.subarray(i + dash.length);
-          state = 'after-delimiter';
-        }
-        if (state === 'after-delimiter') {
-          if (buf.length < 2) break;
-          if (buf[0] === 0x2d && buf[1] === 0x2d) {
-            state = 'done';
-            break;
-          }
-          const eol = buf.indexOf(CRLF);
-          if (eol < 0) {
-            if (buf.length > 1024) throw fail('Malformed multipart delimiter line');
-            break;
-          }
-          if (buf.subarray(0, eol).toString('latin1').trim() !== '') throw fail('Malformed multipart delimiter line');
-          // Keep the CRLF: headers end at the first empty line, which may be this very one.
-          buf = buf.subarray(eol);
-          state = 'headers';
-        }
-        if (state === 'headers') {
-          const end = buf.indexOf('\r\n\r\n');
-          if (end < 0) {
-            if (buf.length > 16 * 1024) throw fail('Multipart part headers are too long');
-            break;
-          }
-          const headers = parseHeaders(buf.subarray(2, end).toString('latin1'));
-          buf = buf.subarray(end + 4);
+      for (const ev of framing.push(value ?? null)) {
+        if (ev.kind === 'part') {
           const index = count++;
-          current = opts.openPart ? opts.openPart(headers, index) : await filePart(dir, index, headers, partDone);
-          state = 'body';
+          current = opts.openPart ? opts.openPart(ev.headers, index) : await filePart(dir, index, ev.headers, partDone);
+        } else if (ev.kind === 'data') {
+          if (!current) throw new Error('multipart data without a part');
+          await current.write(ev.chunk);
+        } else if (current) {
+          const finished: PartWriter = current;
+          current = null;
+          await finished.end();
         }
-        if (state === 'body') {
-          const cur = current as PartWriter | null;
-          if (!cur) throw new Error('multipart state without a part');
-          const j = buf.indexOf(delimiter);
-          if (j < 0) {
-            // Everything but a possible partial delimiter at the end can go to disk now.
-            const keep = delimiter.length - 1;
-            if (buf.length > keep) {
-              const out = buf.subarray(0, buf.length - keep);
-              buf = Buffer.from(buf.subarray(buf.length - keep));
-              await cur.write(out);
-            }
-            break;
-          }
-          if (j > 0) await cur.write(buf.subarray(0, j));
-          await closeCurrent();
-          buf = buf.subarray(j + delimiter.length);
-          state = 'after-delimiter';
-          continue;
-        }
-        break;
       }
-      if (state === 'done' || done) break;
+      if (framing.done || done) break;
     }
-    if (state !== 'done') throw fail('The multipart body ends before its closing boundary');
+    if (!framing.done) throw fail('The multipart body ends before its closing boundary');
     // Anything after the closing boundary is an epilogue: not read.
     await iterator.return?.().catch(() => undefined);
     return parts;
