@@ -24,6 +24,7 @@ import { badRequest, notFoundDw } from './errors';
 import { type DicomJson, jsonResponse, num, pn, sorted, str, strs, TAGS } from './json';
 import type { DicomwebContext, PoolScope } from './route';
 import { checkUid } from './wado';
+import { mapLimited } from './map-limited';
 
 const { sql, join, raw } = Prisma;
 type Sql = Prisma.Sql;
@@ -361,19 +362,6 @@ async function withFileAttributes(r: Row, json: DicomJson, include: QidoQuery['i
   return json;
 }
 
-async function mapLimited<T, R>(items: T[], n: number, fn: (t: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(n, items.length) }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        out[i] = await fn(items[i]);
-      }
-    }),
-  );
-  return out;
-}
 
 /**
  * One QIDO-RS search. `level` is what is searched for; `path` narrows it to a study (and series)

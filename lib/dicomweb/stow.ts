@@ -48,6 +48,7 @@ import { badRequest } from './errors';
 import { type DicomJson, jsonResponse, num, seq, str, TAGS } from './json';
 import { receiveMultipart, type ReceivedPart } from './multipart';
 import type { DicomwebContext } from './route';
+import { mapLimited } from './map-limited';
 
 const log = logger('dicomweb');
 
@@ -88,19 +89,6 @@ function failureReasonOf(e: unknown): number {
   return STOW_STATUS.ProcessingFailure;
 }
 
-async function mapLimited<T, R>(items: T[], n: number, fn: (t: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(n, items.length) }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        out[i] = await fn(items[i]);
-      }
-    }),
-  );
-  return out;
-}
 
 export async function stow(c: DicomwebContext<Record<string, string>>): Promise<Response> {
   // A closed pool (project close-out) takes no new data; the index refuses it too (lib/pools/closeout.ts).
