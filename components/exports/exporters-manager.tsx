@@ -51,7 +51,7 @@ const KNOWN = [
 
 const UID_NAMES = Object.fromEntries(Object.entries(TRANSFER_SYNTAX_KEYWORDS).map(([k, v]) => [v, k]));
 
-function ExporterForm({ poolId, initial, destinations, onDone, onCancel }: { poolId: string; initial?: ExporterRow; destinations: DestinationChoice[]; onDone: () => void; onCancel?: () => void }) {
+export function ExporterForm({ poolId, initial, destinations, onDone, onCancel }: { poolId: string; initial?: ExporterRow; destinations: DestinationChoice[]; onDone: () => void; onCancel?: () => void }) {
   const a = useApiAction();
   const f = useFieldBinder(a.fields);
   const [destId, setDestId] = useState(initial?.destination.id ?? (destinations.length === 1 ? destinations[0].id : ''));
