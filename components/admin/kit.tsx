@@ -116,6 +116,7 @@ export function Field({
   help,
   hint,
   errorKey = name,
+  extra,
   className,
   labelClassName = 'label',
   inputClassName = '',
@@ -130,6 +131,8 @@ export function Field({
   /** Under the control always, before the error. */
   hint?: ReactNode;
   errorKey?: string;
+  /** Under the control while the field has no error, after the help: a control of its own (e.g. "remove the stored password"). */
+  extra?: ReactNode;
   /** The row's classes (its grid columns). */
   className?: string;
   labelClassName?: string;
@@ -152,12 +155,16 @@ export function Field({
           {hint}
         </p>
       )}
-      {error ??
-        (helpShown ? (
-          <p id={`${id}-help`} className="mt-1 text-xs text-slate-500">
-            {help}
-          </p>
-        ) : null)}
+      {error ?? (
+        <>
+          {helpShown && (
+            <p id={`${id}-help`} className="mt-1 text-xs text-slate-500">
+              {help}
+            </p>
+          )}
+          {extra}
+        </>
+      )}
     </div>
   );
 }
