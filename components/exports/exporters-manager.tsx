@@ -9,7 +9,7 @@ import Link from 'next/link';
 import { useRouter } from 'next/navigation';
 import { Fragment, useState } from 'react';
 import { apiFetch, validate } from '@/components/api-client';
-import { AdminForm, Check, Field, FormFooter, SecretField, str, TrustAllCheck, useApiAction, useFieldBinder } from '@/components/admin/kit';
+import { AdminForm, Check, clearsFieldErrors, Field, FormFooter, SecretField, str, TrustAllCheck, useApiAction, useFieldBinder } from '@/components/admin/kit';
 import { useConfirm } from '@/components/confirm-dialog';
 import { EmptyState } from '@/components/ui';
 import { exporterInputSchema, TRANSFER_SYNTAX_KEYWORDS } from '@/lib/exports/schema';
@@ -103,6 +103,7 @@ export function ExporterForm({ poolId, initial, destinations, onDone, onCancel }
       label={initial ? `Edit exporter ${initial.name}` : 'Create exporter'}
       onSubmit={onSubmit}
       onCancel={onCancel}
+      onChange={clearsFieldErrors(a, f)}
       footer={<FormFooter action={a} known={KNOWN} submitLabel={initial ? 'Save changes' : 'Create exporter'} onCancel={onCancel} />}
     >
       <Field f={f} name="name" label="Name" required className="sm:col-span-4">
