@@ -4,13 +4,12 @@
  * column mapping, the connector that retrieves its rows. Validated with the API's own schema;
  * the password is write-only ("set" / "not set").
  */
-import { useRouter } from 'next/navigation';
 import { Fragment, useState } from 'react';
 import { apiFetch, validate } from '@/components/api-client';
 import { useConfirm } from '@/components/confirm-dialog';
 import { EmptyState } from '@/components/ui';
 import { cohortSourceInputSchema, DEFAULT_PORT, MAPPED_FIELDS, PARAMETER_TYPES, type MappedField, type ParameterType } from '@/lib/cohorts/schema';
-import { AdminForm, Check, Field, FormFooter, Spinner, str, useApiAction, useFieldBinder } from './kit';
+import { AdminForm, Check, Field, FormFooter, FormRow, RowActions, RowAlert, Spinner, str, useApiAction, useFieldBinder, useRowEditing } from './kit';
 
 export interface CohortSourceRow {
   id: string;
@@ -269,12 +268,11 @@ export function CohortSourceForm({
 type TestState = { state: 'testing' } | { state: 'done'; ok: boolean; message: string; columns: string[] };
 
 export function CohortSourcesManager({ sources, connectors }: { sources: CohortSourceRow[]; connectors: ConnectorChoice[] }) {
-  const router = useRouter();
+  const rows = useRowEditing();
+  const router = rows.router;
   const [confirm, confirmDialog] = useConfirm();
   const [adding, setAdding] = useState(false);
-  const [editing, setEditing] = useState<string | null>(null);
   const [tests, setTests] = useState<Record<string, TestState>>({});
-  const [rowError, setRowError] = useState<{ id: string; message: string } | null>(null);
 
   async function test(s: CohortSourceRow) {
     setTests((t) => ({ ...t, [s.id]: { state: 'testing' } }));
@@ -290,9 +288,7 @@ export function CohortSourcesManager({ sources, connectors }: { sources: CohortS
       danger: true,
     });
     if (!ok) return;
-    const res = await apiFetch(`/cohort-sources/${s.id}`, { method: 'DELETE' });
-    if (!res.ok) return setRowError({ id: s.id, message: res.error.message });
-    router.refresh();
+    await rows.remove(s.id, `/cohort-sources/${s.id}`);
   }
 
   return (
@@ -337,20 +333,10 @@ export function CohortSourcesManager({ sources, connectors }: { sources: CohortS
             </thead>
             <tbody>
               {sources.map((s) =>
-                editing === s.id ? (
-                  <tr key={s.id}>
-                    <td colSpan={6} className="bg-sky-50/40 py-3">
-                      <CohortSourceForm
-                        initial={s}
-                        connectors={connectors}
-                        onDone={() => {
-                          setEditing(null);
-                          router.refresh();
-                        }}
-                        onCancel={() => setEditing(null)}
-                      />
-                    </td>
-                  </tr>
+                rows.editing === s.id ? (
+                  <FormRow key={s.id} colSpan={6}>
+                    <CohortSourceForm initial={s} connectors={connectors} onDone={rows.saved} onCancel={rows.cancelEdit} />
+                  </FormRow>
                 ) : (
                   <Fragment key={s.id}>
                     <tr>
@@ -376,25 +362,13 @@ export function CohortSourcesManager({ sources, connectors }: { sources: CohortS
                           </span>
                         )}
                       </td>
-                      <td className="whitespace-nowrap text-right">
+                      <RowActions onEdit={() => rows.edit(s.id)} onDelete={() => remove(s)} deleting={rows.deleting === s.id}>
                         <button type="button" className="btn btn-sm" onClick={() => test(s)} disabled={tests[s.id]?.state === 'testing'}>
                           Test
-                        </button>{' '}
-                        <button type="button" className="btn btn-sm" onClick={() => { setRowError(null); setEditing(s.id); }}>
-                          Edit
-                        </button>{' '}
-                        <button type="button" className="btn btn-sm btn-danger" onClick={() => remove(s)}>
-                          Delete
                         </button>
-                      </td>
+                      </RowActions>
                     </tr>
-                    {rowError?.id === s.id && (
-                      <tr>
-                        <td colSpan={6} className="bg-rose-50/60">
-                          <p role="alert" className="text-sm text-rose-800">{rowError.message}</p>
-                        </td>
-                      </tr>
-                    )}
+                    {rows.errorOf(s.id) && <RowAlert colSpan={6}>{rows.errorOf(s.id)}</RowAlert>}
                   </Fragment>
                 ),
               )}

@@ -5,7 +5,6 @@
  */
 import { useConfirm } from '@/components/confirm-dialog';
 import Link from 'next/link';
-import { useRouter } from 'next/navigation';
 import { Fragment, useState } from 'react';
 import { apiFetch, validate } from '@/components/api-client';
 import { EmptyState } from '@/components/ui';
@@ -15,15 +14,19 @@ import {
   Check,
   Field,
   FormFooter,
+  FormRow,
   HTTP_CONNECTION_FIELDS,
   HttpAuthFields,
   HttpRequestFields,
   HttpTlsFields,
   readHttpConnection,
+  RowActions,
+  RowAlert,
   Spinner,
   str,
   useApiAction,
   useFieldBinder,
+  useRowEditing,
   type Binder,
   type HttpAuthType,
 } from './kit';
@@ -407,13 +410,11 @@ export function PacsSetup({ connector: c, scp }: { connector: ConnectorRow; scp:
 }
 
 export function ConnectorsManager({ connectors, devices, pools, scp }: { connectors: ConnectorRow[]; devices: DeviceOption[]; pools: PoolOption[]; scp: ScpAddress }) {
-  const router = useRouter();
+  const rows = useRowEditing();
+  const router = rows.router;
   // A DICOMweb connector needs no device; two pools either way.
   const canCreate = pools.length >= 2;
   const [adding, setAdding] = useState(connectors.length === 0 && canCreate);
-  const [editing, setEditing] = useState<string | null>(null);
-  const [deleting, setDeleting] = useState<string | null>(null);
-  const [rowError, setRowError] = useState<{ id: string; message: string } | null>(null);
   const [echo, setEcho] = useState<Record<string, EchoState>>({});
 
   async function test(c: ConnectorRow) {
@@ -442,12 +443,7 @@ export function ConnectorsManager({ connectors, devices, pools, scp }: { connect
       danger: true,
     });
     if (!ok) return;
-    setDeleting(c.id);
-    setRowError(null);
-    const res = await apiFetch(`/connectors/${c.id}`, { method: 'DELETE' });
-    setDeleting(null);
-    if (!res.ok) return setRowError({ id: c.id, message: res.error.message });
-    router.refresh();
+    await rows.remove(c.id, `/connectors/${c.id}`);
   }
 
   return (
@@ -512,21 +508,10 @@ export function ConnectorsManager({ connectors, devices, pools, scp }: { connect
             </thead>
             <tbody>
               {connectors.map((c) =>
-                editing === c.id ? (
-                  <tr key={c.id}>
-                    <td colSpan={8} className="bg-sky-50/40 py-3">
-                      <ConnectorForm
-                        initial={c}
-                        devices={devices}
-                        pools={pools}
-                        onDone={() => {
-                          setEditing(null);
-                          router.refresh();
-                        }}
-                        onCancel={() => setEditing(null)}
-                      />
-                    </td>
-                  </tr>
+                rows.editing === c.id ? (
+                  <FormRow key={c.id} colSpan={8}>
+                    <ConnectorForm initial={c} devices={devices} pools={pools} onDone={rows.saved} onCancel={rows.cancelEdit} />
+                  </FormRow>
                 ) : (
                   <Fragment key={c.id}>
                     <tr>
@@ -568,26 +553,16 @@ export function ConnectorsManager({ connectors, devices, pools, scp }: { connect
                       <td className="max-w-xs text-xs" aria-live="polite">
                         <EchoResult echo={echo[c.id]} />
                       </td>
-                      <td className="whitespace-nowrap text-right">
+                      <RowActions onEdit={() => rows.edit(c.id)} onDelete={() => remove(c)} deleting={rows.deleting === c.id}>
                         <button type="button" className="btn btn-sm" onClick={() => test(c)} disabled={echo[c.id]?.state === 'testing'}>
                           {echo[c.id]?.state === 'testing' ? 'Testing…' : 'Test connection'}
-                        </button>{' '}
-                        <button type="button" className="btn btn-sm" onClick={() => { setRowError(null); setEditing(c.id); }}>
-                          Edit
-                        </button>{' '}
-                        <button type="button" className="btn btn-sm btn-danger" onClick={() => remove(c)} disabled={deleting === c.id}>
-                          {deleting === c.id ? 'Deleting…' : 'Delete'}
                         </button>
-                      </td>
+                      </RowActions>
                     </tr>
-                    {rowError?.id === c.id && (
-                      <tr>
-                        <td colSpan={8} className="bg-rose-50/60">
-                          <p role="alert" className="text-sm text-rose-800">
-                            Could not delete “{c.name}”: {rowError.message}
-                          </p>
-                        </td>
-                      </tr>
+                    {rows.errorOf(c.id) && (
+                      <RowAlert colSpan={8}>
+                        Could not delete “{c.name}”: {rows.errorOf(c.id)}
+                      </RowAlert>
                     )}
                   </Fragment>
                 ),

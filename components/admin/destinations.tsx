@@ -6,7 +6,6 @@
  * administrator never decides which pool sends where.
  */
 import Link from 'next/link';
-import { useRouter } from 'next/navigation';
 import { Fragment, useState } from 'react';
 import { apiFetch, validate } from '@/components/api-client';
 import { useConfirm } from '@/components/confirm-dialog';
@@ -17,15 +16,19 @@ import {
   Check,
   Field,
   FormFooter,
+  FormRow,
   HTTP_CONNECTION_FIELDS,
   HttpAuthFields,
   HttpRequestFields,
   HttpTlsFields,
   readHttpConnection,
+  RowActions,
+  RowAlert,
   Spinner,
   str,
   useApiAction,
   useFieldBinder,
+  useRowEditing,
   type HttpAuthType,
   type HttpConnectionSettings,
 } from './kit';
@@ -251,11 +254,9 @@ function where(d: DestinationRow) {
 }
 
 export function DestinationsManager({ destinations, devices }: { destinations: DestinationRow[]; devices: DeviceChoice[] }) {
-  const router = useRouter();
+  const rows = useRowEditing();
+  const router = rows.router;
   const [adding, setAdding] = useState(destinations.length === 0);
-  const [editing, setEditing] = useState<string | null>(null);
-  const [deleting, setDeleting] = useState<string | null>(null);
-  const [rowError, setRowError] = useState<{ id: string; message: string } | null>(null);
   const [tests, setTests] = useState<Record<string, TestState>>({});
   const [confirm, confirmDialog] = useConfirm();
 
@@ -280,12 +281,7 @@ export function DestinationsManager({ destinations, devices }: { destinations: D
       danger: true,
     });
     if (!ok) return;
-    setDeleting(d.id);
-    setRowError(null);
-    const res = await apiFetch(`/destinations/${d.id}`, { method: 'DELETE' });
-    setDeleting(null);
-    if (!res.ok) return setRowError({ id: d.id, message: res.error.message });
-    router.refresh();
+    await rows.remove(d.id, `/destinations/${d.id}`);
   }
 
   return (
@@ -337,20 +333,10 @@ export function DestinationsManager({ destinations, devices }: { destinations: D
             </thead>
             <tbody>
               {destinations.map((d) =>
-                editing === d.id ? (
-                  <tr key={d.id}>
-                    <td colSpan={6} className="bg-sky-50/40 py-3">
-                      <DestinationForm
-                        initial={d}
-                        devices={devices}
-                        onDone={() => {
-                          setEditing(null);
-                          router.refresh();
-                        }}
-                        onCancel={() => setEditing(null)}
-                      />
-                    </td>
-                  </tr>
+                rows.editing === d.id ? (
+                  <FormRow key={d.id} colSpan={6}>
+                    <DestinationForm initial={d} devices={devices} onDone={rows.saved} onCancel={rows.cancelEdit} />
+                  </FormRow>
                 ) : (
                   <Fragment key={d.id}>
                     <tr>
@@ -367,26 +353,16 @@ export function DestinationsManager({ destinations, devices }: { destinations: D
                       <td className="max-w-xs text-xs" aria-live="polite">
                         <TestResult t={tests[d.id]} />
                       </td>
-                      <td className="whitespace-nowrap text-right">
+                      <RowActions label={`destination ${d.name}`} onEdit={() => rows.edit(d.id)} onDelete={() => remove(d)} deleting={rows.deleting === d.id}>
                         <button type="button" className="btn btn-sm" onClick={() => test(d)} disabled={tests[d.id]?.state === 'testing'} aria-label={`Test destination ${d.name}`}>
                           {tests[d.id]?.state === 'testing' ? 'Testing…' : 'Test'}
-                        </button>{' '}
-                        <button type="button" className="btn btn-sm" onClick={() => { setRowError(null); setEditing(d.id); }} aria-label={`Edit destination ${d.name}`}>
-                          Edit
-                        </button>{' '}
-                        <button type="button" className="btn btn-sm btn-danger" onClick={() => remove(d)} disabled={deleting === d.id} aria-label={`Delete destination ${d.name}`}>
-                          {deleting === d.id ? 'Deleting…' : 'Delete'}
                         </button>
-                      </td>
+                      </RowActions>
                     </tr>
-                    {rowError?.id === d.id && (
-                      <tr>
-                        <td colSpan={6} className="bg-rose-50/60">
-                          <p role="alert" className="text-sm text-rose-800">
-                            Could not delete “{d.name}”: {rowError.message}
-                          </p>
-                        </td>
-                      </tr>
+                    {rows.errorOf(d.id) && (
+                      <RowAlert colSpan={6}>
+                        Could not delete “{d.name}”: {rows.errorOf(d.id)}
+                      </RowAlert>
                     )}
                   </Fragment>
                 ),

@@ -1,13 +1,12 @@
 'use client';
 /** Devices: the remote DICOM nodes (a PACS, or a modality allowed to push into a pool). */
 import Link from 'next/link';
-import { useRouter } from 'next/navigation';
 import { Fragment, useState } from 'react';
 import { apiFetch, validate } from '@/components/api-client';
 import { EmptyState } from '@/components/ui';
 import { useConfirm } from '@/components/confirm-dialog';
 import { deviceInputSchema, splitAddresses, TLS_MIN_VERSIONS } from '@/lib/devices/schema';
-import { AdminForm, Check, Field, FormFooter, str, useApiAction, useFieldBinder } from './kit';
+import { AdminForm, Check, Field, FormFooter, FormRow, RowActions, RowAlert, str, useApiAction, useFieldBinder, useRowEditing } from './kit';
 
 export interface DeviceRow {
   id: string;
@@ -204,11 +203,9 @@ export function DeviceForm({ initial, onDone, onCancel }: { initial?: DeviceRow;
 }
 
 export function DevicesManager({ devices }: { devices: DeviceRow[] }) {
-  const router = useRouter();
+  const rows = useRowEditing();
+  const router = rows.router;
   const [adding, setAdding] = useState(devices.length === 0);
-  const [editing, setEditing] = useState<string | null>(null);
-  const [deleting, setDeleting] = useState<string | null>(null);
-  const [rowError, setRowError] = useState<{ id: string; message: string } | null>(null);
   const [confirm, confirmDialog] = useConfirm();
 
   async function remove(d: DeviceRow) {
@@ -237,12 +234,7 @@ export function DevicesManager({ devices }: { devices: DeviceRow[] }) {
       danger: true,
     });
     if (!ok) return;
-    setDeleting(d.id);
-    setRowError(null);
-    const res = await apiFetch(`/devices/${d.id}`, { method: 'DELETE' });
-    setDeleting(null);
-    if (!res.ok) return setRowError({ id: d.id, message: res.error.message });
-    router.refresh();
+    await rows.remove(d.id, `/devices/${d.id}`);
   }
 
   return (
@@ -294,19 +286,10 @@ export function DevicesManager({ devices }: { devices: DeviceRow[] }) {
             </thead>
             <tbody>
               {devices.map((d) =>
-                editing === d.id ? (
-                  <tr key={d.id}>
-                    <td colSpan={7} className="bg-sky-50/40 py-3">
-                      <DeviceForm
-                        initial={d}
-                        onDone={() => {
-                          setEditing(null);
-                          router.refresh();
-                        }}
-                        onCancel={() => setEditing(null)}
-                      />
-                    </td>
-                  </tr>
+                rows.editing === d.id ? (
+                  <FormRow key={d.id} colSpan={7}>
+                    <DeviceForm initial={d} onDone={rows.saved} onCancel={rows.cancelEdit} />
+                  </FormRow>
                 ) : (
                   <Fragment key={d.id}>
                     <tr>
@@ -334,23 +317,12 @@ export function DevicesManager({ devices }: { devices: DeviceRow[] }) {
                         )}
                         {d.pools > 0 && <span className="block text-xs text-slate-500">sends to {d.pools} {d.pools === 1 ? 'pool' : 'pools'}</span>}
                       </td>
-                      <td className="whitespace-nowrap text-right">
-                        <button type="button" className="btn btn-sm" onClick={() => { setRowError(null); setEditing(d.id); }}>
-                          Edit
-                        </button>{' '}
-                        <button type="button" className="btn btn-sm btn-danger" onClick={() => remove(d)} disabled={deleting === d.id}>
-                          {deleting === d.id ? 'Deleting…' : 'Delete'}
-                        </button>
-                      </td>
+                      <RowActions onEdit={() => rows.edit(d.id)} onDelete={() => remove(d)} deleting={rows.deleting === d.id} />
                     </tr>
-                    {rowError?.id === d.id && (
-                      <tr>
-                        <td colSpan={7} className="bg-rose-50/60">
-                          <p role="alert" className="text-sm text-rose-800">
-                            Could not delete “{d.name}”: {rowError.message}
-                          </p>
-                        </td>
-                      </tr>
+                    {rows.errorOf(d.id) && (
+                      <RowAlert colSpan={7}>
+                        Could not delete “{d.name}”: {rows.errorOf(d.id)}
+                      </RowAlert>
                     )}
                   </Fragment>
                 ),

@@ -6,8 +6,9 @@
  * exporters) are made of: a labelled field, a checkbox, the HTTP authentication and TLS blocks of
  * a DICOMweb peer, and the footer with its buttons. Only browser-safe imports here.
  */
+import { useRouter } from 'next/navigation';
 import { useCallback, useId, useState, type ReactNode } from 'react';
-import type { ApiResult } from '@/components/api-client';
+import { apiFetch, type ApiResult } from '@/components/api-client';
 import type { HTTP_AUTH_TYPES } from '@/lib/connectors/schema';
 
 export type Fields = Record<string, string[]>;
@@ -484,6 +485,84 @@ export function FormFooter({
         {note !== undefined ? <span className="text-xs text-slate-500">{note}</span> : onCancel && <span className="text-xs text-slate-500">Esc cancels</span>}
       </div>
     </>
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The managers' tables: a row is edited in place (its form in a full-width row), deleted after a
+// confirmation, and a failed delete is told under it.
+
+/** Which row is being edited or deleted, and the failed delete's message. */
+export function useRowEditing() {
+  const router = useRouter();
+  const [editing, setEditing] = useState<string | null>(null);
+  const [deleting, setDeleting] = useState<string | null>(null);
+  const [rowError, setRowError] = useState<{ id: string; message: string } | null>(null);
+  return {
+    router,
+    editing,
+    deleting,
+    /** The failed delete's message when it was this row's. */
+    errorOf: (id: string) => (rowError?.id === id ? rowError.message : null),
+    edit: (id: string) => {
+      setRowError(null);
+      setEditing(id);
+    },
+    cancelEdit: () => setEditing(null),
+    /** The edit was saved: close the form, show the server's rows. */
+    saved: () => {
+      setEditing(null);
+      router.refresh();
+    },
+    /** DELETE `path` (under /api/v1) for the row; the error shows under the row. */
+    async remove(id: string, path: string) {
+      setDeleting(id);
+      setRowError(null);
+      const res = await apiFetch(path, { method: 'DELETE' });
+      setDeleting(null);
+      if (!res.ok) return setRowError({ id, message: res.error.message });
+      router.refresh();
+    },
+  };
+}
+
+/** A full-width table row holding a form (a row being edited). */
+export function FormRow({ colSpan, children }: { colSpan: number; children: ReactNode }) {
+  return (
+    <tr>
+      <td colSpan={colSpan} className="bg-sky-50/40 py-3">
+        {children}
+      </td>
+    </tr>
+  );
+}
+
+/** A full-width table row telling what went wrong with the row above. */
+export function RowAlert({ colSpan, children }: { colSpan: number; children: ReactNode }) {
+  return (
+    <tr>
+      <td colSpan={colSpan} className="bg-rose-50/60">
+        <p role="alert" className="text-sm text-rose-800">
+          {children}
+        </p>
+      </td>
+    </tr>
+  );
+}
+
+/** The row's buttons: any of its own (e.g. a test) first, then Edit and Delete; `label` names the row to assistive technology ("Edit destination X"). */
+export function RowActions({ label, onEdit, onDelete, deleting, children }: { label?: string; onEdit: () => void; onDelete: () => void; deleting: boolean; children?: ReactNode }) {
+  return (
+    <td className="whitespace-nowrap text-right">
+      {children}
+      {children ? ' ' : null}
+      <button type="button" className="btn btn-sm" onClick={onEdit} aria-label={label && `Edit ${label}`}>
+        Edit
+      </button>{' '}
+      <button type="button" className="btn btn-sm btn-danger" onClick={onDelete} disabled={deleting} aria-label={label && `Delete ${label}`}>
+        {deleting ? 'Deleting…' : 'Delete'}
+      </button>
+    </td>
   );
 }
 

@@ -6,10 +6,24 @@
  * auto-export and enabled. The overrides are write-only ("set" / "not set").
  */
 import Link from 'next/link';
-import { useRouter } from 'next/navigation';
 import { Fragment, useState } from 'react';
 import { apiFetch, validate } from '@/components/api-client';
-import { AdminForm, Check, clearsFieldErrors, Field, FormFooter, SecretField, str, TrustAllCheck, useApiAction, useFieldBinder } from '@/components/admin/kit';
+import {
+  AdminForm,
+  Check,
+  clearsFieldErrors,
+  Field,
+  FormFooter,
+  FormRow,
+  RowActions,
+  RowAlert,
+  SecretField,
+  str,
+  TrustAllCheck,
+  useApiAction,
+  useFieldBinder,
+  useRowEditing,
+} from '@/components/admin/kit';
 import { useConfirm } from '@/components/confirm-dialog';
 import { EmptyState } from '@/components/ui';
 import { exporterInputSchema, TRANSFER_SYNTAX_KEYWORDS } from '@/lib/exports/schema';
@@ -266,11 +280,9 @@ function settingsOf(x: ExporterRow): string[] {
 }
 
 export function ExportersManager({ poolId, exporters, destinations }: { poolId: string; exporters: ExporterRow[]; destinations: DestinationChoice[] }) {
-  const router = useRouter();
+  const rows = useRowEditing();
+  const router = rows.router;
   const [adding, setAdding] = useState(exporters.length === 0 && destinations.length > 0);
-  const [editing, setEditing] = useState<string | null>(null);
-  const [deleting, setDeleting] = useState<string | null>(null);
-  const [rowError, setRowError] = useState<{ id: string; message: string } | null>(null);
   const [confirm, confirmDialog] = useConfirm();
 
   async function remove(x: ExporterRow) {
@@ -286,12 +298,7 @@ export function ExportersManager({ poolId, exporters, destinations }: { poolId: 
       danger: true,
     });
     if (!ok) return;
-    setDeleting(x.id);
-    setRowError(null);
-    const res = await apiFetch(`/pools/${poolId}/exporters/${x.id}`, { method: 'DELETE' });
-    setDeleting(null);
-    if (!res.ok) return setRowError({ id: x.id, message: res.error.message });
-    router.refresh();
+    await rows.remove(x.id, `/pools/${poolId}/exporters/${x.id}`);
   }
 
   return (
@@ -349,21 +356,10 @@ export function ExportersManager({ poolId, exporters, destinations }: { poolId: 
               </thead>
               <tbody>
                 {exporters.map((x) =>
-                  editing === x.id ? (
-                    <tr key={x.id}>
-                      <td colSpan={6} className="bg-sky-50/40 py-3">
-                        <ExporterForm
-                          poolId={poolId}
-                          initial={x}
-                          destinations={destinations}
-                          onDone={() => {
-                            setEditing(null);
-                            router.refresh();
-                          }}
-                          onCancel={() => setEditing(null)}
-                        />
-                      </td>
-                    </tr>
+                  rows.editing === x.id ? (
+                    <FormRow key={x.id} colSpan={6}>
+                      <ExporterForm poolId={poolId} initial={x} destinations={destinations} onDone={rows.saved} onCancel={rows.cancelEdit} />
+                    </FormRow>
                   ) : (
                     <Fragment key={x.id}>
                       <tr>
@@ -381,23 +377,12 @@ export function ExportersManager({ poolId, exporters, destinations }: { poolId: 
                           {x.autoExport && <span className="block text-slate-600">every new study</span>}
                         </td>
                         <td>{x.enabled ? <span className="badge bg-emerald-100 text-emerald-800">enabled</span> : <span className="badge bg-slate-200 text-slate-700">disabled</span>}</td>
-                        <td className="whitespace-nowrap text-right">
-                          <button type="button" className="btn btn-sm" onClick={() => { setRowError(null); setEditing(x.id); }} aria-label={`Edit exporter ${x.name}`}>
-                            Edit
-                          </button>{' '}
-                          <button type="button" className="btn btn-sm btn-danger" onClick={() => remove(x)} disabled={deleting === x.id} aria-label={`Delete exporter ${x.name}`}>
-                            {deleting === x.id ? 'Deleting…' : 'Delete'}
-                          </button>
-                        </td>
+                        <RowActions label={`exporter ${x.name}`} onEdit={() => rows.edit(x.id)} onDelete={() => remove(x)} deleting={rows.deleting === x.id} />
                       </tr>
-                      {rowError?.id === x.id && (
-                        <tr>
-                          <td colSpan={6} className="bg-rose-50/60">
-                            <p role="alert" className="text-sm text-rose-800">
-                              Could not delete “{x.name}”: {rowError.message}
-                            </p>
-                          </td>
-                        </tr>
+                      {rows.errorOf(x.id) && (
+                        <RowAlert colSpan={6}>
+                          Could not delete “{x.name}”: {rows.errorOf(x.id)}
+                        </RowAlert>
                       )}
                     </Fragment>
                   ),
