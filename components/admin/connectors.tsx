@@ -9,27 +9,7 @@ import { Fragment, useState } from 'react';
 import { apiFetch, validate } from '@/components/api-client';
 import { EmptyState } from '@/components/ui';
 import { connectorInputSchema } from '@/lib/connectors/schema';
-import {
-  AdminForm,
-  Check,
-  Field,
-  FormFooter,
-  FormRow,
-  HTTP_CONNECTION_FIELDS,
-  HttpAuthFields,
-  HttpRequestFields,
-  HttpTlsFields,
-  readHttpConnection,
-  RowActions,
-  RowAlert,
-  Spinner,
-  str,
-  useApiAction,
-  useFieldBinder,
-  useRowEditing,
-  type Binder,
-  type HttpAuthType,
-} from './kit';
+import { AdminForm, Check, Field, FormFooter, FormRow, HTTP_CONNECTION_FIELDS, HttpAuthFields, HttpRequestFields, HttpTlsFields, readHttpConnection, RowActions, RowAlert, Spinner, str, useApiAction, useFieldBinder, useRowEditing, type Binder, type HttpConnectionSettings } from './kit';
 
 export interface ConnectorRow {
   id: string;
@@ -45,7 +25,8 @@ export interface ConnectorRow {
   /** DICOMweb settings (type DICOMWEB); the secret only as "set" / "not set". */
   web?: WebSettings;
 }
-export interface WebSettings {
+/** The source's own settings, and its HTTP connection (authentication, headers, timeouts, TLS). */
+export interface WebSettings extends HttpConnectionSettings {
   baseUrl: string;
   qidoRoot: string;
   wadoRoot: string;
@@ -53,17 +34,6 @@ export interface WebSettings {
   includeField: boolean;
   fuzzyMatching: boolean;
   transferSyntax: string;
-  headers: Record<string, string>;
-  connectTimeoutMs: number;
-  readTimeoutMs: number;
-  tlsCa: string | null;
-  tlsAllowAnyHost: boolean;
-  tlsTrustAll: boolean;
-  authType: HttpAuthType;
-  username: string | null;
-  secret: 'set' | 'not set';
-  tokenUrl: string | null;
-  scope: string | null;
 }
 export interface DeviceOption {
   id: string;

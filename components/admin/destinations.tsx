@@ -11,27 +11,7 @@ import { apiFetch, validate } from '@/components/api-client';
 import { useConfirm } from '@/components/confirm-dialog';
 import { EmptyState } from '@/components/ui';
 import { destinationInputSchema } from '@/lib/exports/schema';
-import {
-  AdminForm,
-  Check,
-  Field,
-  FormFooter,
-  FormRow,
-  HTTP_CONNECTION_FIELDS,
-  HttpAuthFields,
-  HttpRequestFields,
-  HttpTlsFields,
-  readHttpConnection,
-  RowActions,
-  RowAlert,
-  Spinner,
-  str,
-  useApiAction,
-  useFieldBinder,
-  useRowEditing,
-  type HttpAuthType,
-  type HttpConnectionSettings,
-} from './kit';
+import { AdminForm, Check, Field, FormFooter, FormRow, HTTP_CONNECTION_FIELDS, HttpAuthFields, HttpRequestFields, HttpTlsFields, readHttpConnection, RowActions, RowAlert, Spinner, str, useApiAction, useFieldBinder, useRowEditing, type HttpAuthType, type HttpConnectionSettings } from './kit';
 
 type AuthType = HttpAuthType;
 
