@@ -9,7 +9,7 @@ import { apiFetch, validate } from '@/components/api-client';
 import { useConfirm } from '@/components/confirm-dialog';
 import { EmptyState } from '@/components/ui';
 import { cohortSourceInputSchema, DEFAULT_PORT, MAPPED_FIELDS, PARAMETER_TYPES, type MappedField, type ParameterType } from '@/lib/cohorts/schema';
-import { AdminForm, Check, Field, FormFooter, FormRow, RowActions, RowAlert, Spinner, str, useApiAction, useFieldBinder, useRowEditing } from './kit';
+import { AdminForm, Check, Field, FormFooter, FormRow, RowActions, RowAlert, Spinner, str, useApiAction, useFieldBinder, useRowEditing, useRowTests, type TestState } from './kit';
 
 export interface CohortSourceRow {
   id: string;
@@ -265,20 +265,24 @@ export function CohortSourceForm({
   );
 }
 
-type TestState = { state: 'testing' } | { state: 'done'; ok: boolean; message: string; columns: string[] };
+/** The statement's test: its message, green when it ran and returned the mapped columns. */
+function SourceTestResult({ t }: { t: TestState | undefined }) {
+  if (!t) return <span className="text-slate-400">not tested</span>;
+  if (t.state === 'testing')
+    return (
+      <span>
+        <Spinner /> Testing…
+      </span>
+    );
+  return <span className={t.ok ? 'text-emerald-700' : 'text-rose-700'}>{t.message}</span>;
+}
 
 export function CohortSourcesManager({ sources, connectors }: { sources: CohortSourceRow[]; connectors: ConnectorChoice[] }) {
   const rows = useRowEditing();
   const router = rows.router;
   const [confirm, confirmDialog] = useConfirm();
   const [adding, setAdding] = useState(false);
-  const [tests, setTests] = useState<Record<string, TestState>>({});
-
-  async function test(s: CohortSourceRow) {
-    setTests((t) => ({ ...t, [s.id]: { state: 'testing' } }));
-    const res = await apiFetch<{ ok: boolean; message: string; columns: string[] }>(`/cohort-sources/${s.id}/test`, { method: 'POST' });
-    setTests((t) => ({ ...t, [s.id]: res.ok ? { state: 'done', ...res.data } : { state: 'done', ok: false, message: res.error.message, columns: [] } }));
-  }
+  const tests = useRowTests();
 
   async function remove(s: CohortSourceRow) {
     const ok = await confirm({
@@ -352,18 +356,10 @@ export function CohortSourcesManager({ sources, connectors }: { sources: CohortS
                       <td className="text-xs">{s.parameters.map((p) => `${p.label} (${p.type})`).join(', ') || 'none'}</td>
                       <td>{s.connector.name}</td>
                       <td className="max-w-xs text-xs" aria-live="polite">
-                        {!tests[s.id] ? (
-                          <span className="text-slate-400">not tested</span>
-                        ) : tests[s.id].state === 'testing' ? (
-                          <span><Spinner /> Testing…</span>
-                        ) : (
-                          <span className={(tests[s.id] as { ok: boolean }).ok ? 'text-emerald-700' : 'text-rose-700'}>
-                            {(tests[s.id] as { message: string }).message}
-                          </span>
-                        )}
+                        <SourceTestResult t={tests.of(s.id)} />
                       </td>
                       <RowActions onEdit={() => rows.edit(s.id)} onDelete={() => remove(s)} deleting={rows.deleting === s.id}>
-                        <button type="button" className="btn btn-sm" onClick={() => test(s)} disabled={tests[s.id]?.state === 'testing'}>
+                        <button type="button" className="btn btn-sm" onClick={() => tests.test(s.id, `/cohort-sources/${s.id}/test`)} disabled={tests.testing(s.id)}>
                           Test
                         </button>
                       </RowActions>

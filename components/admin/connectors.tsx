@@ -9,7 +9,7 @@ import { Fragment, useState } from 'react';
 import { apiFetch, validate } from '@/components/api-client';
 import { EmptyState } from '@/components/ui';
 import { connectorInputSchema } from '@/lib/connectors/schema';
-import { AdminForm, Check, Field, FormFooter, FormRow, HTTP_CONNECTION_FIELDS, HttpAuthFields, HttpRequestFields, HttpTlsFields, readHttpConnection, RowActions, RowAlert, Spinner, str, useApiAction, useFieldBinder, useRowEditing, type Binder, type HttpConnectionSettings } from './kit';
+import { AdminForm, Check, Field, FormFooter, FormRow, HTTP_CONNECTION_FIELDS, HttpAuthFields, HttpRequestFields, HttpTlsFields, readHttpConnection, RowActions, RowAlert, str, TestResult, useApiAction, useFieldBinder, useRowEditing, useRowTests, type Binder, type HttpConnectionSettings } from './kit';
 
 export interface ConnectorRow {
   id: string;
@@ -311,27 +311,6 @@ export function ConnectorForm({
   );
 }
 
-type EchoState = { state: 'testing' } | { state: 'done'; ok: boolean; message: string };
-
-function EchoResult({ echo }: { echo: EchoState | undefined }) {
-  if (!echo) return <span className="text-slate-400">not tested</span>;
-  if (echo.state === 'testing')
-    return (
-      <span className="text-slate-600">
-        <Spinner /> Testing…
-      </span>
-    );
-  return echo.ok ? (
-    <span className="text-emerald-700">
-      <span aria-hidden="true">●</span> Connected: {echo.message}
-    </span>
-  ) : (
-    <span className="text-rose-700">
-      <span aria-hidden="true">●</span> Failed: {echo.message}
-    </span>
-  );
-}
-
 export function PacsSetup({ connector: c, scp }: { connector: ConnectorRow; scp: ScpAddress }) {
   if (c.type === 'DICOMWEB' && c.web) {
     const w = c.web;
@@ -385,16 +364,7 @@ export function ConnectorsManager({ connectors, devices, pools, scp }: { connect
   // A DICOMweb connector needs no device; two pools either way.
   const canCreate = pools.length >= 2;
   const [adding, setAdding] = useState(connectors.length === 0 && canCreate);
-  const [echo, setEcho] = useState<Record<string, EchoState>>({});
-
-  async function test(c: ConnectorRow) {
-    setEcho((s) => ({ ...s, [c.id]: { state: 'testing' } }));
-    const res = await apiFetch<{ ok: boolean; ms?: number; message: string }>(`/connectors/${c.id}/echo`, { method: 'POST' });
-    setEcho((s) => ({
-      ...s,
-      [c.id]: res.ok ? { state: 'done', ok: res.data.ok, message: res.data.message } : { state: 'done', ok: false, message: res.error.message },
-    }));
-  }
+  const echo = useRowTests();
 
   const [confirm, confirmDialog] = useConfirm();
 
@@ -521,11 +491,11 @@ export function ConnectorsManager({ connectors, devices, pools, scp }: { connect
                       <td className="text-right tabular-nums">{c.maxAssociations}</td>
                       <td>{c.schedule ? <code className="font-mono text-xs">{c.schedule}</code> : <span className="text-slate-500">any time</span>}</td>
                       <td className="max-w-xs text-xs" aria-live="polite">
-                        <EchoResult echo={echo[c.id]} />
+                        <TestResult t={echo.of(c.id)} okLabel="Connected" />
                       </td>
                       <RowActions onEdit={() => rows.edit(c.id)} onDelete={() => remove(c)} deleting={rows.deleting === c.id}>
-                        <button type="button" className="btn btn-sm" onClick={() => test(c)} disabled={echo[c.id]?.state === 'testing'}>
-                          {echo[c.id]?.state === 'testing' ? 'Testing…' : 'Test connection'}
+                        <button type="button" className="btn btn-sm" onClick={() => echo.test(c.id, `/connectors/${c.id}/echo`)} disabled={echo.testing(c.id)}>
+                          {echo.testing(c.id) ? 'Testing…' : 'Test connection'}
                         </button>
                       </RowActions>
                     </tr>

@@ -11,7 +11,7 @@ import { apiFetch, validate } from '@/components/api-client';
 import { useConfirm } from '@/components/confirm-dialog';
 import { EmptyState } from '@/components/ui';
 import { destinationInputSchema } from '@/lib/exports/schema';
-import { AdminForm, Check, Field, FormFooter, FormRow, HTTP_CONNECTION_FIELDS, HttpAuthFields, HttpRequestFields, HttpTlsFields, readHttpConnection, RowActions, RowAlert, Spinner, str, useApiAction, useFieldBinder, useRowEditing, type HttpAuthType, type HttpConnectionSettings } from './kit';
+import { AdminForm, Check, Field, FormFooter, FormRow, HTTP_CONNECTION_FIELDS, HttpAuthFields, HttpRequestFields, HttpTlsFields, readHttpConnection, RowActions, RowAlert, str, TestResult, useApiAction, useFieldBinder, useRowEditing, useRowTests, type HttpAuthType, type HttpConnectionSettings } from './kit';
 
 type AuthType = HttpAuthType;
 
@@ -187,27 +187,6 @@ export function DestinationForm({ initial, devices, onDone, onCancel }: { initia
   );
 }
 
-type TestState = { state: 'testing' } | { state: 'done'; ok: boolean; message: string };
-
-function TestResult({ t }: { t: TestState | undefined }) {
-  if (!t) return <span className="text-slate-500">not tested</span>;
-  if (t.state === 'testing')
-    return (
-      <span className="text-slate-600">
-        <Spinner /> Testing…
-      </span>
-    );
-  return t.ok ? (
-    <span className="text-emerald-700">
-      <span aria-hidden="true">●</span> Reachable: {t.message}
-    </span>
-  ) : (
-    <span className="text-rose-700">
-      <span aria-hidden="true">●</span> Failed: {t.message}
-    </span>
-  );
-}
-
 function where(d: DestinationRow) {
   if (d.type === 'DICOM')
     return d.device ? (
@@ -237,14 +216,8 @@ export function DestinationsManager({ destinations, devices }: { destinations: D
   const rows = useRowEditing();
   const router = rows.router;
   const [adding, setAdding] = useState(destinations.length === 0);
-  const [tests, setTests] = useState<Record<string, TestState>>({});
+  const tests = useRowTests();
   const [confirm, confirmDialog] = useConfirm();
-
-  async function test(d: DestinationRow) {
-    setTests((s) => ({ ...s, [d.id]: { state: 'testing' } }));
-    const res = await apiFetch<{ ok: boolean; message: string }>(`/destinations/${d.id}/test`, { method: 'POST' });
-    setTests((s) => ({ ...s, [d.id]: res.ok ? { state: 'done', ok: res.data.ok, message: res.data.message } : { state: 'done', ok: false, message: res.error.message } }));
-  }
 
   async function remove(d: DestinationRow) {
     const ok = await confirm({
@@ -331,11 +304,11 @@ export function DestinationsManager({ destinations, devices }: { destinations: D
                       <td className="text-right tabular-nums">{d.maxAssociations}</td>
                       <td className="text-right tabular-nums">{d.exporterCount}</td>
                       <td className="max-w-xs text-xs" aria-live="polite">
-                        <TestResult t={tests[d.id]} />
+                        <TestResult t={tests.of(d.id)} okLabel="Reachable" />
                       </td>
                       <RowActions label={`destination ${d.name}`} onEdit={() => rows.edit(d.id)} onDelete={() => remove(d)} deleting={rows.deleting === d.id}>
-                        <button type="button" className="btn btn-sm" onClick={() => test(d)} disabled={tests[d.id]?.state === 'testing'} aria-label={`Test destination ${d.name}`}>
-                          {tests[d.id]?.state === 'testing' ? 'Testing…' : 'Test'}
+                        <button type="button" className="btn btn-sm" onClick={() => tests.test(d.id, `/destinations/${d.id}/test`)} disabled={tests.testing(d.id)} aria-label={`Test destination ${d.name}`}>
+                          {tests.testing(d.id) ? 'Testing…' : 'Test'}
                         </button>
                       </RowActions>
                     </tr>

@@ -526,6 +526,40 @@ export function useRowEditing() {
   };
 }
 
+/** A row's test (a C-ECHO, a request to the archive, a query with no rows): running, or its answer. */
+export type TestState = { state: 'testing' } | { state: 'done'; ok: boolean; message: string };
+
+/** Each row's last test; `test` POSTs to `path` (under /api/v1), which answers { ok, message }. */
+export function useRowTests() {
+  const [tests, setTests] = useState<Record<string, TestState>>({});
+  const test = useCallback(async (id: string, path: string) => {
+    setTests((s) => ({ ...s, [id]: { state: 'testing' } }));
+    const res = await apiFetch<{ ok: boolean; message: string }>(path, { method: 'POST' });
+    setTests((s) => ({ ...s, [id]: res.ok ? { state: 'done', ok: res.data.ok, message: res.data.message } : { state: 'done', ok: false, message: res.error.message } }));
+  }, []);
+  return { of: (id: string): TestState | undefined => tests[id], testing: (id: string) => tests[id]?.state === 'testing', test };
+}
+
+/** The test's state in a row: not tested, testing, or "● <okLabel>: …" / "● Failed: …". */
+export function TestResult({ t, okLabel }: { t: TestState | undefined; okLabel: string }) {
+  if (!t) return <span className="text-slate-500">not tested</span>;
+  if (t.state === 'testing')
+    return (
+      <span className="text-slate-600">
+        <Spinner /> Testing…
+      </span>
+    );
+  return t.ok ? (
+    <span className="text-emerald-700">
+      <span aria-hidden="true">●</span> {okLabel}: {t.message}
+    </span>
+  ) : (
+    <span className="text-rose-700">
+      <span aria-hidden="true">●</span> Failed: {t.message}
+    </span>
+  );
+}
+
 /** A full-width table row holding a form (a row being edited). */
 export function FormRow({ colSpan, children }: { colSpan: number; children: ReactNode }) {
   return (

@@ -15,6 +15,7 @@ import {
   oneMessagePerField,
   readHttpConnection,
   SecretField,
+  TestResult,
   useFieldBinder,
   withoutField,
   type Binder,
@@ -170,5 +171,15 @@ describe('FormFooter', () => {
     expect(alone).not.toContain('Cancel');
     expect(alone).not.toContain('Esc cancels');
     expect(footer(false, undefined, 'Saving runs the statement.')).toContain('Saving runs the statement.');
+  });
+});
+
+describe('TestResult', () => {
+  const text = (t: Parameters<typeof TestResult>[0]['t']) => renderToStaticMarkup(h(TestResult, { t, okLabel: 'Reachable' })).replace(/<!-- -->/g, '').replace(/<[^>]+>/g, '');
+  it('says whether the row was tested, is being tested, and what came back', () => {
+    expect(text(undefined)).toBe('not tested');
+    expect(text({ state: 'testing' })).toBe(' Testing…');
+    expect(text({ state: 'done', ok: true, message: 'answered HTTP 200' })).toBe('● Reachable: answered HTTP 200');
+    expect(text({ state: 'done', ok: false, message: 'connection refused' })).toBe('● Failed: connection refused');
   });
 });
