@@ -9,7 +9,7 @@ import { apiFetch, validate } from '@/components/api-client';
 import { useConfirm } from '@/components/confirm-dialog';
 import { EmptyState } from '@/components/ui';
 import { cohortSourceInputSchema, DEFAULT_PORT, MAPPED_FIELDS, PARAMETER_TYPES, type MappedField, type ParameterType } from '@/lib/cohorts/schema';
-import { AdminForm, Check, Field, FormFooter, FormRow, RowActions, RowAlert, Spinner, str, useApiAction, useFieldBinder, useRowEditing, useRowTests, type TestState } from './kit';
+import { AddSection, AdminForm, Check, Field, FormFooter, FormRow, ManagerHeader, RowActions, RowAlert, Spinner, str, useApiAction, useFieldBinder, useRowEditing, useRowTests, type TestState } from './kit';
 
 export interface CohortSourceRow {
   id: string;
@@ -279,9 +279,7 @@ function SourceTestResult({ t }: { t: TestState | undefined }) {
 
 export function CohortSourcesManager({ sources, connectors }: { sources: CohortSourceRow[]; connectors: ConnectorChoice[] }) {
   const rows = useRowEditing();
-  const router = rows.router;
   const [confirm, confirmDialog] = useConfirm();
-  const [adding, setAdding] = useState(false);
   const tests = useRowTests();
 
   async function remove(s: CohortSourceRow) {
@@ -298,29 +296,12 @@ export function CohortSourcesManager({ sources, connectors }: { sources: CohortS
   return (
     <div className="space-y-4">
       {confirmDialog}
-      <div className="flex items-center justify-between">
-        <span className="text-slate-500 tabular-nums">
-          {sources.length} {sources.length === 1 ? 'cohort source' : 'cohort sources'}
-        </span>
-        {!adding && connectors.length > 0 && (
-          <button type="button" className="btn btn-primary" onClick={() => setAdding(true)}>
-            New cohort source
-          </button>
-        )}
-      </div>
+      <ManagerHeader count={sources.length} one="cohort source" many="cohort sources" addLabel="New cohort source" onAdd={!rows.adding && connectors.length > 0 ? rows.startAdding : undefined} />
       {connectors.length === 0 && <EmptyState title="A cohort source needs a connector">Create a connector first: it finds and retrieves the studies the database lists.</EmptyState>}
-      {adding && (
-        <section className="card p-4" aria-labelledby="add-cohort-title">
-          <h2 id="add-cohort-title" className="mb-3">New database cohort source</h2>
-          <CohortSourceForm
-            connectors={connectors}
-            onDone={() => {
-              setAdding(false);
-              router.refresh();
-            }}
-            onCancel={() => setAdding(false)}
-          />
-        </section>
+      {rows.adding && (
+        <AddSection id="add-cohort-title" title="New database cohort source">
+          <CohortSourceForm connectors={connectors} onDone={rows.added} onCancel={rows.stopAdding} />
+        </AddSection>
       )}
       {sources.length > 0 && (
         <div className="card overflow-x-auto">

@@ -9,7 +9,7 @@ import { Fragment, useState } from 'react';
 import { apiFetch, validate } from '@/components/api-client';
 import { EmptyState } from '@/components/ui';
 import { connectorInputSchema } from '@/lib/connectors/schema';
-import { AdminForm, Check, Field, FormFooter, FormRow, HTTP_CONNECTION_FIELDS, HttpAuthFields, HttpRequestFields, HttpTlsFields, readHttpConnection, RowActions, RowAlert, str, TestResult, useApiAction, useFieldBinder, useRowEditing, useRowTests, type Binder, type HttpConnectionSettings } from './kit';
+import { AddSection, AdminForm, Check, Field, FormFooter, FormRow, HTTP_CONNECTION_FIELDS, HttpAuthFields, HttpRequestFields, HttpTlsFields, ManagerHeader, readHttpConnection, RowActions, RowAlert, str, TestResult, useApiAction, useFieldBinder, useRowEditing, useRowTests, type Binder, type HttpConnectionSettings } from './kit';
 
 export interface ConnectorRow {
   id: string;
@@ -359,11 +359,9 @@ export function PacsSetup({ connector: c, scp }: { connector: ConnectorRow; scp:
 }
 
 export function ConnectorsManager({ connectors, devices, pools, scp }: { connectors: ConnectorRow[]; devices: DeviceOption[]; pools: PoolOption[]; scp: ScpAddress }) {
-  const rows = useRowEditing();
-  const router = rows.router;
+  const rows = useRowEditing(connectors.length === 0 && pools.length >= 2);
   // A DICOMweb connector needs no device; two pools either way.
   const canCreate = pools.length >= 2;
-  const [adding, setAdding] = useState(connectors.length === 0 && canCreate);
   const echo = useRowTests();
 
   const [confirm, confirmDialog] = useConfirm();
@@ -389,16 +387,7 @@ export function ConnectorsManager({ connectors, devices, pools, scp }: { connect
   return (
     <div className="space-y-4">
       {confirmDialog}
-      <div className="flex items-center justify-between">
-        <span className="text-slate-500 tabular-nums">
-          {connectors.length} {connectors.length === 1 ? 'connector' : 'connectors'}
-        </span>
-        {!adding && canCreate && (
-          <button type="button" className="btn btn-primary" onClick={() => setAdding(true)}>
-            New connector
-          </button>
-        )}
-      </div>
+      <ManagerHeader count={connectors.length} one="connector" many="connectors" addLabel="New connector" onAdd={!rows.adding && canCreate ? rows.startAdding : undefined} />
 
       {!canCreate && (
         <EmptyState title="A connector needs a PACS device and two pools">
@@ -408,19 +397,10 @@ export function ConnectorsManager({ connectors, devices, pools, scp }: { connect
         </EmptyState>
       )}
 
-      {adding && (
-        <section className="card p-4" aria-labelledby="add-connector-title">
-          <h2 id="add-connector-title" className="mb-3">New connector</h2>
-          <ConnectorForm
-            devices={devices}
-            pools={pools}
-            onDone={() => {
-              setAdding(false);
-              router.refresh();
-            }}
-            onCancel={connectors.length ? () => setAdding(false) : undefined}
-          />
-        </section>
+      {rows.adding && (
+        <AddSection id="add-connector-title" title="New connector">
+          <ConnectorForm devices={devices} pools={pools} onDone={rows.added} onCancel={connectors.length ? rows.stopAdding : undefined} />
+        </AddSection>
       )}
 
       {connectors.length === 0 ? (

@@ -11,7 +11,7 @@ import { apiFetch, validate } from '@/components/api-client';
 import { useConfirm } from '@/components/confirm-dialog';
 import { EmptyState } from '@/components/ui';
 import { destinationInputSchema } from '@/lib/exports/schema';
-import { AdminForm, Check, Field, FormFooter, FormRow, HTTP_CONNECTION_FIELDS, HttpAuthFields, HttpRequestFields, HttpTlsFields, readHttpConnection, RowActions, RowAlert, str, TestResult, useApiAction, useFieldBinder, useRowEditing, useRowTests, type HttpAuthType, type HttpConnectionSettings } from './kit';
+import { AddSection, AdminForm, Check, Field, FormFooter, FormRow, HTTP_CONNECTION_FIELDS, HttpAuthFields, HttpRequestFields, HttpTlsFields, ManagerHeader, readHttpConnection, RowActions, RowAlert, str, TestResult, useApiAction, useFieldBinder, useRowEditing, useRowTests, type HttpAuthType, type HttpConnectionSettings } from './kit';
 
 type AuthType = HttpAuthType;
 
@@ -213,9 +213,7 @@ function where(d: DestinationRow) {
 }
 
 export function DestinationsManager({ destinations, devices }: { destinations: DestinationRow[]; devices: DeviceChoice[] }) {
-  const rows = useRowEditing();
-  const router = rows.router;
-  const [adding, setAdding] = useState(destinations.length === 0);
+  const rows = useRowEditing(destinations.length === 0);
   const tests = useRowTests();
   const [confirm, confirmDialog] = useConfirm();
 
@@ -240,29 +238,12 @@ export function DestinationsManager({ destinations, devices }: { destinations: D
   return (
     <div className="space-y-4">
       {confirmDialog}
-      <div className="flex items-center justify-between">
-        <span className="tabular-nums text-slate-500">
-          {destinations.length} {destinations.length === 1 ? 'destination' : 'destinations'}
-        </span>
-        {!adding && (
-          <button type="button" className="btn btn-primary" onClick={() => setAdding(true)}>
-            New destination
-          </button>
-        )}
-      </div>
+      <ManagerHeader count={destinations.length} one="destination" many="destinations" addLabel="New destination" onAdd={!rows.adding ? rows.startAdding : undefined} />
 
-      {adding && (
-        <section className="card p-4" aria-labelledby="add-destination-title">
-          <h2 id="add-destination-title" className="mb-3">New destination</h2>
-          <DestinationForm
-            devices={devices}
-            onDone={() => {
-              setAdding(false);
-              router.refresh();
-            }}
-            onCancel={destinations.length ? () => setAdding(false) : undefined}
-          />
-        </section>
+      {rows.adding && (
+        <AddSection id="add-destination-title" title="New destination">
+          <DestinationForm devices={devices} onDone={rows.added} onCancel={destinations.length ? rows.stopAdding : undefined} />
+        </AddSection>
       )}
 
       {destinations.length === 0 ? (

@@ -6,7 +6,7 @@ import { apiFetch, validate } from '@/components/api-client';
 import { EmptyState } from '@/components/ui';
 import { useConfirm } from '@/components/confirm-dialog';
 import { deviceInputSchema, splitAddresses, TLS_MIN_VERSIONS } from '@/lib/devices/schema';
-import { AdminForm, Check, Field, FormFooter, FormRow, RowActions, RowAlert, str, useApiAction, useFieldBinder, useRowEditing } from './kit';
+import { AddSection, AdminForm, Check, Field, FormFooter, FormRow, ManagerHeader, RowActions, RowAlert, str, useApiAction, useFieldBinder, useRowEditing } from './kit';
 
 export interface DeviceRow {
   id: string;
@@ -203,9 +203,7 @@ export function DeviceForm({ initial, onDone, onCancel }: { initial?: DeviceRow;
 }
 
 export function DevicesManager({ devices }: { devices: DeviceRow[] }) {
-  const rows = useRowEditing();
-  const router = rows.router;
-  const [adding, setAdding] = useState(devices.length === 0);
+  const rows = useRowEditing(devices.length === 0);
   const [confirm, confirmDialog] = useConfirm();
 
   async function remove(d: DeviceRow) {
@@ -240,28 +238,12 @@ export function DevicesManager({ devices }: { devices: DeviceRow[] }) {
   return (
     <div className="space-y-4">
       {confirmDialog}
-      <div className="flex items-center justify-between">
-        <span className="text-slate-500 tabular-nums">
-          {devices.length} {devices.length === 1 ? 'device' : 'devices'}
-        </span>
-        {!adding && (
-          <button type="button" className="btn btn-primary" onClick={() => setAdding(true)}>
-            Add device
-          </button>
-        )}
-      </div>
+      <ManagerHeader count={devices.length} one="device" many="devices" addLabel="Add device" onAdd={!rows.adding ? rows.startAdding : undefined} />
 
-      {adding && (
-        <section className="card p-4" aria-labelledby="add-device-title">
-          <h2 id="add-device-title" className="mb-3">Add a device</h2>
-          <DeviceForm
-            onDone={() => {
-              setAdding(false);
-              router.refresh();
-            }}
-            onCancel={devices.length ? () => setAdding(false) : undefined}
-          />
-        </section>
+      {rows.adding && (
+        <AddSection id="add-device-title" title="Add a device">
+          <DeviceForm onDone={rows.added} onCancel={devices.length ? rows.stopAdding : undefined} />
+        </AddSection>
       )}
 
       {devices.length === 0 ? (

@@ -492,14 +492,23 @@ export function FormFooter({
 // The managers' tables: a row is edited in place (its form in a full-width row), deleted after a
 // confirmation, and a failed delete is told under it.
 
-/** Which row is being edited or deleted, and the failed delete's message. */
-export function useRowEditing() {
+/** Whether a new row is being added, which row is being edited or deleted, and the failed delete's message. */
+export function useRowEditing(initiallyAdding = false) {
   const router = useRouter();
+  const [adding, setAdding] = useState(initiallyAdding);
   const [editing, setEditing] = useState<string | null>(null);
   const [deleting, setDeleting] = useState<string | null>(null);
   const [rowError, setRowError] = useState<{ id: string; message: string } | null>(null);
   return {
     router,
+    adding,
+    startAdding: () => setAdding(true),
+    stopAdding: () => setAdding(false),
+    /** The new row was saved: close the form, show the server's rows. */
+    added: () => {
+      setAdding(false);
+      router.refresh();
+    },
     editing,
     deleting,
     /** The failed delete's message when it was this row's. */
@@ -557,6 +566,34 @@ export function TestResult({ t, okLabel }: { t: TestState | undefined; okLabel: 
     <span className="text-rose-700">
       <span aria-hidden="true">●</span> Failed: {t.message}
     </span>
+  );
+}
+
+/** Above a manager's table: how many rows there are, and the button that opens the new row's form (when `onAdd`). */
+export function ManagerHeader({ count, one, many, addLabel, onAdd }: { count: number; one: string; many: string; addLabel: string; onAdd?: () => void }) {
+  return (
+    <div className="flex items-center justify-between">
+      <span className="tabular-nums text-slate-500">
+        {count} {count === 1 ? one : many}
+      </span>
+      {onAdd && (
+        <button type="button" className="btn btn-primary" onClick={onAdd}>
+          {addLabel}
+        </button>
+      )}
+    </div>
+  );
+}
+
+/** The new row's form in a titled card. */
+export function AddSection({ id, title, children }: { id: string; title: string; children: ReactNode }) {
+  return (
+    <section className="card p-4" aria-labelledby={id}>
+      <h2 id={id} className="mb-3">
+        {title}
+      </h2>
+      {children}
+    </section>
   );
 }
 

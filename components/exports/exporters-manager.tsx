@@ -8,22 +8,7 @@
 import Link from 'next/link';
 import { Fragment, useState } from 'react';
 import { apiFetch, validate } from '@/components/api-client';
-import {
-  AdminForm,
-  Check,
-  clearsFieldErrors,
-  Field,
-  FormFooter,
-  FormRow,
-  RowActions,
-  RowAlert,
-  SecretField,
-  str,
-  TrustAllCheck,
-  useApiAction,
-  useFieldBinder,
-  useRowEditing,
-} from '@/components/admin/kit';
+import { AddSection, AdminForm, Check, clearsFieldErrors, Field, FormFooter, FormRow, ManagerHeader, RowActions, RowAlert, SecretField, str, TrustAllCheck, useApiAction, useFieldBinder, useRowEditing } from '@/components/admin/kit';
 import { useConfirm } from '@/components/confirm-dialog';
 import { EmptyState } from '@/components/ui';
 import { exporterInputSchema, TRANSFER_SYNTAX_KEYWORDS } from '@/lib/exports/schema';
@@ -280,9 +265,7 @@ function settingsOf(x: ExporterRow): string[] {
 }
 
 export function ExportersManager({ poolId, exporters, destinations }: { poolId: string; exporters: ExporterRow[]; destinations: DestinationChoice[] }) {
-  const rows = useRowEditing();
-  const router = rows.router;
-  const [adding, setAdding] = useState(exporters.length === 0 && destinations.length > 0);
+  const rows = useRowEditing(exporters.length === 0 && destinations.length > 0);
   const [confirm, confirmDialog] = useConfirm();
 
   async function remove(x: ExporterRow) {
@@ -304,39 +287,21 @@ export function ExportersManager({ poolId, exporters, destinations }: { poolId: 
   return (
     <div className="space-y-4">
       {confirmDialog}
-      <div className="flex items-center justify-between">
-        <span className="tabular-nums text-slate-500">
-          {exporters.length} {exporters.length === 1 ? 'exporter' : 'exporters'}
-        </span>
-        {!adding && destinations.length > 0 && (
-          <button type="button" className="btn btn-primary" onClick={() => setAdding(true)}>
-            New exporter
-          </button>
-        )}
-      </div>
+      <ManagerHeader count={exporters.length} one="exporter" many="exporters" addLabel="New exporter" onAdd={!rows.adding && destinations.length > 0 ? rows.startAdding : undefined} />
       {destinations.length === 0 && (
         <EmptyState title="No destination to export to yet">
           An administrator registers the archives studies may be sent to (a DICOMweb server or a DICOM device). Ask them to add your group’s archive on the
           Destinations page; then set up an exporter here.
         </EmptyState>
       )}
-      {adding && (
-        <section className="card p-4" aria-labelledby="add-exporter-title">
-          <h2 id="add-exporter-title" className="mb-3">New exporter</h2>
-          <ExporterForm
-            poolId={poolId}
-            destinations={destinations}
-            onDone={() => {
-              setAdding(false);
-              router.refresh();
-            }}
-            onCancel={exporters.length ? () => setAdding(false) : undefined}
-          />
-        </section>
+      {rows.adding && (
+        <AddSection id="add-exporter-title" title="New exporter">
+          <ExporterForm poolId={poolId} destinations={destinations} onDone={rows.added} onCancel={exporters.length ? rows.stopAdding : undefined} />
+        </AddSection>
       )}
       {exporters.length === 0
         ? destinations.length > 0 &&
-          !adding && (
+          !rows.adding && (
             <EmptyState title="No exporter yet">
               An exporter lets the pool’s members send studies to one destination, on demand or automatically as studies arrive.
             </EmptyState>
