@@ -3,8 +3,10 @@
  * Small client-side building blocks shared by the admin and account forms: one hook that runs
  * an API call with busy/error/field-error state, the bits that render those errors next to
  * their inputs, and the rows the admin forms (devices, connectors, destinations, cohort sources,
- * exporters) are made of: a labelled field, a checkbox, the HTTP authentication and TLS blocks of
- * a DICOMweb peer, and the footer with its buttons. Only browser-safe imports here.
+ * exporters) are made of: a labelled field, a checkbox, a write-only secret, the HTTP
+ * authentication, request and TLS blocks of a DICOMweb peer, and the footer with its buttons;
+ * then the pieces of the tables that list them (add, edit in place, test, delete). Only
+ * browser-safe imports here.
  */
 import { useRouter } from 'next/navigation';
 import { useCallback, useId, useState, type ReactNode } from 'react';
@@ -83,7 +85,6 @@ export function useFieldBinder(fields: Fields) {
     /** The field an element of the form stands for: the name its id was made from, else its name. */
     keyOf: (el: { id?: string; name?: string } | null): string | undefined =>
       el?.id?.startsWith(`${prefix}-`) ? el.id.slice(prefix.length + 1) : el?.name || undefined,
-    has: (name: string) => !!fields[name],
     input: (name: string, className = '', errorKey = name) => ({
       id: id(name),
       name,
