@@ -4,13 +4,12 @@
  * column mapping, the connector that retrieves its rows. Validated with the API's own schema;
  * the password is write-only ("set" / "not set").
  */
-import { useRouter } from 'next/navigation';
 import { Fragment, useState } from 'react';
 import { apiFetch, validate } from '@/components/api-client';
 import { useConfirm } from '@/components/confirm-dialog';
 import { EmptyState } from '@/components/ui';
 import { cohortSourceInputSchema, DEFAULT_PORT, MAPPED_FIELDS, PARAMETER_TYPES, type MappedField, type ParameterType } from '@/lib/cohorts/schema';
-import { escapeCancels, FormAlert, OtherFieldErrors, Spinner, str, useApiAction, useFieldBinder } from './kit';
+import { AddSection, AdminForm, Check, Field, FormFooter, FormRow, ManagerHeader, RowActions, RowAlert, Spinner, str, useApiAction, useFieldBinder, useRowEditing, useRowTests, type TestState } from './kit';
 
 export interface CohortSourceRow {
   id: string;
@@ -100,70 +99,71 @@ export function CohortSourceForm({
   const setParam = (key: number, patch: Partial<ParamDraft>) => setParams((ps) => ps.map((p) => (p.key === key ? { ...p, ...patch } : p)));
 
   return (
-    <form onSubmit={onSubmit} onKeyDown={escapeCancels(onCancel)} noValidate aria-label={initial ? `Edit cohort source ${initial.name}` : 'Create cohort source'} className="space-y-3">
-      <div className="grid grid-cols-1 gap-3 sm:grid-cols-12">
-        <div className="sm:col-span-4">
-          <label className="label" htmlFor={f.id('name')}>Name *</label>
-          <input {...f.input('name')} defaultValue={initial?.name} autoComplete="off" placeholder="RIS: exams by diagnosis" />
-          {f.error('name')}
-        </div>
-        <div className="sm:col-span-8">
-          <label className="label" htmlFor={f.id('description')}>Description (coordinators see it)</label>
-          <input {...f.input('description')} defaultValue={initial?.description ?? ''} autoComplete="off" placeholder="Imaging exams of patients with a diagnosis code in a period" />
-          {f.error('description')}
-        </div>
-        <div className="sm:col-span-3">
-          <label className="label" htmlFor={f.id('driver')}>Database *</label>
-          <select {...f.input('driver')} value={driver} onChange={(e) => setDriver(e.target.value as 'POSTGRES' | 'MYSQL')}>
+    <AdminForm
+      label={initial ? `Edit cohort source ${initial.name}` : 'Create cohort source'}
+      onSubmit={onSubmit}
+      onCancel={onCancel}
+      footer={
+        <FormFooter
+          action={a}
+          known={[...KNOWN, ...Object.keys(MAPPED_FIELDS).map((k) => `mapping.${k}`)]}
+          submitLabel={initial ? 'Save changes' : 'Create cohort source'}
+          busyLabel="Checking and saving…"
+          onCancel={onCancel}
+          note="Saving runs the statement with zero rows asked, and refuses it unless it runs and returns the mapped columns."
+        />
+      }
+    >
+      <Field f={f} name="name" label="Name" required className="sm:col-span-4">
+        {(p) => <input {...p} defaultValue={initial?.name} autoComplete="off" placeholder="RIS: exams by diagnosis" />}
+      </Field>
+      <Field f={f} name="description" label="Description (coordinators see it)" className="sm:col-span-8">
+        {(p) => <input {...p} defaultValue={initial?.description ?? ''} autoComplete="off" placeholder="Imaging exams of patients with a diagnosis code in a period" />}
+      </Field>
+      <Field f={f} name="driver" label="Database" required className="sm:col-span-3">
+        {(p) => (
+          <select {...p} value={driver} onChange={(e) => setDriver(e.target.value as 'POSTGRES' | 'MYSQL')}>
             <option value="POSTGRES">PostgreSQL</option>
             <option value="MYSQL">MySQL / MariaDB</option>
           </select>
-        </div>
-        <div className="sm:col-span-4">
-          <label className="label" htmlFor={f.id('host')}>Host *</label>
-          <input {...f.input('host', 'font-mono')} defaultValue={initial?.host} autoComplete="off" spellCheck={false} placeholder="ris-db.hospital.local" />
-          {f.error('host')}
-        </div>
-        <div className="sm:col-span-2">
-          <label className="label" htmlFor={f.id('port')}>Port *</label>
-          <input {...f.input('port', 'tabular-nums')} type="number" key={driver} defaultValue={initial?.driver === driver ? initial.port : DEFAULT_PORT[driver]} />
-          {f.error('port')}
-        </div>
-        <div className="sm:col-span-3">
-          <label className="label" htmlFor={f.id('database')}>Database name *</label>
-          <input {...f.input('database', 'font-mono')} defaultValue={initial?.database} autoComplete="off" spellCheck={false} />
-          {f.error('database')}
-        </div>
-        <div className="sm:col-span-3">
-          <label className="label" htmlFor={f.id('user')}>User (read-only) *</label>
-          <input {...f.input('user', 'font-mono')} defaultValue={initial?.user} autoComplete="off" spellCheck={false} />
-          {f.error('user')}
-        </div>
-        <div className="sm:col-span-4">
-          <label className="label" htmlFor={f.id('password')}>Password</label>
-          <input
-            {...f.input('password')}
-            type="password"
-            autoComplete="new-password"
-            placeholder={initial?.password === 'set' ? 'set — leave empty to keep it' : 'not set'}
-          />
-          {f.error('password') ??
-            (initial?.password === 'set' ? (
-              <label className="mt-1 flex items-center gap-1 text-xs text-slate-600">
-                <input type="checkbox" name="clearPassword" /> Remove the stored password
-              </label>
-            ) : (
-              <p className="mt-1 text-xs text-slate-500">Stored encrypted; never shown again.</p>
-            ))}
-        </div>
-        <div className="flex items-end sm:col-span-2">
-          <label className="flex items-center gap-1 text-sm">
-            <input type="checkbox" name="tls" defaultChecked={initial?.tls ?? false} /> TLS
-          </label>
-        </div>
-        <div className="sm:col-span-3">
-          <label className="label" htmlFor={f.id('connectorId')}>Retrieve through *</label>
-          <select {...f.input('connectorId')} defaultValue={initial?.connector.id ?? (connectors.length === 1 ? connectors[0].id : '')}>
+        )}
+      </Field>
+      <Field f={f} name="host" label="Host" required className="sm:col-span-4" inputClassName="font-mono">
+        {(p) => <input {...p} defaultValue={initial?.host} autoComplete="off" spellCheck={false} placeholder="ris-db.hospital.local" />}
+      </Field>
+      <Field f={f} name="port" label="Port" required className="sm:col-span-2" inputClassName="tabular-nums">
+        {(p) => <input {...p} type="number" key={driver} defaultValue={initial?.driver === driver ? initial.port : DEFAULT_PORT[driver]} />}
+      </Field>
+      <Field f={f} name="database" label="Database name" required className="sm:col-span-3" inputClassName="font-mono">
+        {(p) => <input {...p} defaultValue={initial?.database} autoComplete="off" spellCheck={false} />}
+      </Field>
+      <Field f={f} name="user" label="User (read-only)" required className="sm:col-span-3" inputClassName="font-mono">
+        {(p) => <input {...p} defaultValue={initial?.user} autoComplete="off" spellCheck={false} />}
+      </Field>
+      <Field
+        f={f}
+        name="password"
+        label="Password"
+        className="sm:col-span-4"
+        help={initial?.password === 'set' ? null : 'Stored encrypted; never shown again.'}
+        extra={
+          initial?.password === 'set' && (
+            <Check className="mt-1 flex items-center gap-1 text-xs text-slate-600" name="clearPassword">
+              Remove the stored password
+            </Check>
+          )
+        }
+      >
+        {(p) => <input {...p} type="password" autoComplete="new-password" placeholder={initial?.password === 'set' ? 'set — leave empty to keep it' : 'not set'} />}
+      </Field>
+      <div className="flex items-end sm:col-span-2">
+        <Check className="flex items-center gap-1 text-sm" name="tls" defaultChecked={initial?.tls ?? false}>
+          TLS
+        </Check>
+      </div>
+      <Field f={f} name="connectorId" label="Retrieve through" required className="sm:col-span-3">
+        {(p) => (
+          <select {...p} defaultValue={initial?.connector.id ?? (connectors.length === 1 ? connectors[0].id : '')}>
             <option value="">Choose…</option>
             {connectors.map((c) => (
               <option key={c.id} value={c.id}>
@@ -171,124 +171,116 @@ export function CohortSourceForm({
               </option>
             ))}
           </select>
-          {f.error('connectorId')}
-        </div>
-        <div className="sm:col-span-12">
-          <label className="label" htmlFor={f.id('sql')}>SELECT statement *</label>
-          <textarea {...f.input('sql', 'font-mono text-xs')} rows={7} spellCheck={false} defaultValue={initial?.sql ?? ''} placeholder={EXAMPLE_SQL} />
-          {f.error('sql') ?? (
-            <p className="mt-1 text-xs text-slate-500">
-              One SELECT (or WITH … SELECT). Write <code className="font-mono">:name</code> where a coordinator’s value goes; values are always bound as
-              parameters, never pasted into the text. It runs in a read-only transaction, under the timeout, and at most row cap + 1 rows are fetched.
-            </p>
-          )}
-        </div>
-        <fieldset className="sm:col-span-12">
-          <legend className="label">Parameters coordinators fill in</legend>
-          <table className="table text-sm" aria-label="Parameters">
-            <thead>
-              <tr>
-                <th>Name (as :name)</th>
-                <th>Label</th>
-                <th>Type</th>
-                <th>Required</th>
-                <th className="w-px"><span className="sr-only">Remove</span></th>
-              </tr>
-            </thead>
-            <tbody>
-              {params.map((p, i) => (
-                <tr key={p.key}>
-                  <td>
-                    <input className="input font-mono" aria-label={`Parameter ${i + 1} name`} value={p.name} onChange={(e) => setParam(p.key, { name: e.target.value })} />
-                  </td>
-                  <td>
-                    <input className="input" aria-label={`Parameter ${i + 1} label`} value={p.label} onChange={(e) => setParam(p.key, { label: e.target.value })} />
-                  </td>
-                  <td>
-                    <select className="input" aria-label={`Parameter ${i + 1} type`} value={p.type} onChange={(e) => setParam(p.key, { type: e.target.value as ParameterType })}>
-                      {PARAMETER_TYPES.map((t) => (
-                        <option key={t} value={t}>{t}</option>
-                      ))}
-                    </select>
-                  </td>
-                  <td>
-                    <input type="checkbox" aria-label={`Parameter ${i + 1} required`} checked={p.required} onChange={(e) => setParam(p.key, { required: e.target.checked })} />
-                  </td>
-                  <td>
-                    <button type="button" className="btn btn-sm" onClick={() => setParams((ps) => ps.filter((x) => x.key !== p.key))}>
-                      Remove
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-          <button
-            type="button"
-            className="btn btn-sm mt-1"
-            onClick={() => setParams((ps) => [...ps, { key: Math.max(0, ...ps.map((x) => x.key)) + 1, name: '', label: '', type: 'text', required: true }])}
-          >
-            Add parameter
-          </button>
-          {f.error('parameters')}
-        </fieldset>
-        <fieldset className="grid grid-cols-1 gap-3 sm:col-span-12 sm:grid-cols-7">
-          <legend className="label sm:col-span-7">Result columns (as the SELECT names them)</legend>
-          {(Object.entries(MAPPED_FIELDS) as [MappedField, string][]).map(([k, label]) => (
-            <div key={k}>
-              <label className="text-xs text-slate-600" htmlFor={f.id(`mapping.${k}`)}>
-                {label}
-                {k === 'patientId' ? ' *' : ''}
-              </label>
-              <input {...f.input(`mapping.${k}`, 'font-mono')} defaultValue={initial?.mapping[k] ?? ''} autoComplete="off" spellCheck={false} />
-              {f.error(`mapping.${k}`)}
-            </div>
-          ))}
-          <div className="sm:col-span-7">{f.error('mapping')}</div>
-        </fieldset>
-        <div className="sm:col-span-3">
-          <label className="label" htmlFor={f.id('rowCap')}>Row cap *</label>
-          <input {...f.input('rowCap', 'tabular-nums')} type="number" min={1} max={50000} defaultValue={initial?.rowCap ?? 5000} />
-          {f.error('rowCap') ?? <p className="mt-1 text-xs text-slate-500">More rows: the coordinator is asked to narrow the parameters.</p>}
-        </div>
-        <div className="sm:col-span-3">
-          <label className="label" htmlFor={f.id('timeoutSeconds')}>Statement timeout (s) *</label>
-          <input {...f.input('timeoutSeconds', 'tabular-nums')} type="number" min={1} max={600} defaultValue={initial?.timeoutSeconds ?? 30} />
-          {f.error('timeoutSeconds')}
-        </div>
-      </div>
-      <OtherFieldErrors fields={a.fields} known={[...KNOWN, ...Object.keys(MAPPED_FIELDS).map((k) => `mapping.${k}`)]} />
-      <FormAlert message={a.error} />
-      <div className="flex items-center gap-2">
-        <button type="submit" className="btn btn-primary" disabled={a.busy}>
-          {a.busy ? 'Checking and saving…' : initial ? 'Save changes' : 'Create cohort source'}
-        </button>
-        {onCancel && (
-          <button type="button" className="btn" onClick={onCancel} disabled={a.busy}>
-            Cancel
-          </button>
         )}
-        <span className="text-xs text-slate-500">Saving runs the statement with zero rows asked, and refuses it unless it runs and returns the mapped columns.</span>
-      </div>
-    </form>
+      </Field>
+      <Field
+        f={f}
+        name="sql"
+        label="SELECT statement"
+        required
+        className="sm:col-span-12"
+        inputClassName="font-mono text-xs"
+        help={
+          <>
+            One SELECT (or WITH … SELECT). Write <code className="font-mono">:name</code> where a coordinator’s value goes; values are always bound as
+            parameters, never pasted into the text. It runs in a read-only transaction, under the timeout, and at most row cap + 1 rows are fetched.
+          </>
+        }
+      >
+        {(p) => <textarea {...p} rows={7} spellCheck={false} defaultValue={initial?.sql ?? ''} placeholder={EXAMPLE_SQL} />}
+      </Field>
+      <fieldset className="sm:col-span-12">
+        <legend className="label">Parameters coordinators fill in</legend>
+        <table className="table text-sm" aria-label="Parameters">
+          <thead>
+            <tr>
+              <th>Name (as :name)</th>
+              <th>Label</th>
+              <th>Type</th>
+              <th>Required</th>
+              <th className="w-px"><span className="sr-only">Remove</span></th>
+            </tr>
+          </thead>
+          <tbody>
+            {params.map((p, i) => (
+              <tr key={p.key}>
+                <td>
+                  <input className="input font-mono" aria-label={`Parameter ${i + 1} name`} value={p.name} onChange={(e) => setParam(p.key, { name: e.target.value })} />
+                </td>
+                <td>
+                  <input className="input" aria-label={`Parameter ${i + 1} label`} value={p.label} onChange={(e) => setParam(p.key, { label: e.target.value })} />
+                </td>
+                <td>
+                  <select className="input" aria-label={`Parameter ${i + 1} type`} value={p.type} onChange={(e) => setParam(p.key, { type: e.target.value as ParameterType })}>
+                    {PARAMETER_TYPES.map((t) => (
+                      <option key={t} value={t}>{t}</option>
+                    ))}
+                  </select>
+                </td>
+                <td>
+                  <input type="checkbox" aria-label={`Parameter ${i + 1} required`} checked={p.required} onChange={(e) => setParam(p.key, { required: e.target.checked })} />
+                </td>
+                <td>
+                  <button type="button" className="btn btn-sm" onClick={() => setParams((ps) => ps.filter((x) => x.key !== p.key))}>
+                    Remove
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+        <button
+          type="button"
+          className="btn btn-sm mt-1"
+          onClick={() => setParams((ps) => [...ps, { key: Math.max(0, ...ps.map((x) => x.key)) + 1, name: '', label: '', type: 'text', required: true }])}
+        >
+          Add parameter
+        </button>
+        {f.error('parameters')}
+      </fieldset>
+      <fieldset className="grid grid-cols-1 gap-3 sm:col-span-12 sm:grid-cols-7">
+        <legend className="label sm:col-span-7">Result columns (as the SELECT names them)</legend>
+        {(Object.entries(MAPPED_FIELDS) as [MappedField, string][]).map(([k, label]) => (
+          <Field key={k} f={f} name={`mapping.${k}`} label={label} required={k === 'patientId'} labelClassName="text-xs text-slate-600" inputClassName="font-mono">
+            {(p) => <input {...p} defaultValue={initial?.mapping[k] ?? ''} autoComplete="off" spellCheck={false} />}
+          </Field>
+        ))}
+        <div className="sm:col-span-7">{f.error('mapping')}</div>
+      </fieldset>
+      <Field
+        f={f}
+        name="rowCap"
+        label="Row cap"
+        required
+        className="sm:col-span-3"
+        inputClassName="tabular-nums"
+        help="More rows: the coordinator is asked to narrow the parameters."
+      >
+        {(p) => <input {...p} type="number" min={1} max={50000} defaultValue={initial?.rowCap ?? 5000} />}
+      </Field>
+      <Field f={f} name="timeoutSeconds" label="Statement timeout (s)" required className="sm:col-span-3" inputClassName="tabular-nums">
+        {(p) => <input {...p} type="number" min={1} max={600} defaultValue={initial?.timeoutSeconds ?? 30} />}
+      </Field>
+    </AdminForm>
   );
 }
 
-type TestState = { state: 'testing' } | { state: 'done'; ok: boolean; message: string; columns: string[] };
+/** The statement's test: its message, green when it ran and returned the mapped columns. */
+function SourceTestResult({ t }: { t: TestState | undefined }) {
+  if (!t) return <span className="text-slate-400">not tested</span>;
+  if (t.state === 'testing')
+    return (
+      <span>
+        <Spinner /> Testing…
+      </span>
+    );
+  return <span className={t.ok ? 'text-emerald-700' : 'text-rose-700'}>{t.message}</span>;
+}
 
 export function CohortSourcesManager({ sources, connectors }: { sources: CohortSourceRow[]; connectors: ConnectorChoice[] }) {
-  const router = useRouter();
+  const rows = useRowEditing();
   const [confirm, confirmDialog] = useConfirm();
-  const [adding, setAdding] = useState(false);
-  const [editing, setEditing] = useState<string | null>(null);
-  const [tests, setTests] = useState<Record<string, TestState>>({});
-  const [rowError, setRowError] = useState<{ id: string; message: string } | null>(null);
-
-  async function test(s: CohortSourceRow) {
-    setTests((t) => ({ ...t, [s.id]: { state: 'testing' } }));
-    const res = await apiFetch<{ ok: boolean; message: string; columns: string[] }>(`/cohort-sources/${s.id}/test`, { method: 'POST' });
-    setTests((t) => ({ ...t, [s.id]: res.ok ? { state: 'done', ...res.data } : { state: 'done', ok: false, message: res.error.message, columns: [] } }));
-  }
+  const tests = useRowTests();
 
   async function remove(s: CohortSourceRow) {
     const ok = await confirm({
@@ -298,37 +290,18 @@ export function CohortSourcesManager({ sources, connectors }: { sources: CohortS
       danger: true,
     });
     if (!ok) return;
-    const res = await apiFetch(`/cohort-sources/${s.id}`, { method: 'DELETE' });
-    if (!res.ok) return setRowError({ id: s.id, message: res.error.message });
-    router.refresh();
+    await rows.remove(s.id, `/cohort-sources/${s.id}`);
   }
 
   return (
     <div className="space-y-4">
       {confirmDialog}
-      <div className="flex items-center justify-between">
-        <span className="text-slate-500 tabular-nums">
-          {sources.length} {sources.length === 1 ? 'cohort source' : 'cohort sources'}
-        </span>
-        {!adding && connectors.length > 0 && (
-          <button type="button" className="btn btn-primary" onClick={() => setAdding(true)}>
-            New cohort source
-          </button>
-        )}
-      </div>
+      <ManagerHeader count={sources.length} one="cohort source" many="cohort sources" addLabel="New cohort source" onAdd={!rows.adding && connectors.length > 0 ? rows.startAdding : undefined} />
       {connectors.length === 0 && <EmptyState title="A cohort source needs a connector">Create a connector first: it finds and retrieves the studies the database lists.</EmptyState>}
-      {adding && (
-        <section className="card p-4" aria-labelledby="add-cohort-title">
-          <h2 id="add-cohort-title" className="mb-3">New database cohort source</h2>
-          <CohortSourceForm
-            connectors={connectors}
-            onDone={() => {
-              setAdding(false);
-              router.refresh();
-            }}
-            onCancel={() => setAdding(false)}
-          />
-        </section>
+      {rows.adding && (
+        <AddSection id="add-cohort-title" title="New database cohort source">
+          <CohortSourceForm connectors={connectors} onDone={rows.added} onCancel={rows.stopAdding} />
+        </AddSection>
       )}
       {sources.length > 0 && (
         <div className="card overflow-x-auto">
@@ -345,20 +318,10 @@ export function CohortSourcesManager({ sources, connectors }: { sources: CohortS
             </thead>
             <tbody>
               {sources.map((s) =>
-                editing === s.id ? (
-                  <tr key={s.id}>
-                    <td colSpan={6} className="bg-sky-50/40 py-3">
-                      <CohortSourceForm
-                        initial={s}
-                        connectors={connectors}
-                        onDone={() => {
-                          setEditing(null);
-                          router.refresh();
-                        }}
-                        onCancel={() => setEditing(null)}
-                      />
-                    </td>
-                  </tr>
+                rows.editing === s.id ? (
+                  <FormRow key={s.id} colSpan={6}>
+                    <CohortSourceForm initial={s} connectors={connectors} onDone={rows.saved} onCancel={rows.cancelEdit} />
+                  </FormRow>
                 ) : (
                   <Fragment key={s.id}>
                     <tr>
@@ -374,35 +337,15 @@ export function CohortSourcesManager({ sources, connectors }: { sources: CohortS
                       <td className="text-xs">{s.parameters.map((p) => `${p.label} (${p.type})`).join(', ') || 'none'}</td>
                       <td>{s.connector.name}</td>
                       <td className="max-w-xs text-xs" aria-live="polite">
-                        {!tests[s.id] ? (
-                          <span className="text-slate-400">not tested</span>
-                        ) : tests[s.id].state === 'testing' ? (
-                          <span><Spinner /> Testing…</span>
-                        ) : (
-                          <span className={(tests[s.id] as { ok: boolean }).ok ? 'text-emerald-700' : 'text-rose-700'}>
-                            {(tests[s.id] as { message: string }).message}
-                          </span>
-                        )}
+                        <SourceTestResult t={tests.of(s.id)} />
                       </td>
-                      <td className="whitespace-nowrap text-right">
-                        <button type="button" className="btn btn-sm" onClick={() => test(s)} disabled={tests[s.id]?.state === 'testing'}>
+                      <RowActions onEdit={() => rows.edit(s.id)} onDelete={() => remove(s)} deleting={rows.deleting === s.id}>
+                        <button type="button" className="btn btn-sm" onClick={() => tests.test(s.id, `/cohort-sources/${s.id}/test`)} disabled={tests.testing(s.id)}>
                           Test
-                        </button>{' '}
-                        <button type="button" className="btn btn-sm" onClick={() => { setRowError(null); setEditing(s.id); }}>
-                          Edit
-                        </button>{' '}
-                        <button type="button" className="btn btn-sm btn-danger" onClick={() => remove(s)}>
-                          Delete
                         </button>
-                      </td>
+                      </RowActions>
                     </tr>
-                    {rowError?.id === s.id && (
-                      <tr>
-                        <td colSpan={6} className="bg-rose-50/60">
-                          <p role="alert" className="text-sm text-rose-800">{rowError.message}</p>
-                        </td>
-                      </tr>
-                    )}
+                    {rows.errorOf(s.id) && <RowAlert colSpan={6}>{rows.errorOf(s.id)}</RowAlert>}
                   </Fragment>
                 ),
               )}

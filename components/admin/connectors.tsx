@@ -5,12 +5,11 @@
  */
 import { useConfirm } from '@/components/confirm-dialog';
 import Link from 'next/link';
-import { useRouter } from 'next/navigation';
 import { Fragment, useState } from 'react';
 import { apiFetch, validate } from '@/components/api-client';
 import { EmptyState } from '@/components/ui';
 import { connectorInputSchema } from '@/lib/connectors/schema';
-import { escapeCancels, FormAlert, OtherFieldErrors, Spinner, str, useApiAction, useFieldBinder } from './kit';
+import { AddSection, AdminForm, Check, Field, FormFooter, FormRow, HTTP_CONNECTION_FIELDS, HttpAuthFields, HttpRequestFields, HttpTlsFields, ManagerHeader, readHttpConnection, RowActions, RowAlert, str, TestResult, useApiAction, useFieldBinder, useRowEditing, useRowTests, type Binder, type HttpConnectionSettings } from './kit';
 
 export interface ConnectorRow {
   id: string;
@@ -26,7 +25,8 @@ export interface ConnectorRow {
   /** DICOMweb settings (type DICOMWEB); the secret only as "set" / "not set". */
   web?: WebSettings;
 }
-export interface WebSettings {
+/** The source's own settings, and its HTTP connection (authentication, headers, timeouts, TLS). */
+export interface WebSettings extends HttpConnectionSettings {
   baseUrl: string;
   qidoRoot: string;
   wadoRoot: string;
@@ -34,17 +34,6 @@ export interface WebSettings {
   includeField: boolean;
   fuzzyMatching: boolean;
   transferSyntax: string;
-  headers: Record<string, string>;
-  connectTimeoutMs: number;
-  readTimeoutMs: number;
-  tlsCa: string | null;
-  tlsAllowAnyHost: boolean;
-  tlsTrustAll: boolean;
-  authType: 'NONE' | 'BASIC' | 'BEARER' | 'OAUTH2';
-  username: string | null;
-  secret: 'set' | 'not set';
-  tokenUrl: string | null;
-  scope: string | null;
 }
 export interface DeviceOption {
   id: string;
@@ -68,23 +57,8 @@ export interface ScpAddress {
 
 const KNOWN = [
   'name', 'type', 'deviceId', 'queryPoolId', 'receivingPoolId', 'maxAssociations', 'schedule', 'retrieveMethod',
-  'webBaseUrl', 'webQidoRoot', 'webWadoRoot', 'webWadoUriRoot', 'webTransferSyntax', 'webHeaders', 'webConnectTimeoutMs', 'webReadTimeoutMs',
-  'webTlsCa', 'webTlsTrustAll', 'webAuthType', 'webUsername', 'webSecret', 'webTokenUrl', 'webScope',
+  'webBaseUrl', 'webQidoRoot', 'webWadoRoot', 'webWadoUriRoot', 'webTransferSyntax', ...HTTP_CONNECTION_FIELDS,
 ];
-
-/** "Name: value" lines to a header map (blank lines skipped; a line without ":" is kept whole as a name, which the schema refuses). */
-function parseHeaderLines(text: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const line of text.split(/\r?\n/)) {
-    if (!line.trim()) continue;
-    const i = line.indexOf(':');
-    if (i < 0) out[line.trim()] = '';
-    else out[line.slice(0, i).trim()] = line.slice(i + 1).trim();
-  }
-  return out;
-}
-
-const SECRET_LABEL = { NONE: '', BASIC: 'Password', BEARER: 'Bearer token', OAUTH2: 'Client secret' } as const;
 
 function PoolSelect({ pools, ...props }: { pools: PoolOption[] } & React.SelectHTMLAttributes<HTMLSelectElement>) {
   const infra = pools.filter((p) => p.kind === 'INFRASTRUCTURE');
@@ -103,7 +77,14 @@ function PoolSelect({ pools, ...props }: { pools: PoolOption[] } & React.SelectH
   );
 }
 
-type Binder = ReturnType<typeof useFieldBinder>;
+/** A DICOMweb root: a path under the base URL, or a URL. */
+function RootField({ f, name, label, defaultValue, help }: { f: Binder; name: string; label: string; defaultValue: string; help?: React.ReactNode }) {
+  return (
+    <Field f={f} name={name} label={label} className="sm:col-span-4" inputClassName="font-mono" help={help}>
+      {(p) => <input {...p} defaultValue={defaultValue} placeholder="(the base URL)" autoComplete="off" spellCheck={false} />}
+    </Field>
+  );
+}
 
 /** The DICOMweb source's fields (seed 003: base URL and roots; TLS; authentication). */
 function WebFields({
@@ -121,107 +102,42 @@ function WebFields({
   trustAll: boolean;
   setTrustAll: (v: boolean) => void;
 }) {
-  const secretSet = initial?.secret === 'set' && initial.authType === authType;
   return (
     <>
-      <div className="sm:col-span-4">
-        <label className="label" htmlFor={f.id('webBaseUrl')}>Base URL *</label>
-        <input {...f.input('webBaseUrl', 'font-mono')} defaultValue={initial?.baseUrl ?? ''} placeholder="https://pacs.example.org/dicom-web" autoComplete="off" spellCheck={false} />
-        {f.error('webBaseUrl')}
-      </div>
-      <div className="sm:col-span-4">
-        <label className="label" htmlFor={f.id('webQidoRoot')}>QIDO-RS root</label>
-        <input {...f.input('webQidoRoot', 'font-mono')} defaultValue={initial?.qidoRoot ?? ''} placeholder="(the base URL)" autoComplete="off" spellCheck={false} />
-        {f.error('webQidoRoot') ?? <p className="mt-1 text-xs text-slate-500">A path under the base URL (e.g. <code>rs</code>) or a full URL.</p>}
-      </div>
-      <div className="sm:col-span-4">
-        <label className="label" htmlFor={f.id('webWadoRoot')}>WADO-RS root</label>
-        <input {...f.input('webWadoRoot', 'font-mono')} defaultValue={initial?.wadoRoot ?? ''} placeholder="(the base URL)" autoComplete="off" spellCheck={false} />
-        {f.error('webWadoRoot')}
-      </div>
-      <div className="sm:col-span-4">
-        <label className="label" htmlFor={f.id('webWadoUriRoot')}>WADO-URI root</label>
-        <input {...f.input('webWadoUriRoot', 'font-mono')} defaultValue={initial?.wadoUriRoot ?? ''} placeholder="(the base URL)" autoComplete="off" spellCheck={false} />
-        {f.error('webWadoUriRoot')}
-      </div>
-      <div className="sm:col-span-4">
-        <label className="label" htmlFor={f.id('webTransferSyntax')}>Transfer syntax</label>
-        <input {...f.input('webTransferSyntax', 'font-mono')} defaultValue={initial?.transferSyntax ?? '*'} autoComplete="off" spellCheck={false} />
-        {f.error('webTransferSyntax') ?? <p className="mt-1 text-xs text-slate-500"><code>*</code> = as stored (no server-side transcoding), or a UID.</p>}
-      </div>
+      <Field f={f} name="webBaseUrl" label="Base URL" required className="sm:col-span-4" inputClassName="font-mono">
+        {(p) => <input {...p} defaultValue={initial?.baseUrl ?? ''} placeholder="https://pacs.example.org/dicom-web" autoComplete="off" spellCheck={false} />}
+      </Field>
+      <RootField f={f} name="webQidoRoot" label="QIDO-RS root" defaultValue={initial?.qidoRoot ?? ''} help={<>A path under the base URL (e.g. <code>rs</code>) or a full URL.</>} />
+      <RootField f={f} name="webWadoRoot" label="WADO-RS root" defaultValue={initial?.wadoRoot ?? ''} />
+      <RootField f={f} name="webWadoUriRoot" label="WADO-URI root" defaultValue={initial?.wadoUriRoot ?? ''} />
+      <Field
+        f={f}
+        name="webTransferSyntax"
+        label="Transfer syntax"
+        className="sm:col-span-4"
+        inputClassName="font-mono"
+        help={<><code>*</code> = as stored (no server-side transcoding), or a UID.</>}
+      >
+        {(p) => <input {...p} defaultValue={initial?.transferSyntax ?? '*'} autoComplete="off" spellCheck={false} />}
+      </Field>
       <div className="space-y-1 pt-5 text-sm sm:col-span-4">
-        <label className="flex items-center gap-2"><input type="checkbox" name="webIncludeField" defaultChecked={initial?.includeField ?? true} /> QIDO-RS supports includefield</label>
-        <label className="flex items-center gap-2"><input type="checkbox" name="webFuzzyMatching" defaultChecked={initial?.fuzzyMatching ?? false} /> Supports fuzzy matching</label>
+        <Check name="webIncludeField" defaultChecked={initial?.includeField ?? true}>QIDO-RS supports includefield</Check>
+        <Check name="webFuzzyMatching" defaultChecked={initial?.fuzzyMatching ?? false}>Supports fuzzy matching</Check>
       </div>
-      <div className="sm:col-span-3">
-        <label className="label" htmlFor={f.id('webAuthType')}>Authentication</label>
-        <select {...f.input('webAuthType')} value={authType} onChange={(e) => setAuthType(e.target.value as WebSettings['authType'])}>
-          <option value="NONE">None</option>
-          <option value="BASIC">Basic (user name, password)</option>
-          <option value="BEARER">Static bearer token</option>
-          <option value="OAUTH2">OAuth2 client credentials</option>
-        </select>
-      </div>
-      {(authType === 'BASIC' || authType === 'OAUTH2') && (
-        <div className="sm:col-span-3">
-          <label className="label" htmlFor={f.id('webUsername')}>{authType === 'BASIC' ? 'User name *' : 'Client id *'}</label>
-          <input {...f.input('webUsername')} defaultValue={initial?.username ?? ''} autoComplete="off" />
-          {f.error('webUsername')}
-        </div>
-      )}
-      {authType !== 'NONE' && (
-        <div className="sm:col-span-3">
-          <label className="label" htmlFor={f.id('webSecret')}>{SECRET_LABEL[authType]} *</label>
-          <input {...f.input('webSecret')} type="password" autoComplete="new-password" placeholder={secretSet ? 'set — leave empty to keep' : ''} />
-          {f.error('webSecret') ?? <p className="mt-1 text-xs text-slate-500">Stored encrypted; never shown again ({secretSet ? 'set' : 'not set'}).</p>}
-        </div>
-      )}
-      {authType === 'OAUTH2' && (
-        <>
-          <div className="sm:col-span-6">
-            <label className="label" htmlFor={f.id('webTokenUrl')}>Token endpoint *</label>
-            <input {...f.input('webTokenUrl', 'font-mono')} defaultValue={initial?.tokenUrl ?? ''} placeholder="https://idp.example.org/realms/x/protocol/openid-connect/token" autoComplete="off" spellCheck={false} />
-            {f.error('webTokenUrl')}
-          </div>
-          <div className="sm:col-span-6">
-            <label className="label" htmlFor={f.id('webScope')}>Scope</label>
-            <input {...f.input('webScope')} defaultValue={initial?.scope ?? ''} autoComplete="off" />
-            {f.error('webScope')}
-          </div>
-        </>
-      )}
-      <div className="sm:col-span-6">
-        <label className="label" htmlFor={f.id('webHeaders')}>Extra HTTP headers</label>
-        <textarea {...f.input('webHeaders', 'font-mono')} rows={2} defaultValue={Object.entries(initial?.headers ?? {}).map(([k, v]) => `${k}: ${v}`).join('\n')} placeholder="X-Api-Gateway: research" spellCheck={false} />
-        {f.error('webHeaders') ?? <p className="mt-1 text-xs text-slate-500">One “Name: value” per line, sent with every request. Not for secrets (they are shown here): use the authentication.</p>}
-      </div>
-      <div className="sm:col-span-3">
-        <label className="label" htmlFor={f.id('webConnectTimeoutS')}>Connect timeout (s)</label>
-        <input {...f.input('webConnectTimeoutS', 'tabular-nums')} type="number" min={1} max={120} defaultValue={(initial?.connectTimeoutMs ?? 10_000) / 1000} />
-        {f.error('webConnectTimeoutMs')}
-      </div>
-      <div className="sm:col-span-3">
-        <label className="label" htmlFor={f.id('webReadTimeoutS')}>Read timeout (s)</label>
-        <input {...f.input('webReadTimeoutS', 'tabular-nums')} type="number" min={1} max={3600} defaultValue={(initial?.readTimeoutMs ?? 60_000) / 1000} />
-        {f.error('webReadTimeoutMs')}
-      </div>
-      <div className="sm:col-span-6">
-        <label className="label" htmlFor={f.id('webTlsCa')}>CA bundle (PEM)</label>
-        <textarea {...f.input('webTlsCa', 'font-mono text-xs')} rows={2} defaultValue={initial?.tlsCa ?? ''} placeholder="-----BEGIN CERTIFICATE-----" spellCheck={false} />
-        {f.error('webTlsCa') ?? <p className="mt-1 text-xs text-slate-500">The hospital’s CA, trusted besides the public ones (https only).</p>}
-      </div>
-      <div className="space-y-1 text-sm sm:col-span-6">
-        <label className="flex items-center gap-2"><input type="checkbox" name="webTlsAllowAnyHost" defaultChecked={initial?.tlsAllowAnyHost ?? false} /> Allow any host name on the certificate</label>
-        <label className="flex items-center gap-2">
-          <input type="checkbox" name="webTlsTrustAll" checked={trustAll} onChange={(e) => setTrustAll(e.target.checked)} /> Disable certificate checks (trust any certificate)
-        </label>
-        {trustAll && (
-          <p role="alert" className="rounded border border-amber-300 bg-amber-50 px-2 py-1 text-xs text-amber-900">
-            The connection stays encrypted but anyone on the network path can pose as the server and read the credentials and images. Use only for a test, never for patient data.
-          </p>
-        )}
-        {f.error('webTlsTrustAll')}
-      </div>
+      <HttpAuthFields f={f} initial={initial} authType={authType} onAuthType={setAuthType} column="sm:col-span-3" />
+      <HttpRequestFields
+        f={f}
+        initial={initial}
+        headersHelp="One “Name: value” per line, sent with every request. Not for secrets (they are shown here): use the authentication."
+      />
+      <HttpTlsFields
+        f={f}
+        initial={initial}
+        trustAll={trustAll}
+        onTrustAll={setTrustAll}
+        caHelp="The hospital’s CA, trusted besides the public ones (https only)."
+        warning="The connection stays encrypted but anyone on the network path can pose as the server and read the credentials and images. Use only for a test, never for patient data."
+      />
     </>
   );
 }
@@ -252,7 +168,6 @@ export function ConnectorForm({
   async function onSubmit(e: React.FormEvent<HTMLFormElement>) {
     e.preventDefault();
     const fd = new FormData(e.currentTarget);
-    const secret = str(fd.get('webSecret'));
     const v = validate(connectorInputSchema, {
       name: str(fd.get('name')),
       type,
@@ -273,18 +188,7 @@ export function ConnectorForm({
             webIncludeField: fd.get('webIncludeField') === 'on',
             webFuzzyMatching: fd.get('webFuzzyMatching') === 'on',
             webTransferSyntax: str(fd.get('webTransferSyntax')),
-            webHeaders: parseHeaderLines(str(fd.get('webHeaders'))),
-            webConnectTimeoutMs: Math.round(Number(str(fd.get('webConnectTimeoutS')) || 10) * 1000),
-            webReadTimeoutMs: Math.round(Number(str(fd.get('webReadTimeoutS')) || 60) * 1000),
-            webTlsCa: str(fd.get('webTlsCa')),
-            webTlsAllowAnyHost: fd.get('webTlsAllowAnyHost') === 'on',
-            webTlsTrustAll: fd.get('webTlsTrustAll') === 'on',
-            webAuthType: authType,
-            webUsername: str(fd.get('webUsername')),
-            // Write-only: an empty field keeps the stored secret.
-            webSecret: secret ? secret : undefined,
-            webTokenUrl: str(fd.get('webTokenUrl')),
-            webScope: str(fd.get('webScope')),
+            ...readHttpConnection(fd, authType),
           }
         : {}),
     });
@@ -296,138 +200,114 @@ export function ConnectorForm({
   }
 
   return (
-    <form onSubmit={onSubmit} onKeyDown={escapeCancels(onCancel)} noValidate aria-label={initial ? `Edit connector ${initial.name}` : 'Create connector'} className="space-y-3">
-      <div className="grid grid-cols-1 gap-3 sm:grid-cols-12">
-        <div className="sm:col-span-4">
-          <label className="label" htmlFor={f.id('name')}>Name *</label>
-          <input {...f.input('name')} defaultValue={initial?.name} autoFocus autoComplete="off" placeholder="Hospital PACS" />
-          {f.error('name')}
-        </div>
-        <div className="sm:col-span-4">
-          <label className="label" htmlFor={f.id('type')}>Type</label>
-          <select {...f.input('type')} value={type} onChange={(e) => setType(e.target.value as 'DICOM' | 'DICOMWEB')} disabled={!!initial}>
+    <AdminForm
+      label={initial ? `Edit connector ${initial.name}` : 'Create connector'}
+      onSubmit={onSubmit}
+      onCancel={onCancel}
+      footer={<FormFooter action={a} known={KNOWN} submitLabel={initial ? 'Save changes' : 'Create connector'} onCancel={onCancel} />}
+    >
+      <Field f={f} name="name" label="Name" required className="sm:col-span-4">
+        {(p) => <input {...p} defaultValue={initial?.name} autoFocus autoComplete="off" placeholder="Hospital PACS" />}
+      </Field>
+      <Field f={f} name="type" label="Type" className="sm:col-span-4" help={initial ? 'The type is fixed once created.' : null}>
+        {(p) => (
+          <select {...p} value={type} onChange={(e) => setType(e.target.value as 'DICOM' | 'DICOMWEB')} disabled={!!initial}>
             <option value="DICOM">DICOM (C-FIND / C-MOVE)</option>
             <option value="DICOMWEB">DICOMweb (QIDO-RS / WADO-RS)</option>
           </select>
-          {initial && <p className="mt-1 text-xs text-slate-500">The type is fixed once created.</p>}
-        </div>
-        <div className="sm:col-span-4">
-          <label className="label" htmlFor={f.id('retrieveMethod')}>Retrieve method</label>
-          {web ? (
-            <select {...f.input('retrieveMethod')} value="WADORS" disabled>
+        )}
+      </Field>
+      <Field
+        f={f}
+        name="retrieveMethod"
+        label="Retrieve method"
+        className="sm:col-span-4"
+        help={
+          web ? null : (
+            <>
+              C-MOVE: the PACS sends to the receiving AE (it must know it as a move destination). C-GET: the images come back on the same
+              association, no move destination needed.
+            </>
+          )
+        }
+      >
+        {(p) =>
+          web ? (
+            <select {...p} value="WADORS" disabled>
               <option value="WADORS">WADO-RS</option>
             </select>
           ) : (
-            <>
-            <select {...f.input('retrieveMethod')} defaultValue={initial?.retrieveMethod ?? 'CMOVE'} aria-describedby={`${f.id('retrieveMethod')}-note`}>
+            <select {...p} defaultValue={initial?.retrieveMethod ?? 'CMOVE'}>
               <option value="CMOVE">C-MOVE</option>
               <option value="CGET">C-GET</option>
             </select>
-            {f.error('retrieveMethod') ?? (
-              <p id={`${f.id('retrieveMethod')}-note`} className="mt-1 text-xs text-slate-500">
-                C-MOVE: the PACS sends to the receiving AE (it must know it as a move destination). C-GET: the images come back on the same
-                association, no move destination needed.
-              </p>
-            )}
-            </>
+          )
+        }
+      </Field>
+      {web ? (
+        <WebFields f={f} initial={initial?.web} authType={authType} setAuthType={setAuthType} trustAll={trustAll} setTrustAll={setTrustAll} />
+      ) : (
+        <Field f={f} name="deviceId" label="PACS device" required className="sm:col-span-4">
+          {(p) => (
+            <select {...p} defaultValue={initial?.device?.id ?? (devices.length === 1 ? devices[0].id : '')}>
+              <option value="">Choose…</option>
+              {devices.map((d) => (
+                <option key={d.id} value={d.id}>
+                  {d.name} — {d.aeTitle} @ {d.host}:{d.port}
+                </option>
+              ))}
+            </select>
           )}
-        </div>
-        {web ? (
-          <WebFields f={f} initial={initial?.web} authType={authType} setAuthType={setAuthType} trustAll={trustAll} setTrustAll={setTrustAll} />
-        ) : (
-        <div className="sm:col-span-4">
-          <label className="label" htmlFor={f.id('deviceId')}>PACS device *</label>
-          <select {...f.input('deviceId')} defaultValue={initial?.device?.id ?? (devices.length === 1 ? devices[0].id : '')}>
-            <option value="">Choose…</option>
-            {devices.map((d) => (
-              <option key={d.id} value={d.id}>
-                {d.name} — {d.aeTitle} @ {d.host}:{d.port}
-              </option>
-            ))}
-          </select>
-          {f.error('deviceId')}
-        </div>
-        )}
-        <div className="sm:col-span-4">
-          <label className="label" htmlFor={f.id('queryPoolId')}>Query AE (pool) *</label>
-          <PoolSelect
-            pools={pools}
-            {...f.input('queryPoolId')}
-            defaultValue={initial?.queryPool.id ?? guess(/QUERY|FIND|_QR|QR_/i)}
-          />
-          {f.error('queryPoolId') ?? <p className="mt-1 text-xs text-slate-500">{web ? 'Not used by DICOMweb queries (kept for a later switch to DICOM).' : 'Calling AE of C-FIND and C-MOVE; the PACS must allow it to query.'}</p>}
-        </div>
-        <div className="sm:col-span-4">
-          <label className="label" htmlFor={f.id('receivingPoolId')}>Receiving AE (pool) *</label>
-          <PoolSelect
-            pools={pools}
-            {...f.input('receivingPoolId')}
-            defaultValue={initial?.receivingPool.id ?? guess(/RECEIV|RECV|RCV|MOVE|STORE|DEST/i)}
-          />
-          {f.error('receivingPoolId') ?? (
-            <p className="mt-1 text-xs text-slate-500">
-              {web ? 'Where WADO-RS answers are staged before de-identification.' : 'Calling AE of the retrieve and, for C-MOVE, the destination the PACS must know with Tributary’s host and port.'}
-            </p>
-          )}
-        </div>
-        <div className="sm:col-span-3">
-          <label className="label" htmlFor={f.id('maxAssociations')}>{web ? 'Max concurrent requests *' : 'Max concurrent associations *'}</label>
-          <input {...f.input('maxAssociations', 'tabular-nums')} type="number" min={1} max={32} defaultValue={initial?.maxAssociations ?? 2} />
-          {f.error('maxAssociations') ?? <p className="mt-1 text-xs text-slate-500">What the {web ? 'server' : 'PACS'} tolerates at once (1–32).</p>}
-        </div>
-        <div className="sm:col-span-9">
-          <label className="label" htmlFor={f.id('schedule')}>Schedule</label>
-          <input
-            {...f.input('schedule', 'font-mono')}
-            defaultValue={initial?.schedule ?? ''}
-            autoComplete="off"
-            spellCheck={false}
-            placeholder="hour=18-6 dayOfWeek=*"
-          />
-          {f.error('schedule') ?? (
-            <p className="mt-1 text-xs text-slate-500">
-              <code className="font-mono">hour=18-6 dayOfWeek=*</code> — empty means any time. Hours 0–23, days 0–6 (0 = Sunday), ranges wrap;
-              separate several windows with “;”, e.g. <code className="font-mono">hour=18-6 dayOfWeek=1-5; dayOfWeek=0,6</code>. Retrievals wait for the
-              window (worker’s local time).
-            </p>
-          )}
-        </div>
-      </div>
-      <OtherFieldErrors fields={a.fields} known={KNOWN} />
-      <FormAlert message={a.error} />
-      <div className="flex items-center gap-2">
-        <button type="submit" className="btn btn-primary" disabled={a.busy}>
-          {a.busy ? 'Saving…' : initial ? 'Save changes' : 'Create connector'}
-        </button>
-        {onCancel && (
-          <button type="button" className="btn" onClick={onCancel} disabled={a.busy}>
-            Cancel
-          </button>
-        )}
-        {onCancel && <span className="text-xs text-slate-400">Esc cancels</span>}
-      </div>
-    </form>
-  );
-}
-
-type EchoState = { state: 'testing' } | { state: 'done'; ok: boolean; message: string };
-
-function EchoResult({ echo }: { echo: EchoState | undefined }) {
-  if (!echo) return <span className="text-slate-400">not tested</span>;
-  if (echo.state === 'testing')
-    return (
-      <span className="text-slate-600">
-        <Spinner /> Testing…
-      </span>
-    );
-  return echo.ok ? (
-    <span className="text-emerald-700">
-      <span aria-hidden="true">●</span> Connected: {echo.message}
-    </span>
-  ) : (
-    <span className="text-rose-700">
-      <span aria-hidden="true">●</span> Failed: {echo.message}
-    </span>
+        </Field>
+      )}
+      <Field
+        f={f}
+        name="queryPoolId"
+        label="Query AE (pool)"
+        required
+        className="sm:col-span-4"
+        help={web ? 'Not used by DICOMweb queries (kept for a later switch to DICOM).' : 'Calling AE of C-FIND and C-MOVE; the PACS must allow it to query.'}
+      >
+        {(p) => <PoolSelect pools={pools} {...p} defaultValue={initial?.queryPool.id ?? guess(/QUERY|FIND|_QR|QR_/i)} />}
+      </Field>
+      <Field
+        f={f}
+        name="receivingPoolId"
+        label="Receiving AE (pool)"
+        required
+        className="sm:col-span-4"
+        help={web ? 'Where WADO-RS answers are staged before de-identification.' : 'Calling AE of the retrieve and, for C-MOVE, the destination the PACS must know with Tributary’s host and port.'}
+      >
+        {(p) => <PoolSelect pools={pools} {...p} defaultValue={initial?.receivingPool.id ?? guess(/RECEIV|RECV|RCV|MOVE|STORE|DEST/i)} />}
+      </Field>
+      <Field
+        f={f}
+        name="maxAssociations"
+        label={web ? 'Max concurrent requests' : 'Max concurrent associations'}
+        required
+        className="sm:col-span-3"
+        inputClassName="tabular-nums"
+        help={<>What the {web ? 'server' : 'PACS'} tolerates at once (1–32).</>}
+      >
+        {(p) => <input {...p} type="number" min={1} max={32} defaultValue={initial?.maxAssociations ?? 2} />}
+      </Field>
+      <Field
+        f={f}
+        name="schedule"
+        label="Schedule"
+        className="sm:col-span-9"
+        inputClassName="font-mono"
+        help={
+          <>
+            <code className="font-mono">hour=18-6 dayOfWeek=*</code> — empty means any time. Hours 0–23, days 0–6 (0 = Sunday), ranges wrap;
+            separate several windows with “;”, e.g. <code className="font-mono">hour=18-6 dayOfWeek=1-5; dayOfWeek=0,6</code>. Retrievals wait for the
+            window (worker’s local time).
+          </>
+        }
+      >
+        {(p) => <input {...p} defaultValue={initial?.schedule ?? ''} autoComplete="off" spellCheck={false} placeholder="hour=18-6 dayOfWeek=*" />}
+      </Field>
+    </AdminForm>
   );
 }
 
@@ -479,23 +359,10 @@ export function PacsSetup({ connector: c, scp }: { connector: ConnectorRow; scp:
 }
 
 export function ConnectorsManager({ connectors, devices, pools, scp }: { connectors: ConnectorRow[]; devices: DeviceOption[]; pools: PoolOption[]; scp: ScpAddress }) {
-  const router = useRouter();
+  const rows = useRowEditing(connectors.length === 0 && pools.length >= 2);
   // A DICOMweb connector needs no device; two pools either way.
   const canCreate = pools.length >= 2;
-  const [adding, setAdding] = useState(connectors.length === 0 && canCreate);
-  const [editing, setEditing] = useState<string | null>(null);
-  const [deleting, setDeleting] = useState<string | null>(null);
-  const [rowError, setRowError] = useState<{ id: string; message: string } | null>(null);
-  const [echo, setEcho] = useState<Record<string, EchoState>>({});
-
-  async function test(c: ConnectorRow) {
-    setEcho((s) => ({ ...s, [c.id]: { state: 'testing' } }));
-    const res = await apiFetch<{ ok: boolean; ms?: number; message: string }>(`/connectors/${c.id}/echo`, { method: 'POST' });
-    setEcho((s) => ({
-      ...s,
-      [c.id]: res.ok ? { state: 'done', ok: res.data.ok, message: res.data.message } : { state: 'done', ok: false, message: res.error.message },
-    }));
-  }
+  const echo = useRowTests();
 
   const [confirm, confirmDialog] = useConfirm();
 
@@ -514,27 +381,13 @@ export function ConnectorsManager({ connectors, devices, pools, scp }: { connect
       danger: true,
     });
     if (!ok) return;
-    setDeleting(c.id);
-    setRowError(null);
-    const res = await apiFetch(`/connectors/${c.id}`, { method: 'DELETE' });
-    setDeleting(null);
-    if (!res.ok) return setRowError({ id: c.id, message: res.error.message });
-    router.refresh();
+    await rows.remove(c.id, `/connectors/${c.id}`);
   }
 
   return (
     <div className="space-y-4">
       {confirmDialog}
-      <div className="flex items-center justify-between">
-        <span className="text-slate-500 tabular-nums">
-          {connectors.length} {connectors.length === 1 ? 'connector' : 'connectors'}
-        </span>
-        {!adding && canCreate && (
-          <button type="button" className="btn btn-primary" onClick={() => setAdding(true)}>
-            New connector
-          </button>
-        )}
-      </div>
+      <ManagerHeader count={connectors.length} one="connector" many="connectors" addLabel="New connector" onAdd={!rows.adding && canCreate ? rows.startAdding : undefined} />
 
       {!canCreate && (
         <EmptyState title="A connector needs a PACS device and two pools">
@@ -544,19 +397,10 @@ export function ConnectorsManager({ connectors, devices, pools, scp }: { connect
         </EmptyState>
       )}
 
-      {adding && (
-        <section className="card p-4" aria-labelledby="add-connector-title">
-          <h2 id="add-connector-title" className="mb-3">New connector</h2>
-          <ConnectorForm
-            devices={devices}
-            pools={pools}
-            onDone={() => {
-              setAdding(false);
-              router.refresh();
-            }}
-            onCancel={connectors.length ? () => setAdding(false) : undefined}
-          />
-        </section>
+      {rows.adding && (
+        <AddSection id="add-connector-title" title="New connector">
+          <ConnectorForm devices={devices} pools={pools} onDone={rows.added} onCancel={connectors.length ? rows.stopAdding : undefined} />
+        </AddSection>
       )}
 
       {connectors.length === 0 ? (
@@ -584,21 +428,10 @@ export function ConnectorsManager({ connectors, devices, pools, scp }: { connect
             </thead>
             <tbody>
               {connectors.map((c) =>
-                editing === c.id ? (
-                  <tr key={c.id}>
-                    <td colSpan={8} className="bg-sky-50/40 py-3">
-                      <ConnectorForm
-                        initial={c}
-                        devices={devices}
-                        pools={pools}
-                        onDone={() => {
-                          setEditing(null);
-                          router.refresh();
-                        }}
-                        onCancel={() => setEditing(null)}
-                      />
-                    </td>
-                  </tr>
+                rows.editing === c.id ? (
+                  <FormRow key={c.id} colSpan={8}>
+                    <ConnectorForm initial={c} devices={devices} pools={pools} onDone={rows.saved} onCancel={rows.cancelEdit} />
+                  </FormRow>
                 ) : (
                   <Fragment key={c.id}>
                     <tr>
@@ -638,28 +471,18 @@ export function ConnectorsManager({ connectors, devices, pools, scp }: { connect
                       <td className="text-right tabular-nums">{c.maxAssociations}</td>
                       <td>{c.schedule ? <code className="font-mono text-xs">{c.schedule}</code> : <span className="text-slate-500">any time</span>}</td>
                       <td className="max-w-xs text-xs" aria-live="polite">
-                        <EchoResult echo={echo[c.id]} />
+                        <TestResult t={echo.of(c.id)} okLabel="Connected" />
                       </td>
-                      <td className="whitespace-nowrap text-right">
-                        <button type="button" className="btn btn-sm" onClick={() => test(c)} disabled={echo[c.id]?.state === 'testing'}>
-                          {echo[c.id]?.state === 'testing' ? 'Testing…' : 'Test connection'}
-                        </button>{' '}
-                        <button type="button" className="btn btn-sm" onClick={() => { setRowError(null); setEditing(c.id); }}>
-                          Edit
-                        </button>{' '}
-                        <button type="button" className="btn btn-sm btn-danger" onClick={() => remove(c)} disabled={deleting === c.id}>
-                          {deleting === c.id ? 'Deleting…' : 'Delete'}
+                      <RowActions onEdit={() => rows.edit(c.id)} onDelete={() => remove(c)} deleting={rows.deleting === c.id}>
+                        <button type="button" className="btn btn-sm" onClick={() => echo.test(c.id, `/connectors/${c.id}/echo`)} disabled={echo.testing(c.id)}>
+                          {echo.testing(c.id) ? 'Testing…' : 'Test connection'}
                         </button>
-                      </td>
+                      </RowActions>
                     </tr>
-                    {rowError?.id === c.id && (
-                      <tr>
-                        <td colSpan={8} className="bg-rose-50/60">
-                          <p role="alert" className="text-sm text-rose-800">
-                            Could not delete “{c.name}”: {rowError.message}
-                          </p>
-                        </td>
-                      </tr>
+                    {rows.errorOf(c.id) && (
+                      <RowAlert colSpan={8}>
+                        Could not delete “{c.name}”: {rows.errorOf(c.id)}
+                      </RowAlert>
                     )}
                   </Fragment>
                 ),

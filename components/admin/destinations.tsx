@@ -6,15 +6,14 @@
  * administrator never decides which pool sends where.
  */
 import Link from 'next/link';
-import { useRouter } from 'next/navigation';
 import { Fragment, useState } from 'react';
 import { apiFetch, validate } from '@/components/api-client';
 import { useConfirm } from '@/components/confirm-dialog';
 import { EmptyState } from '@/components/ui';
 import { destinationInputSchema } from '@/lib/exports/schema';
-import { escapeCancels, FormAlert, OtherFieldErrors, Spinner, str, useApiAction, useFieldBinder } from './kit';
+import { AddSection, AdminForm, Check, Field, FormFooter, FormRow, HTTP_CONNECTION_FIELDS, HttpAuthFields, HttpRequestFields, HttpTlsFields, ManagerHeader, readHttpConnection, RowActions, RowAlert, str, TestResult, useApiAction, useFieldBinder, useRowEditing, useRowTests, type HttpAuthType, type HttpConnectionSettings } from './kit';
 
-type AuthType = 'NONE' | 'BASIC' | 'BEARER' | 'OAUTH2';
+type AuthType = HttpAuthType;
 
 export interface DestinationRow {
   id: string;
@@ -49,22 +48,23 @@ export interface DeviceChoice {
   tls: boolean;
 }
 
-const KNOWN = [
-  'name', 'type', 'description', 'deviceId', 'storageCommitment', 'maxAssociations', 'webStowUrl', 'webHeaders', 'webConnectTimeoutMs', 'webReadTimeoutMs',
-  'webTlsCa', 'webTlsAllowAnyHost', 'webTlsTrustAll', 'webAuthType', 'webUsername', 'webSecret', 'webTokenUrl', 'webScope',
-];
+const KNOWN = ['name', 'type', 'description', 'deviceId', 'storageCommitment', 'maxAssociations', 'webStowUrl', ...HTTP_CONNECTION_FIELDS, 'webConnectTimeoutS', 'webReadTimeoutS'];
 
-const SECRET_LABEL = { NONE: '', BASIC: 'Password', BEARER: 'Bearer token', OAUTH2: 'Client secret' } as const;
-
-function parseHeaderLines(text: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const line of text.split(/\r?\n/)) {
-    if (!line.trim()) continue;
-    const i = line.indexOf(':');
-    if (i < 0) out[line.trim()] = '';
-    else out[line.slice(0, i).trim()] = line.slice(i + 1).trim();
-  }
-  return out;
+/** The row's connection settings as the shared HTTP blocks take them. */
+function connectionOf(d: DestinationRow): HttpConnectionSettings {
+  return {
+    headers: d.webHeaders,
+    connectTimeoutMs: d.webConnectTimeoutMs,
+    readTimeoutMs: d.webReadTimeoutMs,
+    tlsCa: d.webTlsCa,
+    tlsAllowAnyHost: d.webTlsAllowAnyHost,
+    tlsTrustAll: d.webTlsTrustAll,
+    authType: d.webAuthType,
+    username: d.webUsername,
+    secret: d.webSecret,
+    tokenUrl: d.webTokenUrl,
+    scope: d.webScope,
+  };
 }
 
 export function DestinationForm({ initial, devices, onDone, onCancel }: { initial?: DestinationRow; devices: DeviceChoice[]; onDone: () => void; onCancel?: () => void }) {
@@ -74,33 +74,18 @@ export function DestinationForm({ initial, devices, onDone, onCancel }: { initia
   const [authType, setAuthType] = useState<AuthType>(initial?.webAuthType ?? 'NONE');
   const [trustAll, setTrustAll] = useState(initial?.webTlsTrustAll ?? false);
   const web = type === 'DICOMWEB';
-  const secretSet = initial?.webSecret === 'set' && initial.webAuthType === authType;
+  const connection = initial && connectionOf(initial);
 
   async function onSubmit(e: React.FormEvent<HTMLFormElement>) {
     e.preventDefault();
     const fd = new FormData(e.currentTarget);
-    const secret = str(fd.get('webSecret'));
     const v = validate(destinationInputSchema, {
       name: str(fd.get('name')),
       type,
       description: str(fd.get('description')),
       maxAssociations: str(fd.get('maxAssociations')),
       ...(web
-        ? {
-            webStowUrl: str(fd.get('webStowUrl')),
-            webHeaders: parseHeaderLines(str(fd.get('webHeaders'))),
-            webConnectTimeoutMs: Math.round(Number(str(fd.get('webConnectTimeoutS')) || 10) * 1000),
-            webReadTimeoutMs: Math.round(Number(str(fd.get('webReadTimeoutS')) || 60) * 1000),
-            webTlsCa: str(fd.get('webTlsCa')),
-            webTlsAllowAnyHost: fd.get('webTlsAllowAnyHost') === 'on',
-            webTlsTrustAll: fd.get('webTlsTrustAll') === 'on',
-            webAuthType: authType,
-            webUsername: str(fd.get('webUsername')),
-            // Write-only: an empty field keeps the stored secret.
-            webSecret: secret ? secret : undefined,
-            webTokenUrl: str(fd.get('webTokenUrl')),
-            webScope: str(fd.get('webScope')),
-          }
+        ? { webStowUrl: str(fd.get('webStowUrl')), ...readHttpConnection(fd, authType) }
         : { deviceId: str(fd.get('deviceId')), storageCommitment: fd.get('storageCommitment') === 'on' }),
     });
     if (!v.ok) return a.invalid(v.fields);
@@ -109,115 +94,78 @@ export function DestinationForm({ initial, devices, onDone, onCancel }: { initia
   }
 
   return (
-    <form onSubmit={onSubmit} onKeyDown={escapeCancels(onCancel)} noValidate aria-label={initial ? `Edit destination ${initial.name}` : 'Create destination'} className="space-y-3">
-      <div className="grid grid-cols-1 gap-3 sm:grid-cols-12">
-        <div className="sm:col-span-4">
-          <label className="label" htmlFor={f.id('name')}>Name *</label>
-          <input {...f.input('name')} defaultValue={initial?.name} autoFocus autoComplete="off" placeholder="Research archive" />
-          {f.error('name')}
-        </div>
-        <div className="sm:col-span-4">
-          <label className="label" htmlFor={f.id('type')}>Type</label>
-          <select {...f.input('type')} value={type} onChange={(e) => setType(e.target.value as 'DICOMWEB' | 'DICOM')} disabled={!!initial && initial.exporterCount > 0}>
+    <AdminForm
+      label={initial ? `Edit destination ${initial.name}` : 'Create destination'}
+      onSubmit={onSubmit}
+      onCancel={onCancel}
+      footer={<FormFooter action={a} known={KNOWN} submitLabel={initial ? 'Save changes' : 'Create destination'} onCancel={onCancel} />}
+    >
+      <Field f={f} name="name" label="Name" required className="sm:col-span-4">
+        {(p) => <input {...p} defaultValue={initial?.name} autoFocus autoComplete="off" placeholder="Research archive" />}
+      </Field>
+      <Field f={f} name="type" label="Type" className="sm:col-span-4" help={initial && initial.exporterCount > 0 ? 'Fixed while exporters send to it.' : null}>
+        {(p) => (
+          <select {...p} value={type} onChange={(e) => setType(e.target.value as 'DICOMWEB' | 'DICOM')} disabled={!!initial && initial.exporterCount > 0}>
             <option value="DICOMWEB">DICOMweb (STOW-RS)</option>
             <option value="DICOM">DICOM (C-STORE)</option>
           </select>
-          {f.error('type') ?? (initial && initial.exporterCount > 0 ? <p className="mt-1 text-xs text-slate-500">Fixed while exporters send to it.</p> : null)}
-        </div>
-        <div className="sm:col-span-4">
-          <label className="label" htmlFor={f.id('maxAssociations')}>{web ? 'Max concurrent requests *' : 'Max concurrent associations *'}</label>
-          <input {...f.input('maxAssociations', 'tabular-nums')} type="number" min={1} max={32} defaultValue={initial?.maxAssociations ?? 2} />
-          {f.error('maxAssociations') ?? <p className="mt-1 text-xs text-slate-500">Across every exporter using it (1–32).</p>}
-        </div>
-        <div className="sm:col-span-12">
-          <label className="label" htmlFor={f.id('description')}>Description</label>
-          <input {...f.input('description')} defaultValue={initial?.description ?? ''} autoComplete="off" placeholder="The group's Orthanc in the research network" />
-          {f.error('description')}
-        </div>
-        {web ? (
-          <>
-            <div className="sm:col-span-12">
-              <label className="label" htmlFor={f.id('webStowUrl')}>STOW-RS URL *</label>
-              <input {...f.input('webStowUrl', 'font-mono')} defaultValue={initial?.webStowUrl ?? ''} placeholder="https://archive.example.org/dicom-web/studies" autoComplete="off" spellCheck={false} />
-              {f.error('webStowUrl') ?? <p className="mt-1 text-xs text-slate-500">Where instances are POSTed; usually the DICOMweb root followed by <code>/studies</code>.</p>}
-            </div>
-            <div className="sm:col-span-4">
-              <label className="label" htmlFor={f.id('webAuthType')}>Authentication</label>
-              <select {...f.input('webAuthType')} value={authType} onChange={(e) => setAuthType(e.target.value as AuthType)}>
-                <option value="NONE">None</option>
-                <option value="BASIC">Basic (user name, password)</option>
-                <option value="BEARER">Static bearer token</option>
-                <option value="OAUTH2">OAuth2 client credentials</option>
-              </select>
-              {f.error('webAuthType')}
-            </div>
-            {(authType === 'BASIC' || authType === 'OAUTH2') && (
-              <div className="sm:col-span-4">
-                <label className="label" htmlFor={f.id('webUsername')}>{authType === 'BASIC' ? 'User name *' : 'Client id *'}</label>
-                <input {...f.input('webUsername')} defaultValue={initial?.webUsername ?? ''} autoComplete="off" />
-                {f.error('webUsername')}
-              </div>
-            )}
-            {authType !== 'NONE' && (
-              <div className="sm:col-span-4">
-                <label className="label" htmlFor={f.id('webSecret')}>{SECRET_LABEL[authType]} *</label>
-                <input {...f.input('webSecret')} type="password" autoComplete="new-password" placeholder={secretSet ? 'set — leave empty to keep' : ''} />
-                {f.error('webSecret') ?? <p className="mt-1 text-xs text-slate-500">Stored encrypted; never shown again ({secretSet ? 'set' : 'not set'}).</p>}
-              </div>
-            )}
-            {authType === 'OAUTH2' && (
+        )}
+      </Field>
+      <Field
+        f={f}
+        name="maxAssociations"
+        label={web ? 'Max concurrent requests' : 'Max concurrent associations'}
+        required
+        className="sm:col-span-4"
+        inputClassName="tabular-nums"
+        help="Across every exporter using it (1–32)."
+      >
+        {(p) => <input {...p} type="number" min={1} max={32} defaultValue={initial?.maxAssociations ?? 2} />}
+      </Field>
+      <Field f={f} name="description" label="Description" className="sm:col-span-12">
+        {(p) => <input {...p} defaultValue={initial?.description ?? ''} autoComplete="off" placeholder="The group's Orthanc in the research network" />}
+      </Field>
+      {web ? (
+        <>
+          <Field
+            f={f}
+            name="webStowUrl"
+            label="STOW-RS URL"
+            required
+            className="sm:col-span-12"
+            inputClassName="font-mono"
+            help={<>Where instances are POSTed; usually the DICOMweb root followed by <code>/studies</code>.</>}
+          >
+            {(p) => <input {...p} defaultValue={initial?.webStowUrl ?? ''} placeholder="https://archive.example.org/dicom-web/studies" autoComplete="off" spellCheck={false} />}
+          </Field>
+          <HttpAuthFields f={f} initial={connection} authType={authType} onAuthType={setAuthType} column="sm:col-span-4" />
+          <HttpRequestFields f={f} initial={connection} headersHelp="One “Name: value” per line. Not for secrets (they are shown here): use the authentication." />
+          <HttpTlsFields
+            f={f}
+            initial={connection}
+            trustAll={trustAll}
+            onTrustAll={setTrustAll}
+            legend="TLS"
+            caHelp="The archive’s CA, trusted besides the public ones (https only)."
+            warning="The connection stays encrypted but anyone on the network path can pose as the archive and receive the studies and the credentials. Use only for a test."
+          />
+        </>
+      ) : (
+        <>
+          <Field
+            f={f}
+            name="deviceId"
+            label="Receiving device"
+            required
+            className="sm:col-span-6"
+            help={
               <>
-                <div className="sm:col-span-6">
-                  <label className="label" htmlFor={f.id('webTokenUrl')}>Token endpoint *</label>
-                  <input {...f.input('webTokenUrl', 'font-mono')} defaultValue={initial?.webTokenUrl ?? ''} placeholder="https://idp.example.org/realms/x/protocol/openid-connect/token" autoComplete="off" spellCheck={false} />
-                  {f.error('webTokenUrl')}
-                </div>
-                <div className="sm:col-span-6">
-                  <label className="label" htmlFor={f.id('webScope')}>Scope</label>
-                  <input {...f.input('webScope')} defaultValue={initial?.webScope ?? ''} autoComplete="off" />
-                  {f.error('webScope')}
-                </div>
+                The AE title, host, port and TLS come from the device (<Link href="/admin/devices">Devices</Link>).
               </>
-            )}
-            <div className="sm:col-span-6">
-              <label className="label" htmlFor={f.id('webHeaders')}>Extra HTTP headers</label>
-              <textarea {...f.input('webHeaders', 'font-mono')} rows={2} defaultValue={Object.entries(initial?.webHeaders ?? {}).map(([k, v]) => `${k}: ${v}`).join('\n')} placeholder="X-Api-Gateway: research" spellCheck={false} />
-              {f.error('webHeaders') ?? <p className="mt-1 text-xs text-slate-500">One “Name: value” per line. Not for secrets (they are shown here): use the authentication.</p>}
-            </div>
-            <div className="sm:col-span-3">
-              <label className="label" htmlFor={f.id('webConnectTimeoutS')}>Connect timeout (s)</label>
-              <input {...f.input('webConnectTimeoutS', 'tabular-nums')} type="number" min={1} max={120} defaultValue={(initial?.webConnectTimeoutMs ?? 10_000) / 1000} />
-              {f.error('webConnectTimeoutMs')}
-            </div>
-            <div className="sm:col-span-3">
-              <label className="label" htmlFor={f.id('webReadTimeoutS')}>Read timeout (s)</label>
-              <input {...f.input('webReadTimeoutS', 'tabular-nums')} type="number" min={1} max={3600} defaultValue={(initial?.webReadTimeoutMs ?? 60_000) / 1000} />
-              {f.error('webReadTimeoutMs')}
-            </div>
-            <div className="sm:col-span-6">
-              <label className="label" htmlFor={f.id('webTlsCa')}>CA bundle (PEM)</label>
-              <textarea {...f.input('webTlsCa', 'font-mono text-xs')} rows={2} defaultValue={initial?.webTlsCa ?? ''} placeholder="-----BEGIN CERTIFICATE-----" spellCheck={false} />
-              {f.error('webTlsCa') ?? <p className="mt-1 text-xs text-slate-500">The archive’s CA, trusted besides the public ones (https only).</p>}
-            </div>
-            <fieldset className="space-y-1 text-sm sm:col-span-6">
-              <legend className="label">TLS</legend>
-              <label className="flex items-center gap-2"><input type="checkbox" name="webTlsAllowAnyHost" defaultChecked={initial?.webTlsAllowAnyHost ?? false} /> Allow any host name on the certificate</label>
-              <label className="flex items-center gap-2">
-                <input type="checkbox" name="webTlsTrustAll" checked={trustAll} onChange={(e) => setTrustAll(e.target.checked)} /> Disable certificate checks (trust any certificate)
-              </label>
-              {trustAll && (
-                <p role="alert" className="rounded border border-amber-300 bg-amber-50 px-2 py-1 text-xs text-amber-900">
-                  The connection stays encrypted but anyone on the network path can pose as the archive and receive the studies and the credentials. Use only for a test.
-                </p>
-              )}
-              {f.error('webTlsTrustAll')}
-            </fieldset>
-          </>
-        ) : (
-          <>
-            <div className="sm:col-span-6">
-              <label className="label" htmlFor={f.id('deviceId')}>Receiving device *</label>
-              <select {...f.input('deviceId')} defaultValue={initial?.device?.id ?? ''}>
+            }
+          >
+            {(p) => (
+              <select {...p} defaultValue={initial?.device?.id ?? ''}>
                 <option value="">Choose…</option>
                 {devices.map((d) => (
                   <option key={d.id} value={d.id}>
@@ -225,56 +173,17 @@ export function DestinationForm({ initial, devices, onDone, onCancel }: { initia
                   </option>
                 ))}
               </select>
-              {f.error('deviceId') ?? (
-                <p className="mt-1 text-xs text-slate-500">
-                  The AE title, host, port and TLS come from the device (<Link href="/admin/devices">Devices</Link>).
-                </p>
-              )}
-            </div>
-            <div className="pt-6 text-sm sm:col-span-6">
-              <label className="flex items-center gap-2">
-                <input type="checkbox" name="storageCommitment" defaultChecked={initial?.storageCommitment ?? false} /> Supports Storage Commitment (N-ACTION / N-EVENT-REPORT)
-              </label>
-              {f.error('storageCommitment') ?? <p className="mt-1 text-xs text-slate-500">Lets exporters ask it to confirm it has kept what was sent.</p>}
-            </div>
-          </>
-        )}
-      </div>
-      <OtherFieldErrors fields={a.fields} known={[...KNOWN, 'webConnectTimeoutS', 'webReadTimeoutS']} />
-      <FormAlert message={a.error} />
-      <div className="flex items-center gap-2">
-        <button type="submit" className="btn btn-primary" disabled={a.busy}>
-          {a.busy ? 'Saving…' : initial ? 'Save changes' : 'Create destination'}
-        </button>
-        {onCancel && (
-          <button type="button" className="btn" onClick={onCancel} disabled={a.busy}>
-            Cancel
-          </button>
-        )}
-        {onCancel && <span className="text-xs text-slate-500">Esc cancels</span>}
-      </div>
-    </form>
-  );
-}
-
-type TestState = { state: 'testing' } | { state: 'done'; ok: boolean; message: string };
-
-function TestResult({ t }: { t: TestState | undefined }) {
-  if (!t) return <span className="text-slate-500">not tested</span>;
-  if (t.state === 'testing')
-    return (
-      <span className="text-slate-600">
-        <Spinner /> Testing…
-      </span>
-    );
-  return t.ok ? (
-    <span className="text-emerald-700">
-      <span aria-hidden="true">●</span> Reachable: {t.message}
-    </span>
-  ) : (
-    <span className="text-rose-700">
-      <span aria-hidden="true">●</span> Failed: {t.message}
-    </span>
+            )}
+          </Field>
+          <div className="pt-6 text-sm sm:col-span-6">
+            <Check name="storageCommitment" defaultChecked={initial?.storageCommitment ?? false}>
+              Supports Storage Commitment (N-ACTION / N-EVENT-REPORT)
+            </Check>
+            {f.error('storageCommitment') ?? <p className="mt-1 text-xs text-slate-500">Lets exporters ask it to confirm it has kept what was sent.</p>}
+          </div>
+        </>
+      )}
+    </AdminForm>
   );
 }
 
@@ -304,19 +213,9 @@ function where(d: DestinationRow) {
 }
 
 export function DestinationsManager({ destinations, devices }: { destinations: DestinationRow[]; devices: DeviceChoice[] }) {
-  const router = useRouter();
-  const [adding, setAdding] = useState(destinations.length === 0);
-  const [editing, setEditing] = useState<string | null>(null);
-  const [deleting, setDeleting] = useState<string | null>(null);
-  const [rowError, setRowError] = useState<{ id: string; message: string } | null>(null);
-  const [tests, setTests] = useState<Record<string, TestState>>({});
+  const rows = useRowEditing(destinations.length === 0);
+  const tests = useRowTests();
   const [confirm, confirmDialog] = useConfirm();
-
-  async function test(d: DestinationRow) {
-    setTests((s) => ({ ...s, [d.id]: { state: 'testing' } }));
-    const res = await apiFetch<{ ok: boolean; message: string }>(`/destinations/${d.id}/test`, { method: 'POST' });
-    setTests((s) => ({ ...s, [d.id]: res.ok ? { state: 'done', ok: res.data.ok, message: res.data.message } : { state: 'done', ok: false, message: res.error.message } }));
-  }
 
   async function remove(d: DestinationRow) {
     const ok = await confirm({
@@ -333,40 +232,18 @@ export function DestinationsManager({ destinations, devices }: { destinations: D
       danger: true,
     });
     if (!ok) return;
-    setDeleting(d.id);
-    setRowError(null);
-    const res = await apiFetch(`/destinations/${d.id}`, { method: 'DELETE' });
-    setDeleting(null);
-    if (!res.ok) return setRowError({ id: d.id, message: res.error.message });
-    router.refresh();
+    await rows.remove(d.id, `/destinations/${d.id}`);
   }
 
   return (
     <div className="space-y-4">
       {confirmDialog}
-      <div className="flex items-center justify-between">
-        <span className="tabular-nums text-slate-500">
-          {destinations.length} {destinations.length === 1 ? 'destination' : 'destinations'}
-        </span>
-        {!adding && (
-          <button type="button" className="btn btn-primary" onClick={() => setAdding(true)}>
-            New destination
-          </button>
-        )}
-      </div>
+      <ManagerHeader count={destinations.length} one="destination" many="destinations" addLabel="New destination" onAdd={!rows.adding ? rows.startAdding : undefined} />
 
-      {adding && (
-        <section className="card p-4" aria-labelledby="add-destination-title">
-          <h2 id="add-destination-title" className="mb-3">New destination</h2>
-          <DestinationForm
-            devices={devices}
-            onDone={() => {
-              setAdding(false);
-              router.refresh();
-            }}
-            onCancel={destinations.length ? () => setAdding(false) : undefined}
-          />
-        </section>
+      {rows.adding && (
+        <AddSection id="add-destination-title" title="New destination">
+          <DestinationForm devices={devices} onDone={rows.added} onCancel={destinations.length ? rows.stopAdding : undefined} />
+        </AddSection>
       )}
 
       {destinations.length === 0 ? (
@@ -390,20 +267,10 @@ export function DestinationsManager({ destinations, devices }: { destinations: D
             </thead>
             <tbody>
               {destinations.map((d) =>
-                editing === d.id ? (
-                  <tr key={d.id}>
-                    <td colSpan={6} className="bg-sky-50/40 py-3">
-                      <DestinationForm
-                        initial={d}
-                        devices={devices}
-                        onDone={() => {
-                          setEditing(null);
-                          router.refresh();
-                        }}
-                        onCancel={() => setEditing(null)}
-                      />
-                    </td>
-                  </tr>
+                rows.editing === d.id ? (
+                  <FormRow key={d.id} colSpan={6}>
+                    <DestinationForm initial={d} devices={devices} onDone={rows.saved} onCancel={rows.cancelEdit} />
+                  </FormRow>
                 ) : (
                   <Fragment key={d.id}>
                     <tr>
@@ -418,28 +285,18 @@ export function DestinationsManager({ destinations, devices }: { destinations: D
                       <td className="text-right tabular-nums">{d.maxAssociations}</td>
                       <td className="text-right tabular-nums">{d.exporterCount}</td>
                       <td className="max-w-xs text-xs" aria-live="polite">
-                        <TestResult t={tests[d.id]} />
+                        <TestResult t={tests.of(d.id)} okLabel="Reachable" />
                       </td>
-                      <td className="whitespace-nowrap text-right">
-                        <button type="button" className="btn btn-sm" onClick={() => test(d)} disabled={tests[d.id]?.state === 'testing'} aria-label={`Test destination ${d.name}`}>
-                          {tests[d.id]?.state === 'testing' ? 'Testing…' : 'Test'}
-                        </button>{' '}
-                        <button type="button" className="btn btn-sm" onClick={() => { setRowError(null); setEditing(d.id); }} aria-label={`Edit destination ${d.name}`}>
-                          Edit
-                        </button>{' '}
-                        <button type="button" className="btn btn-sm btn-danger" onClick={() => remove(d)} disabled={deleting === d.id} aria-label={`Delete destination ${d.name}`}>
-                          {deleting === d.id ? 'Deleting…' : 'Delete'}
+                      <RowActions label={`destination ${d.name}`} onEdit={() => rows.edit(d.id)} onDelete={() => remove(d)} deleting={rows.deleting === d.id}>
+                        <button type="button" className="btn btn-sm" onClick={() => tests.test(d.id, `/destinations/${d.id}/test`)} disabled={tests.testing(d.id)} aria-label={`Test destination ${d.name}`}>
+                          {tests.testing(d.id) ? 'Testing…' : 'Test'}
                         </button>
-                      </td>
+                      </RowActions>
                     </tr>
-                    {rowError?.id === d.id && (
-                      <tr>
-                        <td colSpan={6} className="bg-rose-50/60">
-                          <p role="alert" className="text-sm text-rose-800">
-                            Could not delete “{d.name}”: {rowError.message}
-                          </p>
-                        </td>
-                      </tr>
+                    {rows.errorOf(d.id) && (
+                      <RowAlert colSpan={6}>
+                        Could not delete “{d.name}”: {rows.errorOf(d.id)}
+                      </RowAlert>
                     )}
                   </Fragment>
                 ),

@@ -1,13 +1,12 @@
 'use client';
 /** Devices: the remote DICOM nodes (a PACS, or a modality allowed to push into a pool). */
 import Link from 'next/link';
-import { useRouter } from 'next/navigation';
 import { Fragment, useState } from 'react';
 import { apiFetch, validate } from '@/components/api-client';
 import { EmptyState } from '@/components/ui';
 import { useConfirm } from '@/components/confirm-dialog';
 import { deviceInputSchema, splitAddresses, TLS_MIN_VERSIONS } from '@/lib/devices/schema';
-import { escapeCancels, FormAlert, OtherFieldErrors, str, useApiAction, useFieldBinder } from './kit';
+import { AddSection, AdminForm, Check, Field, FormFooter, FormRow, ManagerHeader, RowActions, RowAlert, str, useApiAction, useFieldBinder, useRowEditing } from './kit';
 
 export interface DeviceRow {
   id: string;
@@ -72,174 +71,139 @@ export function DeviceForm({ initial, onDone, onCancel }: { initial?: DeviceRow;
   }
 
   return (
-    <form onSubmit={onSubmit} onKeyDown={escapeCancels(onCancel)} noValidate aria-label={initial ? `Edit device ${initial.name}` : 'Add device'} className="space-y-3">
-      <div className="grid grid-cols-1 gap-3 sm:grid-cols-12">
-        <div className="sm:col-span-3">
-          <label className="label" htmlFor={f.id('name')}>Name *</label>
-          <input {...f.input('name')} defaultValue={initial?.name} autoFocus autoComplete="off" placeholder="Main PACS" />
-          {f.error('name')}
-        </div>
-        <div className="sm:col-span-2">
-          <label className="label" htmlFor={f.id('aeTitle')}>AE title *</label>
-          <input {...f.input('aeTitle', 'font-mono')} defaultValue={initial?.aeTitle} maxLength={16} autoComplete="off" spellCheck={false} placeholder="PACS_AE" />
-          {f.error('aeTitle')}
-        </div>
-        <div className="sm:col-span-3">
-          <label className="label" htmlFor={f.id('host')}>Host *</label>
-          <input {...f.input('host', 'font-mono')} defaultValue={initial?.host} autoComplete="off" spellCheck={false} placeholder="pacs.hospital.local" />
-          {f.error('host')}
-        </div>
-        <div className="sm:col-span-2">
-          <label className="label" htmlFor={f.id('port')}>Port *</label>
-          <input {...f.input('port', 'tabular-nums')} defaultValue={initial?.port ?? 104} inputMode="numeric" autoComplete="off" />
-          {f.error('port')}
-        </div>
-        <div className="flex items-end pb-1.5 sm:col-span-2">
-          <label className="flex items-center gap-2 text-sm" htmlFor={f.id('tls')}>
-            <input
-              id={f.id('tls')}
-              name="tls"
-              type="checkbox"
-              checked={tls}
-              onChange={(e) => setTls(e.currentTarget.checked)}
-              aria-controls={f.id('tls-settings')}
-              className="h-4 w-4 rounded border-slate-300"
-            />
-            DICOM over TLS
-          </label>
-        </div>
-        {/* Hidden, not removed, while TLS is off: the saved settings are kept and sent back unchanged. */}
-        <fieldset id={f.id('tls-settings')} hidden={!tls} className="grid grid-cols-1 gap-3 rounded-md border border-slate-200 p-3 sm:col-span-12 sm:grid-cols-12">
-          <legend className="px-1 text-sm font-medium">DICOM TLS</legend>
-          <div className="sm:col-span-6">
-            <label className="label" htmlFor={f.id('tlsCaCertificates')}>CA certificates (PEM)</label>
-            <textarea
-              {...f.input('tlsCaCertificates', 'font-mono text-xs')}
-              defaultValue={initial?.tlsCaCertificates}
-              rows={4}
-              spellCheck={false}
-              placeholder="-----BEGIN CERTIFICATE-----"
-              aria-describedby={[`${f.id('tlsCaCertificates')}-hint`, f.input('tlsCaCertificates')['aria-describedby']].filter(Boolean).join(' ')}
-            />
-            <p id={`${f.id('tlsCaCertificates')}-hint`} className="mt-1 text-xs text-slate-500">
+    <AdminForm
+      label={initial ? `Edit device ${initial.name}` : 'Add device'}
+      onSubmit={onSubmit}
+      onCancel={onCancel}
+      footer={<FormFooter action={a} known={KNOWN} submitLabel={initial ? 'Save changes' : 'Add device'} onCancel={onCancel} />}
+    >
+      <Field f={f} name="name" label="Name" required className="sm:col-span-3">
+        {(p) => <input {...p} defaultValue={initial?.name} autoFocus autoComplete="off" placeholder="Main PACS" />}
+      </Field>
+      <Field f={f} name="aeTitle" label="AE title" required className="sm:col-span-2" inputClassName="font-mono">
+        {(p) => <input {...p} defaultValue={initial?.aeTitle} maxLength={16} autoComplete="off" spellCheck={false} placeholder="PACS_AE" />}
+      </Field>
+      <Field f={f} name="host" label="Host" required className="sm:col-span-3" inputClassName="font-mono">
+        {(p) => <input {...p} defaultValue={initial?.host} autoComplete="off" spellCheck={false} placeholder="pacs.hospital.local" />}
+      </Field>
+      <Field f={f} name="port" label="Port" required className="sm:col-span-2" inputClassName="tabular-nums">
+        {(p) => <input {...p} defaultValue={initial?.port ?? 104} inputMode="numeric" autoComplete="off" />}
+      </Field>
+      <div className="flex items-end pb-1.5 sm:col-span-2">
+        <Check
+          className="flex items-center gap-2 text-sm"
+          inputClassName="h-4 w-4 rounded border-slate-300"
+          id={f.id('tls')}
+          name="tls"
+          checked={tls}
+          onChange={(e) => setTls(e.currentTarget.checked)}
+          aria-controls={f.id('tls-settings')}
+        >
+          DICOM over TLS
+        </Check>
+      </div>
+      {/* Hidden, not removed, while TLS is off: the saved settings are kept and sent back unchanged. */}
+      <fieldset id={f.id('tls-settings')} hidden={!tls} className="grid grid-cols-1 gap-3 rounded-md border border-slate-200 p-3 sm:col-span-12 sm:grid-cols-12">
+        <legend className="px-1 text-sm font-medium">DICOM TLS</legend>
+        <Field
+          f={f}
+          name="tlsCaCertificates"
+          label="CA certificates (PEM)"
+          className="sm:col-span-6"
+          inputClassName="font-mono text-xs"
+          hint={
+            <>
               The CA (or CAs) that issued the device&apos;s certificate. Tributary checks the device&apos;s server certificate against them, and the
               certificate it presents when it sends to Tributary&apos;s TLS port. Empty: the system&apos;s CAs outgoing, DICOM_TLS_CA incoming.
-            </p>
-            {f.error('tlsCaCertificates')}
-          </div>
-          <div className="sm:col-span-6">
-            <label className="label" htmlFor={f.id('tlsClientCertificate')}>Tributary&apos;s client certificate (PEM)</label>
-            <textarea
-              {...f.input('tlsClientCertificate', 'font-mono text-xs')}
-              defaultValue={initial?.tlsClientCertificate}
-              rows={4}
-              spellCheck={false}
-              placeholder="Empty: the certificate of DICOM_TLS_CERT"
-            />
-            {f.error('tlsClientCertificate')}
-          </div>
-          <div className="sm:col-span-6">
-            <label className="label" htmlFor={f.id('tlsClientKey')}>
+            </>
+          }
+        >
+          {(p) => <textarea {...p} defaultValue={initial?.tlsCaCertificates} rows={4} spellCheck={false} placeholder="-----BEGIN CERTIFICATE-----" />}
+        </Field>
+        <Field f={f} name="tlsClientCertificate" label="Tributary&apos;s client certificate (PEM)" className="sm:col-span-6" inputClassName="font-mono text-xs">
+          {(p) => <textarea {...p} defaultValue={initial?.tlsClientCertificate} rows={4} spellCheck={false} placeholder="Empty: the certificate of DICOM_TLS_CERT" />}
+        </Field>
+        <Field
+          f={f}
+          name="tlsClientKey"
+          label={
+            <>
               Client certificate&apos;s private key (PEM){' '}
               <span className="font-normal text-slate-500">— {initial?.tlsClientKeyState === 'set' ? 'set' : 'not set'}</span>
-            </label>
-            <textarea
-              {...f.input('tlsClientKey', 'font-mono text-xs')}
-              rows={3}
-              spellCheck={false}
-              autoComplete="off"
-              placeholder={initial?.tlsClientKeyState === 'set' ? 'Stored (never shown). Paste a new key to replace it.' : '-----BEGIN PRIVATE KEY-----'}
-            />
-            {initial?.tlsClientKeyState === 'set' && (
-              <label className="mt-1 flex items-center gap-2 text-xs" htmlFor={f.id('tlsClientKeyRemove')}>
-                <input id={f.id('tlsClientKeyRemove')} name="tlsClientKeyRemove" type="checkbox" className="h-3.5 w-3.5 rounded border-slate-300" />
-                Remove the stored key
-              </label>
-            )}
-            {f.error('tlsClientKey')}
-          </div>
-          <div className="sm:col-span-2">
-            <label className="label" htmlFor={f.id('tlsMinVersion')}>Minimum TLS</label>
-            <select {...f.input('tlsMinVersion')} defaultValue={initial?.tlsMinVersion ?? 'TLSv1.2'}>
+            </>
+          }
+          className="sm:col-span-6"
+          inputClassName="font-mono text-xs"
+        >
+          {(p) => (
+            <>
+              <textarea
+                {...p}
+                rows={3}
+                spellCheck={false}
+                autoComplete="off"
+                placeholder={initial?.tlsClientKeyState === 'set' ? 'Stored (never shown). Paste a new key to replace it.' : '-----BEGIN PRIVATE KEY-----'}
+              />
+              {initial?.tlsClientKeyState === 'set' && (
+                <Check className="mt-1 flex items-center gap-2 text-xs" inputClassName="h-3.5 w-3.5 rounded border-slate-300" id={f.id('tlsClientKeyRemove')} name="tlsClientKeyRemove">
+                  Remove the stored key
+                </Check>
+              )}
+            </>
+          )}
+        </Field>
+        <Field f={f} name="tlsMinVersion" label="Minimum TLS" className="sm:col-span-2">
+          {(p) => (
+            <select {...p} defaultValue={initial?.tlsMinVersion ?? 'TLSv1.2'}>
               {TLS_MIN_VERSIONS.map((v) => (
                 <option key={v} value={v}>
                   {v.replace('TLSv', 'TLS ')}
                 </option>
               ))}
             </select>
-            {f.error('tlsMinVersion')}
-          </div>
-          <div className="sm:col-span-4">
-            <label className="label" htmlFor={f.id('tlsCiphers')}>Allowed cipher suites</label>
-            <input
-              {...f.input('tlsCiphers', 'font-mono text-xs')}
-              defaultValue={initial?.tlsCiphers}
-              autoComplete="off"
-              spellCheck={false}
-              placeholder="Empty: OpenSSL defaults"
-            />
-            {f.error('tlsCiphers')}
-          </div>
-          <div className="sm:col-span-12">
-            <label className="flex items-center gap-2 text-sm" htmlFor={f.id('tlsRequireClientCertificate')}>
-              <input
-                id={f.id('tlsRequireClientCertificate')}
-                name="tlsRequireClientCertificate"
-                type="checkbox"
-                defaultChecked={initial?.tlsRequireClientCertificate ?? true}
-                className="h-4 w-4 rounded border-slate-300"
-              />
-              When it sends to Tributary, the device must present a certificate issued by its CA (or DICOM_TLS_CA)
-            </label>
-            {f.error('tlsRequireClientCertificate')}
-          </div>
-        </fieldset>
+          )}
+        </Field>
+        <Field f={f} name="tlsCiphers" label="Allowed cipher suites" className="sm:col-span-4" inputClassName="font-mono text-xs">
+          {(p) => <input {...p} defaultValue={initial?.tlsCiphers} autoComplete="off" spellCheck={false} placeholder="Empty: OpenSSL defaults" />}
+        </Field>
         <div className="sm:col-span-12">
-          <label className="label" htmlFor={f.id('addresses')}>Also sends from</label>
-          <input
-            {...f.input('addresses', 'font-mono')}
-            defaultValue={initial?.addresses.join(', ')}
-            autoComplete="off"
-            spellCheck={false}
-            placeholder="10.1.2.0/24, 10.1.3.7"
-            aria-describedby={[`${f.id('addresses')}-hint`, f.input('addresses')['aria-describedby']].filter(Boolean).join(' ')}
-          />
-          <p id={`${f.id('addresses')}-hint`} className="mt-1 text-xs text-slate-500">
+          <Check
+            className="flex items-center gap-2 text-sm"
+            inputClassName="h-4 w-4 rounded border-slate-300"
+            id={f.id('tlsRequireClientCertificate')}
+            name="tlsRequireClientCertificate"
+            defaultChecked={initial?.tlsRequireClientCertificate ?? true}
+          >
+            When it sends to Tributary, the device must present a certificate issued by its CA (or DICOM_TLS_CA)
+          </Check>
+          {f.error('tlsRequireClientCertificate')}
+        </div>
+      </fieldset>
+      <Field
+        f={f}
+        name="addresses"
+        label="Also sends from"
+        className="sm:col-span-12"
+        inputClassName="font-mono"
+        hint={
+          <>
             Tributary accepts images from this device only when they come from an address its host resolves to, or from one of these
             addresses or CIDR ranges (IPv4 or IPv6, separated by commas). Add them when the device sends from other nodes than the one you
             query, e.g. a PACS cluster or a NAT gateway. The AE title alone is not trusted.
-          </p>
-          {f.error('addresses')}
-        </div>
-        <div className="sm:col-span-12">
-          <label className="label" htmlFor={f.id('description')}>Description</label>
-          <input {...f.input('description')} defaultValue={initial?.description} autoComplete="off" placeholder="Where it is, who runs it, what it holds" />
-          {f.error('description')}
-        </div>
-      </div>
-      <OtherFieldErrors fields={a.fields} known={KNOWN} />
-      <FormAlert message={a.error} />
-      <div className="flex items-center gap-2">
-        <button type="submit" className="btn btn-primary" disabled={a.busy}>
-          {a.busy ? 'Saving…' : initial ? 'Save changes' : 'Add device'}
-        </button>
-        {onCancel && (
-          <button type="button" className="btn" onClick={onCancel} disabled={a.busy}>
-            Cancel
-          </button>
-        )}
-        {onCancel && <span className="text-xs text-slate-400">Esc cancels</span>}
-      </div>
-    </form>
+          </>
+        }
+      >
+        {(p) => <input {...p} defaultValue={initial?.addresses.join(', ')} autoComplete="off" spellCheck={false} placeholder="10.1.2.0/24, 10.1.3.7" />}
+      </Field>
+      <Field f={f} name="description" label="Description" className="sm:col-span-12">
+        {(p) => <input {...p} defaultValue={initial?.description} autoComplete="off" placeholder="Where it is, who runs it, what it holds" />}
+      </Field>
+    </AdminForm>
   );
 }
 
 export function DevicesManager({ devices }: { devices: DeviceRow[] }) {
-  const router = useRouter();
-  const [adding, setAdding] = useState(devices.length === 0);
-  const [editing, setEditing] = useState<string | null>(null);
-  const [deleting, setDeleting] = useState<string | null>(null);
-  const [rowError, setRowError] = useState<{ id: string; message: string } | null>(null);
+  const rows = useRowEditing(devices.length === 0);
   const [confirm, confirmDialog] = useConfirm();
 
   async function remove(d: DeviceRow) {
@@ -268,39 +232,18 @@ export function DevicesManager({ devices }: { devices: DeviceRow[] }) {
       danger: true,
     });
     if (!ok) return;
-    setDeleting(d.id);
-    setRowError(null);
-    const res = await apiFetch(`/devices/${d.id}`, { method: 'DELETE' });
-    setDeleting(null);
-    if (!res.ok) return setRowError({ id: d.id, message: res.error.message });
-    router.refresh();
+    await rows.remove(d.id, `/devices/${d.id}`);
   }
 
   return (
     <div className="space-y-4">
       {confirmDialog}
-      <div className="flex items-center justify-between">
-        <span className="text-slate-500 tabular-nums">
-          {devices.length} {devices.length === 1 ? 'device' : 'devices'}
-        </span>
-        {!adding && (
-          <button type="button" className="btn btn-primary" onClick={() => setAdding(true)}>
-            Add device
-          </button>
-        )}
-      </div>
+      <ManagerHeader count={devices.length} one="device" many="devices" addLabel="Add device" onAdd={!rows.adding ? rows.startAdding : undefined} />
 
-      {adding && (
-        <section className="card p-4" aria-labelledby="add-device-title">
-          <h2 id="add-device-title" className="mb-3">Add a device</h2>
-          <DeviceForm
-            onDone={() => {
-              setAdding(false);
-              router.refresh();
-            }}
-            onCancel={devices.length ? () => setAdding(false) : undefined}
-          />
-        </section>
+      {rows.adding && (
+        <AddSection id="add-device-title" title="Add a device">
+          <DeviceForm onDone={rows.added} onCancel={devices.length ? rows.stopAdding : undefined} />
+        </AddSection>
       )}
 
       {devices.length === 0 ? (
@@ -325,19 +268,10 @@ export function DevicesManager({ devices }: { devices: DeviceRow[] }) {
             </thead>
             <tbody>
               {devices.map((d) =>
-                editing === d.id ? (
-                  <tr key={d.id}>
-                    <td colSpan={7} className="bg-sky-50/40 py-3">
-                      <DeviceForm
-                        initial={d}
-                        onDone={() => {
-                          setEditing(null);
-                          router.refresh();
-                        }}
-                        onCancel={() => setEditing(null)}
-                      />
-                    </td>
-                  </tr>
+                rows.editing === d.id ? (
+                  <FormRow key={d.id} colSpan={7}>
+                    <DeviceForm initial={d} onDone={rows.saved} onCancel={rows.cancelEdit} />
+                  </FormRow>
                 ) : (
                   <Fragment key={d.id}>
                     <tr>
@@ -365,23 +299,12 @@ export function DevicesManager({ devices }: { devices: DeviceRow[] }) {
                         )}
                         {d.pools > 0 && <span className="block text-xs text-slate-500">sends to {d.pools} {d.pools === 1 ? 'pool' : 'pools'}</span>}
                       </td>
-                      <td className="whitespace-nowrap text-right">
-                        <button type="button" className="btn btn-sm" onClick={() => { setRowError(null); setEditing(d.id); }}>
-                          Edit
-                        </button>{' '}
-                        <button type="button" className="btn btn-sm btn-danger" onClick={() => remove(d)} disabled={deleting === d.id}>
-                          {deleting === d.id ? 'Deleting…' : 'Delete'}
-                        </button>
-                      </td>
+                      <RowActions onEdit={() => rows.edit(d.id)} onDelete={() => remove(d)} deleting={rows.deleting === d.id} />
                     </tr>
-                    {rowError?.id === d.id && (
-                      <tr>
-                        <td colSpan={7} className="bg-rose-50/60">
-                          <p role="alert" className="text-sm text-rose-800">
-                            Could not delete “{d.name}”: {rowError.message}
-                          </p>
-                        </td>
-                      </tr>
+                    {rows.errorOf(d.id) && (
+                      <RowAlert colSpan={7}>
+                        Could not delete “{d.name}”: {rows.errorOf(d.id)}
+                      </RowAlert>
                     )}
                   </Fragment>
                 ),

@@ -6,10 +6,9 @@
  * auto-export and enabled. The overrides are write-only ("set" / "not set").
  */
 import Link from 'next/link';
-import { useRouter } from 'next/navigation';
 import { Fragment, useState } from 'react';
 import { apiFetch, validate } from '@/components/api-client';
-import { escapeCancels, FormAlert, OtherFieldErrors, str, useApiAction, useFieldBinder } from '@/components/admin/kit';
+import { AddSection, AdminForm, Check, clearsFieldErrors, Field, FormFooter, FormRow, ManagerHeader, RowActions, RowAlert, SecretField, str, TrustAllCheck, useApiAction, useFieldBinder, useRowEditing } from '@/components/admin/kit';
 import { useConfirm } from '@/components/confirm-dialog';
 import { EmptyState } from '@/components/ui';
 import { exporterInputSchema, TRANSFER_SYNTAX_KEYWORDS } from '@/lib/exports/schema';
@@ -51,7 +50,7 @@ const KNOWN = [
 
 const UID_NAMES = Object.fromEntries(Object.entries(TRANSFER_SYNTAX_KEYWORDS).map(([k, v]) => [v, k]));
 
-function ExporterForm({ poolId, initial, destinations, onDone, onCancel }: { poolId: string; initial?: ExporterRow; destinations: DestinationChoice[]; onDone: () => void; onCancel?: () => void }) {
+export function ExporterForm({ poolId, initial, destinations, onDone, onCancel }: { poolId: string; initial?: ExporterRow; destinations: DestinationChoice[]; onDone: () => void; onCancel?: () => void }) {
   const a = useApiAction();
   const f = useFieldBinder(a.fields);
   const [destId, setDestId] = useState(initial?.destination.id ?? (destinations.length === 1 ? destinations[0].id : ''));
@@ -99,16 +98,19 @@ function ExporterForm({ poolId, initial, destinations, onDone, onCancel }: { poo
   const secretField = mode === 'bearer' ? 'bearerToken' : 'basicAuth';
 
   return (
-    <form onSubmit={onSubmit} onKeyDown={escapeCancels(onCancel)} noValidate aria-label={initial ? `Edit exporter ${initial.name}` : 'Create exporter'} className="space-y-3">
-      <div className="grid grid-cols-1 gap-3 sm:grid-cols-12">
-        <div className="sm:col-span-4">
-          <label className="label" htmlFor={f.id('name')}>Name *</label>
-          <input {...f.input('name')} defaultValue={initial?.name} autoFocus autoComplete="off" placeholder="Group archive" />
-          {f.error('name')}
-        </div>
-        <div className="sm:col-span-8">
-          <label className="label" htmlFor={f.id('destinationId')}>Destination *</label>
-          <select {...f.input('destinationId')} value={destId} onChange={(e) => setDestId(e.target.value)}>
+    <AdminForm
+      label={initial ? `Edit exporter ${initial.name}` : 'Create exporter'}
+      onSubmit={onSubmit}
+      onCancel={onCancel}
+      onChange={clearsFieldErrors(a, f)}
+      footer={<FormFooter action={a} known={KNOWN} submitLabel={initial ? 'Save changes' : 'Create exporter'} onCancel={onCancel} />}
+    >
+      <Field f={f} name="name" label="Name" required className="sm:col-span-4">
+        {(p) => <input {...p} defaultValue={initial?.name} autoFocus autoComplete="off" placeholder="Group archive" />}
+      </Field>
+      <Field f={f} name="destinationId" label="Destination" required className="sm:col-span-8" help="Destinations are registered by an administrator.">
+        {(p) => (
+          <select {...p} value={destId} onChange={(e) => setDestId(e.target.value)}>
             <option value="">Choose…</option>
             {destinations.map((d) => (
               <option key={d.id} value={d.id}>
@@ -116,129 +118,138 @@ function ExporterForm({ poolId, initial, destinations, onDone, onCancel }: { poo
               </option>
             ))}
           </select>
-          {f.error('destinationId') ?? <p className="mt-1 text-xs text-slate-500">Destinations are registered by an administrator.</p>}
-        </div>
-        <div className="sm:col-span-3">
-          <label className="label" htmlFor={f.id('concurrency')}>{web ? 'Requests in flight *' : 'Associations in flight *'}</label>
-          <input {...f.input('concurrency', 'tabular-nums')} type="number" min={1} max={16} defaultValue={initial?.concurrency ?? 1} />
-          {f.error('concurrency') ?? <p className="mt-1 text-xs text-slate-500">Per export, 1–16 (the destination caps the total).</p>}
-        </div>
-        <div className="sm:col-span-3">
-          <label className="label" htmlFor={f.id('instancesPerRequest')}>{web ? 'Instances per request *' : 'Instances per association *'}</label>
-          <input {...f.input('instancesPerRequest', 'tabular-nums')} type="number" min={1} max={1000} defaultValue={initial?.instancesPerRequest ?? 1} />
-          {f.error('instancesPerRequest') ?? <p className="mt-1 text-xs text-slate-500">1–1000.</p>}
-        </div>
-        <div className="sm:col-span-6">
-          <label className="label" htmlFor={f.id('transferSyntaxes')}>Accepted transfer syntaxes</label>
+        )}
+      </Field>
+      <Field
+        f={f}
+        name="concurrency"
+        label={web ? 'Requests in flight' : 'Associations in flight'}
+        required
+        className="sm:col-span-3"
+        inputClassName="tabular-nums"
+        help="Per export, 1–16 (the destination caps the total)."
+      >
+        {(p) => <input {...p} type="number" min={1} max={16} defaultValue={initial?.concurrency ?? 1} />}
+      </Field>
+      <Field
+        f={f}
+        name="instancesPerRequest"
+        label={web ? 'Instances per request' : 'Instances per association'}
+        required
+        className="sm:col-span-3"
+        inputClassName="tabular-nums"
+        help="1–1000."
+      >
+        {(p) => <input {...p} type="number" min={1} max={1000} defaultValue={initial?.instancesPerRequest ?? 1} />}
+      </Field>
+      <Field
+        f={f}
+        name="transferSyntaxes"
+        label="Accepted transfer syntaxes"
+        className="sm:col-span-6"
+        inputClassName="font-mono"
+        help={
+          <>
+            UIDs or keywords, comma-separated (e.g. <code>ExplicitVRLittleEndian, JPEGBaseline8Bit</code>). Empty: send as stored. Otherwise an instance stored in another
+            syntax is decompressed to Explicit VR Little Endian where possible, else it fails with the reason.
+          </>
+        }
+      >
+        {(p) => (
           <input
-            {...f.input('transferSyntaxes', 'font-mono')}
+            {...p}
             defaultValue={(initial?.transferSyntaxes ?? []).map((u) => UID_NAMES[u] ?? u).join(', ')}
             placeholder="(as stored)"
             autoComplete="off"
             spellCheck={false}
           />
-          {f.error('transferSyntaxes') ?? (
-            <p className="mt-1 text-xs text-slate-500">
-              UIDs or keywords, comma-separated (e.g. <code>ExplicitVRLittleEndian, JPEGBaseline8Bit</code>). Empty: send as stored. Otherwise an instance stored in another
-              syntax is decompressed to Explicit VR Little Endian where possible, else it fails with the reason.
-            </p>
-          )}
-        </div>
-        {web && dest && (
-          <>
-            <fieldset className="space-y-1 text-sm sm:col-span-6">
-              <legend className="label">STOW-RS</legend>
-              <label className="flex items-center gap-2">
-                <input type="checkbox" name="chunked" defaultChecked={initial?.chunked ?? false} /> Chunked transfer encoding (no Content-Length)
-              </label>
-              {f.error('chunked')}
-              <label className="flex items-center gap-2">
-                <input type="checkbox" name="allowAnyHostname" defaultChecked={initial?.allowAnyHostname ?? false} /> Allow any host name on the certificate
-              </label>
-              {f.error('allowAnyHostname')}
-              <label className="flex items-center gap-2">
-                <input type="checkbox" name="disableTrustManager" checked={trustAll} onChange={(e) => setTrustAll(e.target.checked)} /> Disable certificate checks
-                (disable-trust-manager)
-              </label>
-              {trustAll && (
-                <p role="alert" className="rounded border border-amber-300 bg-amber-50 px-2 py-1 text-xs text-amber-900">
+        )}
+      </Field>
+      {web && dest && (
+        <>
+          <fieldset className="space-y-1 text-sm sm:col-span-6">
+            <legend className="label">STOW-RS</legend>
+            <Check name="chunked" defaultChecked={initial?.chunked ?? false}>
+              Chunked transfer encoding (no Content-Length)
+            </Check>
+            {f.error('chunked')}
+            <Check name="allowAnyHostname" defaultChecked={initial?.allowAnyHostname ?? false}>
+              Allow any host name on the certificate
+            </Check>
+            {f.error('allowAnyHostname')}
+            <TrustAllCheck
+              name="disableTrustManager"
+              checked={trustAll}
+              onChange={setTrustAll}
+              warning={
+                <>
                   Warning: any server on the network path can pose as the destination and receive this pool’s studies and the credentials. The connection is
                   encrypted but not authenticated. Use only for a test, never for real research data.
-                </p>
-              )}
-              {f.error('disableTrustManager')}
-            </fieldset>
-            <div className="sm:col-span-3">
-              <label className="label" htmlFor={f.id('authMode')}>Authentication</label>
-              <select id={f.id('authMode')} className="input" value={mode} onChange={(e) => setMode(e.target.value as AuthMode)}>
-                <option value="destination">The destination’s</option>
-                <option value="bearer">Bearer token (override)</option>
-                <option value="basic">Basic auth (override)</option>
-              </select>
-            </div>
-            {mode !== 'destination' && (
-              <div className="sm:col-span-3">
-                <label className="label" htmlFor={f.id(secretField)}>{mode === 'bearer' ? 'Bearer token *' : 'user:password *'}</label>
-                <input
-                  {...f.input(secretField)}
-                  name="overrideSecret"
-                  type="password"
-                  autoComplete="new-password"
-                  placeholder={secretState === 'set' ? 'set — leave empty to keep' : ''}
-                />
-                {f.error(secretField) ?? <p className="mt-1 text-xs text-slate-500">Stored encrypted; never shown again ({secretState === 'set' ? 'set' : 'not set'}).</p>}
-              </div>
-            )}
-          </>
-        )}
-        {!web && dest && (
-          <div className="pt-1 text-sm sm:col-span-6">
-            <label className="flex items-center gap-2">
-              <input type="checkbox" name="storageCommitment" defaultChecked={initial?.storageCommitment ?? false} disabled={!dest.storageCommitment} /> Ask for storage
-              commitment
-            </label>
-            {f.error('storageCommitment') ?? (
-              <p className="mt-1 text-xs text-slate-500">
-                {dest.storageCommitment ? 'The destination confirms it has kept each instance; the receipt records it.' : 'This destination does not offer storage commitment.'}
-              </p>
-            )}
+                </>
+              }
+            >
+              Disable certificate checks (disable-trust-manager)
+            </TrustAllCheck>
+            {f.error('disableTrustManager')}
+          </fieldset>
+          <div className="sm:col-span-3">
+            <label className="label" htmlFor={f.id('authMode')}>Authentication</label>
+            <select id={f.id('authMode')} className="input" value={mode} onChange={(e) => setMode(e.target.value as AuthMode)}>
+              <option value="destination">The destination’s</option>
+              <option value="bearer">Bearer token (override)</option>
+              <option value="basic">Basic auth (override)</option>
+            </select>
           </div>
-        )}
-        <div className="sm:col-span-6">
-          <label className="label" htmlFor={f.id('schedule')}>Schedule</label>
-          <input {...f.input('schedule', 'font-mono')} defaultValue={initial?.schedule ?? ''} autoComplete="off" spellCheck={false} placeholder="hour=18-6 dayOfWeek=*" />
-          {f.error('schedule') ?? (
+          {mode !== 'destination' && (
+            <SecretField
+              f={f}
+              name={secretField}
+              inputName="overrideSecret"
+              label={mode === 'bearer' ? 'Bearer token' : 'user:password'}
+              state={secretState}
+              className="sm:col-span-3"
+            />
+          )}
+        </>
+      )}
+      {!web && dest && (
+        <div className="pt-1 text-sm sm:col-span-6">
+          <Check name="storageCommitment" defaultChecked={initial?.storageCommitment ?? false} disabled={!dest.storageCommitment}>
+            Ask for storage commitment
+          </Check>
+          {f.error('storageCommitment') ?? (
             <p className="mt-1 text-xs text-slate-500">
-              Empty: any time. Otherwise exports wait for the window, e.g. <code className="font-mono">hour=18-6 dayOfWeek=*</code> (hours 0–23, days 0–6, 0 = Sunday).
+              {dest.storageCommitment ? 'The destination confirms it has kept each instance; the receipt records it.' : 'This destination does not offer storage commitment.'}
             </p>
           )}
         </div>
-        <fieldset className="space-y-1 text-sm sm:col-span-6">
-          <legend className="label">When</legend>
-          <label className="flex items-center gap-2">
-            <input type="checkbox" name="autoExport" defaultChecked={initial?.autoExport ?? false} /> Export every new study automatically
-          </label>
-          {f.error('autoExport')}
-          <label className="flex items-center gap-2">
-            <input type="checkbox" name="enabled" defaultChecked={initial?.enabled ?? true} /> Enabled (members can export with it)
-          </label>
-          {f.error('enabled')}
-        </fieldset>
-      </div>
-      <OtherFieldErrors fields={a.fields} known={KNOWN} />
-      <FormAlert message={a.error} />
-      <div className="flex items-center gap-2">
-        <button type="submit" className="btn btn-primary" disabled={a.busy}>
-          {a.busy ? 'Saving…' : initial ? 'Save changes' : 'Create exporter'}
-        </button>
-        {onCancel && (
-          <button type="button" className="btn" onClick={onCancel} disabled={a.busy}>
-            Cancel
-          </button>
-        )}
-        {onCancel && <span className="text-xs text-slate-500">Esc cancels</span>}
-      </div>
-    </form>
+      )}
+      <Field
+        f={f}
+        name="schedule"
+        label="Schedule"
+        className="sm:col-span-6"
+        inputClassName="font-mono"
+        help={
+          <>
+            Empty: any time. Otherwise exports wait for the window, e.g. <code className="font-mono">hour=18-6 dayOfWeek=*</code> (hours 0–23, days 0–6, 0 = Sunday).
+          </>
+        }
+      >
+        {(p) => <input {...p} defaultValue={initial?.schedule ?? ''} autoComplete="off" spellCheck={false} placeholder="hour=18-6 dayOfWeek=*" />}
+      </Field>
+      <fieldset className="space-y-1 text-sm sm:col-span-6">
+        <legend className="label">When</legend>
+        <Check name="autoExport" defaultChecked={initial?.autoExport ?? false}>
+          Export every new study automatically
+        </Check>
+        {f.error('autoExport')}
+        <Check name="enabled" defaultChecked={initial?.enabled ?? true}>
+          Enabled (members can export with it)
+        </Check>
+        {f.error('enabled')}
+      </fieldset>
+    </AdminForm>
   );
 }
 
@@ -254,11 +265,7 @@ function settingsOf(x: ExporterRow): string[] {
 }
 
 export function ExportersManager({ poolId, exporters, destinations }: { poolId: string; exporters: ExporterRow[]; destinations: DestinationChoice[] }) {
-  const router = useRouter();
-  const [adding, setAdding] = useState(exporters.length === 0 && destinations.length > 0);
-  const [editing, setEditing] = useState<string | null>(null);
-  const [deleting, setDeleting] = useState<string | null>(null);
-  const [rowError, setRowError] = useState<{ id: string; message: string } | null>(null);
+  const rows = useRowEditing(exporters.length === 0 && destinations.length > 0);
   const [confirm, confirmDialog] = useConfirm();
 
   async function remove(x: ExporterRow) {
@@ -274,50 +281,27 @@ export function ExportersManager({ poolId, exporters, destinations }: { poolId: 
       danger: true,
     });
     if (!ok) return;
-    setDeleting(x.id);
-    setRowError(null);
-    const res = await apiFetch(`/pools/${poolId}/exporters/${x.id}`, { method: 'DELETE' });
-    setDeleting(null);
-    if (!res.ok) return setRowError({ id: x.id, message: res.error.message });
-    router.refresh();
+    await rows.remove(x.id, `/pools/${poolId}/exporters/${x.id}`);
   }
 
   return (
     <div className="space-y-4">
       {confirmDialog}
-      <div className="flex items-center justify-between">
-        <span className="tabular-nums text-slate-500">
-          {exporters.length} {exporters.length === 1 ? 'exporter' : 'exporters'}
-        </span>
-        {!adding && destinations.length > 0 && (
-          <button type="button" className="btn btn-primary" onClick={() => setAdding(true)}>
-            New exporter
-          </button>
-        )}
-      </div>
+      <ManagerHeader count={exporters.length} one="exporter" many="exporters" addLabel="New exporter" onAdd={!rows.adding && destinations.length > 0 ? rows.startAdding : undefined} />
       {destinations.length === 0 && (
         <EmptyState title="No destination to export to yet">
           An administrator registers the archives studies may be sent to (a DICOMweb server or a DICOM device). Ask them to add your group’s archive on the
           Destinations page; then set up an exporter here.
         </EmptyState>
       )}
-      {adding && (
-        <section className="card p-4" aria-labelledby="add-exporter-title">
-          <h2 id="add-exporter-title" className="mb-3">New exporter</h2>
-          <ExporterForm
-            poolId={poolId}
-            destinations={destinations}
-            onDone={() => {
-              setAdding(false);
-              router.refresh();
-            }}
-            onCancel={exporters.length ? () => setAdding(false) : undefined}
-          />
-        </section>
+      {rows.adding && (
+        <AddSection id="add-exporter-title" title="New exporter">
+          <ExporterForm poolId={poolId} destinations={destinations} onDone={rows.added} onCancel={exporters.length ? rows.stopAdding : undefined} />
+        </AddSection>
       )}
       {exporters.length === 0
         ? destinations.length > 0 &&
-          !adding && (
+          !rows.adding && (
             <EmptyState title="No exporter yet">
               An exporter lets the pool’s members send studies to one destination, on demand or automatically as studies arrive.
             </EmptyState>
@@ -337,21 +321,10 @@ export function ExportersManager({ poolId, exporters, destinations }: { poolId: 
               </thead>
               <tbody>
                 {exporters.map((x) =>
-                  editing === x.id ? (
-                    <tr key={x.id}>
-                      <td colSpan={6} className="bg-sky-50/40 py-3">
-                        <ExporterForm
-                          poolId={poolId}
-                          initial={x}
-                          destinations={destinations}
-                          onDone={() => {
-                            setEditing(null);
-                            router.refresh();
-                          }}
-                          onCancel={() => setEditing(null)}
-                        />
-                      </td>
-                    </tr>
+                  rows.editing === x.id ? (
+                    <FormRow key={x.id} colSpan={6}>
+                      <ExporterForm poolId={poolId} initial={x} destinations={destinations} onDone={rows.saved} onCancel={rows.cancelEdit} />
+                    </FormRow>
                   ) : (
                     <Fragment key={x.id}>
                       <tr>
@@ -369,23 +342,12 @@ export function ExportersManager({ poolId, exporters, destinations }: { poolId: 
                           {x.autoExport && <span className="block text-slate-600">every new study</span>}
                         </td>
                         <td>{x.enabled ? <span className="badge bg-emerald-100 text-emerald-800">enabled</span> : <span className="badge bg-slate-200 text-slate-700">disabled</span>}</td>
-                        <td className="whitespace-nowrap text-right">
-                          <button type="button" className="btn btn-sm" onClick={() => { setRowError(null); setEditing(x.id); }} aria-label={`Edit exporter ${x.name}`}>
-                            Edit
-                          </button>{' '}
-                          <button type="button" className="btn btn-sm btn-danger" onClick={() => remove(x)} disabled={deleting === x.id} aria-label={`Delete exporter ${x.name}`}>
-                            {deleting === x.id ? 'Deleting…' : 'Delete'}
-                          </button>
-                        </td>
+                        <RowActions label={`exporter ${x.name}`} onEdit={() => rows.edit(x.id)} onDelete={() => remove(x)} deleting={rows.deleting === x.id} />
                       </tr>
-                      {rowError?.id === x.id && (
-                        <tr>
-                          <td colSpan={6} className="bg-rose-50/60">
-                            <p role="alert" className="text-sm text-rose-800">
-                              Could not delete “{x.name}”: {rowError.message}
-                            </p>
-                          </td>
-                        </tr>
+                      {rows.errorOf(x.id) && (
+                        <RowAlert colSpan={6}>
+                          Could not delete “{x.name}”: {rows.errorOf(x.id)}
+                        </RowAlert>
                       )}
                     </Fragment>
                   ),

@@ -113,6 +113,9 @@ test('an admin adds a destination, the owner an exporter, a researcher exports a
   await ef.getByRole('button', { name: 'Create exporter' }).click();
   await expect(ef.getByText('At least 1')).toBeVisible();
   await ef.getByLabel('Requests in flight *').fill('2');
+  // A field's message goes as soon as the field changes, not at the next submit.
+  await expect(ef.getByText('At least 1')).toHaveCount(0);
+  await expect(ef.getByLabel('Requests in flight *')).not.toHaveAttribute('aria-invalid', 'true');
   // Disabling certificate checks shows why not to.
   await ef.getByLabel(/Disable certificate checks/).check();
   await expect(ef.getByRole('alert')).toContainText('any server on the network path can pose as the destination');
