@@ -1,6 +1,6 @@
 /**
  * The bytes of a C-FIND for lib/dicom/cfind-client.ts: the C-FIND-RQ command set, the study-level
- * identifier (the very bytes dcmjs-dimse's CFindRequest.createStudyFindRequest sent), the fields
+ * identifier (our keys only, encoded as dcmjs-dimse encoded them), the fields
  * of a C-FIND-RSP command we look at, and the decoding of a pending response's identifier (the
  * same decoder dcmjs-dimse's Dataset used through lib/dicom/patch.ts: fast-dataset for
  * ASCII / ISO_IR 100 / ISO_IR 192, dcmjs for any other character set).
@@ -12,27 +12,15 @@ import { fastEncode } from './fast-dataset';
 
 const { Dataset } = dimse;
 
-/** The keys dcmjs-dimse's createStudyFindRequest puts in every study-level identifier. */
-const STUDY_DEFAULTS: Readonly<Record<string, unknown>> = Object.freeze({
-  PatientID: '',
-  PatientName: '',
-  IssuerOfPatientID: '',
-  PatientSex: '',
-  PatientBirthDate: '',
-  StudyInstanceUID: '',
-  ModalitiesInStudy: '',
-  StudyID: '',
-  AccessionNumber: '',
-  StudyDate: '',
-  StudyTime: '',
-  StudyDescription: '',
-  NumberOfStudyRelatedSeries: '',
-  NumberOfStudyRelatedInstances: '',
-});
-
-/** A study-level C-FIND identifier in `transferSyntaxUid`, as dcmjs-dimse encoded it. */
+/**
+ * A study-level C-FIND identifier in `transferSyntaxUid`: exactly the keys given (matching keys
+ * and the return keys we read) and QueryRetrieveLevel. dcmjs-dimse's createStudyFindRequest also
+ * asked for IssuerOfPatientID, PatientSex and StudyID, which nothing reads; a PACS may have to
+ * open stored files for keys outside its index (Orthanc does for IssuerOfPatientID), so they
+ * are no longer requested. Encoded by the same codec dcmjs-dimse's patched Dataset used.
+ */
 export function studyIdentifier(keys: Record<string, unknown>, transferSyntaxUid: string): Buffer {
-  const elements: Record<string, unknown> = { ...STUDY_DEFAULTS, ...keys, QueryRetrieveLevel: 'STUDY' };
+  const elements: Record<string, unknown> = { ...keys, QueryRetrieveLevel: 'STUDY' };
   return fastEncode(elements, transferSyntaxUid) ?? new Dataset(elements, transferSyntaxUid).getDenaturalizedDataset();
 }
 

@@ -1,7 +1,8 @@
 /**
  * Our C-FIND bytes (lib/dicom/cfind-codec.ts, lib/dicom/cfind-client.ts) against what
- * dcmjs-dimse produced and what DCMTK reads: the C-FIND-RQ command and the study identifier are
- * the same bytes dcmjs-dimse sent, DCMTK's dcmdump reads them as the keys we meant, response
+ * dcmjs-dimse produced and what DCMTK reads: the C-FIND-RQ command is the one dcmjs-dimse sent,
+ * the study identifier is dcmjs's encoding of our keys (dcmjs-dimse's unused defaults left out),
+ * DCMTK's dcmdump reads them as the keys we meant, response
  * commands are read as dcmjs-dimse reads them, identifiers in several character sets decode to
  * the right names, and messages are cut to the peer's max PDU.
  */
@@ -27,7 +28,12 @@ const queries: Record<string, string>[] = [
   { PatientID: 'MRN8', StudyDescription: '*Thorax Übersicht*', SpecificCharacterSet: 'ISO_IR 192' },
 ];
 
-/** What dcmjs-dimse sent as the identifier of createStudyFindRequest(keys) with `ts` accepted. */
+/** dcmjs's encoding (through dcmjs-dimse's Dataset) of the same keys at study level. */
+function dcmjsIdentifier(keys: Record<string, string>, ts: string): Buffer {
+  return new Dataset({ ...keys, QueryRetrieveLevel: 'STUDY' }, ts).getDenaturalizedDataset();
+}
+
+/** What dcmjs-dimse's createStudyFindRequest sent: the same keys plus its own defaults. */
 function dcmjsDimseIdentifier(keys: Record<string, string>, ts: string): Buffer {
   const req = requests.CFindRequest.createStudyFindRequest(keys);
   return new Dataset(req.getDataset()!.getElements(), ts).getDenaturalizedDataset();
@@ -47,8 +53,16 @@ function dcmdump(buf: Buffer, ts: string): string {
 describe('C-FIND request bytes', () => {
   for (const ts of [IMPLICIT, EXPLICIT]) {
     const name = ts === IMPLICIT ? 'implicit' : 'explicit';
-    it(`identifier: the bytes dcmjs-dimse sent (${name} VR LE)`, () => {
-      for (const q of queries) expect(studyIdentifier(q, ts).toString('hex')).toBe(dcmjsDimseIdentifier(q, ts).toString('hex'));
+    it(`identifier: our keys as dcmjs encodes them, without the defaults dcmjs-dimse added (${name} VR LE)`, () => {
+      for (const q of queries) expect(studyIdentifier(q, ts).toString('hex')).toBe(dcmjsIdentifier(q, ts).toString('hex'));
+      // dcmjs-dimse asked for three keys nothing reads (a PACS may open files to answer them).
+      const before = dcmdump(dcmjsDimseIdentifier(queries[0], ts), ts);
+      const now = dcmdump(studyIdentifier(queries[0], ts), ts);
+      for (const tag of ['(0010,0021)', '(0010,0040)', '(0020,0010)']) {
+        expect(before).toContain(tag);
+        expect(now).not.toContain(tag);
+      }
+      expect(now.match(/^\(/gm)?.length).toBe(before.match(/^\(/gm)!.length - 3);
     });
 
     it(`identifier: DCMTK reads the keys we meant (${name} VR LE)`, () => {
@@ -58,7 +72,8 @@ describe('C-FIND request bytes', () => {
       expect(out).toMatch(/\(0008,0061\) CS \[CT\\MR\]/);
       expect(out).toMatch(/\(0008,0020\) DA \[20200101-20201231\]/);
       expect(out).toMatch(/\(0020,000d\) UI \[1\.2\.3\.4\]/);
-      expect(out).toMatch(/\(0010,0010\) PN \(no value available\)/);
+      expect(out).toMatch(/\(0008,0030\) TM \(no value available\)/);
+      expect(out).not.toMatch(/\(0010,0010\)/);
       expect(out).not.toMatch(/error|warn/i);
       const utf8 = dcmdump(studyIdentifier(queries[2], ts), ts);
       expect(utf8).toMatch(/\(0008,0005\) CS \[ISO_IR 192\]/);
