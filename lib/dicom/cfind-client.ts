@@ -237,7 +237,9 @@ export function runFinds(peer: FindPeer, callingAe: string, count: number, opts:
       } catch {
         // Unencodable (not expected: the caller validated the keys): unanswered, like a request
         // dcmjs-dimse could not send.
-        opts.onAnswer(current, answer, ts);
+        const skipped = current;
+        current = -1;
+        opts.onAnswer(skipped, answer, ts);
         return sendNext();
       }
       socket.write(pDataMessage(cfindCommand(opts.sopClassUid, messageId), dataset, maxPdu));

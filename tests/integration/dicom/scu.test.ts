@@ -182,6 +182,23 @@ describe('C-FIND', () => {
     }
   });
 
+  it('classifies a refused port, a silent peer and a peer that hangs up as before', async () => {
+    const port = await freePort();
+    await expectDicomError(findStudies({ aeTitle: 'PACS', host: '127.0.0.1', port }, QUERY_AE, { patientId: 'X' }), 'refused', new RegExp(`Connection refused by 127\\.0\\.0\\.1:${port}`));
+    await expect(findStudiesMany({ aeTitle: 'PACS', host: '127.0.0.1', port }, QUERY_AE, [{ patientId: 'X' }])).rejects.toMatchObject({ reason: 'refused' });
+    const silent = net.createServer(() => undefined);
+    const hangUp = net.createServer((s) => s.destroy());
+    await Promise.all([silent, hangUp].map((srv) => new Promise<void>((r) => srv.listen(0, '127.0.0.1', r))));
+    const portOf = (srv: net.Server) => (srv.address() as net.AddressInfo).port;
+    try {
+      await expectDicomError(findStudies({ aeTitle: 'PACS', host: '127.0.0.1', port: portOf(silent) }, QUERY_AE, { patientId: 'X' }, { connectTimeoutMs: 400 }), 'timeout', /did not answer/);
+      await expectDicomError(findStudies({ aeTitle: 'PACS', host: '127.0.0.1', port: portOf(hangUp) }, QUERY_AE, { patientId: 'X' }), 'aborted', /without answering the association request/);
+    } finally {
+      silent.close();
+      hangUp.close();
+    }
+  });
+
   it('explains a PACS that does not let this AE query', async () => {
     await expectDicomError(findStudies(peer, 'STRANGER', { patientId: corpus.patients[0].patientId }), 'aborted', /STRANGER.*allowed to query/);
   });
