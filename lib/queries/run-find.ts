@@ -128,12 +128,21 @@ export async function runFind(queryId: string, claim: string, opts: { isFinalAtt
     if (a) await a.catch(() => undefined);
   };
   try {
+    // The first chunk is claimed while the query turns RUNNING; its status was read just above,
+    // so the first round needs no cancel check.
+    ahead = claimChunk(queryId, claim, []);
+    ahead.catch(() => undefined);
     await db.query.updateMany({ where: { id: q.id, status: 'PENDING' }, data: { status: 'RUNNING' } });
+    let first = true;
     for (;;) {
       // The slot (a batch gives its slot back between chunks: a coordinator's single query
       // waiting for one, even with a cap of one, gets in, and this job goes on when a slot is
       // free again) and the cancel check, in parallel.
-      const [got, fresh]: [Lease | null, { status: string } | null] = await Promise.all([lease ?? acquire(), db.query.findUnique({ where: { id: queryId }, select: { status: true } })]);
+      const current: Lease | null = lease;
+      const [got, fresh]: [Lease | null, { status: string } | null] = first
+        ? [current, { status: q.status }]
+        : await Promise.all([current ?? acquire(), db.query.findUnique({ where: { id: queryId }, select: { status: true } })]);
+      first = false;
       lease = got;
       if (!lease || fresh?.status === 'CANCELLED') {
         await Promise.all([settleWrite(), dropAhead()]);
