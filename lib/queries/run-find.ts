@@ -117,24 +117,40 @@ export async function runFind(queryId: string, claim: string, opts: { isFinalAtt
     writing = null;
     if (w) await w.done;
   };
+  // The next chunk is claimed while the PACS answers this one, so the association's next
+  // round starts without waiting for PostgreSQL. Rows claimed ahead stay RUNNING under this
+  // job's claim whatever happens next (capacity wait, error, crash): its next run, or its
+  // retry, claims them first; a cancel marks them CANCELLED like any waiting row.
+  let ahead: Promise<ClaimedRow[]> | null = null;
+  const dropAhead = async () => {
+    const a = ahead;
+    ahead = null;
+    if (a) await a.catch(() => undefined);
+  };
   try {
+    // The first chunk is claimed while the query turns RUNNING; its status was read just above,
+    // so the first round needs no cancel check.
+    ahead = claimChunk(queryId, claim, []);
+    ahead.catch(() => undefined);
     await db.query.updateMany({ where: { id: q.id, status: 'PENDING' }, data: { status: 'RUNNING' } });
+    let first = true;
     for (;;) {
-      if (!lease) {
-        // A batch gives its slot back between chunks: a coordinator's single query waiting for
-        // one (even with a cap of one) gets in, and this job goes on when a slot is free again.
-        lease = await acquire();
-        if (!lease) {
-          await settleWrite();
-          return capacityWait();
-        }
+      // The slot (a batch gives its slot back between chunks: a coordinator's single query
+      // waiting for one, even with a cap of one, gets in, and this job goes on when a slot is
+      // free again) and the cancel check, in parallel.
+      const current: Lease | null = lease;
+      const [got, fresh]: [Lease | null, { status: string } | null] = first
+        ? [current, { status: q.status }]
+        : await Promise.all([current ?? acquire(), db.query.findUnique({ where: { id: queryId }, select: { status: true } })]);
+      first = false;
+      lease = got;
+      if (!lease || fresh?.status === 'CANCELLED') {
+        await Promise.all([settleWrite(), dropAhead()]);
+        return fresh?.status === 'CANCELLED' ? { status: 'done' } : capacityWait();
       }
-      const fresh = await db.query.findUnique({ where: { id: queryId }, select: { status: true } });
-      if (fresh?.status === 'CANCELLED') {
-        await settleWrite();
-        return { status: 'done' };
-      }
-      const items = await claimChunk(queryId, claim, writing?.ids ?? []);
+      const next = ahead;
+      ahead = null;
+      const items: ClaimedRow[] = next ? await next : await claimChunk(queryId, claim, writing?.ids ?? []);
       if (!items.length) break;
       const asked = source.findStudies(
         items.map((it) => ({
@@ -147,6 +163,8 @@ export async function runFind(queryId: string, claim: string, opts: { isFinalAtt
           studyInstanceUid: it.studyInstanceUid ?? undefined,
         })),
       );
+      ahead = claimChunk(queryId, claim, [...items.map((it) => it.id), ...(writing?.ids ?? [])]);
+      ahead.catch(() => undefined); // awaited below or by dropAhead; never an unhandled rejection
       // Both settled before either is looked at: a failed write is never hidden by the answers,
       // and nothing is still writing when an error below ends the job.
       const [asking, wrote] = await Promise.allSettled([asked, settleWrite()]);
@@ -194,7 +212,7 @@ export async function runFind(queryId: string, claim: string, opts: { isFinalAtt
       write.catch(() => undefined); // awaited by settleWrite; never an unhandled rejection meanwhile
       writing = { ids: items.map((it) => it.id), done: write };
       if (transient) {
-        await settleWrite();
+        await Promise.all([settleWrite(), dropAhead()]);
         log.warn('find chunk interrupted', { queryId, answered: done.length + failed.length, waiting: items.length - done.length - failed.length });
         throw transient;
       }
@@ -208,8 +226,9 @@ export async function runFind(queryId: string, claim: string, opts: { isFinalAtt
     await finishQueryIfComplete(queryId);
     return { status: 'done' };
   } catch (e) {
-    // A write still running when the chunk after it failed: let it finish (or fail) first.
-    await settleWrite().catch(() => undefined);
+    // A write still running when the chunk after it failed: let it finish (or fail) first; the
+    // same for a claim made ahead.
+    await Promise.all([settleWrite().catch(() => undefined), dropAhead()]);
     // Our message for our errors; a database or library error by its class and code only.
     const message = publicMessage(e, 'C-FIND failed');
     log.warn('find failed', { queryId, reason: e instanceof DicomNetworkError ? e.reason : 'error', err: e, final: !!opts.isFinalAttempt });

@@ -17,7 +17,7 @@ import { dimse } from '@/lib/dicom/dimse';
 import { isPatched, setPatchEnabled } from '@/lib/dicom/patch';
 import { readPart10Header } from '@/lib/dicom/part10';
 import { startScp, type RunningScp, type StoredInfo } from '@/lib/dicom/scp';
-import { findStudies, move, store } from '@/lib/dicom/scu';
+import { findSeries, findStudies, move, store } from '@/lib/dicom/scu';
 import { generateCorpus } from '@/lib/synthetic';
 import { freePort, startOrthanc, type OrthancHandle } from '../../helpers/orthanc';
 
@@ -148,8 +148,10 @@ describe('(a) 0xFF01 pending C-FIND responses', () => {
   it('collects every match of a PACS that answers "pending" with 0xFF01', async () => {
     const pacs = await ff01Pacs();
     try {
+      // Study level: our own C-FIND client (lib/dicom/cfind-client.ts); series level: dcmjs-dimse with the fix.
       const matches = await findStudies(pacs.peer, 'TRIB_Q', { patientId: 'P1' });
       expect(matches.map((m) => m.studyInstanceUid)).toEqual(['1.2.3.1', '1.2.3.2']);
+      expect(await findSeries(pacs.peer, 'TRIB_Q', '1.2.3')).toHaveLength(2);
     } finally {
       pacs.close();
     }
@@ -159,7 +161,8 @@ describe('(a) 0xFF01 pending C-FIND responses', () => {
     const pacs = await ff01Pacs();
     setPatchEnabled(false);
     try {
-      const outcome = await findStudies(pacs.peer, 'TRIB_Q', { patientId: 'P1' }).then(
+      // Series level still goes through dcmjs-dimse (study level no longer does).
+      const outcome = await findSeries(pacs.peer, 'TRIB_Q', '1.2.3').then(
         (m) => m.length,
         (e: Error) => e,
       );

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startScp, type RunningScp, type StoredInfo } from '@/lib/dicom/scp';
-import { DicomNetworkError, echo, findInstances, findSeries, findStudies, findStudiesMany, move, type DicomPeer } from '@/lib/dicom/scu';
+import { DicomNetworkError, echo, findInstances, findSeries, findStudies, findStudiesMany, findStudiesManyViaDcmjs, move, type DicomPeer } from '@/lib/dicom/scu';
 import { generateCorpus, type Corpus } from '@/lib/synthetic';
 import { freePort, startOrthanc, type OrthancHandle } from '../../helpers/orthanc';
 
@@ -162,6 +162,41 @@ describe('C-FIND', () => {
       expect(r, `row ${i}`).not.toBeInstanceOf(Error);
       expect((r as { studyInstanceUid: string }[]).map((m) => m.studyInstanceUid).sort()).toEqual(p.studies.map((s) => s.studyInstanceUid).sort());
     });
+  });
+
+  it('answers every query exactly as the dcmjs-dimse path did (names in Latin-1 and UTF-8 included)', async () => {
+    const queries = corpus.patients.map((p) => ({ patientId: p.patientId }));
+    queries.push({ patientId: corpus.patients[1].patientId, studyDescription: 'Ünïcödé' } as (typeof queries)[number]);
+    const ours = await findStudiesMany(peer, QUERY_AE, queries);
+    const theirs = await findStudiesManyViaDcmjs(peer, QUERY_AE, queries);
+    expect(ours).toEqual(theirs);
+    expect(ours.flat().length).toBeGreaterThan(corpus.patients.length);
+    expect(ours.flat().some((m) => /[^\x00-\x7f]/.test((m as { patientName: string }).patientName))).toBe(true);
+    const utf8 = await startOrthanc({ defaultEncoding: 'Utf8', modalities: { query: [QUERY_AE, '127.0.0.1', 1] } });
+    try {
+      await utf8.uploadFiles(corpus.instances.slice(0, 40).map((i) => i.buffer));
+      const u = { aeTitle: utf8.aet, host: '127.0.0.1', port: utf8.dicomPort };
+      expect(await findStudiesMany(u, QUERY_AE, queries)).toEqual(await findStudiesManyViaDcmjs(u, QUERY_AE, queries));
+    } finally {
+      await utf8.stop();
+    }
+  });
+
+  it('classifies a refused port, a silent peer and a peer that hangs up as before', async () => {
+    const port = await freePort();
+    await expectDicomError(findStudies({ aeTitle: 'PACS', host: '127.0.0.1', port }, QUERY_AE, { patientId: 'X' }), 'refused', new RegExp(`Connection refused by 127\\.0\\.0\\.1:${port}`));
+    await expect(findStudiesMany({ aeTitle: 'PACS', host: '127.0.0.1', port }, QUERY_AE, [{ patientId: 'X' }])).rejects.toMatchObject({ reason: 'refused' });
+    const silent = net.createServer(() => undefined);
+    const hangUp = net.createServer((s) => s.destroy());
+    await Promise.all([silent, hangUp].map((srv) => new Promise<void>((r) => srv.listen(0, '127.0.0.1', r))));
+    const portOf = (srv: net.Server) => (srv.address() as net.AddressInfo).port;
+    try {
+      await expectDicomError(findStudies({ aeTitle: 'PACS', host: '127.0.0.1', port: portOf(silent) }, QUERY_AE, { patientId: 'X' }, { connectTimeoutMs: 400 }), 'timeout', /did not answer/);
+      await expectDicomError(findStudies({ aeTitle: 'PACS', host: '127.0.0.1', port: portOf(hangUp) }, QUERY_AE, { patientId: 'X' }), 'aborted', /without answering the association request/);
+    } finally {
+      silent.close();
+      hangUp.close();
+    }
   });
 
   it('explains a PACS that does not let this AE query', async () => {
