@@ -146,7 +146,6 @@ export async function deidentifyStagedBatch(ctx: DeidContext, rows: StagedRow[])
   );
   if (!placed.length) return;
   const { retrievalId } = ctx;
-  const sourceSops = placed.map((x) => x.p.sourceSopUid);
   try {
     await indexPlacedBatch({
       pool: ctx.pool,
@@ -154,13 +153,18 @@ export async function deidentifyStagedBatch(ctx: DeidContext, rows: StagedRow[])
       sourcePatientId: ctx.sourcePatientId,
       provenance: ctx.provenance,
       items: placed.map((x) => x.p),
+      // The staged rows' removal and the per-instance records, in one statement.
       alsoCommit: () => [
-        db.stagedInstance.deleteMany({ where: { id: { in: placed.map((x) => x.s.id) } } }),
-        db.retrievalInstance.createMany({
-          data: placed.map((x) => ({ retrievalId, sourceSopUid: x.p.sourceSopUid, sourceSeriesUid: x.p.sourceSeriesUid, outcome: 'stored' })),
-          skipDuplicates: true,
-        }),
-        db.retrievalInstance.updateMany({ where: { retrievalId, sourceSopUid: { in: sourceSops }, outcome: { not: 'stored' } }, data: { outcome: 'stored' } }),
+        db.$executeRaw`
+          WITH gone AS (DELETE FROM "StagedInstance" WHERE "id" = ANY(${placed.map((x) => x.s.id)}::text[]) RETURNING 1),
+          rec AS (
+            INSERT INTO "RetrievalInstance" ("id", "retrievalId", "sourceSopUid", "sourceSeriesUid", "outcome", "createdAt")
+            SELECT gen_random_uuid()::text, ${retrievalId}, r.sop, r.series, 'stored', now() AT TIME ZONE 'UTC'
+            FROM jsonb_to_recordset(${JSON.stringify(placed.map((x) => ({ sop: x.p.sourceSopUid, series: x.p.sourceSeriesUid })))}::jsonb) AS r(sop text, series text)
+            ON CONFLICT ("retrievalId", "sourceSopUid") DO UPDATE SET "outcome" = 'stored'
+            RETURNING 1
+          )
+          SELECT (SELECT count(*) FROM gone) + (SELECT count(*) FROM rec)`,
       ],
     });
   } catch (e) {
