@@ -101,10 +101,9 @@ export function startPipeline(
       } else await nap(idleMs);
       if (Date.now() - lastRefresh >= refreshMs) {
         lastRefresh = Date.now();
-        await refreshStoredCount(retrievalId);
         // A coordinator's Cancel or Retry (a new generation): stop taking instances; the move
         // sees it too and handles what is staged.
-        const cur = await db.retrieval.findUnique({ where: { id: retrievalId }, select: { state: true, attempts: true } });
+        const cur = await refreshStoredCount(retrievalId);
         if (!cur || cur.attempts !== generation || cur.state !== 'MOVING') stopping = true;
       }
     }

@@ -29,9 +29,15 @@ const log = logger('retrieval.anonymize');
 const BATCH = 32;
 
 /** stored = instances of this retrieval now in the pool, counted from their records (exact after a crash). */
-export async function refreshStoredCount(retrievalId: string) {
-  const stored = await db.retrievalInstance.count({ where: { retrievalId, outcome: 'stored' } });
-  await db.retrieval.update({ where: { id: retrievalId }, data: { stored } });
+export async function refreshStoredCount(retrievalId: string): Promise<{ state: string; attempts: number } | null> {
+  // One raw statement (the pipeline runs it twice a second per moving study): the count, the
+  // update, and the state and generation the pipeline checks.
+  const [row] = await db.$queryRaw<{ state: string; attempts: number }[]>`
+    UPDATE "Retrieval" SET "stored" = (SELECT count(*)::int FROM "RetrievalInstance" WHERE "retrievalId" = ${retrievalId} AND "outcome" = 'stored'),
+      "updatedAt" = now() AT TIME ZONE 'UTC'
+    WHERE "id" = ${retrievalId}
+    RETURNING "state"::text AS "state", "attempts"`;
+  return row ?? null;
 }
 
 /** What de-identifying one retrieval's instances needs: its pool, rules and research identity. */
@@ -246,6 +252,7 @@ export async function runAnonymize(retrievalId: string, generation: number): Pro
   // with each instance's index row (lib/pools/provenance.ts).
   const provenance = await retrievalProvenance(r.id, found.identitySource);
   const ctx: DeidContext = { retrievalId: r.id, pool, rules, identity: found.identity, sourcePatientId: r.result.patientId, provenance };
+  const dirs = new Set<string>();
   for (;;) {
     const batch = await db.stagedInstance.findMany({ where: { retrievalId: r.id }, take: BATCH, orderBy: { receivedAt: 'asc' } });
     if (!batch.length) break;
@@ -254,9 +261,13 @@ export async function runAnonymize(retrievalId: string, generation: number): Pro
       await dropStagedFor(r.id);
       break;
     }
-    await Promise.all(batch.map((s) => deidentifyStaged(ctx, s)));
+    // Side by side in the worker-thread pool, indexed in one transaction (as in the pipeline).
+    await deidentifyStagedBatch(ctx, batch);
+    for (const s of batch) dirs.add(path.dirname(s.path));
     await refreshStoredCount(r.id);
   }
+  // The staging folders emptied here (the study's, and any other a sink used).
+  for (const d of dirs) await pruneEmptyDirs(d, stagingDir(r.connector.receivingPoolId));
   // (The SCP never stages under an unsafe UID, so there is nothing to prune for one.)
   if (isSafeUid(r.studyInstanceUid)) await pruneEmptyDirs(stagingStudyDir(r.connector.receivingPoolId, r.studyInstanceUid), stagingDir(r.connector.receivingPoolId));
   await refreshStoredCount(r.id);
