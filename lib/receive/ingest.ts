@@ -3,7 +3,7 @@
  * move the result into the pool's storage under research UIDs, and index it. Shared by
  * retrievals, pushes and STOW-RS.
  */
-import { constants as fsConstants } from 'node:fs';
+import { constants as fsConstants, renameSync, unlinkSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -193,18 +193,30 @@ async function withDeidentified<T>(
     return await use(res, tmp, tmpQuarantine);
   } finally {
     // Whatever `use` did not rename into place (a failed job leaves nothing: the worker removes it).
-    if (written !== 'none') await fs.unlink(written === 'out' ? tmp : tmpQuarantine).catch(() => undefined);
+    // Synchronous: usually the file is gone already (renamed), and asking costs microseconds.
+    if (written !== 'none') {
+      try {
+        unlinkSync(written === 'out' ? tmp : tmpQuarantine);
+      } catch {
+        // gone: renamed into place
+      }
+    }
   }
 }
 
-/** Renames a finished file into its folder of the pool's storage, creating the folder only when missing. */
+/**
+ * Renames a finished (fsynced) file into its folder of the pool's storage, creating the folder only
+ * when missing. Synchronous, as the SCP's rename into staging is: a rename within one file system
+ * is a metadata operation of microseconds, where a trip through libuv's pool costs the busy main
+ * thread a wake-up and a callback (bench/retrieve --profile).
+ */
 async function renameInto(from: string, to: string): Promise<void> {
   try {
-    await fs.rename(from, to);
+    renameSync(from, to);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
     await ensureDir(path.dirname(to));
-    await fs.rename(from, to);
+    renameSync(from, to);
   }
 }
 

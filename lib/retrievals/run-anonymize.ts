@@ -8,6 +8,7 @@
  * the staged row (processed again: same research UIDs, same path, upserted index row); a crash
  * after it leaves a file without a row, removed by the staging reconciliation.
  */
+import { statSync, unlinkSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ruleSetSchema } from '../anonymize/rules';
@@ -111,20 +112,22 @@ export async function deidentifyStagedBatch(ctx: DeidContext, rows: StagedRow[])
   // The file each row pointed at when we read it. The move is still running: the PACS may send
   // the same instance again (a resumed move), which the SCP renames onto the same staging path
   // with a new row once ours is gone. That file is not ours to delete.
+  // (stat and unlink synchronous, as the SCP's rename into staging is: a few microseconds each,
+  // where a trip through libuv's pool costs the busy main thread a wake-up and a callback.)
   const inodes = new Map<string, number>();
   const unlink = async (s: StagedRow) => {
     crashPoint('deid.after-commit');
-    const now = await fs.stat(s.path).catch(() => null);
+    const now = statOrNull(s.path);
     if (now && inodes.has(s.id) && now.ino !== inodes.get(s.id)) return;
     // (No pruning of the study's staging folder: the SCP may be about to rename the next
     // instance into it. The anonymize step prunes it once the move has ended.)
-    await fs.rm(s.path, { force: true });
+    if (now) unlinkQuietly(s.path);
   };
   await Promise.all(
     rows.map(async (s) => {
       try {
         crashPoint('deid.before-write');
-        const st = await fs.stat(s.path).catch(() => null);
+        const st = statOrNull(s.path);
         if (st) inodes.set(s.id, st.ino);
         const out = await deidentifyAndPlace({
           pool: ctx.pool,
@@ -179,6 +182,22 @@ export async function deidentifyStagedBatch(ctx: DeidContext, rows: StagedRow[])
     return;
   }
   for (const x of placed) await unlink(x.s);
+}
+
+function statOrNull(p: string) {
+  try {
+    return statSync(p);
+  } catch {
+    return null;
+  }
+}
+
+function unlinkQuietly(p: string) {
+  try {
+    unlinkSync(p);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
 }
 
 /** An instance that cannot be de-identified: dropped, recorded as failed, counted. */
