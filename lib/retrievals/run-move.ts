@@ -115,7 +115,7 @@ export function destinationAdvice(receivingAe: string, tls = false): string {
  * before, so a busy connector cannot hold the queue's other jobs off for long.
  */
 const SLOT_WAIT_MS = 3_000;
-const SLOT_POLL_MS = 100;
+const SLOT_POLL_MS = 250;
 const released = new EventEmitter();
 released.setMaxListeners(0);
 const waitingFor = new Map<string, number>();
