@@ -19,12 +19,17 @@
  * Needs PostgreSQL and Redis like the tests: a scratch database (BENCH_DATABASE_NAME, default
  * tributary_bench_retrieve, recreated) and its own Redis prefix (emptied afterwards).
  * RETRIEVE_PIPELINE=0 measures the sequential path (de-identification after the move).
+ * --profile: a CPU profile of the process's main thread (the worker runs in it) over each timed
+ * Tributary retrieval, written to bench/retrieve/profiles/ (git-ignored) and summarised by
+ * bench/retrieve/profile-summary.ts (self time by function and by package).
  */
 import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { Session } from 'node:inspector/promises';
+import { performance } from 'node:perf_hooks';
 import { resetTestDatabase } from '../../tests/helpers/database';
 import { DCMTK_ENV, freePort, startOrthanc, startStorescp } from '../../tests/helpers/orthanc';
 
@@ -38,6 +43,28 @@ const INSTANCES = opt('instances', 'BENCH_RETRIEVE_INSTANCES', 500);
 const STUDIES = opt('studies', 'BENCH_RETRIEVE_STUDIES', 20);
 const PER_STUDY = opt('per-study', 'BENCH_RETRIEVE_PER_STUDY', 50);
 const ROUNDS = opt('rounds', 'BENCH_RETRIEVE_ROUNDS', 1);
+const PROFILE = args.includes('--profile');
+/** --queries: count the SQL statements sent to PostgreSQL during each timed retrieval, by kind. */
+const COUNT_QUERIES = args.includes('--queries');
+const queryCounts = new Map<string, number>();
+async function countQueries() {
+  const pg = (await import('pg')).default;
+  const orig = pg.Client.prototype.query as (...a: unknown[]) => unknown;
+  pg.Client.prototype.query = function (this: unknown, ...a: unknown[]) {
+    const q = a[0] as string | { text?: string };
+    const text = (typeof q === 'string' ? q : q?.text ?? '').replace(/\s+/g, ' ').replace(/"public"\./g, '').trim();
+    const k = text.slice(0, 90);
+    queryCounts.set(k, (queryCounts.get(k) ?? 0) + 1);
+    return orig.apply(this, a);
+  } as typeof pg.Client.prototype.query;
+}
+function printQueries(label: string) {
+  const all = [...queryCounts].sort((a, b) => b[1] - a[1]);
+  console.log(`  SQL statements during ${label}: ${all.reduce((n, [, c]) => n + c, 0)}`);
+  for (const [k, c] of all.slice(0, 25)) console.log(`    ${String(c).padStart(6)}  ${k}`);
+  queryCounts.clear();
+}
+const PROFILE_DIR = path.join(import.meta.dirname, 'profiles');
 const load = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
 
 async function countFiles(dir: string): Promise<number> {
@@ -60,6 +87,7 @@ async function main() {
     LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'error',
     TRIBUTARY_SECRET: 'bench-secret-bench-secret-bench-secret-1',
   });
+  if (COUNT_QUERIES) await countQueries();
   const { generateCtStudy } = await import('../../lib/synthetic');
   const { db } = await import('../../lib/db');
   const { env } = await import('../../lib/env');
@@ -76,6 +104,13 @@ async function main() {
     modalities: { Q: ['BENCH_Q', '127.0.0.1', scpPort], R: ['BENCH_R', '127.0.0.1', scpPort], STORESCP: ['STORESCP', '127.0.0.1', storescp.port], M: ['MOVESCU', '127.0.0.1', 1] },
   });
   const worker = await startWorker({ scpPort });
+  const inspector = PROFILE ? new Session() : null;
+  if (inspector) {
+    inspector.connect();
+    await inspector.post('Profiler.enable');
+    await inspector.post('Profiler.setSamplingInterval', { interval: 500 });
+    await fs.mkdir(PROFILE_DIR, { recursive: true });
+  }
   try {
     // --- the studies: (a) one large CT study, (b) many small ones of one patient ---
     let t = performance.now();
@@ -110,7 +145,7 @@ async function main() {
     const { connector } = await makeConnector({ pacsAe: 'BENCH_PACS', port: orthanc.dicomPort, maxAssociations: 4, queryAe: 'BENCH_Q', receiveAe: 'BENCH_R' });
     const coordinator = await makeUser('COORDINATOR');
     const actor = actorOf(coordinator);
-    const results: { name: string; round: number; bare: number; trib: number; first: number; moved: number }[] = [];
+    const results: { name: string; round: number; bare: number; trib: number; first: number; moved: number; cpu: number; busy: number }[] = [];
 
     for (let round = 0; round <= ROUNDS; round++) {
       for (const sc of round === 0 ? [warmup] : scenarios) {
@@ -130,7 +165,11 @@ async function main() {
         const pool = await makePool({ members: [{ userId: coordinator.id, role: 'COORDINATOR' }] });
         const query = await createQuery(actor, { poolId: pool.id, connectorId: connector.id, items: [{ patientId: sc.patientId }] });
         await waitFor(async () => (await db.query.findUniqueOrThrow({ where: { id: query.id } })).status === 'DONE', { what: 'the query', timeoutMs: 120_000, intervalMs: 100 });
+        if (inspector && round > 0) await inspector.post('Profiler.start');
+        queryCounts.clear();
         const started = new Date();
+        const cpu0 = process.cpuUsage();
+        const elu0 = performance.eventLoopUtilization();
         t = performance.now();
         await requestRetrieval(actor, query.id, sc.studies);
         // Polled with a raw query (cheap: the bench shares the two cores with the worker). The
@@ -145,6 +184,18 @@ async function main() {
           return Number(x.open) === 0;
         }, { what: 'the retrieval', timeoutMs: 30 * 60_000, intervalMs: 25 });
         const trib = (performance.now() - t) / 1000;
+        // Less sensitive to the machine's load than the wall time: the CPU the whole process used
+        // (main thread, de-identification threads, libuv's pool) and how busy its event loop was.
+        const cpuUsed = process.cpuUsage(cpu0);
+        const cpu = (cpuUsed.user + cpuUsed.system) / 1e6;
+        const elu = performance.eventLoopUtilization(elu0);
+        if (COUNT_QUERIES && round > 0) printQueries(sc.name);
+        if (inspector && round > 0) {
+          const { profile } = await inspector.post('Profiler.stop');
+          const file = path.join(PROFILE_DIR, `retrieve-${sc.name.slice(1, 2)}-r${round}-${Date.now()}.cpuprofile`);
+          await fs.writeFile(file, JSON.stringify(profile));
+          console.log(`  CPU profile: ${path.relative(process.cwd(), file)}`);
+        }
         const rs = await db.retrieval.findMany({ where: { queryId: query.id }, select: { state: true, stored: true, lastError: true } });
         const stored = await db.instance.count({ where: { poolId: pool.id } });
         const staged = await db.stagedInstance.count();
@@ -153,8 +204,8 @@ async function main() {
         const [firstRow] = await db.$queryRaw<{ first: Date }[]>`SELECT min("createdAt") AS first FROM "Instance" WHERE "poolId" = ${pool.id}`;
         const first = (firstRow.first.getTime() - started.getTime()) / 1000;
         if (round === 0) continue;
-        results.push({ name: sc.name, round, bare, trib, first, moved });
-        console.log(`round ${round} ${sc.name.padEnd(24)} movescu->storescp ${bare.toFixed(2)} s, Tributary ${trib.toFixed(2)} s (moves ended after ${moved.toFixed(2)} s, first instance browsable after ${first.toFixed(2)} s), ratio ${(trib / bare).toFixed(2)}, load ${load()}`);
+        results.push({ name: sc.name, round, bare, trib, first, moved, cpu, busy: elu.active / 1000 });
+        console.log(`round ${round} ${sc.name.padEnd(24)} movescu->storescp ${bare.toFixed(2)} s, Tributary ${trib.toFixed(2)} s (moves ended after ${moved.toFixed(2)} s, first instance browsable after ${first.toFixed(2)} s), ratio ${(trib / bare).toFixed(2)}; worker process CPU ${cpu.toFixed(2)} s, main thread busy ${(elu.active / 1000).toFixed(2)} s (${(100 * elu.utilization).toFixed(0)} %), load ${load()}`);
       }
     }
     console.log('\nbest of rounds (seconds; ratio Tributary / bare move, goal <= 1.25):');
@@ -163,7 +214,9 @@ async function main() {
       const bare = Math.min(...rows.map((r) => r.bare));
       const trib = Math.min(...rows.map((r) => r.trib));
       const first = Math.min(...rows.map((r) => r.first));
-      console.log(`  ${sc.name.padEnd(24)} movescu ${bare.toFixed(2)}  Tributary ${trib.toFixed(2)}  ratio ${(trib / bare).toFixed(2)}  first browsable ${first.toFixed(2)}`);
+      const cpu = Math.min(...rows.map((r) => r.cpu));
+      const busy = Math.min(...rows.map((r) => r.busy));
+      console.log(`  ${sc.name.padEnd(24)} movescu ${bare.toFixed(2)}  Tributary ${trib.toFixed(2)}  ratio ${(trib / bare).toFixed(2)}  first browsable ${first.toFixed(2)}  CPU ${cpu.toFixed(2)} s  main thread busy ${busy.toFixed(2)} s`);
     }
     console.log(`load average after: ${load()}`);
   } finally {

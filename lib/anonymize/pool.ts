@@ -30,8 +30,19 @@ interface Task {
 interface Slot {
   worker: Worker;
   ready: boolean;
-  task: Task | null;
+  /** Posted to this worker, oldest first: the one it runs, and the next one waiting in its port. */
+  tasks: Task[];
+  /** The rule sets this worker already holds (sent once, then named by their number). */
+  rulesSent: Set<number>;
 }
+
+/**
+ * Jobs posted to one worker at a time: the one it runs and the next, so it starts the next as soon
+ * as it finishes instead of waiting for the main thread (busy receiving) to hear back and post it.
+ */
+const DEPTH = 2;
+/** The main thread forgets what it sent a worker well before the worker drops it (256, worker.mjs). */
+const RULES_FORGET = 200;
 
 function moduleDir(): string {
   // tsx runs this file as CommonJS (__dirname); vitest and native ESM loaders give import.meta.url.
@@ -74,18 +85,34 @@ export function createDeidPool(size: number = os.availableParallelism()): DeidPo
   let startFailures = 0;
   let broken = false;
 
+  // Each rule set object gets a number; a worker is sent its rules once, later jobs name them.
+  const ruleIds = new WeakMap<object, number>();
+  let nextRulesId = 1;
+  const post = (slot: Slot, task: Task) => {
+    const { rules, ...rest } = task.job;
+    let rulesId = ruleIds.get(rules);
+    if (rulesId === undefined) ruleIds.set(rules, (rulesId = nextRulesId++));
+    if (slot.rulesSent.size >= RULES_FORGET) slot.rulesSent.clear();
+    const send = !slot.rulesSent.has(rulesId);
+    slot.rulesSent.add(rulesId);
+    slot.worker.postMessage({ id: task.id, rulesId, job: send ? task.job : rest });
+  };
+
   const dispatch = () => {
-    for (const slot of slots) {
-      if (!queue.length) break;
-      if (!slot.ready || slot.task) continue;
-      const task = queue.shift()!;
-      slot.task = task;
-      slot.worker.postMessage({ id: task.id, job: task.job });
+    // Every ready worker gets one job before any gets a second.
+    for (let depth = 1; depth <= DEPTH && queue.length; depth++) {
+      for (const slot of slots) {
+        if (!queue.length) break;
+        if (!slot.ready || slot.tasks.length >= depth) continue;
+        const task = queue.shift()!;
+        slot.tasks.push(task);
+        post(slot, task);
+      }
     }
     // Idle workers must not keep the process alive (a CLI run ends when its work does); busy or
     // starting ones must, or a caller awaiting a job could see the process exit under it.
     for (const slot of slots) {
-      if (slot.task || queue.length) slot.worker.ref();
+      if (slot.tasks.length || queue.length) slot.worker.ref();
       else slot.worker.unref();
     }
   };
@@ -94,7 +121,7 @@ export function createDeidPool(size: number = os.availableParallelism()): DeidPo
     // Constructed indirectly: Next's bundler treats `new Worker(<runtime path>)` as a reason to
     // trace the whole project into the server build (the entry is resolved at run time here).
     const worker = Reflect.construct(Worker, [entry!]) as Worker;
-    const slot: Slot = { worker, ready: false, task: null };
+    const slot: Slot = { worker, ready: false, tasks: [], rulesSent: new Set() };
     worker.on('message', (msg: { ready?: boolean; id?: number; ok?: boolean; result?: DeidJobResult; error?: SerializedError }) => {
       if (msg.ready) {
         slot.ready = true;
@@ -102,9 +129,9 @@ export function createDeidPool(size: number = os.availableParallelism()): DeidPo
         dispatch();
         return;
       }
-      const task = slot.task;
-      slot.task = null;
-      if (task && msg.id === task.id) {
+      const i = slot.tasks.findIndex((t) => t.id === msg.id);
+      const task = i >= 0 ? slot.tasks.splice(i, 1)[0] : null;
+      if (task) {
         if (msg.ok) task.resolve(msg.result!);
         else task.reject(new AppError(msg.error!.code, msg.error!.message));
       }
@@ -113,10 +140,10 @@ export function createDeidPool(size: number = os.availableParallelism()): DeidPo
     const fail = (why: string) => {
       const idx = slots.indexOf(slot);
       if (idx >= 0) slots.splice(idx, 1);
-      if (slot.task) {
-        slot.task.reject(new AppError('INTERNAL', `De-identification worker ${why}`));
-        slot.task = null;
-      }
+      // The job it was running fails; the one waiting behind it (not started) goes to another worker.
+      const [running, ...waiting] = slot.tasks.splice(0);
+      running?.reject(new AppError('INTERNAL', `De-identification worker ${why}`));
+      queue.unshift(...waiting);
       if (closed || broken) return;
       if (!slot.ready && ++startFailures >= 3) {
         broken = true;
@@ -126,6 +153,7 @@ export function createDeidPool(size: number = os.availableParallelism()): DeidPo
       }
       log.warn('de-identification worker replaced', { why });
       slots.push(spawn());
+      dispatch();
     };
     worker.on('error', (err) => fail(`crashed (${err.name})`));
     worker.on('exit', (code) => {
@@ -150,10 +178,7 @@ export function createDeidPool(size: number = os.availableParallelism()): DeidPo
       closed = true;
       const closedError = () => new AppError('UNAVAILABLE', 'De-identification pool is closed');
       for (const t of queue.splice(0)) t.reject(closedError());
-      for (const s of slots) {
-        s.task?.reject(closedError());
-        s.task = null;
-      }
+      for (const s of slots) for (const t of s.tasks.splice(0)) t.reject(closedError());
       await Promise.all(slots.splice(0).map((s) => s.worker.terminate()));
     },
   };

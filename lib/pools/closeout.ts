@@ -30,7 +30,7 @@ export function poolOpenCheck(poolId: string) {
     FROM "Pool" WHERE "id" = ${poolId} FOR SHARE`;
 }
 
-const CLOSED_MARK = 'tributary: pool closed';
+export const CLOSED_MARK = 'tributary: pool closed';
 
 /** True for the error poolOpenCheck raises (however the driver wraps it). */
 export function isPoolClosedError(e: unknown): boolean {

@@ -3,7 +3,7 @@
  * move the result into the pool's storage under research UIDs, and index it. Shared by
  * retrievals, pushes and STOW-RS.
  */
-import { constants as fsConstants } from 'node:fs';
+import { constants as fsConstants, renameSync, unlinkSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -17,7 +17,7 @@ import type { DeidIdentity } from '../anonymize/engine';
 import type { DeidIndex } from '../anonymize/index-fields';
 import { recordDeidSummary } from '../reports/record-deid-summary';
 import { enqueueOcr } from '../ocr/run-ocr';
-import { isPoolClosedError, poolOpenCheck, PoolClosedError } from '../pools/closeout';
+import { CLOSED_MARK, isPoolClosedError, poolOpenCheck, PoolClosedError } from '../pools/closeout';
 import { provenanceUpsert, type ProvenanceEvent } from '../pools/provenance';
 
 type DeidPool = ReturnType<typeof createDeidPool>;
@@ -121,12 +121,11 @@ export async function storeDeidentified(opts: {
     if (res.quarantine) return await holdQuarantined(opts, res, tmpQuarantine, noReplace, source);
     const rel = poolInstanceRelPath(opts.pool.id, res.targetUids.study, res.targetUids.series, res.targetUids.sop);
     const abs = absolute(rel);
-    await ensureDir(path.dirname(abs));
-    // On disk before it is renamed into place and indexed: the caller deletes the original once
-    // the index commits, so the de-identified copy must survive a power cut from then on.
-    await fsyncFile(tmp);
-    if (noReplace) await placeNew(tmp, abs);
-    else await fs.rename(tmp, abs);
+    // (Fsynced by the de-identification job: withDeidentified.)
+    if (noReplace) {
+      await ensureDir(path.dirname(abs));
+      await placeNew(tmp, abs);
+    } else await renameInto(tmp, abs);
     crashPoint('deid.after-write');
     const poolId = opts.pool.id;
     const { studyId } = await indexDeidentified({
@@ -172,10 +171,11 @@ async function withDeidentified<T>(
   opts: Pick<StoreOpts, 'inPath' | 'rules' | 'pool' | 'identity'>,
   use: (res: DeidJobResult, tmp: string, tmpQuarantine: string) => Promise<T>,
 ): Promise<T> {
+  // (The worker creates the folder when it is missing.)
   const tmpDir = path.join(storageRoot(), 'tmp');
-  await ensureDir(tmpDir);
   const tmp = path.join(tmpDir, `${randomUUID()}.dcm`);
   const tmpQuarantine = path.join(tmpDir, `${randomUUID()}.q.dcm`);
+  let written: DeidJobResult['written'] = 'none';
   try {
     const res = await deidPool().run({
       inPath: opts.inPath,
@@ -185,14 +185,40 @@ async function withDeidentified<T>(
       uidSecret: opts.pool.secret,
       identity: opts.identity,
       ruleVersion: opts.pool.ruleVersion,
+      // On disk before it is renamed into place and indexed: the caller deletes the original once
+      // the index commits, so the de-identified copy must survive a power cut from then on.
+      fsync: true,
     });
+    written = res.written;
     return await use(res, tmp, tmpQuarantine);
   } finally {
-    await fs.rm(tmp, { force: true }).catch(() => undefined);
-    await fs.rm(tmpQuarantine, { force: true }).catch(() => undefined);
+    // Whatever `use` did not rename into place (a failed job leaves nothing: the worker removes it).
+    // Synchronous: usually the file is gone already (renamed), and asking costs microseconds.
+    if (written !== 'none') {
+      try {
+        unlinkSync(written === 'out' ? tmp : tmpQuarantine);
+      } catch {
+        // gone: renamed into place
+      }
+    }
   }
 }
 
+/**
+ * Renames a finished (fsynced) file into its folder of the pool's storage, creating the folder only
+ * when missing. Synchronous, as the SCP's rename into staging is: a rename within one file system
+ * is a metadata operation of microseconds, where a trip through libuv's pool costs the busy main
+ * thread a wake-up and a callback (bench/retrieve --profile).
+ */
+async function renameInto(from: string, to: string): Promise<void> {
+  try {
+    renameSync(from, to);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    await ensureDir(path.dirname(to));
+    renameSync(from, to);
+  }
+}
 
 /** A de-identified instance whose pixels may carry burned-in text: held in the pool's quarantine (file and row committed), OCR queued. */
 async function holdQuarantined(
@@ -204,10 +230,11 @@ async function holdQuarantined(
 ): Promise<IngestOutcome> {
   // Held for the pool owner: the de-identified file waits outside the pool's storage.
   const rel = quarantineRelPath(opts.pool.id, res.targetUids.sop);
-  await ensureDir(path.dirname(absolute(rel)));
   // A pending one has its file in place; a dropped one (file gone) may be held again.
-  if (noReplace) await placeNew(tmpQuarantine, absolute(rel));
-  else await fs.rename(tmpQuarantine, absolute(rel));
+  if (noReplace) {
+    await ensureDir(path.dirname(absolute(rel)));
+    await placeNew(tmpQuarantine, absolute(rel));
+  } else await renameInto(tmpQuarantine, absolute(rel));
   const data = {
     retrievalId: opts.retrievalId ?? null,
     // The reason codes of lib/anonymize/burned-in.ts (the quarantine view shows their text).
@@ -253,15 +280,6 @@ async function holdQuarantined(
   });
   await enqueueOcr([(held as { id: string }).id]);
   return { kind: 'quarantined', reason: res.quarantine!.reason, ...source };
-}
-
-async function fsyncFile(p: string) {
-  const fh = await fs.open(p, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
 }
 
 /**
@@ -427,10 +445,8 @@ export async function deidentifyAndPlace(opts: Omit<StoreOpts, 'replace'>): Prom
     const source = { sourceSeriesUid: res.sourceUids.series, sourceSopUid: res.sourceUids.sop };
     if (res.quarantine) return { quarantined: await holdQuarantined(opts, res, tmpQuarantine, false, source) };
     const rel = poolInstanceRelPath(opts.pool.id, res.targetUids.study, res.targetUids.series, res.targetUids.sop);
-    const abs = absolute(rel);
-    await ensureDir(path.dirname(abs));
-    await fsyncFile(tmp);
-    await fs.rename(tmp, abs);
+    // (Fsynced by the de-identification job: withDeidentified.)
+    await renameInto(tmp, absolute(rel));
     crashPoint('deid.after-write');
     return { placed: { rel, res, sourceStudyUid: res.sourceUids.study, ...source } };
   });
@@ -462,93 +478,161 @@ export async function indexPlacedBatch(opts: {
   }
 }
 
+/**
+ * The batch's rows in a few raw statements (one JSON parameter each), not ~30 Prisma round trips:
+ * at one batch per handful of instances, Prisma's query compilation and the round trips were most
+ * of the main thread's work during a pipelined retrieval (bench/retrieve --profile). The same rows
+ * and the same order as indexDeidentified:
+ *
+ * 1. the batch's Study and Series rows, inserted if missing (one statement that passes the
+ *    close-out barrier; an empty series counts nowhere), their ids read back;
+ * 2. one transaction: the barrier and every study's lock (in id order: two batches never
+ *    deadlock); the Instance rows (replaced when there: a resumed retrieval), the de-identification
+ *    summaries, identity-map entries and `alsoCommit`'s writes in one statement; the provenance of
+ *    each study; then the series and study counts recomputed from the Instance rows (a statement
+ *    of its own, so its snapshot is taken after the lock and sees every instance committed before).
+ */
 async function indexPlaced(opts: Parameters<typeof indexPlacedBatch>[0]): Promise<void> {
   const poolId = opts.pool.id;
-  const studies = new Map<string, string>();
-  const series = new Map<string, string>();
-  const identities = new Map<string, string>();
-  for (const { res, sourceStudyUid } of opts.items) {
-    const ix = res.index;
-    identities.set(sourceStudyUid, res.targetUids.study);
-    let studyId = studies.get(res.targetUids.study);
-    if (!studyId) {
-      // Every write of the pool's index first passes the close-out barrier (lib/pools/closeout.ts).
-      const [, study] = await upsertRace(() => db.$transaction([poolOpenCheck(poolId), db.study.upsert({
-        where: { poolId_studyInstanceUid: { poolId, studyInstanceUid: res.targetUids.study } },
-        create: {
-          poolId,
-          studyInstanceUid: res.targetUids.study,
-          patientId: ix.patientId ?? opts.identity.researchId,
-          patientName: ix.patientName ?? opts.identity.researchName,
-          patientSex: ix.patientSex ?? '',
-          patientBirthDate: ix.patientBirthDate ?? '',
-          studyDate: ix.studyDate ?? '',
-          studyTime: ix.studyTime ?? '',
-          studyDescription: ix.studyDescription ?? '',
-          accessionNumber: ix.accessionNumber ?? '',
-          studyId: ix.studyId ?? '',
-        },
-        update: {},
-        select: { id: true },
-      })]));
-      studyId = study.id;
-      studies.set(res.targetUids.study, studyId);
-    }
-    if (!series.has(res.targetUids.series)) {
-      const [, se] = await upsertRace(() => db.$transaction([poolOpenCheck(poolId), db.series.upsert({
-        where: { poolId_seriesInstanceUid: { poolId, seriesInstanceUid: res.targetUids.series } },
-        create: {
-          poolId,
-          studyId: studyId!,
-          seriesInstanceUid: res.targetUids.series,
-          modality: ix.modality ?? '',
-          seriesNumber: ix.seriesNumber ?? null,
-          seriesDescription: ix.seriesDescription ?? '',
-          bodyPartExamined: ix.bodyPartExamined ?? '',
-        },
-        update: {},
-        select: { id: true },
-      })]));
-      series.set(res.targetUids.series, se.id);
-    }
+  const ruleVersion = opts.pool.ruleVersion;
+  const items = opts.items.map((p) => {
+    const ix = p.res.index;
+    return {
+      study: p.res.targetUids.study,
+      series: p.res.targetUids.series,
+      sop: p.res.targetUids.sop,
+      sourceStudy: p.sourceStudyUid,
+      patientId: ix.patientId ?? opts.identity.researchId,
+      patientName: ix.patientName ?? opts.identity.researchName,
+      patientSex: ix.patientSex ?? '',
+      patientBirthDate: ix.patientBirthDate ?? '',
+      studyDate: ix.studyDate ?? '',
+      studyTime: ix.studyTime ?? '',
+      studyDescription: ix.studyDescription ?? '',
+      accessionNumber: ix.accessionNumber ?? '',
+      studyId: ix.studyId ?? '',
+      modality: ix.modality ?? '',
+      seriesNumber: ix.seriesNumber ?? null,
+      seriesDescription: ix.seriesDescription ?? '',
+      bodyPartExamined: ix.bodyPartExamined ?? '',
+      sopClassUid: p.res.sopClassUid,
+      instanceNumber: ix.instanceNumber ?? null,
+      transferSyntaxUid: p.res.transferSyntaxUid,
+      rows: ix.rows ?? null,
+      columns: ix.columns ?? null,
+      numberOfFrames: ix.numberOfFrames ?? null,
+      path: p.rel,
+      size: p.res.size,
+      ...p.res.summary,
+    };
+  });
+  const payload = JSON.stringify(items);
+  // 1. Study and Series rows. A row another writer inserted after this statement's snapshot is
+  //    neither inserted nor seen here: asked again (the next snapshot sees it).
+  let ids: { studyUid: string; studyId: string; seriesUid: string | null; seriesId: string | null }[] = [];
+  for (let attempt = 0; ; attempt++) {
+    ids = await db.$queryRaw<typeof ids>`
+      WITH chk AS (
+        SELECT CASE WHEN "closedAt" IS NULL THEN true ELSE ("closedAt"::text || ${` ${CLOSED_MARK}`})::boolean END AS "open"
+        FROM "Pool" WHERE "id" = ${poolId} FOR SHARE
+      ), x AS (
+        SELECT * FROM jsonb_to_recordset(${payload}::jsonb) AS x(study text, series text, "patientId" text, "patientName" text,
+          "patientSex" text, "patientBirthDate" text, "studyDate" text, "studyTime" text, "studyDescription" text,
+          "accessionNumber" text, "studyId" text, modality text, "seriesNumber" int, "seriesDescription" text, "bodyPartExamined" text)
+        WHERE EXISTS (SELECT 1 FROM chk WHERE chk."open")
+      ), st_new AS (
+        INSERT INTO "Study" ("id", "poolId", "studyInstanceUid", "patientId", "patientName", "patientSex", "patientBirthDate",
+          "studyDate", "studyTime", "studyDescription", "accessionNumber", "studyId", "createdAt", "updatedAt")
+        SELECT DISTINCT ON (x.study) gen_random_uuid()::text, ${poolId}, x.study, x."patientId", x."patientName", x."patientSex",
+          x."patientBirthDate", x."studyDate", x."studyTime", x."studyDescription", x."accessionNumber", x."studyId",
+          now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC'
+        FROM x ORDER BY x.study
+        ON CONFLICT ("poolId", "studyInstanceUid") DO NOTHING
+        RETURNING "id", "studyInstanceUid"
+      ), st AS (
+        SELECT "id", "studyInstanceUid" FROM st_new
+        UNION ALL SELECT s."id", s."studyInstanceUid" FROM "Study" s
+        WHERE s."poolId" = ${poolId} AND s."studyInstanceUid" IN (SELECT study FROM x)
+      ), se_new AS (
+        INSERT INTO "Series" ("id", "studyId", "poolId", "seriesInstanceUid", "modality", "seriesNumber", "seriesDescription", "bodyPartExamined")
+        SELECT DISTINCT ON (x.series) gen_random_uuid()::text, st."id", ${poolId}, x.series, x.modality, x."seriesNumber",
+          x."seriesDescription", x."bodyPartExamined"
+        FROM x JOIN st ON st."studyInstanceUid" = x.study ORDER BY x.series
+        ON CONFLICT ("poolId", "seriesInstanceUid") DO NOTHING
+        RETURNING "id", "seriesInstanceUid"
+      ), se AS (
+        SELECT "id", "seriesInstanceUid" FROM se_new
+        UNION ALL SELECT s."id", s."seriesInstanceUid" FROM "Series" s
+        WHERE s."poolId" = ${poolId} AND s."seriesInstanceUid" IN (SELECT series FROM x)
+      )
+      SELECT DISTINCT x.study AS "studyUid", st."id" AS "studyId", x.series AS "seriesUid", se."id" AS "seriesId"
+      FROM x JOIN st ON st."studyInstanceUid" = x.study LEFT JOIN se ON se."seriesInstanceUid" = x.series`;
+    const seriesSeen = new Set(ids.filter((r) => r.seriesId).map((r) => r.seriesUid));
+    if (items.every((p) => seriesSeen.has(p.series))) break;
+    if (attempt >= 3) throw new Error('Study or series rows of a batch could not be read back');
   }
-  const row = (p: PlacedInstance) => ({
-    seriesId: series.get(p.res.targetUids.series)!,
-    sopClassUid: p.res.sopClassUid,
-    instanceNumber: p.res.index.instanceNumber ?? null,
-    transferSyntaxUid: p.res.transferSyntaxUid,
-    rows: p.res.index.rows ?? null,
-    columns: p.res.index.columns ?? null,
-    numberOfFrames: p.res.index.numberOfFrames ?? null,
-    path: p.rel,
-    size: p.res.size,
-    ruleVersion: opts.pool.ruleVersion,
-  });
-  const sops = opts.items.map((p) => p.res.targetUids.sop);
-  const studyIds = [...new Set(studies.values())].sort();
-  const summaries = opts.items.map((p) => {
-    const { methodCodes, ...counts } = p.res.summary;
-    return { poolId, sopInstanceUid: p.res.targetUids.sop, ruleVersion: opts.pool.ruleVersion, outcome: 'stored', ...counts, methodCodes };
-  });
-  await upsertRace(async () => {
-    // Replacing (a resumed retrieval): rows already there are updated, one by one (rare).
-    const existing = new Set((await db.instance.findMany({ where: { poolId, sopInstanceUid: { in: sops } }, select: { sopInstanceUid: true } })).map((x) => x.sopInstanceUid));
-    await db.$transaction([
-      poolOpenCheck(poolId),
-      ...studyIds.map((id) => lockStudy(id)),
-      db.instance.createMany({ data: opts.items.filter((p) => !existing.has(p.res.targetUids.sop)).map((p) => ({ poolId, sopInstanceUid: p.res.targetUids.sop, ...row(p) })) }),
-      ...opts.items.filter((p) => existing.has(p.res.targetUids.sop)).map((p) =>
-        db.instance.update({ where: { poolId_sopInstanceUid: { poolId, sopInstanceUid: p.res.targetUids.sop } }, data: row(p) })),
-      ...studyIds.flatMap((id) => recountStudy(id)),
-      db.deidInstanceSummary.deleteMany({ where: { poolId, sopInstanceUid: { in: sops } } }),
-      db.deidInstanceSummary.createMany({ data: summaries }),
-      ...[...identities].map(([sourceStudyUid, researchStudyUid]) => db.studyIdentity.upsert({
-        where: { poolId_sourceStudyUid: { poolId, sourceStudyUid } },
-        create: { poolId, sourceStudyUid, researchStudyUid, sourcePatientId: opts.sourcePatientId },
-        update: {},
-      })),
-      ...(opts.provenance ? studyIds.map((id) => provenanceUpsert(id, poolId, opts.pool.ruleVersion, opts.provenance!)) : []),
-      ...(opts.alsoCommit ? opts.alsoCommit() : []),
-    ]);
-  });
+  const studyIds = [...new Set(ids.map((r) => r.studyId))].sort();
+  const seriesIds = Object.fromEntries(ids.map((r) => [r.seriesUid!, r.seriesId!]));
+  const rows = JSON.stringify(items.map((p) => ({ ...p, seriesId: seriesIds[p.series] })));
+  const identities = JSON.stringify([...new Map(items.map((p) => [p.sourceStudy, p.study]))].map(([source, research]) => ({ source, research })));
+  // 2. One transaction.
+  await db.$transaction([
+    db.$queryRaw`
+      WITH chk AS (
+        SELECT CASE WHEN "closedAt" IS NULL THEN true ELSE ("closedAt"::text || ${` ${CLOSED_MARK}`})::boolean END AS "open"
+        FROM "Pool" WHERE "id" = ${poolId} FOR SHARE
+      )
+      SELECT s."id" FROM "Study" s, chk WHERE s."id" = ANY(${studyIds}::text[]) AND chk."open" ORDER BY s."id" FOR UPDATE OF s`,
+    db.$executeRaw`
+      WITH x AS (
+        SELECT * FROM jsonb_to_recordset(${rows}::jsonb) AS x("seriesId" text, sop text, "sopClassUid" text, "instanceNumber" int,
+          "transferSyntaxUid" text, rows int, columns int, "numberOfFrames" int, path text, size int,
+          removed int, emptied int, replaced int, kept int, shifted int, "uidRemapped" int, cleaned int, added int, "methodCodes" text[])
+      ), ins AS (
+        INSERT INTO "Instance" ("id", "seriesId", "poolId", "sopInstanceUid", "sopClassUid", "instanceNumber", "transferSyntaxUid",
+          "rows", "columns", "numberOfFrames", "path", "size", "ruleVersion", "createdAt")
+        SELECT gen_random_uuid()::text, x."seriesId", ${poolId}, x.sop, x."sopClassUid", x."instanceNumber", x."transferSyntaxUid",
+          x.rows, x.columns, x."numberOfFrames", x.path, x.size, ${ruleVersion}, now() AT TIME ZONE 'UTC'
+        FROM x
+        ON CONFLICT ("poolId", "sopInstanceUid") DO UPDATE SET "seriesId" = EXCLUDED."seriesId", "sopClassUid" = EXCLUDED."sopClassUid",
+          "instanceNumber" = EXCLUDED."instanceNumber", "transferSyntaxUid" = EXCLUDED."transferSyntaxUid", "rows" = EXCLUDED."rows",
+          "columns" = EXCLUDED."columns", "numberOfFrames" = EXCLUDED."numberOfFrames", "path" = EXCLUDED."path",
+          "size" = EXCLUDED."size", "ruleVersion" = EXCLUDED."ruleVersion"
+        RETURNING 1
+      ), sm AS (
+        INSERT INTO "DeidInstanceSummary" ("poolId", "sopInstanceUid", "ruleVersion", "outcome", "removed", "emptied", "replaced",
+          "kept", "shifted", "uidRemapped", "cleaned", "added", "methodCodes", "updatedAt")
+        SELECT ${poolId}, x.sop, ${ruleVersion}, 'stored', x.removed, x.emptied, x.replaced, x.kept, x.shifted, x."uidRemapped",
+          x.cleaned, x.added, coalesce(x."methodCodes", ARRAY[]::text[]), now() AT TIME ZONE 'UTC'
+        FROM x
+        ON CONFLICT ("poolId", "sopInstanceUid") DO UPDATE SET "ruleVersion" = EXCLUDED."ruleVersion", "outcome" = EXCLUDED."outcome",
+          "removed" = EXCLUDED."removed", "emptied" = EXCLUDED."emptied", "replaced" = EXCLUDED."replaced", "kept" = EXCLUDED."kept",
+          "shifted" = EXCLUDED."shifted", "uidRemapped" = EXCLUDED."uidRemapped", "cleaned" = EXCLUDED."cleaned",
+          "added" = EXCLUDED."added", "methodCodes" = EXCLUDED."methodCodes", "updatedAt" = EXCLUDED."updatedAt"
+        RETURNING 1
+      ), idn AS (
+        INSERT INTO "StudyIdentity" ("id", "poolId", "sourceStudyUid", "researchStudyUid", "sourcePatientId", "createdAt")
+        SELECT gen_random_uuid()::text, ${poolId}, i.source, i.research, ${opts.sourcePatientId}, now() AT TIME ZONE 'UTC'
+        FROM jsonb_to_recordset(${identities}::jsonb) AS i(source text, research text)
+        ON CONFLICT ("poolId", "sourceStudyUid") DO NOTHING
+        RETURNING 1
+      )
+      SELECT (SELECT count(*) FROM ins) + (SELECT count(*) FROM sm) + (SELECT count(*) FROM idn)`,
+    ...(opts.provenance ? studyIds.map((id) => provenanceUpsert(id, poolId, ruleVersion, opts.provenance!)) : []),
+    ...(opts.alsoCommit ? opts.alsoCommit() : []),
+    db.$executeRaw`
+      WITH se AS (
+        UPDATE "Series" s SET "numInstances" = (SELECT count(*) FROM "Instance" i WHERE i."seriesId" = s."id")
+        WHERE s."studyId" = ANY(${studyIds}::text[])
+        RETURNING s."studyId", s."numInstances", s."modality"
+      )
+      UPDATE "Study" st SET "numSeries" = a.ns, "numInstances" = a.ni, "modalities" = a.mods, "updatedAt" = now()
+      FROM (
+        SELECT "studyId", count(*) FILTER (WHERE "numInstances" > 0) AS ns, coalesce(sum("numInstances"), 0) AS ni,
+          coalesce(string_agg(DISTINCT "modality" COLLATE "C", ${'\\'} ORDER BY "modality" COLLATE "C")
+            FILTER (WHERE "numInstances" > 0 AND "modality" <> ''), '') AS mods
+        FROM se GROUP BY "studyId"
+      ) a
+      WHERE st."id" = a."studyId"`,
+  ]);
 }

@@ -6,12 +6,15 @@
  * anonymize job only finds what arrived last, so the study is in the pool almost as soon as the
  * last instance arrives.
  *
- * Instances go in batches of up to `batch` (default 8: whatever has arrived, never waiting for a
- * batch to fill), each indexed in one transaction (lib/retrievals/run-anonymize.ts
- * deidentifyStagedBatch): one commit per batch instead of one per instance. Back-pressure: at most
- * `inFlight` instances are being de-identified at once (default two batches); what arrives faster
- * waits in staging, on disk, where it would have waited anyway. The retrieval stays MOVING the whole time (its `stored` count rises, refreshed from the
- * per-instance records), so the SCP keeps matching arriving instances to it.
+ * Instances go in batches of up to `batch` (default 16), each indexed in one transaction of a few
+ * raw statements (lib/retrievals/run-anonymize.ts deidentifyStagedBatch, lib/receive/ingest.ts
+ * indexPlacedBatch). Fewer than `minBatch` (8) staged wait up to `gatherMs` for more (fewer, larger
+ * commits), except the first batch, which goes at once. With nothing staged the pipeline looks
+ * again after 50 ms, then less often (up to every 200 ms) while nothing comes. Back-pressure: at
+ * most `inFlight` instances are being de-identified at once (default two batches); what arrives
+ * faster waits in staging, on disk, where it would have waited anyway. The retrieval stays MOVING
+ * the whole time (its `stored` count rises, refreshed from the per-instance records), so the SCP
+ * keeps matching arriving instances to it.
  *
  * Crash safety is the anonymize step's, per batch: a SIGKILL at any point leaves either the
  * staged rows (processed again after the restart: same research UIDs, replaced index rows) or the
@@ -35,14 +38,21 @@ export interface Pipeline {
 export function startPipeline(
   retrievalId: string,
   generation: number,
-  opts: { batch?: number; inFlight?: number; idleMs?: number; refreshMs?: number; gatherMs?: number } = {},
+  opts: { batch?: number; minBatch?: number; inFlight?: number; idleMs?: number; maxIdleMs?: number; refreshMs?: number; gatherMs?: number } = {},
 ): Pipeline {
-  const batch = Math.max(1, opts.batch ?? 8);
+  // Up to `batch` instances per transaction; fewer than `minBatch` wait up to `gatherMs` (from when
+  // they were first seen) for more to arrive: fewer, larger commits. The first batch goes at once
+  // (the study is browsable sooner).
+  const batch = Math.max(1, opts.batch ?? 16);
+  const minBatch = Math.min(batch, Math.max(1, opts.minBatch ?? 8));
   const limit = Math.max(batch, opts.inFlight ?? Math.max(2 * batch, 2 * deidPool().size));
+  // Nothing staged: the next look after idleMs, doubling up to maxIdleMs while nothing comes.
   const idleMs = opts.idleMs ?? 50;
-  // A batch smaller than `batch` waits up to this long for more to arrive (fewer, larger commits).
+  const maxIdleMs = Math.max(idleMs, opts.maxIdleMs ?? 200);
+  let idle = idleMs;
   const gatherMs = opts.gatherMs ?? 150;
   let short: number | null = null;
+  let first = true;
   const refreshMs = opts.refreshMs ?? 500;
   const inflight = new Map<string, Promise<unknown>>();
   let processed = 0;
@@ -74,11 +84,20 @@ export function startPipeline(
           SELECT "id", "path", "receivingPoolId", "sopInstanceUid" FROM "StagedInstance"
           WHERE "retrievalId" = ${retrievalId} AND NOT ("id" = ANY(${busy}::text[]))
           ORDER BY "receivedAt" LIMIT ${Math.min(batch, limit - inflight.size)}`;
-        if (rows.length && rows.length < Math.min(batch, limit - inflight.size)) {
+        let napMs = idle;
+        if (rows.length && !first && rows.length < Math.min(minBatch, limit - inflight.size)) {
           short ??= Date.now();
-          if (Date.now() - short < gatherMs) rows = [];
+          const waited = Date.now() - short;
+          if (waited < gatherMs) {
+            napMs = gatherMs - waited;
+            rows = [];
+          }
         }
-        if (rows.length) short = null;
+        if (rows.length) {
+          short = null;
+          first = false;
+          idle = idleMs;
+        } else if (short === null) idle = Math.min(2 * idle, maxIdleMs);
         if (rows.length && !ctx) {
           ctx = await deidContextQuiet(retrievalId);
           // Refused (a research ID that belongs to another patient...): the anonymize step fails
@@ -97,14 +116,13 @@ export function startPipeline(
             });
           for (const s of rows) inflight.set(s.id, p);
         }
-        if (!rows.length || inflight.size >= limit) await nap(short !== null ? Math.min(idleMs, gatherMs) : idleMs);
+        if (!rows.length || inflight.size >= limit) await nap(rows.length ? idleMs : napMs);
       } else await nap(idleMs);
       if (Date.now() - lastRefresh >= refreshMs) {
         lastRefresh = Date.now();
-        await refreshStoredCount(retrievalId);
         // A coordinator's Cancel or Retry (a new generation): stop taking instances; the move
         // sees it too and handles what is staged.
-        const cur = await db.retrieval.findUnique({ where: { id: retrievalId }, select: { state: true, attempts: true } });
+        const cur = await refreshStoredCount(retrievalId);
         if (!cur || cur.attempts !== generation || cur.state !== 'MOVING') stopping = true;
       }
     }

@@ -21,26 +21,32 @@ export async function requestRetrieval(actor: Actor, queryId: string, studyInsta
   });
   if (results.length !== new Set(studyInstanceUids).size)
     throw new AppError('VALIDATION', 'Some selected studies are not results of this query', { studyInstanceUids: ['unknown study'] });
-  let queued = 0;
   let retried = 0;
+  // Every selected study at once (20 studies: three statements and the jobs, not 60 round trips).
+  await db.queryResult.updateMany({ where: { id: { in: results.map((r) => r.id) } }, data: { selected: true } });
+  const fresh = results.filter((r) => !r.retrieval);
+  if (fresh.length) {
+    // (A request racing this one creates the same rows: skipped here, and its jobs have the same ids.)
+    await db.retrieval.createMany({
+      data: fresh.map((r) => ({
+        queryId,
+        resultId: r.id,
+        poolId: q.poolId,
+        connectorId: q.connectorId,
+        studyInstanceUid: r.studyInstanceUid,
+        expected: r.numInstances ?? 0,
+      })),
+      skipDuplicates: true,
+    });
+    const order = new Map(fresh.map((r, i) => [r.id, i]));
+    const created = (await db.retrieval.findMany({ where: { resultId: { in: fresh.map((r) => r.id) } }, select: { id: true, attempts: true, resultId: true } }))
+      .sort((a, b) => order.get(a.resultId)! - order.get(b.resultId)!);
+    // Added in the order selected (BullMQ takes them in the order added).
+    for (const ret of created) await enqueue('retrieval.move', { retrievalId: ret.id, generation: ret.attempts }, { jobId: jobId.move(ret.id, ret.attempts) });
+  }
+  const queued = fresh.length;
   for (const r of results) {
-    await db.queryResult.update({ where: { id: r.id }, data: { selected: true } });
-    if (!r.retrieval) {
-      const ret = await db.retrieval.upsert({
-        where: { resultId: r.id },
-        create: {
-          queryId,
-          resultId: r.id,
-          poolId: q.poolId,
-          connectorId: q.connectorId,
-          studyInstanceUid: r.studyInstanceUid,
-          expected: r.numInstances ?? 0,
-        },
-        update: {},
-      });
-      await enqueue('retrieval.move', { retrievalId: ret.id, generation: ret.attempts }, { jobId: jobId.move(ret.id, ret.attempts) });
-      queued++;
-    } else if ((RETRYABLE as readonly string[]).includes(r.retrieval.state)) {
+    if (r.retrieval && (RETRYABLE as readonly string[]).includes(r.retrieval.state)) {
       await retryRetrieval(actor, r.retrieval.id, { audit: false });
       retried++;
     }

@@ -8,6 +8,7 @@
  * the staged row (processed again: same research UIDs, same path, upserted index row); a crash
  * after it leaves a file without a row, removed by the staging reconciliation.
  */
+import { statSync, unlinkSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ruleSetSchema } from '../anonymize/rules';
@@ -29,9 +30,15 @@ const log = logger('retrieval.anonymize');
 const BATCH = 32;
 
 /** stored = instances of this retrieval now in the pool, counted from their records (exact after a crash). */
-export async function refreshStoredCount(retrievalId: string) {
-  const stored = await db.retrievalInstance.count({ where: { retrievalId, outcome: 'stored' } });
-  await db.retrieval.update({ where: { id: retrievalId }, data: { stored } });
+export async function refreshStoredCount(retrievalId: string): Promise<{ state: string; attempts: number } | null> {
+  // One raw statement (the pipeline runs it twice a second per moving study): the count, the
+  // update, and the state and generation the pipeline checks.
+  const [row] = await db.$queryRaw<{ state: string; attempts: number }[]>`
+    UPDATE "Retrieval" SET "stored" = (SELECT count(*)::int FROM "RetrievalInstance" WHERE "retrievalId" = ${retrievalId} AND "outcome" = 'stored'),
+      "updatedAt" = now() AT TIME ZONE 'UTC'
+    WHERE "id" = ${retrievalId}
+    RETURNING "state"::text AS "state", "attempts"`;
+  return row ?? null;
 }
 
 /** What de-identifying one retrieval's instances needs: its pool, rules and research identity. */
@@ -105,20 +112,22 @@ export async function deidentifyStagedBatch(ctx: DeidContext, rows: StagedRow[])
   // The file each row pointed at when we read it. The move is still running: the PACS may send
   // the same instance again (a resumed move), which the SCP renames onto the same staging path
   // with a new row once ours is gone. That file is not ours to delete.
+  // (stat and unlink synchronous, as the SCP's rename into staging is: a few microseconds each,
+  // where a trip through libuv's pool costs the busy main thread a wake-up and a callback.)
   const inodes = new Map<string, number>();
   const unlink = async (s: StagedRow) => {
     crashPoint('deid.after-commit');
-    const now = await fs.stat(s.path).catch(() => null);
+    const now = statOrNull(s.path);
     if (now && inodes.has(s.id) && now.ino !== inodes.get(s.id)) return;
     // (No pruning of the study's staging folder: the SCP may be about to rename the next
     // instance into it. The anonymize step prunes it once the move has ended.)
-    await fs.rm(s.path, { force: true });
+    if (now) unlinkQuietly(s.path);
   };
   await Promise.all(
     rows.map(async (s) => {
       try {
         crashPoint('deid.before-write');
-        const st = await fs.stat(s.path).catch(() => null);
+        const st = statOrNull(s.path);
         if (st) inodes.set(s.id, st.ino);
         const out = await deidentifyAndPlace({
           pool: ctx.pool,
@@ -146,7 +155,6 @@ export async function deidentifyStagedBatch(ctx: DeidContext, rows: StagedRow[])
   );
   if (!placed.length) return;
   const { retrievalId } = ctx;
-  const sourceSops = placed.map((x) => x.p.sourceSopUid);
   try {
     await indexPlacedBatch({
       pool: ctx.pool,
@@ -154,13 +162,18 @@ export async function deidentifyStagedBatch(ctx: DeidContext, rows: StagedRow[])
       sourcePatientId: ctx.sourcePatientId,
       provenance: ctx.provenance,
       items: placed.map((x) => x.p),
+      // The staged rows' removal and the per-instance records, in one statement.
       alsoCommit: () => [
-        db.stagedInstance.deleteMany({ where: { id: { in: placed.map((x) => x.s.id) } } }),
-        db.retrievalInstance.createMany({
-          data: placed.map((x) => ({ retrievalId, sourceSopUid: x.p.sourceSopUid, sourceSeriesUid: x.p.sourceSeriesUid, outcome: 'stored' })),
-          skipDuplicates: true,
-        }),
-        db.retrievalInstance.updateMany({ where: { retrievalId, sourceSopUid: { in: sourceSops }, outcome: { not: 'stored' } }, data: { outcome: 'stored' } }),
+        db.$executeRaw`
+          WITH gone AS (DELETE FROM "StagedInstance" WHERE "id" = ANY(${placed.map((x) => x.s.id)}::text[]) RETURNING 1),
+          rec AS (
+            INSERT INTO "RetrievalInstance" ("id", "retrievalId", "sourceSopUid", "sourceSeriesUid", "outcome", "createdAt")
+            SELECT gen_random_uuid()::text, ${retrievalId}, r.sop, r.series, 'stored', now() AT TIME ZONE 'UTC'
+            FROM jsonb_to_recordset(${JSON.stringify(placed.map((x) => ({ sop: x.p.sourceSopUid, series: x.p.sourceSeriesUid })))}::jsonb) AS r(sop text, series text)
+            ON CONFLICT ("retrievalId", "sourceSopUid") DO UPDATE SET "outcome" = 'stored'
+            RETURNING 1
+          )
+          SELECT (SELECT count(*) FROM gone) + (SELECT count(*) FROM rec)`,
       ],
     });
   } catch (e) {
@@ -169,6 +182,22 @@ export async function deidentifyStagedBatch(ctx: DeidContext, rows: StagedRow[])
     return;
   }
   for (const x of placed) await unlink(x.s);
+}
+
+function statOrNull(p: string) {
+  try {
+    return statSync(p);
+  } catch {
+    return null;
+  }
+}
+
+function unlinkQuietly(p: string) {
+  try {
+    unlinkSync(p);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
 }
 
 /** An instance that cannot be de-identified: dropped, recorded as failed, counted. */
@@ -242,6 +271,7 @@ export async function runAnonymize(retrievalId: string, generation: number): Pro
   // with each instance's index row (lib/pools/provenance.ts).
   const provenance = await retrievalProvenance(r.id, found.identitySource);
   const ctx: DeidContext = { retrievalId: r.id, pool, rules, identity: found.identity, sourcePatientId: r.result.patientId, provenance };
+  const dirs = new Set<string>();
   for (;;) {
     const batch = await db.stagedInstance.findMany({ where: { retrievalId: r.id }, take: BATCH, orderBy: { receivedAt: 'asc' } });
     if (!batch.length) break;
@@ -250,9 +280,13 @@ export async function runAnonymize(retrievalId: string, generation: number): Pro
       await dropStagedFor(r.id);
       break;
     }
-    await Promise.all(batch.map((s) => deidentifyStaged(ctx, s)));
+    // Side by side in the worker-thread pool, indexed in one transaction (as in the pipeline).
+    await deidentifyStagedBatch(ctx, batch);
+    for (const s of batch) dirs.add(path.dirname(s.path));
     await refreshStoredCount(r.id);
   }
+  // The staging folders emptied here (the study's, and any other a sink used).
+  for (const d of dirs) await pruneEmptyDirs(d, stagingDir(r.connector.receivingPoolId));
   // (The SCP never stages under an unsafe UID, so there is nothing to prune for one.)
   if (isSafeUid(r.studyInstanceUid)) await pruneEmptyDirs(stagingStudyDir(r.connector.receivingPoolId, r.studyInstanceUid), stagingDir(r.connector.receivingPoolId));
   await refreshStoredCount(r.id);

@@ -11,6 +11,7 @@
  * instance, so a retried or resumed retrieve never duplicates an instance.
  */
 import { createHash } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import { db, type Prisma, type QuerySource } from '../db';
 import { AppError, publicMessage } from '../errors';
 import { hex4 } from '../dicom/errors';
@@ -106,6 +107,45 @@ export function destinationAdvice(receivingAe: string, tls = false): string {
   return `Ask the PACS administrator to register Tributary as a C-MOVE destination: AE title ${receivingAe}, host ${e.DICOM_ADVERTISED_HOST}, port ${e.DICOM_PORT}.`;
 }
 
+/**
+ * A move that finds its connector at its association cap waits here a moment for a slot before
+ * its job is put back (delayed 0.5–1.5 s): a slot a move of this process gives back goes at once
+ * to one waiting here (woken by `released`), one given back by another process within
+ * SLOT_POLL_MS. Only as many moves as the cap wait per connector; the others are delayed as
+ * before, so a busy connector cannot hold the queue's other jobs off for long.
+ */
+const SLOT_WAIT_MS = 3_000;
+const SLOT_POLL_MS = 250;
+const released = new EventEmitter();
+released.setMaxListeners(0);
+const waitingFor = new Map<string, number>();
+
+async function leaseOrWait(connectorId: string, maxAssociations: number, lane: Lane, waiter: string) {
+  let lease = await acquireAssociation(connectorId, maxAssociations, lane, { waiter });
+  if (lease || (waitingFor.get(connectorId) ?? 0) >= maxAssociations) return lease;
+  waitingFor.set(connectorId, (waitingFor.get(connectorId) ?? 0) + 1);
+  try {
+    const until = Date.now() + SLOT_WAIT_MS;
+    while (!lease && Date.now() < until) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(t);
+          released.off(connectorId, done);
+          resolve();
+        };
+        const t = setTimeout(done, SLOT_POLL_MS);
+        released.on(connectorId, done);
+      });
+      lease = await acquireAssociation(connectorId, maxAssociations, lane, { waiter });
+    }
+    return lease;
+  } finally {
+    const n = (waitingFor.get(connectorId) ?? 1) - 1;
+    if (n > 0) waitingFor.set(connectorId, n);
+    else waitingFor.delete(connectorId);
+  }
+}
+
 export async function laneForRetrieval(r: { attempts: number; query: { source: QuerySource } }): Promise<Lane> {
   return r.query.source === 'SINGLE' || r.attempts > 0 ? 'interactive' : 'batch';
 }
@@ -145,7 +185,7 @@ export async function runMove(
     return { status: 'wait', until: until.getTime(), reason: 'schedule' };
   }
   const lane = await laneForRetrieval(r);
-  const lease = await acquireAssociation(connector.id, connector.maxAssociations, lane, { waiter: `move-${r.id}-${generation}` });
+  const lease = await leaseOrWait(connector.id, connector.maxAssociations, lane, `move-${r.id}-${generation}`);
   if (!lease) return { status: 'wait', until: Date.now() + 500 + Math.floor(Math.random() * 1000), reason: 'capacity' };
   // One move of a given source study through a receiving pool at a time, so instances arriving
   // at the SCP match exactly one retrieval.
@@ -156,6 +196,7 @@ export async function runMove(
   );
   if (!studyLock) {
     await lease.release();
+    released.emit(connector.id);
     return { status: 'wait', until: Date.now() + 2000, reason: 'capacity' };
   }
   const abort = new AbortController();
@@ -327,6 +368,7 @@ export async function runMove(
     await pipe?.stop();
     await studyLock.release();
     await lease.release();
+    released.emit(connector.id);
   }
 }
 

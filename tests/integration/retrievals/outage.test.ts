@@ -18,7 +18,9 @@ let worker: { stop(): Promise<void> };
 
 beforeAll(async () => {
   const scpPort = await freePort();
-  corpus = generateCorpus({ seed: 41, patients: 1, studiesPerPatient: 6, seriesPerStudy: 1, instancesPerSeries: 30, rows: 64, columns: 64 });
+  // Studies large enough that the rest of the batch cannot all move during the PACS's shutdown
+  // (a move waiting for a slot starts as soon as the previous one gives it back).
+  corpus = generateCorpus({ seed: 41, patients: 1, studiesPerPatient: 6, seriesPerStudy: 1, instancesPerSeries: 120, rows: 64, columns: 64 });
   pacsOpts = {
     dir: await fs.mkdtemp(path.join(os.tmpdir(), 'tributary-outage-')),
     aet: 'OUT_PACS',
