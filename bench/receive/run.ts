@@ -39,6 +39,7 @@ import { promisify } from 'node:util';
 import { move, store } from '../../lib/dicom/scu';
 import { generateCtStudy } from '../../lib/synthetic';
 import { DCMTK_ENV, startOrthanc, startStorescp, type StorescpHandle } from '../../tests/helpers/orthanc';
+import { emptyDir, setupDatabase, type Database } from './database';
 
 const run = promisify(execFile);
 
@@ -66,9 +67,6 @@ async function countFiles(dir: string): Promise<number> {
   return n;
 }
 
-async function emptyDir(dir: string) {
-  for (const e of await fsp.readdir(dir).catch(() => [])) await fsp.rm(path.join(dir, e), { recursive: true, force: true });
-}
 
 const pct = (xs: number[], p: number) => {
   if (!xs.length) return NaN;
@@ -122,75 +120,7 @@ async function startChild(mode: 'trivial' | 'trivial-sync' | 'real', staging: st
   };
 }
 
-/** Scratch database with the fixtures the production hooks need. */
-async function setupDatabase(work: string) {
-  const dbName = process.env.BENCH_DATABASE_NAME ?? 'bench_receive';
-  const { resetTestDatabase, dropDatabase } = await import('../../tests/helpers/database');
-  const url = await resetTestDatabase(dbName);
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    TRIBUTARY_MODE: 'production',
-    DATABASE_URL: url,
-    TRIBUTARY_SECRET: process.env.TRIBUTARY_SECRET ?? 'bench-receive-secret-0123456789abcdef0123456789',
-    STORAGE_ROOT: path.join(work, 'storage'),
-    REDIS_PREFIX: process.env.BENCH_REDIS_PREFIX ?? 'bench-receive-',
-    SECRETS_KEY: process.env.SECRETS_KEY ?? 'ab'.repeat(32),
-  };
-  Object.assign(process.env, env);
-  const { db } = await import('../../lib/db');
-  const { stagingDir } = await import('../../lib/storage');
-  const rules = {} as object;
-  const pool = (aeTitle: string, kind: 'RESEARCH' | 'INFRASTRUCTURE') =>
-    db.pool.create({ data: { name: aeTitle, aeTitle, kind, secret: 'x'.repeat(64), rules, ruleVersions: { create: { version: 1, rules } } } });
-  const research = await pool('BENCH_POOL', 'RESEARCH');
-  const query = await pool('BENCH_Q', 'INFRASTRUCTURE');
-  const receiving = await pool('TRIB_REAL', 'INFRASTRUCTURE');
-  const connectors = new Map<string, string>();
-  /** A connector whose PACS is the device `aeTitle`@127.0.0.1, receiving through TRIB_REAL. */
-  const connectorFor = async (aeTitle: string) => {
-    let id = connectors.get(aeTitle);
-    if (!id) {
-      const device = await db.device.create({ data: { name: aeTitle, aeTitle, host: '127.0.0.1', port: 104 } });
-      id = (await db.connector.create({ data: { name: aeTitle, deviceId: device.id, queryPoolId: query.id, receivingPoolId: receiving.id, maxAssociations: 4 } })).id;
-      connectors.set(aeTitle, id);
-    }
-    return id;
-  };
-  /** A MOVING retrieval of `studyUid` from the device `aeTitle`; returns its id. */
-  const retrieval = async (aeTitle: string, studyUid: string) => {
-    const connectorId = await connectorFor(aeTitle);
-    const q = await db.query.create({
-      data: { poolId: research.id, connectorId, status: 'DONE', items: { create: { rowNumber: 1, patientId: 'BENCH', status: 'DONE', resultCount: 1 } } },
-      include: { items: true },
-    });
-    const result = await db.queryResult.create({ data: { queryId: q.id, itemId: q.items[0].id, studyInstanceUid: studyUid, patientId: 'BENCH' } });
-    return (await db.retrieval.create({ data: { queryId: q.id, resultId: result.id, poolId: research.id, connectorId, studyInstanceUid: studyUid, state: 'MOVING' } })).id;
-  };
-  /** Rows, count and files of one retrieval; then forgets them for the next round. */
-  const check = async (retrievalId: string) => {
-    const rows = await db.stagedInstance.findMany({ where: { retrievalId }, select: { sopInstanceUid: true } });
-    const r = await db.retrieval.findUniqueOrThrow({ where: { id: retrievalId }, select: { received: true } });
-    return { rows: rows.length, distinct: new Set(rows.map((x) => x.sopInstanceUid)).size, received: r.received };
-  };
-  const reset = async (retrievalId: string) => {
-    await db.stagedInstance.deleteMany({});
-    await db.retrieval.update({ where: { id: retrievalId }, data: { received: 0 } });
-    await emptyDir(stagingDir(receiving.id));
-  };
-  return {
-    env,
-    staging: stagingDir(receiving.id),
-    retrieval,
-    check,
-    reset,
-    async close() {
-      await db.$disconnect();
-      await dropDatabase(dbName);
-    },
-  };
-}
 
-type Database = Awaited<ReturnType<typeof setupDatabase>>;
 
 async function modeMove(work: string, database: Database, profDir: string) {
   const instances = arg('instances', 500);
