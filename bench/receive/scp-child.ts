@@ -14,8 +14,8 @@ import fs from 'node:fs';
 import { StagingStream, startScp, type ScpHooks } from '../../lib/dicom/scp';
 
 const [mode, staging] = process.argv.slice(2);
-// 'trivial-sync': the SCP writing each PDU synchronously (StagingStream.syncWrites), to compare.
-if (mode === 'trivial-sync') StagingStream.syncWrites = true;
+// 'trivial-sync': the SCP writing each PDU synchronously (StagingStream.writeMode 'sync'), to compare.
+if (mode === 'trivial-sync') StagingStream.writeMode = 'sync';
 
 let peak = 0;
 const sample = () => {

@@ -5,7 +5,7 @@
  * changed): PDU arrivals (command, first/last dataset PDU), file open, each write, 'finish',
  * rename, onStored, the C-STORE-RSP written. Prints per-step medians.
  *
- *   npx tsx bench/receive/trace.ts [--instances 200] [--sync]
+ *   npx tsx bench/receive/trace.ts [--instances 200] [--sync] [--real] [--profile out.cpuprofile]
  */
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
@@ -24,7 +24,8 @@ const argn = (n: string, d: number) => {
   return i > 0 ? Number(process.argv[i + 1]) : d;
 };
 const N = argn('instances', 200);
-if (process.argv.includes('--sync')) StagingStream.syncWrites = true;
+if (process.argv.includes('--sync')) StagingStream.writeMode = 'sync';
+
 
 type Ev = [number, string, number?];
 const evs: Ev[] = [];

@@ -370,38 +370,84 @@ export class StagingStream extends Writable {
     return true;
   }
 
+  /** Bytes handed to the file so far (header included): where the next write goes. */
+  private queued = 0;
+  /** Thread-pool writes not finished yet. */
+  private inFlight = 0;
+  /** The first write that failed; reported by _final (or by the next write). */
+  private writeError: Error | null = null;
+  /** _final waiting for the writes in flight. */
+  private onIdle: (() => void) | undefined;
+  /** closeFd() was called: no write is issued any more; the descriptor closes once none is in flight. */
+  private closing = false;
+
   override _writev(chunks: Array<{ chunk: Buffer }>, callback: (error?: Error | null) => void): void {
     const bufs = chunks.map((c) => c.chunk);
     for (const b of bufs) this.keep(b);
     const total = bufs.reduce((n, b) => n + b.length, 0);
     // Given up (a failure path closed the file) while data was still queued: nothing more is written.
-    if (this.fd === undefined) return callback(new Error('staging file closed'));
+    if (this.closing || this.fd === undefined) return callback(new Error('staging file closed'));
+    if (this.writeError) return callback(this.writeError);
+    const position = this.queued;
+    this.queued += total;
+    this.inFlight++;
     const done = (err: Error | null) => {
-      if (err) return callback(err);
-      this.bytes += total;
-      this.accounted -= total;
-      release(total);
-      if (this.underLow) this.onPressure(false);
-      callback();
+      this.inFlight--;
+      if (err) this.writeError ??= err;
+      else this.bytes += total;
+      // Once destroyed, _destroy has released everything still counted.
+      if (!this.destroyed) {
+        this.accounted -= total;
+        release(total);
+        if (this.underLow) this.onPressure(false);
+      }
+      if (this.inFlight === 0) this.idle();
     };
-    if (!StagingStream.syncWrites) return writeAll(this.fd as number, bufs, this.bytes, done);
+    if (StagingStream.writeMode === 'async') {
+      writeAll(this.fd, bufs, position, done);
+      // Done as far as the stream is concerned: the next PDU's write is issued at once, at its own
+      // position, instead of queueing behind this one (see writeMode); _final waits for them all.
+      callback();
+      return;
+    }
     let err: Error | null = null;
     try {
-      writeAllSync(this.fd as number, bufs, this.bytes);
+      writeAllSync(this.fd, bufs, position);
     } catch (e) {
       err = e as Error;
     }
     done(err);
+    callback(err);
+  }
+
+  /** Every write issued has finished: the end of the object, or a deferred close, may go on. */
+  private idle() {
+    const f = this.onIdle;
+    this.onIdle = undefined;
+    f?.();
+    if (this.closing) this.closeNow();
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    if (this.inFlight === 0) return callback(this.writeError);
+    this.onIdle = () => callback(this.writeError);
   }
 
   /**
-   * Write each PDU's data synchronously as it is parsed, like storescp, instead of through a libuv
-   * pool thread (a hand-off and a wake-up per PDU). Off by default: on the loaded shared VM
-   * bench/receive showed no difference beyond its noise (its "sync" row), and a synchronous write
-   * that meets the kernel's dirty-page throttling would stall every association of the process,
-   * echoes included. Kept for the bench to keep measuring it.
+   * How each PDU's data reaches the file:
+   * - 'async' (default): through the libuv thread pool, each PDU's write issued as soon as it is
+   *   parsed, at its own position, without waiting for the previous one (pwritev); the object is
+   *   complete ('finish') when all have finished. The answer then waits for about one pool round
+   *   trip after the last PDU (a hand-off to a pool thread and a wake-up of the event loop). With
+   *   the writes queued one behind the other, as before, it waited for up to two (0.3-0.45 ms
+   *   median on the shared VM, bench/receive/trace.ts).
+   * - 'sync': written on the event loop as it is parsed, like storescp: nothing left to wait for
+   *   after the last PDU (0.14-0.19 ms from it to the answer), but each 128 KB write blocks the
+   *   event loop (0.05-0.2 ms; and every association and the worker's other work for as long as the
+   *   kernel throttles a writer that dirties pages faster than the disk takes them). Measured on the
+   *   shared VM, not faster overall: bench/receive's "sync" receiver, kept to keep measuring it.
    */
-  static syncWrites = false;
+  static writeMode: 'sync' | 'async' = 'async';
 
   override _write(chunk: Buffer, _enc: BufferEncoding, callback: (error?: Error | null) => void): void {
     this._writev([{ chunk }], callback);
@@ -426,13 +472,24 @@ export class StagingStream extends Writable {
     return this.fd;
   }
 
+  /**
+   * No more writes; the descriptor is closed now, or (a failure path while writes are still in a
+   * pool thread) as soon as the last of them has finished: closing it under them could let its
+   * number be reused by another open and their data land in that file.
+   */
   closeFd() {
     if (this.fd === undefined) {
       this.abandoned = true;
       return;
     }
+    this.closing = true;
+    if (this.inFlight === 0) this.closeNow();
+  }
+
+  private closeNow() {
     const fd = this.fd;
     this.fd = undefined;
+    if (fd === undefined) return;
     try {
       fs.closeSync(fd);
     } catch {
