@@ -5,7 +5,7 @@
  * changed): PDU arrivals (command, first/last dataset PDU), file open, each write, 'finish',
  * rename, onStored, the C-STORE-RSP written. Prints per-step medians.
  *
- *   npx tsx bench/receive/trace.ts [--instances 200] [--sync] [--real] [--profile out.cpuprofile]
+ *   npx tsx bench/receive/trace.ts [--instances 200] [--sync|--async] [--real] [--profile out.cpuprofile]
  */
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
@@ -25,6 +25,7 @@ const argn = (n: string, d: number) => {
 };
 const N = argn('instances', 200);
 if (process.argv.includes('--sync')) StagingStream.writeMode = 'sync';
+if (process.argv.includes('--async')) StagingStream.writeMode = 'async';
 
 
 type Ev = [number, string, number?];

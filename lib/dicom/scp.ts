@@ -361,9 +361,12 @@ export class StagingStream extends Writable {
     cb?: (error: Error | null | undefined) => void,
   ): boolean {
     // Our own backpressure signal (see class comment), then always "keep writing".
+    // A stream that failed or ended takes nothing (Writable refuses the chunk): nothing to count.
+    const refused = this.errored !== null || this.writableEnded || this.destroyed;
     if (typeof encOrCb === 'function') super.write(chunk, encOrCb);
     else if (encOrCb) super.write(chunk, encOrCb, cb);
     else super.write(chunk, cb);
+    if (refused) return true;
     this.accounted += chunk.length;
     unwrittenTotal += chunk.length;
     if (this.overHigh) this.onPressure(true);
@@ -403,7 +406,8 @@ export class StagingStream extends Writable {
       }
       if (this.inFlight === 0) this.idle();
     };
-    if (StagingStream.writeMode === 'async') {
+    const mode = StagingStream.writeMode;
+    if (mode === 'async' || (mode === 'auto' && performance.now() < asyncWritesUntil)) {
       writeAll(this.fd, bufs, position, done);
       // Done as far as the stream is concerned: the next PDU's write is issued at once, at its own
       // position, instead of queueing behind this one (see writeMode); _final waits for them all.
@@ -411,10 +415,16 @@ export class StagingStream extends Writable {
       return;
     }
     let err: Error | null = null;
+    const t0 = performance.now();
     try {
       writeAllSync(this.fd, bufs, position);
     } catch (e) {
       err = e as Error;
+    }
+    const took = performance.now() - t0;
+    if (mode === 'auto' && took > SLOW_SYNC_WRITE_MS) {
+      asyncWritesUntil = performance.now() + ASYNC_WRITES_FOR_MS;
+      log.info('slow staging write: writing through the thread pool for a while', { ms: Math.round(took), seconds: ASYNC_WRITES_FOR_MS / 1000 });
     }
     done(err);
     callback(err);
@@ -435,19 +445,23 @@ export class StagingStream extends Writable {
 
   /**
    * How each PDU's data reaches the file:
-   * - 'async' (default): through the libuv thread pool, each PDU's write issued as soon as it is
-   *   parsed, at its own position, without waiting for the previous one (pwritev); the object is
-   *   complete ('finish') when all have finished. The answer then waits for about one pool round
-   *   trip after the last PDU (a hand-off to a pool thread and a wake-up of the event loop). With
-   *   the writes queued one behind the other, as before, it waited for up to two (0.3-0.45 ms
-   *   median on the shared VM, bench/receive/trace.ts).
-   * - 'sync': written on the event loop as it is parsed, like storescp: nothing left to wait for
-   *   after the last PDU (0.14-0.19 ms from it to the answer), but each 128 KB write blocks the
-   *   event loop (0.05-0.2 ms; and every association and the worker's other work for as long as the
-   *   kernel throttles a writer that dirties pages faster than the disk takes them). Measured on the
-   *   shared VM, not faster overall: bench/receive's "sync" receiver, kept to keep measuring it.
+   * - 'sync': written on the event loop as it is parsed, like storescp. Nothing is left to wait
+   *   for after the last PDU (0.14-0.19 ms median from it to the answer on the shared VM,
+   *   bench/receive/trace.ts), and no pool thread competes for the CPU while the object comes;
+   *   each 128 KB write blocks the event loop for 0.05-0.2 ms.
+   * - 'async': through the libuv thread pool, each PDU's write issued as soon as it is parsed, at
+   *   its own position (pwritev), without waiting for the previous one; the object is complete
+   *   ('finish') when all have finished. The answer waits for about one pool round trip after the
+   *   last PDU (0.2-0.26 ms median; queued one behind the other, as before, up to two: 0.3-0.45).
+   * - 'auto' (default): 'sync', but a write slower than SLOW_SYNC_WRITE_MS switches the process to
+   *   'async' for ASYNC_WRITES_FOR_MS. Such a write is the kernel throttling a writer that dirties
+   *   pages faster than the disk takes them (or a failing disk): on the event loop it would stall
+   *   every association of the process, its C-ECHOs and the worker's other work for as long as it
+   *   lasts, so at most one write per period does; in the pool it stalls only the objects waiting
+   *   for their own data.
+   * bench/receive, same run, load 3.9-4.2: 'sync' 542-687 inst/s, 'async' 311-487 inst/s.
    */
-  static writeMode: 'sync' | 'async' = 'async';
+  static writeMode: 'auto' | 'sync' | 'async' = 'auto';
 
   override _write(chunk: Buffer, _enc: BufferEncoding, callback: (error?: Error | null) => void): void {
     this._writev([{ chunk }], callback);
@@ -501,6 +515,11 @@ export class StagingStream extends Writable {
     return Buffer.concat(this.prefix);
   }
 }
+
+/** A synchronous staging write slower than this switches the process to pool writes for a while (StagingStream.writeMode). */
+const SLOW_SYNC_WRITE_MS = 20;
+const ASYNC_WRITES_FOR_MS = 10_000;
+let asyncWritesUntil = 0;
 
 function writeAllSync(fd: number, bufs: Buffer[], position: number) {
   let rest = bufs;
@@ -661,6 +680,9 @@ interface Pending {
 function streamFinished(s: Writable): Promise<Error | undefined> {
   return new Promise((resolve) => {
     if (s.writableFinished) return resolve(undefined);
+    // A write failed before the object's end (a synchronous write meets ENOSPC at once): its
+    // 'error' is already past.
+    if (s.errored) return resolve(s.errored);
     if (s.destroyed) return resolve(new Error('stream destroyed'));
     const onFinish = () => {
       s.off('error', onError);
