@@ -36,7 +36,8 @@
  * not, the peer's certificate, whether it verified against DICOM_TLS_CA) and decides per device
  * (lib/devices/tls.ts). Failed handshakes are logged with the peer address and OpenSSL's code.
  *
- * Throughput (bench/receive): the staging file is created ahead of its object, the C-STORE-RSP is
+ * Throughput (bench/receive): the staging file is created ahead of its object and written on the
+ * event loop as PDUs arrive (StagingStream.writeMode), the C-STORE-RSP is
  * encoded here rather than through dcmjs-dimse's dcmjs round trip, PDUs are framed with one copy
  * per byte (lib/dicom/pdu-framer.ts, replacing dcmjs-dimse's accumulator), we announce a 1 MB
  * max PDU, the finished file is renamed synchronously, and the production hook writes its row in
