@@ -36,8 +36,8 @@
  * not, the peer's certificate, whether it verified against DICOM_TLS_CA) and decides per device
  * (lib/devices/tls.ts). Failed handshakes are logged with the peer address and OpenSSL's code.
  *
- * Throughput (bench/receive): the staging file is created ahead of its object and written on the
- * event loop as PDUs arrive (StagingStream.writeMode), the C-STORE-RSP is
+ * Throughput (bench/receive): the staging file is created ahead of its object (written through
+ * the thread pool as PDUs arrive, StagingStream.writeMode), the C-STORE-RSP is
  * encoded here rather than through dcmjs-dimse's dcmjs round trip, PDUs are framed with one copy
  * per byte (lib/dicom/pdu-framer.ts, replacing dcmjs-dimse's accumulator), we announce a 1 MB
  * max PDU, the finished file is renamed synchronously, and the production hook writes its row in
@@ -409,10 +409,13 @@ export class StagingStream extends Writable {
     };
     const mode = StagingStream.writeMode;
     if (mode === 'async' || (mode === 'auto' && performance.now() < asyncWritesUntil)) {
-      writeAll(this.fd, bufs, position, done);
-      // Done as far as the stream is concerned: the next PDU's write is issued at once, at its own
-      // position, instead of queueing behind this one (see writeMode); _final waits for them all.
-      callback();
+      // One write at a time: the PDUs that arrive meanwhile go together in the next one. (Issuing
+      // each at once at its own position was slower in bench/receive, 0.31-0.51x against
+      // 0.64-0.66x: more pool threads to wake on 2 cores.)
+      writeAll(this.fd, bufs, position, (e) => {
+        done(e);
+        callback(e);
+      });
       return;
     }
     let err: Error | null = null;
@@ -446,23 +449,19 @@ export class StagingStream extends Writable {
 
   /**
    * How each PDU's data reaches the file:
-   * - 'sync': written on the event loop as it is parsed, like storescp. Nothing is left to wait
-   *   for after the last PDU (0.14-0.19 ms median from it to the answer on the shared VM,
-   *   bench/receive/trace.ts), and no pool thread competes for the CPU while the object comes;
-   *   each 128 KB write blocks the event loop for 0.05-0.2 ms.
-   * - 'async': through the libuv thread pool, each PDU's write issued as soon as it is parsed, at
-   *   its own position (pwritev), without waiting for the previous one; the object is complete
-   *   ('finish') when all have finished. The answer waits for about one pool round trip after the
-   *   last PDU (0.2-0.26 ms median; queued one behind the other, as before, up to two: 0.3-0.45).
-   * - 'auto' (default): 'sync', but a write slower than SLOW_SYNC_WRITE_MS switches the process to
-   *   'async' for ASYNC_WRITES_FOR_MS. Such a write is the kernel throttling a writer that dirties
-   *   pages faster than the disk takes them (or a failing disk): on the event loop it would stall
-   *   every association of the process, its C-ECHOs and the worker's other work for as long as it
-   *   lasts, so at most one write per period does; in the pool it stalls only the objects waiting
-   *   for their own data.
-   * bench/receive, same run, load 3.9-4.2: 'sync' 542-687 inst/s, 'async' 311-487 inst/s.
+   * - 'async' (default): through the libuv thread pool, one write at a time, the PDUs that arrive
+   *   meanwhile batched into the next. The file is created ahead (see TributaryScp.spare), so the
+   *   first write starts with the first PDU. After the last PDU the answer waits for the write in
+   *   flight and the last one (0.3-0.45 ms median on the shared VM, bench/receive/trace.ts).
+   * - 'sync': written on the event loop as it is parsed, like storescp: 0.14-0.19 ms from the last
+   *   PDU to the answer, but each 128 KB write blocks the event loop (0.05-0.2 ms, and every
+   *   association, its C-ECHOs and the worker's other work for as long as the kernel throttles a
+   *   writer that dirties pages faster than the disk takes them). In bench/receive, same runs, not
+   *   faster than 'async' (0.63-0.67x against 0.64-0.66x at load ~2): kept to keep measuring it.
+   * - 'auto': 'sync', but a write slower than SLOW_SYNC_WRITE_MS switches the process to 'async'
+   *   for ASYNC_WRITES_FOR_MS, so that at most one such stall per period hits the event loop.
    */
-  static writeMode: 'auto' | 'sync' | 'async' = 'auto';
+  static writeMode: 'auto' | 'sync' | 'async' = 'async';
 
   override _write(chunk: Buffer, _enc: BufferEncoding, callback: (error?: Error | null) => void): void {
     this._writev([{ chunk }], callback);
