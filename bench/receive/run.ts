@@ -9,7 +9,9 @@
  *
  * The SCP runs in a child process (bench/receive/scp-child.ts) so its peak RSS and its profile
  * are its own. Two Tributary receivers:
- *   - "trivial": lib/dicom/scp with hooks that record nothing (the SCP alone);
+ *   - "trivial": lib/dicom/scp with hooks that record nothing (the SCP alone); in move mode also
+ *     "async", the same with its staging writes forced through the libuv thread pool
+ *     (StagingStream.writeMode 'async'; by default they are written on the event loop);
  *   - "real": the worker's production hooks (lib/receive/scp-hooks.ts: called AE -> pool from
  *     PostgreSQL, calling device identified by AE title and address, a StagedInstance row and the
  *     retrieval's count written before the C-STORE is answered) on a scratch database
@@ -82,7 +84,7 @@ interface ScpChild {
   stop(): Promise<void>;
 }
 
-async function startChild(mode: 'trivial' | 'trivial-sync' | 'real', staging: string, env: NodeJS.ProcessEnv, profDir: string): Promise<ScpChild> {
+async function startChild(mode: 'trivial' | 'trivial-async' | 'real', staging: string, env: NodeJS.ProcessEnv, profDir: string): Promise<ScpChild> {
   const execArgv = ['--import', 'tsx', ...(PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`, `--cpu-prof-name=scp-${mode}-${Date.now()}.cpuprofile`] : [])];
   const child: ChildProcess = fork(path.join(ROOT, 'bench', 'receive', 'scp-child.ts'), [mode, staging], {
     cwd: ROOT,
@@ -129,7 +131,7 @@ async function modeMove(work: string, database: Database, profDir: string) {
   const dcmtkDir = path.join(work, 'storescp');
   await fsp.mkdir(trivialDir, { recursive: true });
   const trivial = await startChild('trivial', trivialDir, process.env, profDir);
-  const trivialAsync = await startChild('trivial-sync', trivialDir, process.env, profDir);
+  const trivialAsync = await startChild('trivial-async', trivialDir, process.env, profDir);
   const real = await startChild('real', database.staging, database.env, profDir);
   const storescp = await startStorescp({ aet: 'STORESCP', dir: dcmtkDir, maxPdu: MAX_PDU });
   const orthanc = await startOrthanc({
@@ -137,7 +139,7 @@ async function modeMove(work: string, database: Database, profDir: string) {
       BENCH: ['BENCH', '127.0.0.1', 1],
       TRIB_RX: ['TRIB_RX', '127.0.0.1', trivial.port],
       TRIB_REAL: ['TRIB_REAL', '127.0.0.1', real.port],
-      TRIB_SYNC: ['TRIB_SYNC', '127.0.0.1', trivialAsync.port],
+      TRIB_ASYNC: ['TRIB_ASYNC', '127.0.0.1', trivialAsync.port],
       STORESCP: ['STORESCP', '127.0.0.1', storescp.port],
     },
   });
@@ -163,16 +165,16 @@ async function modeMove(work: string, database: Database, profDir: string) {
     const retrievalId = await database.retrieval(orthanc.aet, studyUid);
 
     const peer = { aeTitle: orthanc.aet, host: '127.0.0.1', port: orthanc.dicomPort };
-    const names = ['trivial', 'sync', 'real', 'storescp'] as const;
-    const best: Record<(typeof names)[number], number> = { trivial: 0, sync: 0, real: 0, storescp: 0 };
+    const names = ['trivial', 'async', 'real', 'storescp'] as const;
+    const best: Record<(typeof names)[number], number> = { trivial: 0, async: 0, real: 0, storescp: 0 };
     const peaks: Record<string, number> = {};
     for (let r = 1; r <= rounds; r++) {
       for (const name of names) {
-        const dest = name === 'trivial' ? 'TRIB_RX' : name === 'sync' ? 'TRIB_SYNC' : name === 'real' ? 'TRIB_REAL' : 'STORESCP';
-        const dir = name === 'trivial' || name === 'sync' ? trivialDir : name === 'real' ? database.staging : dcmtkDir;
+        const dest = name === 'trivial' ? 'TRIB_RX' : name === 'async' ? 'TRIB_ASYNC' : name === 'real' ? 'TRIB_REAL' : 'STORESCP';
+        const dir = name === 'trivial' || name === 'async' ? trivialDir : name === 'real' ? database.staging : dcmtkDir;
         if (name === 'real') await database.reset(retrievalId);
         else await emptyDir(dir);
-        const child = name === 'trivial' ? trivial : name === 'sync' ? trivialAsync : name === 'real' ? real : null;
+        const child = name === 'trivial' ? trivial : name === 'async' ? trivialAsync : name === 'real' ? real : null;
         await child?.peak();
         t = performance.now();
         const res = await move(peer, 'BENCH', dest, { studyInstanceUid: studyUid });
@@ -200,7 +202,7 @@ async function modeMove(work: string, database: Database, profDir: string) {
     console.log('');
     console.log(
       `best of ${rounds}: storescp ${best.storescp.toFixed(0)}/s; Tributary trivial hooks ${best.trivial.toFixed(0)}/s (${(best.trivial / best.storescp).toFixed(2)}x), ` +
-        `trivial hooks with synchronous writes ${best.sync.toFixed(0)}/s (${(best.sync / best.storescp).toFixed(2)}x), ` +
+        `trivial hooks with thread-pool writes ${best.async.toFixed(0)}/s (${(best.async / best.storescp).toFixed(2)}x), ` +
         `production hooks ${best.real.toFixed(0)}/s (${(best.real / best.storescp).toFixed(2)}x); SCP peak RSS trivial ${MB(peaks.trivial)}, real ${MB(peaks.real)}`,
     );
   } finally {

@@ -36,8 +36,8 @@
  * not, the peer's certificate, whether it verified against DICOM_TLS_CA) and decides per device
  * (lib/devices/tls.ts). Failed handshakes are logged with the peer address and OpenSSL's code.
  *
- * Throughput (bench/receive): the staging file is created ahead of its object (written through
- * the thread pool as PDUs arrive, StagingStream.writeMode), the C-STORE-RSP is
+ * Throughput (bench/receive): the staging file is created ahead of its object and written on the
+ * event loop as PDUs arrive (StagingStream.writeMode), the C-STORE-RSP is
  * encoded here rather than through dcmjs-dimse's dcmjs round trip, PDUs are framed with one copy
  * per byte (lib/dicom/pdu-framer.ts, replacing dcmjs-dimse's accumulator), we announce a 1 MB
  * max PDU, the finished file is renamed synchronously, and the production hook writes its row in
@@ -449,19 +449,22 @@ export class StagingStream extends Writable {
 
   /**
    * How each PDU's data reaches the file:
-   * - 'async' (default): through the libuv thread pool, one write at a time, the PDUs that arrive
-   *   meanwhile batched into the next. The file is created ahead (see TributaryScp.spare), so the
-   *   first write starts with the first PDU. After the last PDU the answer waits for the write in
-   *   flight and the last one (0.3-0.45 ms median on the shared VM, bench/receive/trace.ts).
-   * - 'sync': written on the event loop as it is parsed, like storescp: 0.14-0.19 ms from the last
-   *   PDU to the answer, but each 128 KB write blocks the event loop (0.05-0.2 ms, and every
-   *   association, its C-ECHOs and the worker's other work for as long as the kernel throttles a
-   *   writer that dirties pages faster than the disk takes them). In bench/receive, same runs, not
-   *   faster than 'async' (0.63-0.67x against 0.64-0.66x at load ~2): kept to keep measuring it.
-   * - 'auto': 'sync', but a write slower than SLOW_SYNC_WRITE_MS switches the process to 'async'
-   *   for ASYNC_WRITES_FOR_MS, so that at most one such stall per period hits the event loop.
+   * - 'sync': written on the event loop as it is parsed, like storescp: 0.14-0.19 ms median from
+   *   the last PDU to the answer (bench/receive/trace.ts), and no pool thread to wake on each PDU;
+   *   each 128 KB write blocks the event loop for 0.05-0.2 ms.
+   * - 'async': through the libuv thread pool, one write at a time, the PDUs that arrive meanwhile
+   *   batched into the next (issuing each at once at its own position was slower: more threads to
+   *   wake on 2 cores). After the last PDU the answer waits for the write in flight and the last
+   *   one: 0.3-0.45 ms median.
+   * - 'auto' (default): 'sync', but a write slower than SLOW_SYNC_WRITE_MS switches the process to
+   *   'async' for ASYNC_WRITES_FOR_MS. Such a write is the kernel throttling a writer that dirties
+   *   pages faster than the disk takes them (or a failing disk): on the event loop it stalls every
+   *   association of the process, its C-ECHOs and the worker's other work while it lasts, so at
+   *   most one write per period does; in the pool it stalls only the objects waiting for it.
+   * bench/receive, same runs, load 1.7-3: event loop 0.68-0.87x of storescp, pool 0.43-0.52x
+   * (every round of both runs); under load 4-5 the event loop won every run as well.
    */
-  static writeMode: 'auto' | 'sync' | 'async' = 'async';
+  static writeMode: 'auto' | 'sync' | 'async' = 'auto';
 
   override _write(chunk: Buffer, _enc: BufferEncoding, callback: (error?: Error | null) => void): void {
     this._writev([{ chunk }], callback);

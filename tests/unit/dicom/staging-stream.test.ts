@@ -1,9 +1,9 @@
 /**
  * How StagingStream writes a received object (lib/dicom/scp.ts, StagingStream.writeMode): by
- * default through the thread pool, one write at a time, the chunks that arrive meanwhile batched;
- * in 'auto' on the event loop, and through the pool for a while after a slow write (the kernel
- * throttling dirty pages must not stall every association more than once per period). Every mode
- * leaves exactly the header and the chunks, in order.
+ * default ('auto') on the event loop, and through the thread pool for a while after a slow write
+ * (the kernel throttling dirty pages must not stall every association more than once per period);
+ * in the pool one write at a time, the chunks that arrive meanwhile batched. Every mode leaves
+ * exactly the header and the chunks, in order.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -30,13 +30,13 @@ const chunks = () => Array.from({ length: 6 }, (_, i) => Buffer.alloc(100_000 + 
 
 afterEach(() => {
   vi.restoreAllMocks();
-  StagingStream.writeMode = 'async';
+  StagingStream.writeMode = 'auto';
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 describe('StagingStream writes', () => {
   it("'auto' writes on the event loop, and through the pool after a slow write", async () => {
-    StagingStream.writeMode = 'auto';
+    expect(StagingStream.writeMode).toBe('auto');
     const real = fs.writevSync;
     const sync = vi.spyOn(fs, 'writevSync');
     const pool = vi.spyOn(fs, 'writev');
@@ -63,8 +63,8 @@ describe('StagingStream writes', () => {
     expect(sync.mock.calls.length).toBe(syncCalls);
   });
 
-  it("'async' (the default) writes one at a time, batching what arrives meanwhile", async () => {
-    expect(StagingStream.writeMode).toBe('async');
+  it("'async' writes one at a time, batching what arrives meanwhile", async () => {
+    StagingStream.writeMode = 'async';
     const real = fs.writev;
     let inFlight = 0;
     let most = 0;
