@@ -9,7 +9,9 @@
  *
  * The SCP runs in a child process (bench/receive/scp-child.ts) so its peak RSS and its profile
  * are its own. Two Tributary receivers:
- *   - "trivial": lib/dicom/scp with hooks that record nothing (the SCP alone);
+ *   - "trivial": lib/dicom/scp with hooks that record nothing (the SCP alone); in move mode also
+ *     "async", the same with its staging writes forced through the libuv thread pool
+ *     (StagingStream.writeMode 'async'; by default they are written on the event loop);
  *   - "real": the worker's production hooks (lib/receive/scp-hooks.ts: called AE -> pool from
  *     PostgreSQL, calling device identified by AE title and address, a StagedInstance row and the
  *     retrieval's count written before the C-STORE is answered) on a scratch database
@@ -39,6 +41,7 @@ import { promisify } from 'node:util';
 import { move, store } from '../../lib/dicom/scu';
 import { generateCtStudy } from '../../lib/synthetic';
 import { DCMTK_ENV, startOrthanc, startStorescp, type StorescpHandle } from '../../tests/helpers/orthanc';
+import { emptyDir, setupDatabase, type Database } from './database';
 
 const run = promisify(execFile);
 
@@ -66,9 +69,6 @@ async function countFiles(dir: string): Promise<number> {
   return n;
 }
 
-async function emptyDir(dir: string) {
-  for (const e of await fsp.readdir(dir).catch(() => [])) await fsp.rm(path.join(dir, e), { recursive: true, force: true });
-}
 
 const pct = (xs: number[], p: number) => {
   if (!xs.length) return NaN;
@@ -84,7 +84,7 @@ interface ScpChild {
   stop(): Promise<void>;
 }
 
-async function startChild(mode: 'trivial' | 'trivial-sync' | 'real', staging: string, env: NodeJS.ProcessEnv, profDir: string): Promise<ScpChild> {
+async function startChild(mode: 'trivial' | 'trivial-async' | 'real', staging: string, env: NodeJS.ProcessEnv, profDir: string): Promise<ScpChild> {
   const execArgv = ['--import', 'tsx', ...(PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`, `--cpu-prof-name=scp-${mode}-${Date.now()}.cpuprofile`] : [])];
   const child: ChildProcess = fork(path.join(ROOT, 'bench', 'receive', 'scp-child.ts'), [mode, staging], {
     cwd: ROOT,
@@ -122,75 +122,7 @@ async function startChild(mode: 'trivial' | 'trivial-sync' | 'real', staging: st
   };
 }
 
-/** Scratch database with the fixtures the production hooks need. */
-async function setupDatabase(work: string) {
-  const dbName = process.env.BENCH_DATABASE_NAME ?? 'bench_receive';
-  const { resetTestDatabase, dropDatabase } = await import('../../tests/helpers/database');
-  const url = await resetTestDatabase(dbName);
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    TRIBUTARY_MODE: 'production',
-    DATABASE_URL: url,
-    TRIBUTARY_SECRET: process.env.TRIBUTARY_SECRET ?? 'bench-receive-secret-0123456789abcdef0123456789',
-    STORAGE_ROOT: path.join(work, 'storage'),
-    REDIS_PREFIX: process.env.BENCH_REDIS_PREFIX ?? 'bench-receive-',
-    SECRETS_KEY: process.env.SECRETS_KEY ?? 'ab'.repeat(32),
-  };
-  Object.assign(process.env, env);
-  const { db } = await import('../../lib/db');
-  const { stagingDir } = await import('../../lib/storage');
-  const rules = {} as object;
-  const pool = (aeTitle: string, kind: 'RESEARCH' | 'INFRASTRUCTURE') =>
-    db.pool.create({ data: { name: aeTitle, aeTitle, kind, secret: 'x'.repeat(64), rules, ruleVersions: { create: { version: 1, rules } } } });
-  const research = await pool('BENCH_POOL', 'RESEARCH');
-  const query = await pool('BENCH_Q', 'INFRASTRUCTURE');
-  const receiving = await pool('TRIB_REAL', 'INFRASTRUCTURE');
-  const connectors = new Map<string, string>();
-  /** A connector whose PACS is the device `aeTitle`@127.0.0.1, receiving through TRIB_REAL. */
-  const connectorFor = async (aeTitle: string) => {
-    let id = connectors.get(aeTitle);
-    if (!id) {
-      const device = await db.device.create({ data: { name: aeTitle, aeTitle, host: '127.0.0.1', port: 104 } });
-      id = (await db.connector.create({ data: { name: aeTitle, deviceId: device.id, queryPoolId: query.id, receivingPoolId: receiving.id, maxAssociations: 4 } })).id;
-      connectors.set(aeTitle, id);
-    }
-    return id;
-  };
-  /** A MOVING retrieval of `studyUid` from the device `aeTitle`; returns its id. */
-  const retrieval = async (aeTitle: string, studyUid: string) => {
-    const connectorId = await connectorFor(aeTitle);
-    const q = await db.query.create({
-      data: { poolId: research.id, connectorId, status: 'DONE', items: { create: { rowNumber: 1, patientId: 'BENCH', status: 'DONE', resultCount: 1 } } },
-      include: { items: true },
-    });
-    const result = await db.queryResult.create({ data: { queryId: q.id, itemId: q.items[0].id, studyInstanceUid: studyUid, patientId: 'BENCH' } });
-    return (await db.retrieval.create({ data: { queryId: q.id, resultId: result.id, poolId: research.id, connectorId, studyInstanceUid: studyUid, state: 'MOVING' } })).id;
-  };
-  /** Rows, count and files of one retrieval; then forgets them for the next round. */
-  const check = async (retrievalId: string) => {
-    const rows = await db.stagedInstance.findMany({ where: { retrievalId }, select: { sopInstanceUid: true } });
-    const r = await db.retrieval.findUniqueOrThrow({ where: { id: retrievalId }, select: { received: true } });
-    return { rows: rows.length, distinct: new Set(rows.map((x) => x.sopInstanceUid)).size, received: r.received };
-  };
-  const reset = async (retrievalId: string) => {
-    await db.stagedInstance.deleteMany({});
-    await db.retrieval.update({ where: { id: retrievalId }, data: { received: 0 } });
-    await emptyDir(stagingDir(receiving.id));
-  };
-  return {
-    env,
-    staging: stagingDir(receiving.id),
-    retrieval,
-    check,
-    reset,
-    async close() {
-      await db.$disconnect();
-      await dropDatabase(dbName);
-    },
-  };
-}
 
-type Database = Awaited<ReturnType<typeof setupDatabase>>;
 
 async function modeMove(work: string, database: Database, profDir: string) {
   const instances = arg('instances', 500);
@@ -199,7 +131,7 @@ async function modeMove(work: string, database: Database, profDir: string) {
   const dcmtkDir = path.join(work, 'storescp');
   await fsp.mkdir(trivialDir, { recursive: true });
   const trivial = await startChild('trivial', trivialDir, process.env, profDir);
-  const trivialAsync = await startChild('trivial-sync', trivialDir, process.env, profDir);
+  const trivialAsync = await startChild('trivial-async', trivialDir, process.env, profDir);
   const real = await startChild('real', database.staging, database.env, profDir);
   const storescp = await startStorescp({ aet: 'STORESCP', dir: dcmtkDir, maxPdu: MAX_PDU });
   const orthanc = await startOrthanc({
@@ -207,7 +139,7 @@ async function modeMove(work: string, database: Database, profDir: string) {
       BENCH: ['BENCH', '127.0.0.1', 1],
       TRIB_RX: ['TRIB_RX', '127.0.0.1', trivial.port],
       TRIB_REAL: ['TRIB_REAL', '127.0.0.1', real.port],
-      TRIB_SYNC: ['TRIB_SYNC', '127.0.0.1', trivialAsync.port],
+      TRIB_ASYNC: ['TRIB_ASYNC', '127.0.0.1', trivialAsync.port],
       STORESCP: ['STORESCP', '127.0.0.1', storescp.port],
     },
   });
@@ -233,16 +165,16 @@ async function modeMove(work: string, database: Database, profDir: string) {
     const retrievalId = await database.retrieval(orthanc.aet, studyUid);
 
     const peer = { aeTitle: orthanc.aet, host: '127.0.0.1', port: orthanc.dicomPort };
-    const names = ['trivial', 'sync', 'real', 'storescp'] as const;
-    const best: Record<(typeof names)[number], number> = { trivial: 0, sync: 0, real: 0, storescp: 0 };
+    const names = ['trivial', 'async', 'real', 'storescp'] as const;
+    const best: Record<(typeof names)[number], number> = { trivial: 0, async: 0, real: 0, storescp: 0 };
     const peaks: Record<string, number> = {};
     for (let r = 1; r <= rounds; r++) {
       for (const name of names) {
-        const dest = name === 'trivial' ? 'TRIB_RX' : name === 'sync' ? 'TRIB_SYNC' : name === 'real' ? 'TRIB_REAL' : 'STORESCP';
-        const dir = name === 'trivial' || name === 'sync' ? trivialDir : name === 'real' ? database.staging : dcmtkDir;
+        const dest = name === 'trivial' ? 'TRIB_RX' : name === 'async' ? 'TRIB_ASYNC' : name === 'real' ? 'TRIB_REAL' : 'STORESCP';
+        const dir = name === 'trivial' || name === 'async' ? trivialDir : name === 'real' ? database.staging : dcmtkDir;
         if (name === 'real') await database.reset(retrievalId);
         else await emptyDir(dir);
-        const child = name === 'trivial' ? trivial : name === 'sync' ? trivialAsync : name === 'real' ? real : null;
+        const child = name === 'trivial' ? trivial : name === 'async' ? trivialAsync : name === 'real' ? real : null;
         await child?.peak();
         t = performance.now();
         const res = await move(peer, 'BENCH', dest, { studyInstanceUid: studyUid });
@@ -270,7 +202,7 @@ async function modeMove(work: string, database: Database, profDir: string) {
     console.log('');
     console.log(
       `best of ${rounds}: storescp ${best.storescp.toFixed(0)}/s; Tributary trivial hooks ${best.trivial.toFixed(0)}/s (${(best.trivial / best.storescp).toFixed(2)}x), ` +
-        `trivial hooks with synchronous writes ${best.sync.toFixed(0)}/s (${(best.sync / best.storescp).toFixed(2)}x), ` +
+        `trivial hooks with thread-pool writes ${best.async.toFixed(0)}/s (${(best.async / best.storescp).toFixed(2)}x), ` +
         `production hooks ${best.real.toFixed(0)}/s (${(best.real / best.storescp).toFixed(2)}x); SCP peak RSS trivial ${MB(peaks.trivial)}, real ${MB(peaks.real)}`,
     );
   } finally {

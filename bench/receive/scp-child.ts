@@ -4,7 +4,7 @@
  * hooks (lib/receive/scp-hooks.ts: called AE -> pool, calling device check, StagedInstance rows).
  * A process of its own so its memory (peak RSS) and CPU profile (--cpu-prof) are the SCP's alone.
  *
- * argv: <trivial|real> <stagingDir>. Talks to the parent over IPC:
+ * argv: <trivial|trivial-async|real> <stagingDir>. Talks to the parent over IPC:
  *   -> { port }                    once listening
  *   <- { cmd: 'peak' }             -> { rss, peak, hwm }: current RSS, peak RSS since the last
  *                                     'peak' (sampled every 20 ms), VmHWM of the process (bytes)
@@ -14,8 +14,9 @@ import fs from 'node:fs';
 import { StagingStream, startScp, type ScpHooks } from '../../lib/dicom/scp';
 
 const [mode, staging] = process.argv.slice(2);
-// 'trivial-sync': the SCP writing each PDU synchronously (StagingStream.syncWrites), to compare.
-if (mode === 'trivial-sync') StagingStream.syncWrites = true;
+// 'trivial-async': the SCP writing through the libuv thread pool (StagingStream.writeMode 'async';
+// the default writes on the event loop), to compare.
+if (mode === 'trivial-async') StagingStream.writeMode = 'async';
 
 let peak = 0;
 const sample = () => {
@@ -34,7 +35,7 @@ async function main() {
     hooks = (await import('../../lib/receive/scp-hooks')).scpHooks;
   } else {
     hooks = {
-      resolveCalledAe: async (ae) => (ae === 'TRIB_RX' || ae === 'TRIB_SYNC' ? { id: 'bench', stagingDir: staging } : null),
+      resolveCalledAe: async (ae) => (ae === 'TRIB_RX' || ae === 'TRIB_ASYNC' ? { id: 'bench', stagingDir: staging } : null),
       isCallingAeAllowed: async () => true,
       onStored: async () => undefined,
     };

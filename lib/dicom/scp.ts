@@ -11,9 +11,11 @@
  * the sender sent.
  *
  * Life of one C-STORE:
- *   1. createStoreWritableStream: open <stagingDir>/.incoming/<sopInstanceUid>.<random>.part
- *      (exclusive create), write the meta header, then every dataset fragment as it arrives.
- *      The study UID is not in the C-STORE command, hence the temp folder.
+ *   1. createStoreWritableStream: take the association's spare file, created (exclusively) in
+ *      <stagingDir>/.incoming while the previous object was still coming (a create costs up to a
+ *      millisecond on our disks: off the C-STORE's path this way), start creating the next one,
+ *      write the meta header, then every dataset fragment as it arrives. The study UID is not in
+ *      the C-STORE command, hence the temp folder.
  *   2. createDatasetFromStoreWritableStream: once the last fragment is written, walk the element
  *      stream (lib/dicom/walker: headers only, pixel data skipped by length) to check structure,
  *      SOP class/instance UIDs against the command, and find the study and series UIDs.
@@ -34,7 +36,8 @@
  * not, the peer's certificate, whether it verified against DICOM_TLS_CA) and decides per device
  * (lib/devices/tls.ts). Failed handshakes are logged with the peer address and OpenSSL's code.
  *
- * Throughput (bench/receive): the staging file is opened asynchronously, the C-STORE-RSP is
+ * Throughput (bench/receive): the staging file is created ahead of its object and written on the
+ * event loop as PDUs arrive (StagingStream.writeMode), the C-STORE-RSP is
  * encoded here rather than through dcmjs-dimse's dcmjs round trip, PDUs are framed with one copy
  * per byte (lib/dicom/pdu-framer.ts, replacing dcmjs-dimse's accumulator), we announce a 1 MB
  * max PDU, the finished file is renamed synchronously, and the production hook writes its row in
@@ -42,9 +45,11 @@
  * (docs/architecture.md, "What a C-STORE Success promises"). Memory: see HIGH_WATER/GLOBAL_HIGH.
  *
  * Staging layout for whoever purges it: <stagingDir>/.incoming holds only objects being
- * received (<sop>.<host>-<pid>-<random>-<association>-<n>.part). liveStagingFiles() lists what
- * this process is writing or recording right now; partOwner() tells a dead process's .part from
- * a live one (lib/receive/reconcile-staging.ts deletes the dead ones).
+ * received, or created ahead for the next object of an association
+ * (incoming.<host>-<pid>-<random>-<association>-<n>.part; C-GET/WADO-RS:
+ * <sop>.<host>-<pid>-<random>-s-<n>.part). liveStagingFiles() lists what this process is writing
+ * or recording right now; partOwner() tells a dead process's .part from a live one
+ * (lib/receive/reconcile-staging.ts deletes the dead ones).
  */
 import './patch';
 import { randomBytes, type X509Certificate } from 'node:crypto';
@@ -240,11 +245,45 @@ interface Outcome {
 }
 
 /**
+ * A staging file created ahead of the object that will be written into it (see TributaryScp.spare):
+ * `fd` or `error` once the open has settled, `ready` until then.
+ */
+export interface PreopenedFile {
+  path: string;
+  fd?: number;
+  error?: Error;
+  ready: Promise<number>;
+}
+
+/** Starts creating `file` (exclusively); settles the returned PreopenedFile when done. */
+export function preopenStagingFile(file: string): PreopenedFile {
+  const p: PreopenedFile = {
+    path: file,
+    ready: new Promise<number>((resolve, reject) =>
+      fs.open(file, 'wx+', 0o640, (err, fd) => {
+        if (err) {
+          p.error = err;
+          reject(err);
+        } else {
+          p.fd = fd;
+          resolve(fd);
+        }
+      }),
+    ),
+  };
+  // Rejections are read through `error` / the stream that takes the file.
+  p.ready.catch(() => undefined);
+  return p;
+}
+
+/**
  * Streams one received object to a temp file. write() never reports backpressure to
  * dcmjs-dimse: its drain handling can let the next PDU be processed before the current one
  * finished. Backpressure is applied to the socket instead (onPressure). The file is opened
- * asynchronously (_construct): a synchronous open costs ~0.7 ms of blocked event loop per
- * object on this machine's disk, which is most of a small object's budget.
+ * asynchronously (_construct): creating a file costs 0.2-1 ms on our VMs' ext4 (measured: open
+ * with O_CREAT 0.45-0.75 ms median, against 6 us on tmpfs), so it must not block the event loop,
+ * and the SCP creates it ahead of the object (`preopened`, see TributaryScp.spare) so that the
+ * object's data is not held back waiting for it.
  * Exported for the regression test of its descriptor handling (tests/integration/fuzz/scp.test.ts).
  */
 export class StagingStream extends Writable {
@@ -261,6 +300,8 @@ export class StagingStream extends Writable {
     readonly tempPath: string,
     header: Buffer,
     private readonly onPressure: (high: boolean) => void,
+    /** `tempPath` already created (exclusively) by the caller; this stream owns its descriptor from now on. */
+    private readonly preopened?: PreopenedFile,
   ) {
     // autoDestroy off: the descriptor must outlive 'finish' for validation; we close it ourselves.
     super({ highWaterMark: 1024 * 1024 * 1024, decodeStrings: false, autoDestroy: false });
@@ -288,7 +329,7 @@ export class StagingStream extends Writable {
   private abandoned = false;
 
   override _construct(callback: (error?: Error | null) => void): void {
-    fs.open(this.tempPath, 'wx+', 0o640, (err, fd) => {
+    const opened = (err: Error | null, fd: number) => {
       if (err) return callback(err);
       if (this.abandoned) {
         // Refused (e.g. a write after the end) before the open finished: the refusal already
@@ -298,7 +339,14 @@ export class StagingStream extends Writable {
       }
       this.fd = fd;
       callback();
-    });
+    };
+    const pre = this.preopened;
+    // Already open: at once, as an fs.open callback would (before any promise continuation of the
+    // caller can run, e.g. a failure path closing the descriptor).
+    if (pre?.fd !== undefined) opened(null, pre.fd);
+    else if (pre?.error) opened(pre.error, -1);
+    else if (pre) pre.ready.then((fd) => opened(null, fd), (err: Error) => opened(err, -1));
+    else fs.open(this.tempPath, 'wx+', 0o640, opened);
   }
 
   private keep(chunk: Buffer) {
@@ -314,45 +362,109 @@ export class StagingStream extends Writable {
     cb?: (error: Error | null | undefined) => void,
   ): boolean {
     // Our own backpressure signal (see class comment), then always "keep writing".
+    // A stream that failed or ended takes nothing (Writable refuses the chunk): nothing to count.
+    const refused = this.errored !== null || this.writableEnded || this.destroyed;
     if (typeof encOrCb === 'function') super.write(chunk, encOrCb);
     else if (encOrCb) super.write(chunk, encOrCb, cb);
     else super.write(chunk, cb);
+    if (refused) return true;
     this.accounted += chunk.length;
     unwrittenTotal += chunk.length;
     if (this.overHigh) this.onPressure(true);
     return true;
   }
 
+  /** Bytes handed to the file so far (header included): where the next write goes. */
+  private queued = 0;
+  /** Thread-pool writes not finished yet. */
+  private inFlight = 0;
+  /** The first write that failed; reported by _final (or by the next write). */
+  private writeError: Error | null = null;
+  /** _final waiting for the writes in flight. */
+  private onIdle: (() => void) | undefined;
+  /** closeFd() was called: no write is issued any more; the descriptor closes once none is in flight. */
+  private closing = false;
+
   override _writev(chunks: Array<{ chunk: Buffer }>, callback: (error?: Error | null) => void): void {
     const bufs = chunks.map((c) => c.chunk);
     for (const b of bufs) this.keep(b);
     const total = bufs.reduce((n, b) => n + b.length, 0);
+    // Given up (a failure path closed the file) while data was still queued: nothing more is written.
+    if (this.closing || this.fd === undefined) return callback(new Error('staging file closed'));
+    if (this.writeError) return callback(this.writeError);
+    const position = this.queued;
+    this.queued += total;
+    this.inFlight++;
     const done = (err: Error | null) => {
-      if (err) return callback(err);
-      this.bytes += total;
-      this.accounted -= total;
-      release(total);
-      if (this.underLow) this.onPressure(false);
-      callback();
+      this.inFlight--;
+      if (err) this.writeError ??= err;
+      else this.bytes += total;
+      // Once destroyed, _destroy has released everything still counted.
+      if (!this.destroyed) {
+        this.accounted -= total;
+        release(total);
+        if (this.underLow) this.onPressure(false);
+      }
+      if (this.inFlight === 0) this.idle();
     };
-    if (!StagingStream.syncWrites) return writeAll(this.fd as number, bufs, this.bytes, done);
+    const mode = StagingStream.writeMode;
+    if (mode === 'async' || (mode === 'auto' && performance.now() < asyncWritesUntil)) {
+      // One write at a time: the PDUs that arrive meanwhile go together in the next one. (Issuing
+      // each at once at its own position was slower in bench/receive, 0.31-0.51x against
+      // 0.64-0.66x: more pool threads to wake on 2 cores.)
+      writeAll(this.fd, bufs, position, (e) => {
+        done(e);
+        callback(e);
+      });
+      return;
+    }
     let err: Error | null = null;
+    const t0 = performance.now();
     try {
-      writeAllSync(this.fd as number, bufs, this.bytes);
+      writeAllSync(this.fd, bufs, position);
     } catch (e) {
       err = e as Error;
     }
+    const took = performance.now() - t0;
+    if (mode === 'auto' && took > SLOW_SYNC_WRITE_MS) {
+      asyncWritesUntil = performance.now() + ASYNC_WRITES_FOR_MS;
+      log.info('slow staging write: writing through the thread pool for a while', { ms: Math.round(took), seconds: ASYNC_WRITES_FOR_MS / 1000 });
+    }
     done(err);
+    callback(err);
+  }
+
+  /** Every write issued has finished: the end of the object, or a deferred close, may go on. */
+  private idle() {
+    const f = this.onIdle;
+    this.onIdle = undefined;
+    f?.();
+    if (this.closing) this.closeNow();
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    if (this.inFlight === 0) return callback(this.writeError);
+    this.onIdle = () => callback(this.writeError);
   }
 
   /**
-   * Write each PDU's data synchronously as it is parsed, like storescp, instead of through a libuv
-   * pool thread (a hand-off and a wake-up per PDU). Off by default: on the loaded shared VM
-   * bench/receive showed no difference beyond its noise (its "sync" row), and a synchronous write
-   * that meets the kernel's dirty-page throttling would stall every association of the process,
-   * echoes included. Kept for the bench to keep measuring it.
+   * How each PDU's data reaches the file:
+   * - 'sync': written on the event loop as it is parsed, like storescp: 0.14-0.19 ms median from
+   *   the last PDU to the answer (bench/receive/trace.ts), and no pool thread to wake on each PDU;
+   *   each 128 KB write blocks the event loop for 0.05-0.2 ms.
+   * - 'async': through the libuv thread pool, one write at a time, the PDUs that arrive meanwhile
+   *   batched into the next (issuing each at once at its own position was slower: more threads to
+   *   wake on 2 cores). After the last PDU the answer waits for the write in flight and the last
+   *   one: 0.3-0.45 ms median.
+   * - 'auto' (default): 'sync', but a write slower than SLOW_SYNC_WRITE_MS switches the process to
+   *   'async' for ASYNC_WRITES_FOR_MS. Such a write is the kernel throttling a writer that dirties
+   *   pages faster than the disk takes them (or a failing disk): on the event loop it stalls every
+   *   association of the process, its C-ECHOs and the worker's other work while it lasts, so at
+   *   most one write per period does; in the pool it stalls only the objects waiting for it.
+   * bench/receive, same runs, load 1.7-3: event loop 0.68-0.87x of storescp, pool 0.43-0.52x
+   * (every round of both runs); under load 4-5 the event loop won every run as well.
    */
-  static syncWrites = false;
+  static writeMode: 'auto' | 'sync' | 'async' = 'auto';
 
   override _write(chunk: Buffer, _enc: BufferEncoding, callback: (error?: Error | null) => void): void {
     this._writev([{ chunk }], callback);
@@ -377,13 +489,24 @@ export class StagingStream extends Writable {
     return this.fd;
   }
 
+  /**
+   * No more writes; the descriptor is closed now, or (a failure path while writes are still in a
+   * pool thread) as soon as the last of them has finished: closing it under them could let its
+   * number be reused by another open and their data land in that file.
+   */
   closeFd() {
     if (this.fd === undefined) {
       this.abandoned = true;
       return;
     }
+    this.closing = true;
+    if (this.inFlight === 0) this.closeNow();
+  }
+
+  private closeNow() {
     const fd = this.fd;
     this.fd = undefined;
+    if (fd === undefined) return;
     try {
       fs.closeSync(fd);
     } catch {
@@ -395,6 +518,11 @@ export class StagingStream extends Writable {
     return Buffer.concat(this.prefix);
   }
 }
+
+/** A synchronous staging write slower than this switches the process to pool writes for a while (StagingStream.writeMode). */
+const SLOW_SYNC_WRITE_MS = 20;
+const ASYNC_WRITES_FOR_MS = 10_000;
+let asyncWritesUntil = 0;
 
 function writeAllSync(fd: number, bufs: Buffer[], position: number) {
   let rest = bufs;
@@ -555,6 +683,9 @@ interface Pending {
 function streamFinished(s: Writable): Promise<Error | undefined> {
   return new Promise((resolve) => {
     if (s.writableFinished) return resolve(undefined);
+    // A write failed before the object's end (a synchronous write meets ENOSPC at once): its
+    // 'error' is already past.
+    if (s.errored) return resolve(s.errored);
     if (s.destroyed) return resolve(new Error('stream destroyed'));
     const onFinish = () => {
       s.off('error', onError);
@@ -642,6 +773,17 @@ class TributaryScp extends Scp {
   private paused = false;
   private objects = 0;
   private readonly serial = ++associationSerial;
+  /** <stagingDir>/.incoming of this association's pool (set once the association is accepted). */
+  private incomingDir = '';
+  /**
+   * The staging file of the next object, created while the sender is still busy with the previous
+   * one (or with the association): creating a file costs 0.2-1 ms on our disks, and the object's
+   * data cannot be written before its file exists, so a file created when the object arrives delays
+   * every byte of it and with it the C-STORE-RSP (bench/receive). One per association that may
+   * store; closed and removed when the association ends.
+   */
+  private spare: PreopenedFile | undefined;
+  private closed = false;
   private readonly sock: ConstructorParameters<typeof Scp>[0];
 
   constructor(
@@ -666,6 +808,8 @@ class TributaryScp extends Scp {
     installPduFramer(this, socket);
     registry.add(this);
     socket.once('close', () => {
+      this.closed = true;
+      void this.discardSpare();
       registry.delete(this);
       globalWaiters.delete(this.retryResume);
       this.discardActive();
@@ -686,6 +830,44 @@ class TributaryScp extends Scp {
       s.destroy();
     }
     this.receiving.clear();
+  }
+
+  /** Creates the next object's staging file in the background (see `spare`). */
+  private prepareSpare() {
+    if (this.closed || !this.incomingDir || this.spare) return;
+    // Unique without a syscall: process, association and object counters.
+    const file = path.join(this.incomingDir, `incoming.${TEMP_PREFIX}-${this.serial}-${++this.objects}.part`);
+    liveFiles.add(file);
+    this.spare = preopenStagingFile(file);
+    // Failed: nothing was created (exclusive create); the object that takes it fails its C-STORE.
+    this.spare.ready.catch(() => liveFiles.delete(file));
+  }
+
+  /** Hands the spare file to an object and starts creating the next one. */
+  private takeSpare(): PreopenedFile | undefined {
+    const s = this.spare;
+    this.spare = undefined;
+    this.prepareSpare();
+    return s;
+  }
+
+  /** The association is over: its unused spare file is closed and removed (resolves once it is). */
+  private discardSpare(): Promise<void> {
+    const s = this.spare;
+    this.spare = undefined;
+    if (!s) return Promise.resolve();
+    return s.ready.then(
+      (fd) =>
+        new Promise<void>((resolve) =>
+          fs.close(fd, () =>
+            fs.rm(s.path, { force: true }, () => {
+              liveFiles.delete(s.path);
+              resolve();
+            }),
+          ),
+        ),
+      () => undefined,
+    );
   }
 
   private pressure = (high: boolean) => {
@@ -750,9 +932,11 @@ class TributaryScp extends Scp {
     if (!decision.allowed) return refused(decision.reason, constants.RejectReason.CallingAeNotRecognized);
     this.senderDeviceIds = decision.senderDeviceIds;
     this.pool = pool;
-    await fsp.mkdir(path.join(pool.stagingDir, '.incoming'), { recursive: true });
+    const incomingDir = path.join(pool.stagingDir, '.incoming');
+    await fsp.mkdir(incomingDir, { recursive: true });
 
     let accepted = 0;
+    let storage = 0;
     for (const { id } of assoc.getPresentationContexts()) {
       const pc = assoc.getPresentationContext(id);
       const abstract = pc.getAbstractSyntaxUid();
@@ -776,6 +960,7 @@ class TributaryScp extends Scp {
       if (ts) {
         pc.setResult(constants.PresentationContextResult.Accept, ts);
         accepted++;
+        if (!verification) storage++;
       } else {
         pc.setResult(constants.PresentationContextResult.RejectTransferSyntaxesNotSupported);
       }
@@ -793,10 +978,19 @@ class TributaryScp extends Scp {
       dimse.Implementation.setMaxPduLength(globalMax);
     }
     log.info('association accepted', { calledAe: this.calledAe, callingAe: this.callingAe, peer: this.peerAddress, contexts: accepted });
+    if (!this.commitmentOnly && storage > 0) {
+      this.incomingDir = incomingDir;
+      this.prepareSpare();
+    }
   }
 
   override associationReleaseRequested(): void {
-    this.sendAssociationReleaseResponse();
+    // The association ends: its spare staging file goes first, so that nothing of it is left on
+    // disk once the peer has our answer. (Cut or aborted associations lose it on socket close.)
+    this.closed = true;
+    void this.discardSpare().then(() => {
+      if (!this.sock.destroyed) this.sendAssociationReleaseResponse();
+    });
   }
 
   override abort(): void {
@@ -847,11 +1041,13 @@ class TributaryScp extends Scp {
     if (!this.pool) return refuse(STATUS_PROCESSING_FAILURE, 'Association not established');
     if (!isSafeUid(sopInstanceUid) || !isSafeUid(sopClassUid)) return refuse(STATUS_CANNOT_UNDERSTAND, 'Invalid SOP UID in C-STORE command');
     const header = buildPart10Header({ sopClassUid, sopInstanceUid, transferSyntaxUid, sourceAeTitle: this.callingAe });
-    // Unique without a syscall: process, association and object counters.
-    const tempPath = path.join(this.pool.stagingDir, '.incoming', `${sopInstanceUid}.${TEMP_PREFIX}-${this.serial}-${++this.objects}.part`);
     // One object at a time per association: a new one means the previous one was abandoned.
     this.discardActive();
-    const stream = new StagingStream(tempPath, header, this.pressure);
+    // Its file was created ahead (see `spare`); without one (no storage context was accepted, but
+    // the peer sends a C-STORE anyway), the stream creates its own.
+    const spare = this.takeSpare();
+    const tempPath = spare?.path ?? path.join(this.pool.stagingDir, '.incoming', `incoming.${TEMP_PREFIX}-${this.serial}-${++this.objects}.part`);
+    const stream = new StagingStream(tempPath, header, this.pressure, spare);
     stream.on('error', () => undefined); // reported through streamFinished
     this.receiving.add(stream);
     this.pending.set(request, { stream, transferSyntaxUid, presentationContextId: pc.getPresentationContextId() });
@@ -915,6 +1111,8 @@ class TributaryScp extends Scp {
       return { status: STATUS_PROCESSING_FAILURE };
     } finally {
       stream.closeFd();
+      // Whatever a failed object still had queued is no longer held (memory accounting).
+      stream.destroy();
       if (!recorded) {
         await fsp.rm(stream.tempPath, { force: true }).catch(() => undefined);
         if (finalPath) await fsp.rm(finalPath, { force: true }).catch(() => undefined);

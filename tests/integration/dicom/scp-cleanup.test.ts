@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { dimse } from '@/lib/dicom/dimse';
-import { liveStagingFiles, startScp, type RunningScp } from '@/lib/dicom/scp';
+import { liveStagingFiles, startScp, unwrittenStagingBytes, type RunningScp } from '@/lib/dicom/scp';
 import { echo, store } from '@/lib/dicom/scu';
 import { generateCorpus, generateCtStudy } from '@/lib/synthetic';
 
@@ -110,6 +110,8 @@ async function expectClean(baseline: number) {
   expect(await settle(fdCount, (n) => n <= baseline)).toBe(baseline);
   expect(await settle(() => [...allFiles(staging), ...allFiles(tiny)], (f) => f.length === 0)).toEqual([]);
   expect(liveStagingFiles().size).toBe(0);
+  // Nothing of a failed object stays counted against the SCP's memory bounds (GLOBAL_HIGH).
+  expect(await settle(unwrittenStagingBytes, (n) => n === 0)).toBe(0);
 }
 
 /** Sends the big object and cuts the association after ~300 KB: by socket close, or by an A-ABORT PDU. */
