@@ -23,6 +23,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api } from '@/lib/api/contract';
 import { createApiToken } from '@/lib/auth/tokens';
 import { db } from '@/lib/db';
+import { env } from '@/lib/env';
 import { jobId } from '@/lib/jobs/catalogue';
 import { queue } from '@/lib/jobs/queues';
 import { generateCorpus, type Corpus } from '@/lib/synthetic';
@@ -48,6 +49,14 @@ beforeAll(async () => {
     return (realWrite as (c: string | Uint8Array, ...r: unknown[]) => boolean)(chunk, ...rest);
   }) as typeof process.stderr.write;
 
+  // The de-identification error below is a staged original truncated between the move and the
+  // anonymize step, so this file runs the sequential path: with the move's pipeline
+  // (lib/retrievals/pipeline.ts) an instance is de-identified as soon as it lands, leaving no
+  // moment to cut it. The pipelined path's logs are scanned for PHI by the chaos test
+  // (tests/integration/ops/chaos.test.ts).
+  process.env.RETRIEVE_PIPELINE = '0';
+  (env() as { RETRIEVE_PIPELINE: boolean }).RETRIEVE_PIPELINE = false;
+
   const scpPort = await freePort();
   process.env.DICOM_PORT = String(scpPort);
   corpus = generateCorpus({ seed: 97, patients: 5, rows: 16, columns: 16, instancesPerSeries: 2 });
@@ -62,6 +71,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await worker?.stop();
+  delete process.env.RETRIEVE_PIPELINE;
+  (env() as { RETRIEVE_PIPELINE: boolean }).RETRIEVE_PIPELINE = true;
   await orthanc?.stop();
   await db.$executeRawUnsafe('DROP TRIGGER IF EXISTS phi_scan_identity ON "PatientIdentity"');
   await db.$executeRawUnsafe('DROP TRIGGER IF EXISTS phi_scan_staged ON "StagedInstance"');
