@@ -5,6 +5,7 @@
  * same Redis and PostgreSQL; the SCP port must then differ per host.
  * SIGTERM/SIGINT: stop taking jobs, let running ones finish, close the SCP.
  */
+import { workerErrorLog } from '../lib/jobs/worker-error-log';
 import fs from 'node:fs';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { startScp, type ScpOptions } from '../lib/dicom/scp';
@@ -47,28 +48,6 @@ const CONCURRENCY: Record<QueueName, number> = {
   // Each export job runs its own exporter.concurrency requests; the destination's cap is a lease.
   [QUEUES.export]: 4,
 };
-
-/** The same worker error (queue and code) is logged at most this often. */
-const WORKER_ERROR_REPEAT_MS = 60_000;
-
-/**
- * A BullMQ worker emits an error for every failed Redis call: while Redis is down that is several
- * a second per queue. The first of a kind is logged, repeats within a minute are counted and the
- * count goes with the next line logged (the outage itself is logged once per connection, lib/redis).
- */
-function workerErrorLog(queueName: QueueName) {
-  let last = { code: '', at: 0, repeats: 0 };
-  return (err: Error) => {
-    const code = String((err as { code?: unknown }).code ?? err.name);
-    const now = Date.now();
-    if (code === last.code && now - last.at < WORKER_ERROR_REPEAT_MS) {
-      last.repeats++;
-      return;
-    }
-    log.error('worker error', { queue: queueName, err, ...(last.repeats ? { repeatsNotLogged: last.repeats } : {}) });
-    last = { code, at: now, repeats: 0 };
-  };
-}
 
 export async function startWorker(opts: { scpPort?: number; scpTlsPort?: number; withScp?: boolean; queueCheckMs?: number } = {}): Promise<RunningWorker> {
   const e = env();
