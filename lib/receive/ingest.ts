@@ -283,6 +283,44 @@ async function holdQuarantined(
 }
 
 /**
+ * The Study, Series and Instance row values an indexed instance carries, from its de-identified
+ * index fields (`identity`: the research ID and name when the file lacks PatientID/PatientName).
+ * One mapping for both indexers: one instance through Prisma (indexDeidentified) and a batch in
+ * raw statements (indexPlacedBatch).
+ */
+function studyValues(ix: DeidIndex, identity: { researchId: string; researchName: string }) {
+  return {
+    patientId: ix.patientId ?? identity.researchId,
+    patientName: ix.patientName ?? identity.researchName,
+    patientSex: ix.patientSex ?? '',
+    patientBirthDate: ix.patientBirthDate ?? '',
+    studyDate: ix.studyDate ?? '',
+    studyTime: ix.studyTime ?? '',
+    studyDescription: ix.studyDescription ?? '',
+    accessionNumber: ix.accessionNumber ?? '',
+    studyId: ix.studyId ?? '',
+  };
+}
+
+function seriesValues(ix: DeidIndex) {
+  return {
+    modality: ix.modality ?? '',
+    seriesNumber: ix.seriesNumber ?? null,
+    seriesDescription: ix.seriesDescription ?? '',
+    bodyPartExamined: ix.bodyPartExamined ?? '',
+  };
+}
+
+function imageValues(ix: DeidIndex) {
+  return {
+    instanceNumber: ix.instanceNumber ?? null,
+    rows: ix.rows ?? null,
+    columns: ix.columns ?? null,
+    numberOfFrames: ix.numberOfFrames ?? null,
+  };
+}
+
+/**
  * Indexes one de-identified file that is already at its place in the pool's storage (`path`,
  * relative to the storage root): the Study and Series rows are upserted by research UIDs, then the
  * Instance row is committed together with `alsoCommit` (e.g. the staged row's removal, the
@@ -308,17 +346,7 @@ export async function indexDeidentified(opts: {
 }): Promise<{ studyId: string }> {
   const { poolId, targetUids } = opts;
   const ix = opts.index;
-  const studyData = {
-    patientId: ix.patientId ?? opts.identity.researchId,
-    patientName: ix.patientName ?? opts.identity.researchName,
-    patientSex: ix.patientSex ?? '',
-    patientBirthDate: ix.patientBirthDate ?? '',
-    studyDate: ix.studyDate ?? '',
-    studyTime: ix.studyTime ?? '',
-    studyDescription: ix.studyDescription ?? '',
-    accessionNumber: ix.accessionNumber ?? '',
-    studyId: ix.studyId ?? '',
-  };
+  const studyData = studyValues(ix, opts.identity);
   // Every write of the pool's index first passes the close-out barrier (lib/pools/closeout.ts).
   const [, study] = await upsertRace(() => db.$transaction([poolOpenCheck(poolId), db.study.upsert({
     where: { poolId_studyInstanceUid: { poolId, studyInstanceUid: targetUids.study } },
@@ -331,21 +359,15 @@ export async function indexDeidentified(opts: {
       poolId,
       studyId: study.id,
       seriesInstanceUid: targetUids.series,
-      modality: ix.modality ?? '',
-      seriesNumber: ix.seriesNumber ?? null,
-      seriesDescription: ix.seriesDescription ?? '',
-      bodyPartExamined: ix.bodyPartExamined ?? '',
+      ...seriesValues(ix),
     },
     update: {},
   })]));
   const instanceData = {
     seriesId: series.id,
     sopClassUid: opts.sopClassUid,
-    instanceNumber: ix.instanceNumber ?? null,
     transferSyntaxUid: opts.transferSyntaxUid,
-    rows: ix.rows ?? null,
-    columns: ix.columns ?? null,
-    numberOfFrames: ix.numberOfFrames ?? null,
+    ...imageValues(ix),
     path: opts.path,
     size: opts.size,
     ruleVersion: opts.ruleVersion,
@@ -502,25 +524,11 @@ async function indexPlaced(opts: Parameters<typeof indexPlacedBatch>[0]): Promis
       series: p.res.targetUids.series,
       sop: p.res.targetUids.sop,
       sourceStudy: p.sourceStudyUid,
-      patientId: ix.patientId ?? opts.identity.researchId,
-      patientName: ix.patientName ?? opts.identity.researchName,
-      patientSex: ix.patientSex ?? '',
-      patientBirthDate: ix.patientBirthDate ?? '',
-      studyDate: ix.studyDate ?? '',
-      studyTime: ix.studyTime ?? '',
-      studyDescription: ix.studyDescription ?? '',
-      accessionNumber: ix.accessionNumber ?? '',
-      studyId: ix.studyId ?? '',
-      modality: ix.modality ?? '',
-      seriesNumber: ix.seriesNumber ?? null,
-      seriesDescription: ix.seriesDescription ?? '',
-      bodyPartExamined: ix.bodyPartExamined ?? '',
+      ...studyValues(ix, opts.identity),
+      ...seriesValues(ix),
       sopClassUid: p.res.sopClassUid,
-      instanceNumber: ix.instanceNumber ?? null,
       transferSyntaxUid: p.res.transferSyntaxUid,
-      rows: ix.rows ?? null,
-      columns: ix.columns ?? null,
-      numberOfFrames: ix.numberOfFrames ?? null,
+      ...imageValues(ix),
       path: p.rel,
       size: p.res.size,
       ...p.res.summary,
