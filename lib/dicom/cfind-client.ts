@@ -18,8 +18,8 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { PduFramer } from './pdu-framer';
-import { DicomNetworkError, describeRejection } from './errors';
-import { clientSecurityOptions, describeTlsFailure, type PeerTls } from './tls';
+import { DicomNetworkError, abortHint, closedEarlyError, describeRejection } from './errors';
+import { clientSecurityOptions, type PeerTls } from './tls';
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME, TransferSyntax } from './uids';
 import { cfindCommand, parseCommand, type ResponseCommand } from './cfind-codec';
 
@@ -219,7 +219,7 @@ export function runFinds(peer: FindPeer, callingAe: string, count: number, opts:
     const idle = () => arm(idleMs, `${peer.aeTitle} at ${where} stopped answering (no data for ${Math.round(idleMs / 1000)} s)`);
     // A PACS that accepts the association but aborts at the first request usually does not
     // allow this calling AE title to query or retrieve.
-    const abortHint = () => (associated && !answered ? ` (is "${callingAe}" allowed to query/retrieve on it?)` : '');
+    const hint = () => abortHint({ associated, answered, callingAe });
 
     const release = () => {
       if (releasing) return;
@@ -322,7 +322,7 @@ export function runFinds(peer: FindPeer, callingAe: string, count: number, opts:
           socket.end();
           return;
         case 0x07:
-          finish(new DicomNetworkError('aborted', `${peer.aeTitle} at ${where} aborted the association${abortHint()}`));
+          finish(new DicomNetworkError('aborted', `${peer.aeTitle} at ${where} aborted the association${hint()}`));
           return;
       }
     };
@@ -368,14 +368,7 @@ export function runFinds(peer: FindPeer, callingAe: string, count: number, opts:
     socket.on('close', () => {
       const allDone = next >= count && current < 0;
       if (released || (associated && allDone)) finish();
-      else if (peer.tls && !secured)
-        finish(new DicomNetworkError('tls', `TLS handshake with ${peer.aeTitle} at ${where} failed: ${describeTlsFailure(rawError?.code ?? 'ECONNRESET')}`));
-      else if (peer.tls && !associated && !answered)
-        finish(new DicomNetworkError('tls', `${peer.aeTitle} at ${where} closed the connection after the TLS handshake without answering the association (it may require a client certificate, or refuse ours)`));
-      else if (!peer.tls && !associated)
-        // A TLS port reads our A-ASSOCIATE-RQ as a broken ClientHello and hangs up.
-        finish(new DicomNetworkError('aborted', `${peer.aeTitle} at ${where} closed the connection without answering the association request (if this is a DICOM TLS port, set the device to TLS)`));
-      else finish(new DicomNetworkError('aborted', `${peer.aeTitle} at ${where} closed the association before answering${abortHint()}`));
+      else finish(closedEarlyError(peer, where, { secured, associated, answered, rawCode: rawError?.code, callingAe }));
     });
   });
 }

@@ -3,6 +3,7 @@
  * logs: they name hosts, ports, AE titles and status codes, never patients, MRNs or UIDs.
  */
 import { AppError } from '../errors';
+import { describeTlsFailure } from './tls';
 
 export type DicomNetworkErrorReason = 'refused' | 'timeout' | 'association-rejected' | 'aborted' | 'status' | 'tls';
 
@@ -54,4 +55,29 @@ export function describeRejection(r: { result?: number; source?: number; reason?
       : `Association rejected by ${calledAe}: local limit exceeded (too many associations), try again later`;
   }
   return `Association rejected by ${calledAe}`;
+}
+
+/**
+ * Why an association's connection closed before the exchange finished, from how far it got: the
+ * TLS handshake, the association answer, or after it. One wording for every SCU (dcmjs-dimse's
+ * client in scu.ts and our own C-FIND client).
+ */
+export function closedEarlyError(
+  peer: { aeTitle: string; tls?: unknown },
+  where: string,
+  state: { secured: boolean; associated: boolean; answered: boolean; rawCode?: string; callingAe: string },
+): DicomNetworkError {
+  if (peer.tls && !state.secured)
+    return new DicomNetworkError('tls', `TLS handshake with ${peer.aeTitle} at ${where} failed: ${describeTlsFailure(state.rawCode ?? 'ECONNRESET')}`);
+  if (peer.tls && !state.associated && !state.answered)
+    return new DicomNetworkError('tls', `${peer.aeTitle} at ${where} closed the connection after the TLS handshake without answering the association (it may require a client certificate, or refuse ours)`);
+  if (!peer.tls && !state.associated)
+    // A TLS port reads our A-ASSOCIATE-RQ as a broken ClientHello and hangs up.
+    return new DicomNetworkError('aborted', `${peer.aeTitle} at ${where} closed the connection without answering the association request (if this is a DICOM TLS port, set the device to TLS)`);
+  return new DicomNetworkError('aborted', `${peer.aeTitle} at ${where} closed the association before answering${abortHint(state)}`);
+}
+
+/** The hint an abort right after association gets: the PACS may not let this AE query or retrieve. */
+export function abortHint(state: { associated: boolean; answered: boolean; callingAe: string }): string {
+  return state.associated && !state.answered ? ` (is "${state.callingAe}" allowed to query/retrieve on it?)` : '';
 }

@@ -13,7 +13,7 @@ import type { Socket } from 'node:net';
 import type { Writable } from 'node:stream';
 import { dimse } from './dimse';
 import { logger } from '../logger';
-import { DicomNetworkError, DicomQueryError, describeRejection, hex4 } from './errors';
+import { DicomNetworkError, DicomQueryError, abortHint, closedEarlyError, describeRejection, hex4 } from './errors';
 import { readPart10Header, readInstanceIds } from './part10';
 import { clientSecurityOptions, describeTlsFailure, type PeerTls } from './tls';
 import { SopClass, TransferSyntax } from './uids';
@@ -241,7 +241,7 @@ export function runAssociation(peer: DicomPeer, callingAe: string, reqs: Request
     }
     // A PACS that accepts the association but aborts at the first request usually does not
     // allow this calling AE title to query or retrieve.
-    const abortHint = () => (associated && !answered ? ` (is "${callingAe}" allowed to query/retrieve on it?)` : '');
+    const hint = () => abortHint({ associated, answered, callingAe });
 
     client.on('connected', () => arm(connectTimeoutMs, `${peer.aeTitle} at ${where} accepted the connection but did not answer the association request`));
     client.on('associationAccepted', (assoc: AssociationLike) => {
@@ -271,14 +271,7 @@ export function runAssociation(peer: DicomPeer, callingAe: string, reqs: Request
     client.on('networkError', (e: Error) => finish(classifySocketError(e?.message ?? '', peer, rawError, { secured, associated })));
     client.on('closed', () => {
       if (released || remaining <= 0) finish();
-      else if (peer.tls && !secured)
-        finish(new DicomNetworkError('tls', `TLS handshake with ${peer.aeTitle} at ${where} failed: ${describeTlsFailure(rawError?.code ?? 'ECONNRESET')}`));
-      else if (peer.tls && !associated && !answered)
-        finish(new DicomNetworkError('tls', `${peer.aeTitle} at ${where} closed the connection after the TLS handshake without answering the association (it may require a client certificate, or refuse ours)`));
-      else if (!peer.tls && !associated)
-        // A TLS port reads our A-ASSOCIATE-RQ as a broken ClientHello and hangs up.
-        finish(new DicomNetworkError('aborted', `${peer.aeTitle} at ${where} closed the connection without answering the association request (if this is a DICOM TLS port, set the device to TLS)`));
-      else finish(new DicomNetworkError('aborted', `${peer.aeTitle} at ${where} closed the association before answering${abortHint()}`));
+      else finish(closedEarlyError(peer, where, { secured, associated, answered, rawCode: rawError?.code, callingAe }));
     });
 
     arm(connectTimeoutMs, `No answer from ${where} within ${Math.round(connectTimeoutMs / 1000)} s`);
@@ -313,7 +306,7 @@ export function runAssociation(peer: DicomPeer, callingAe: string, reqs: Request
         if (associated && !settled) arm(idleMs, `${peer.aeTitle} at ${where} stopped answering (no data for ${Math.round(idleMs / 1000)} s)`);
       });
       // A-ABORT from the peer: dcmjs-dimse's Client does not surface it; the Network does.
-      net.on('abort', () => finish(new DicomNetworkError('aborted', `${peer.aeTitle} at ${where} aborted the association${abortHint()}`)));
+      net.on('abort', () => finish(new DicomNetworkError('aborted', `${peer.aeTitle} at ${where} aborted the association${hint()}`)));
     }
   });
 }
