@@ -5,13 +5,13 @@
  * same Redis and PostgreSQL; the SCP port must then differ per host.
  * SIGTERM/SIGINT: stop taking jobs, let running ones finish, close the SCP.
  */
-import { workerErrorLog } from '../lib/jobs/worker-error-log';
 import fs from 'node:fs';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { startScp, type ScpOptions } from '../lib/dicom/scp';
 import { db } from '../lib/db';
 import { env } from '../lib/env';
 import { backoffDelay, JOBS, QUEUES, type JobName, type QueueName } from '../lib/jobs/catalogue';
+import { workerErrorLog } from '../lib/jobs/worker-error-log';
 import { jobFailure } from '../lib/jobs/failure';
 import { bullPrefix, closeQueues, queue } from '../lib/jobs/queues';
 import { installCrashLogging } from '../lib/crash-logging';
