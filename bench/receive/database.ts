@@ -65,9 +65,13 @@ export async function setupDatabase(work: string) {
     await db.retrieval.update({ where: { id: retrievalId }, data: { received: 0 } });
     await emptyDir(stagingDir(receiving.id));
   };
+  /** The PostgreSQL backends serving the scratch database (bench/cpu.ts reads their CPU time). */
+  const backendPids = async () =>
+    (await db.$queryRaw<{ pid: number }[]>`SELECT pid FROM pg_stat_activity WHERE datname = current_database()`).map((r) => r.pid);
   return {
     env,
     staging: stagingDir(receiving.id),
+    backendPids,
     retrieval,
     check,
     reset,

@@ -42,6 +42,7 @@ import { move, store } from '../../lib/dicom/scu';
 import { generateCtStudy } from '../../lib/synthetic';
 import { DCMTK_ENV, startOrthanc, startStorescp, type StorescpHandle } from '../../tests/helpers/orthanc';
 import { emptyDir, setupDatabase, type Database } from './database';
+import { formatCpu, pidSetSource, processCpu, processCpuSplit, startCpuMeter, type CpuSource } from '../cpu';
 
 const run = promisify(execFile);
 
@@ -79,13 +80,18 @@ const pct = (xs: number[], p: number) => {
 /** The SCP in its own process. */
 interface ScpChild {
   port: number;
+  pid: number | undefined;
   staging: string;
   peak(): Promise<{ rss: number; peak: number; hwm: number }>;
   stop(): Promise<void>;
 }
 
 async function startChild(mode: 'trivial' | 'trivial-async' | 'real', staging: string, env: NodeJS.ProcessEnv, profDir: string): Promise<ScpChild> {
-  const execArgv = ['--import', 'tsx', ...(PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`, `--cpu-prof-name=scp-${mode}-${Date.now()}.cpuprofile`] : [])];
+  // Node writes one profile per thread (tsx runs its module loader in a thread of its own), named
+  // CPU.<date>.<time>.<pid>.<thread id>.<seq>: the main thread, where the SCP runs, is thread 0.
+  // A fixed --cpu-prof-name would make the threads overwrite each other's file (the loader thread,
+  // idle, wrote last: the profiles before 2026-12-07 13:00 UTC were of the loader, not the SCP).
+  const execArgv = ['--import', 'tsx', ...(PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${path.join(profDir, `scp-${mode}-${Date.now()}`)}`] : [])];
   const child: ChildProcess = fork(path.join(ROOT, 'bench', 'receive', 'scp-child.ts'), [mode, staging], {
     cwd: ROOT,
     execArgv,
@@ -107,6 +113,7 @@ async function startChild(mode: 'trivial' | 'trivial-async' | 'real', staging: s
   console.log(`SCP process (${mode} hooks) started: RSS ${MB(idle.rss)} before receiving anything`);
   return {
     port,
+    pid: child.pid,
     staging,
     async peak() {
       const p = next<{ rss: number; peak: number; hwm: number }>();
@@ -168,6 +175,11 @@ async function modeMove(work: string, database: Database, profDir: string) {
     const names = ['trivial', 'async', 'real', 'storescp'] as const;
     const best: Record<(typeof names)[number], number> = { trivial: 0, async: 0, real: 0, storescp: 0 };
     const peaks: Record<string, number> = {};
+    // CPU per instance of each receiver, and of the whole transfer (bench/cpu.ts): the sender
+    // (Orthanc), the receiver, and for the production hooks the PostgreSQL backends.
+    const cpuPer: Record<(typeof names)[number], number[]> = { trivial: [], async: [], real: [], storescp: [] };
+    const orthancCpu: CpuSource = { name: 'Orthanc', read: () => processCpu(orthanc.pid) };
+    const pg = pidSetSource('PostgreSQL', database.backendPids);
     for (let r = 1; r <= rounds; r++) {
       for (const name of names) {
         const dest = name === 'trivial' ? 'TRIB_RX' : name === 'async' ? 'TRIB_ASYNC' : name === 'real' ? 'TRIB_REAL' : 'STORESCP';
@@ -176,9 +188,16 @@ async function modeMove(work: string, database: Database, profDir: string) {
         else await emptyDir(dir);
         const child = name === 'trivial' ? trivial : name === 'async' ? trivialAsync : name === 'real' ? real : null;
         await child?.peak();
+        const receiverPid = child ? child.pid : storescp.pid;
+        const receiverCpu: CpuSource = { name: name === 'storescp' ? 'storescp' : 'SCP', read: () => processCpu(receiverPid) };
+        const split0 = processCpuSplit(receiverPid);
+        const meter = await startCpuMeter(name === 'real' ? [orthancCpu, receiverCpu, pg] : [orthancCpu, receiverCpu]);
         t = performance.now();
         const res = await move(peer, 'BENCH', dest, { studyInstanceUid: studyUid });
         const secs = (performance.now() - t) / 1000;
+        if (name === 'storescp') await new Promise((r) => setTimeout(r, 200)); // its last file's work
+        const cpu = await meter.stop();
+        cpuPer[name].push((1000 * (cpu.parts[receiverCpu.name] + (cpu.parts.PostgreSQL ?? 0))) / loaded);
         const files = await countFiles(dir);
         const rate = res.completed / secs;
         best[name] = Math.max(best[name], rate);
@@ -196,6 +215,8 @@ async function modeMove(work: string, database: Database, profDir: string) {
         console.log(
           `round ${r} ${name.padEnd(8)}: ${res.status}, ${res.completed} completed, ${res.failed} failed, ${files} files, ${secs.toFixed(2)} s, ${rate.toFixed(0)} instances/s${extra}`,
         );
+        const split1 = processCpuSplit(receiverPid);
+        console.log(`           ${formatCpu(cpu)}; ${receiverCpu.name} user ${(split1.user - split0.user).toFixed(2)} s, system ${(split1.system - split0.system).toFixed(2)} s`);
         if (res.completed !== loaded || files !== loaded) throw new Error(`${name}: expected ${loaded} instances, got ${res.completed} / ${files} files`);
       }
     }
@@ -204,6 +225,11 @@ async function modeMove(work: string, database: Database, profDir: string) {
       `best of ${rounds}: storescp ${best.storescp.toFixed(0)}/s; Tributary trivial hooks ${best.trivial.toFixed(0)}/s (${(best.trivial / best.storescp).toFixed(2)}x), ` +
         `trivial hooks with thread-pool writes ${best.async.toFixed(0)}/s (${(best.async / best.storescp).toFixed(2)}x), ` +
         `production hooks ${best.real.toFixed(0)}/s (${(best.real / best.storescp).toFixed(2)}x); SCP peak RSS trivial ${MB(peaks.trivial)}, real ${MB(peaks.real)}`,
+    );
+    const ms = (xs: number[]) => `${Math.min(...xs).toFixed(2)} ms`;
+    console.log(
+      `receiver CPU per instance (least of ${rounds}; production hooks include their PostgreSQL backends): storescp ${ms(cpuPer.storescp)}, ` +
+        `trivial ${ms(cpuPer.trivial)}, thread-pool writes ${ms(cpuPer.async)}, production ${ms(cpuPer.real)}`,
     );
   } finally {
     await orthanc.stop();

@@ -32,6 +32,7 @@ import { Session } from 'node:inspector/promises';
 import { performance } from 'node:perf_hooks';
 import { resetTestDatabase } from '../../tests/helpers/database';
 import { DCMTK_ENV, freePort, startOrthanc, startStorescp } from '../../tests/helpers/orthanc';
+import { formatCpu, pidSetSource, processCpu, reapedChildrenCpu, selfCpu, startCpuMeter, type CpuReport } from '../cpu';
 
 const run = promisify(execFile);
 const args = process.argv.slice(2);
@@ -145,7 +146,15 @@ async function main() {
     const { connector } = await makeConnector({ pacsAe: 'BENCH_PACS', port: orthanc.dicomPort, maxAssociations: 4, queryAe: 'BENCH_Q', receiveAe: 'BENCH_R' });
     const coordinator = await makeUser('COORDINATOR');
     const actor = actorOf(coordinator);
-    const results: { name: string; round: number; bare: number; trib: number; first: number; moved: number; cpu: number; busy: number }[] = [];
+    const results: { name: string; round: number; bare: number; trib: number; first: number; moved: number; cpu: number; busy: number; refCpu: CpuReport; tribCpu: CpuReport }[] = [];
+    // CPU of every party (bench/cpu.ts): the bare move is Orthanc + movescu + storescp; Tributary
+    // is Orthanc + this process (the worker runs in it) + the PostgreSQL backends of the scratch
+    // database. Their sum over the cores is the shortest wall time each run's work allows here.
+    const orthancCpu = { name: 'Orthanc', read: () => processCpu(orthanc.pid) };
+    const refSources = [orthancCpu, { name: 'movescu', read: reapedChildrenCpu }, { name: 'storescp', read: () => processCpu(storescp.pid) }];
+    const pgBackends = pidSetSource('PostgreSQL', async () =>
+      (await db.$queryRaw<{ pid: number }[]>`SELECT pid FROM pg_stat_activity WHERE datname = current_database()`).map((r) => r.pid));
+    const tribSources = [orthancCpu, { name: 'worker', read: selfCpu }, pgBackends];
 
     for (let round = 0; round <= ROUNDS; round++) {
       for (const sc of round === 0 ? [warmup] : scenarios) {
@@ -155,9 +164,13 @@ async function main() {
         const keys = sc.studies.length === 1
           ? ['-S', '-k', 'QueryRetrieveLevel=STUDY', '-k', `StudyInstanceUID=${sc.studies[0]}`]
           : ['-P', '-k', 'QueryRetrieveLevel=PATIENT', '-k', `PatientID=${sc.patientId}`];
+        const refMeter = await startCpuMeter(refSources);
         t = performance.now();
         await run('movescu', [...keys, '-aet', 'MOVESCU', '-aec', 'BENCH_PACS', '-aem', 'STORESCP', '127.0.0.1', String(orthanc.dicomPort)], { env: DCMTK_ENV, maxBuffer: 64 << 20 });
         const bare = (performance.now() - t) / 1000;
+        // storescp answers the last C-STORE before its file work ends: let it finish.
+        await new Promise((r) => setTimeout(r, 200));
+        const refCpu = await refMeter.stop();
         const got = await countFiles(storescpDir);
         if (got !== sc.instances) throw new Error(`movescu: ${got} files of ${sc.instances}`);
 
@@ -168,6 +181,7 @@ async function main() {
         if (inspector && round > 0) await inspector.post('Profiler.start');
         queryCounts.clear();
         const started = new Date();
+        const tribMeter = await startCpuMeter(tribSources);
         const cpu0 = process.cpuUsage();
         const elu0 = performance.eventLoopUtilization();
         t = performance.now();
@@ -189,6 +203,7 @@ async function main() {
         const cpuUsed = process.cpuUsage(cpu0);
         const cpu = (cpuUsed.user + cpuUsed.system) / 1e6;
         const elu = performance.eventLoopUtilization(elu0);
+        const tribCpu = await tribMeter.stop();
         if (COUNT_QUERIES && round > 0) printQueries(sc.name);
         if (inspector && round > 0) {
           const { profile } = await inspector.post('Profiler.stop');
@@ -204,8 +219,10 @@ async function main() {
         const [firstRow] = await db.$queryRaw<{ first: Date }[]>`SELECT min("createdAt") AS first FROM "Instance" WHERE "poolId" = ${pool.id}`;
         const first = (firstRow.first.getTime() - started.getTime()) / 1000;
         if (round === 0) continue;
-        results.push({ name: sc.name, round, bare, trib, first, moved, cpu, busy: elu.active / 1000 });
+        results.push({ name: sc.name, round, bare, trib, first, moved, cpu, busy: elu.active / 1000, refCpu, tribCpu });
         console.log(`round ${round} ${sc.name.padEnd(24)} movescu->storescp ${bare.toFixed(2)} s, Tributary ${trib.toFixed(2)} s (moves ended after ${moved.toFixed(2)} s, first instance browsable after ${first.toFixed(2)} s), ratio ${(trib / bare).toFixed(2)}; worker process CPU ${cpu.toFixed(2)} s, main thread busy ${(elu.active / 1000).toFixed(2)} s (${(100 * elu.utilization).toFixed(0)} %), load ${load()}`);
+        console.log(`    bare move: ${formatCpu(refCpu)}`);
+        console.log(`    Tributary: ${formatCpu(tribCpu)} = ${(tribCpu.floor / bare).toFixed(2)} x the bare move's wall time`);
       }
     }
     console.log('\nbest of rounds (seconds; ratio Tributary / bare move, goal <= 1.25):');
@@ -216,7 +233,10 @@ async function main() {
       const first = Math.min(...rows.map((r) => r.first));
       const cpu = Math.min(...rows.map((r) => r.cpu));
       const busy = Math.min(...rows.map((r) => r.busy));
+      const floor = Math.min(...rows.map((r) => r.tribCpu.total));
+      const refTotal = Math.min(...rows.map((r) => r.refCpu.total));
       console.log(`  ${sc.name.padEnd(24)} movescu ${bare.toFixed(2)}  Tributary ${trib.toFixed(2)}  ratio ${(trib / bare).toFixed(2)}  first browsable ${first.toFixed(2)}  CPU ${cpu.toFixed(2)} s  main thread busy ${busy.toFixed(2)} s`);
+      console.log(`  ${''.padEnd(24)} CPU of all parties: bare move ${refTotal.toFixed(2)} s, Tributary ${floor.toFixed(2)} s; Tributary's CPU floor on ${os.cpus().length} cores ${(floor / os.cpus().length).toFixed(2)} s = ${(floor / os.cpus().length / bare).toFixed(2)} x the best bare move`);
     }
     console.log(`load average after: ${load()}`);
   } finally {

@@ -31,6 +31,8 @@ export interface OrthancHandle {
   httpUrl: string;
   dir: string;
   logFile: string;
+  /** The running process's pid (benches read its CPU time from /proc). */
+  readonly pid: number | undefined;
   stop(): Promise<void>;
   /** Upload Part-10 files (paths or buffers) through REST POST /instances. */
   uploadFiles(paths: string[] | Buffer[]): Promise<void>;
@@ -197,6 +199,9 @@ export async function startOrthanc(opts: StartOrthancOptions = {}): Promise<Orth
     httpUrl,
     dir,
     logFile,
+    get pid() {
+      return proc.pid;
+    },
     stop,
     async uploadFiles(items) {
       for (const item of items as Array<string | Buffer>) {
@@ -227,6 +232,8 @@ export interface StorescpHandle {
   aet: string;
   port: number;
   dir: string;
+  /** The storescp process's pid (benches read its CPU time from /proc). */
+  pid: number | undefined;
   stop(): Promise<void>;
   countFiles(): Promise<number>;
 }
@@ -265,6 +272,7 @@ export async function startStorescp(opts: { aet?: string; port?: number; dir?: s
     aet,
     port,
     dir,
+    pid: proc.pid,
     stop,
     async countFiles() {
       return (await fsp.readdir(dir)).filter((f) => !f.startsWith('.')).length;
