@@ -91,7 +91,10 @@ async function startChild(mode: 'trivial' | 'trivial-async' | 'real', staging: s
   // CPU.<date>.<time>.<pid>.<thread id>.<seq>: the main thread, where the SCP runs, is thread 0.
   // A fixed --cpu-prof-name would make the threads overwrite each other's file (the loader thread,
   // idle, wrote last: the profiles before 2026-12-07 13:00 UTC were of the loader, not the SCP).
-  const execArgv = ['--import', 'tsx', ...(PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${path.join(profDir, `scp-${mode}-${Date.now()}`)}`] : [])];
+  // BENCH_SCP_NODE_FLAGS: extra node flags for the SCP processes (e.g. "--trace-gc" or
+  // "--max-semi-space-size=32"), for experiments; node refuses some of them in NODE_OPTIONS.
+  const extra = (process.env.BENCH_SCP_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+  const execArgv = ['--import', 'tsx', ...extra, ...(PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${path.join(profDir, `scp-${mode}-${Date.now()}`)}`] : [])];
   const child: ChildProcess = fork(path.join(ROOT, 'bench', 'receive', 'scp-child.ts'), [mode, staging], {
     cwd: ROOT,
     execArgv,
