@@ -62,3 +62,77 @@ describe('PduFramer', () => {
     expect(errors[0].message).toMatch(/Unknown PDU type: 9/);
   });
 });
+
+describe('PduFramer.recycle', () => {
+  // Four 100 KB P-DATA-TFs, each arriving in two reads (so each is assembled, not a view).
+  const big = [1, 2, 3, 4].map((k) => pdu(0x04, body(100_000, k)));
+  const push = (f: PduFramer, p: Buffer) => {
+    f.push(p.subarray(0, 40_000));
+    f.push(p.subarray(40_000));
+  };
+
+  it('writes the next assembled PDU into memory handed back, and only then', () => {
+    const got: Buffer[] = [];
+    const f = new PduFramer((p) => got.push(p), () => undefined);
+    push(f, big[0]);
+    push(f, big[1]);
+    // Not handed back: two distinct memories, both still intact.
+    expect(got[0].buffer).not.toBe(got[1].buffer);
+    expect(got[0].equals(big[0])).toBe(true);
+    const copyOfSecond = Buffer.from(got[1]);
+    f.recycle(got[1]);
+    push(f, big[2]);
+    // The third PDU now lives where the second did: correct bytes, and the second is overwritten.
+    expect(got[2].buffer).toBe(got[1].buffer);
+    expect(got[2].equals(big[2])).toBe(true);
+    expect(got[1].equals(copyOfSecond)).toBe(false);
+    // Handing back an older PDU (not the last one lent) is ignored.
+    f.recycle(got[0]);
+    push(f, big[3]);
+    expect(got[3].buffer).not.toBe(got[0].buffer);
+    expect(got[3].equals(big[3])).toBe(true);
+    expect(got[0].equals(big[0])).toBe(true);
+  });
+
+  it('never reuses a view of a socket read, nor memory from Node\'s shared pool of small Buffers', () => {
+    const got: Buffer[] = [];
+    const f = new PduFramer((p) => got.push(p), () => undefined);
+    const whole = pdu(0x04, body(50_000, 7));
+    const read = Buffer.concat([whole]);
+    f.push(read); // inside one read: a view of it
+    expect(got[0].buffer).toBe(read.buffer);
+    f.recycle(got[0]);
+    const small = [pdu(0x04, body(100, 8)), pdu(0x04, body(100, 9))];
+    for (const p of small) {
+      f.push(p.subarray(0, 10));
+      f.push(p.subarray(10));
+    }
+    // The read was not taken over: the next assembled PDU did not land in it.
+    expect(read.equals(whole)).toBe(true);
+    // Small assembled PDUs have memory of their own, not a slice of the shared 8 KB pool.
+    expect(got[1].byteOffset).toBe(0);
+    expect(got[1].buffer.byteLength).toBe(got[1].length);
+    f.recycle(got[1]);
+    const other = Buffer.from('shared pool neighbour');
+    expect(got[2].equals(small[1])).toBe(true);
+    expect(other.toString()).toBe('shared pool neighbour');
+  });
+
+  it('recognises P-DATA-TFs that carry only object data', async () => {
+    const { isDataOnlyPDataTf } = await import('@/lib/dicom/scp');
+    const pdv = (mch: number, n: number) => {
+      const b = Buffer.alloc(6 + n);
+      b.writeUInt32BE(2 + n, 0);
+      b[4] = 1;
+      b[5] = mch;
+      return b;
+    };
+    expect(isDataOnlyPDataTf(pdu(0x04, Buffer.concat([pdv(0x00, 10), pdv(0x02, 5)])))).toBe(true);
+    expect(isDataOnlyPDataTf(pdu(0x04, Buffer.concat([pdv(0x03, 10), pdv(0x00, 5)])))).toBe(false); // a command
+    expect(isDataOnlyPDataTf(pdu(0x04, Buffer.concat([pdv(0x00, 10), pdv(0x01, 5)])))).toBe(false);
+    expect(isDataOnlyPDataTf(pdu(0x01, pdv(0x00, 10)))).toBe(false); // not a P-DATA-TF
+    const bad = pdu(0x04, pdv(0x00, 10));
+    bad.writeUInt32BE(99, 6); // an item longer than the PDU
+    expect(isDataOnlyPDataTf(bad)).toBe(false);
+  });
+});
