@@ -92,20 +92,16 @@ async function countStudies(where: Prisma.Sql, cap: number): Promise<{ total: nu
 /**
  * One page of a pool's studies. Both statements stay cheap at millions of studies: the count
  * stops at STUDY_COUNT_EXACT_UP_TO (STUDY_SEARCH_COUNT_EXACT_UP_TO with a search); the page first picks its 50 ids (an index-only walk of
- * (poolId, column, id) for most sorts, or one narrow sort), then reads just those rows; a page in
+ * (poolId, column, id)), then reads just those rows; a page in
  * the second half of an exactly counted list is read from the other end (OFFSET total − end in
  * the reversed order), so the last page costs what the first does.
  */
 export async function listStudies(poolId: string, q: StudyListQuery) {
   const where = studyListWhere(poolId, q);
   const skip = (q.page - 1) * q.pageSize;
-  // The counts have no index (ingest updates them with every instance; an index would make each
-  // of those updates write every index of the table): sorted by them, the pool's (id, count)
-  // pairs are sorted in memory rather than in a temporary file past the default 4 MB.
-  const unindexed = q.sort === 'numSeries' || q.sort === 'numInstances';
+  // Every sort, the counts included, walks a (poolId, column, id) index (prisma/schema.prisma).
   const select = async (flip: boolean, take: number, offset: number): Promise<string[]> => {
-    const page = db.$queryRaw<{ id: string }[]>`SELECT "id" FROM "Study" WHERE ${where} ORDER BY ${studyListOrder(q, flip)} LIMIT ${take} OFFSET ${offset}`;
-    const rows = unindexed ? (await db.$transaction([db.$executeRaw`SET LOCAL work_mem = '64MB'`, page]))[1] : await page;
+    const rows = await db.$queryRaw<{ id: string }[]>`SELECT "id" FROM "Study" WHERE ${where} ORDER BY ${studyListOrder(q, flip)} LIMIT ${take} OFFSET ${offset}`;
     return rows.map((r) => r.id);
   };
   const pageIds = async (count?: { total: number; estimated: boolean }): Promise<string[]> => {
