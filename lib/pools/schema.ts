@@ -20,8 +20,7 @@ export const poolPatchSchema = patchSchema(poolInputSchema);
 
 /**
  * The pool's study list: search (research ID, research name, description, accession), one
- * modality, sort, page. Sorting by studyDate or patientId follows the (poolId, studyDate) and
- * (poolId, patientId) indexes; the other sorts sort one pool's rows (see docs/browsing.md).
+ * modality, sort, page. Every sort walks a (poolId, column, id) index (see docs/browsing.md).
  */
 export const STUDY_SORTS = ['studyDate', 'patientId', 'studyDescription', 'modalities', 'numSeries', 'numInstances', 'createdAt'] as const;
 export const STUDY_PAGE_SIZES = [25, 50, 100, 200] as const;

@@ -84,28 +84,50 @@ function studyListOrder(q: StudyListQuery, flip = false): Prisma.Sql {
 async function countStudies(where: Prisma.Sql, cap: number): Promise<{ total: number; estimated: boolean }> {
   const [{ n }] = await db.$queryRaw<{ n: number }[]>`SELECT count(*)::int AS n FROM (SELECT 1 FROM "Study" WHERE ${where} LIMIT ${cap + 1}) x`;
   if (n <= cap) return { total: n, estimated: false };
+  return estimateStudies(where, n);
+}
+
+/** The planner's estimate of the studies matching `where`, never below `atLeast` (counted). */
+async function estimateStudies(where: Prisma.Sql, atLeast: number): Promise<{ total: number; estimated: true }> {
   const plan = await db.$queryRaw<{ 'QUERY PLAN': [{ Plan: { 'Plan Rows': number } }] }[]>`EXPLAIN (FORMAT JSON) SELECT 1 FROM "Study" WHERE ${where}`;
   const est = Math.round(plan[0]?.['QUERY PLAN']?.[0]?.Plan?.['Plan Rows'] ?? 0);
-  return { total: Math.max(est, n), estimated: true };
+  return { total: Math.max(est, atLeast), estimated: true };
+}
+
+/**
+ * A search's page and its exact count in ONE pass over its matches: up to
+ * STUDY_SEARCH_COUNT_EXACT_UP_TO + 1 matching rows (id and the sortable columns), counted and
+ * sorted together. A rare term (a research ID) is rechecked row by row once, not once for the count
+ * and again for the page. null when the page is past the last match (the count is then unknown
+ * here); `more` when there are more matches than the bound (the page must then come from all of
+ * them, not from this sample).
+ */
+async function searchPageAndCount(where: Prisma.Sql, q: StudyListQuery, skip: number, cap: number): Promise<{ ids: string[]; total: number } | { more: number } | null> {
+  const rows = await db.$queryRaw<{ id: string; n: number }[]>`
+    SELECT "id", count(*) OVER ()::int AS n
+      FROM (SELECT "id", "patientId", "studyDate", "studyDescription", "modalities", "numSeries", "numInstances", "createdAt"
+              FROM "Study" WHERE ${where} LIMIT ${cap + 1}) m
+     ORDER BY ${studyListOrder(q)} LIMIT ${q.pageSize} OFFSET ${skip}`;
+  if (!rows.length) return null;
+  if (rows[0].n > cap) return { more: rows[0].n };
+  return { ids: rows.map((r) => r.id), total: rows[0].n };
 }
 
 /**
  * One page of a pool's studies. Both statements stay cheap at millions of studies: the count
- * stops at STUDY_COUNT_EXACT_UP_TO (STUDY_SEARCH_COUNT_EXACT_UP_TO with a search); the page first picks its 50 ids (an index-only walk of
- * (poolId, column, id) for most sorts, or one narrow sort), then reads just those rows; a page in
- * the second half of an exactly counted list is read from the other end (OFFSET total − end in
- * the reversed order), so the last page costs what the first does.
+ * stops at STUDY_COUNT_EXACT_UP_TO (STUDY_SEARCH_COUNT_EXACT_UP_TO with a search); the page
+ * first picks its 50 ids (an index-only walk of (poolId, column, id)), then reads just those
+ * rows; a page in the second half of an exactly counted list is read from the other end (OFFSET
+ * total − end in the reversed order), so the last page costs what the first does. A search with
+ * up to STUDY_SEARCH_COUNT_EXACT_UP_TO matches gets its page and count from one pass over them
+ * (searchPageAndCount).
  */
 export async function listStudies(poolId: string, q: StudyListQuery) {
   const where = studyListWhere(poolId, q);
   const skip = (q.page - 1) * q.pageSize;
-  // The counts have no index (ingest updates them with every instance; an index would make each
-  // of those updates write every index of the table): sorted by them, the pool's (id, count)
-  // pairs are sorted in memory rather than in a temporary file past the default 4 MB.
-  const unindexed = q.sort === 'numSeries' || q.sort === 'numInstances';
+  // Every sort, the counts included, walks a (poolId, column, id) index (prisma/schema.prisma).
   const select = async (flip: boolean, take: number, offset: number): Promise<string[]> => {
-    const page = db.$queryRaw<{ id: string }[]>`SELECT "id" FROM "Study" WHERE ${where} ORDER BY ${studyListOrder(q, flip)} LIMIT ${take} OFFSET ${offset}`;
-    const rows = unindexed ? (await db.$transaction([db.$executeRaw`SET LOCAL work_mem = '64MB'`, page]))[1] : await page;
+    const rows = await db.$queryRaw<{ id: string }[]>`SELECT "id" FROM "Study" WHERE ${where} ORDER BY ${studyListOrder(q, flip)} LIMIT ${take} OFFSET ${offset}`;
     return rows.map((r) => r.id);
   };
   const pageIds = async (count?: { total: number; estimated: boolean }): Promise<string[]> => {
@@ -119,7 +141,14 @@ export async function listStudies(poolId: string, q: StudyListQuery) {
   const cap = q.q ? STUDY_SEARCH_COUNT_EXACT_UP_TO : STUDY_COUNT_EXACT_UP_TO;
   let count: { total: number; estimated: boolean };
   let ids: string[];
-  if (skip === 0) [ids, count] = await Promise.all([pageIds(), countStudies(where, cap)]);
+  const one = q.q ? await searchPageAndCount(where, q, skip, cap) : null;
+  if (one && 'ids' in one) {
+    ids = one.ids;
+    count = { total: one.total, estimated: false };
+  } else if (one) {
+    // More matches than the exact bound: the page from all of them, the total estimated.
+    [ids, count] = await Promise.all([pageIds(), estimateStudies(where, one.more)]);
+  } else if (skip === 0) [ids, count] = await Promise.all([pageIds(), countStudies(where, cap)]);
   else {
     count = await countStudies(where, cap);
     ids = await pageIds(count);

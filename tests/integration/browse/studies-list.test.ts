@@ -96,6 +96,25 @@ describe('study list', () => {
     expect((await list({ q: 'nothing like this' })).total).toBe(0);
   });
 
+  it('a search under the exact bound (page and count from one pass) pages like the whole list, filtered, for every sort', async () => {
+    for (const sort of STUDY_SORTS) {
+      for (const dir of ['asc', 'desc']) {
+        const all: Row[] = [];
+        for (let page = 1; page <= 3; page++) all.push(...(await list({ sort, dir, page: String(page), pageSize: '25' })).rows);
+        const expected = all.filter((r) => r.studyDescription.includes('CHEST')).map((r) => r.id);
+        const seen: string[] = [];
+        for (let page = 1; page <= 3; page++) {
+          const p = await list({ q: 'chest', sort, dir, page: String(page), pageSize: '7' });
+          expect(p).toMatchObject({ total: expected.length, totalEstimated: false });
+          seen.push(...p.rows.map((r) => r.id));
+        }
+        expect(seen, `${sort} ${dir}`).toEqual(expected.slice(0, 21));
+        const past = await list({ q: 'chest', sort, dir, page: '9', pageSize: '7' });
+        expect(past).toMatchObject({ rows: [], total: expected.length, totalEstimated: false });
+      }
+    }
+  });
+
   it('filters by whole modality codes', async () => {
     const ct = await list({ modality: 'CT', pageSize: '200' });
     expect(ct.rows.every((r) => r.modalities.split('\\').includes('CT'))).toBe(true);
