@@ -100,6 +100,9 @@ async function main() {
     // Tributary phase only, for chrome://inspect or a profile viewer.
     const profile = process.env.BENCH_CPU_PROFILE ? await startProfile() : null;
     t = process.hrtime.bigint();
+    // CPU of this process (sheet, jobs, worker, DIMSE client; not Orthanc's or PostgreSQL's):
+    // a figure the load moves less than the wall time.
+    const cpu0 = process.cpuUsage();
     const tSubmit = process.hrtime.bigint();
     const { queryId } = await submitSpreadsheet(actor, { poolId: pool.id, connectorId: connector.id, file: new File([new Uint8Array(xlsx)], 'bench.xlsx'), dryRun: false });
     const submitSec = Number(process.hrtime.bigint() - tSubmit) / 1e9;
@@ -111,6 +114,7 @@ async function main() {
       await new Promise((r) => setTimeout(r, 20));
     }
     const tribSec = Number(process.hrtime.bigint() - t) / 1e9;
+    const cpu = process.cpuUsage(cpu0);
     if (profile) await fs.writeFile(process.env.BENCH_CPU_PROFILE!, JSON.stringify(await profile.stop()));
     const results = await db.queryResult.count({ where: { queryId: queryId! } });
     if (results !== mrns.length) throw new Error(`Tributary stored ${results} results for ${mrns.length} MRNs`);
@@ -122,6 +126,7 @@ async function main() {
     process.stdout.write(`  findscu per MRN (${Math.min(LOOP, ROWS)} rows)      ${f(loopRate)} rows/s\n`);
     process.stdout.write(`  Tributary (sheet -> stored, cap ${ASSOC}) ${f(tribRate)} rows/s\n`);
     process.stdout.write(`    of which parsing the sheet and storing the rows: ${submitSec.toFixed(2)} s of ${tribSec.toFixed(2)} s\n`);
+    process.stdout.write(`    CPU of the bench process (worker included): ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms, ${((cpu.user + cpu.system) / 1000 / mrns.length).toFixed(2)} ms per row\n`);
     process.stdout.write(`  Tributary / findscu one association: ${(tribRate / oneRate).toFixed(2)}\n`);
     process.stdout.write(`  Tributary / findscu per MRN:         ${(tribRate / loopRate).toFixed(2)}\n`);
   } finally {
