@@ -106,11 +106,13 @@ export interface SourceConnector {
 export interface FindSession {
   /** Like SourceConnector.findStudies. */
   findStudies(queries: StudyQuery[]): Promise<Array<StudyMatch[] | Error>>;
+  /** Starts connecting now, before the first `findStudies` (its error, if any, surfaces there). */
+  prepare(): void;
   close(): Promise<void>;
 }
 
 /** The source's own find session, or one where each call is a `findStudies` of its own. */
 export function findSessionOf(source: SourceConnector, opts: FindOptions = {}): FindSession {
   if (source.findSession) return source.findSession(opts);
-  return { findStudies: (queries) => source.findStudies(queries, opts), close: async () => undefined };
+  return { findStudies: (queries) => source.findStudies(queries, opts), prepare: () => undefined, close: async () => undefined };
 }

@@ -558,6 +558,8 @@ export async function findStudiesMany(
  */
 export class StudyFindSession {
   private assoc: FindAssociation | null = null;
+  /** An association being opened ahead of the first find (`prepare`). */
+  private pending: Promise<FindAssociation> | null = null;
   private opened = 0;
 
   constructor(
@@ -625,18 +627,38 @@ export class StudyFindSession {
     return out as Array<StudyMatch[] | Error>;
   }
 
+  /**
+   * Starts opening the association now (while the caller does other work, e.g. claims its
+   * first rows); an error opening it surfaces at the next `find`.
+   */
+  prepare(): void {
+    if (this.assoc || this.pending) return;
+    this.pending = this.open();
+    this.pending.catch(() => undefined); // surfaced by association() or dropped by close()
+  }
+
   /** A-RELEASE of the association, if one is open; resolves once it is closed. */
   async close(): Promise<void> {
+    const pending = this.pending;
+    this.pending = null;
+    if (pending) await pending.catch(() => undefined);
     const a = this.assoc;
     this.assoc = null;
     await a?.release();
   }
 
   private async association(): Promise<FindAssociation> {
+    const pending = this.pending;
+    this.pending = null;
+    if (pending) return pending;
     if (this.assoc?.usable) return this.assoc;
     const stale = this.assoc;
     this.assoc = null;
     await stale?.release();
+    return this.open();
+  }
+
+  private async open(): Promise<FindAssociation> {
     const { peer } = this;
     this.assoc = await FindAssociation.open(peer, this.callingAe, {
       ...this.opts,

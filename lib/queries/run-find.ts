@@ -92,10 +92,11 @@ async function claimChunk(queryId: string, claim: string, busy: string[]): Promi
  * id: a job retried after a crash picks up the rows it had claimed.
  */
 export async function runFind(queryId: string, claim: string, opts: { isFinalAttempt?: boolean } = {}): Promise<StepOutcome> {
-  const q = await db.query.findUnique({
-    where: { id: queryId },
-    include: { connector: { include: sourceInclude } },
-  });
+  // The query and whether any row waits for this job, in one round trip's time.
+  const [q, waiting] = await Promise.all([
+    db.query.findUnique({ where: { id: queryId }, include: { connector: { include: sourceInclude } } }),
+    db.queryItem.count({ where: { queryId, OR: [{ status: 'PENDING' }, { status: 'RUNNING', claimedBy: claim }] } }),
+  ]);
   if (!q || q.status === 'CANCELLED') return { status: 'done' };
   const { connector } = q;
   // The connector's kind (DIMSE, DICOMweb...) behind one interface (lib/connectors/source.ts).
@@ -106,7 +107,6 @@ export async function runFind(queryId: string, claim: string, opts: { isFinalAtt
   if (!inWindow(connector.schedule)) {
     return { status: 'wait', until: nextWindowStart(connector.schedule).getTime(), reason: 'schedule' };
   }
-  const waiting = await db.queryItem.count({ where: { queryId, OR: [{ status: 'PENDING' }, { status: 'RUNNING', claimedBy: claim }] } });
   if (!waiting) {
     await finishQueryIfComplete(queryId);
     return { status: 'done' };
@@ -158,6 +158,8 @@ export async function runFind(queryId: string, claim: string, opts: { isFinalAtt
     // so the first round needs no cancel check.
     ahead = claimChunk(queryId, claim, []);
     ahead.catch(() => undefined);
+    // ... and the association opens meanwhile (under the lease just taken).
+    session.prepare();
     await db.query.updateMany({ where: { id: q.id, status: 'PENDING' }, data: { status: 'RUNNING' } });
     let first = true;
     for (;;) {

@@ -48,7 +48,7 @@ export class DicomSource implements SourceConnector {
   /** One association kept across calls (lib/dicom/scu.ts StudyFindSession). */
   findSession(opts: FindOptions = {}): FindSession {
     const session = new StudyFindSession(this.cfg.peer, this.cfg.queryAe, { timeoutMs: opts.timeoutMs });
-    return { findStudies: (queries) => session.find(queries), close: () => session.close() };
+    return { findStudies: (queries) => session.find(queries), prepare: () => session.prepare(), close: () => session.close() };
   }
 
   findSeries(studyInstanceUid: string, opts: FindOptions = {}) {
