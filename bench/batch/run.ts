@@ -3,7 +3,7 @@
  * stored, compared in the same run with DCMTK findscu sending all the queries on one
  * association and with a findscu-per-MRN loop.
  *
- *   npx tsx bench/batch/run.ts [--rows 1000] [--loop 150] [--assoc 3]
+ *   npx tsx bench/batch/run.ts [--rows 1000] [--loop 150] [--assoc 3] [--repeat 1]
  *
  * Needs PostgreSQL and Redis like the tests (a scratch database, tributary_bench unless
  * BENCH_DATABASE_NAME says otherwise, and its own Redis prefix, BENCH_REDIS_PREFIX or one per run). Tributary runs with the connector's association cap (--assoc, default 3: the batch
@@ -26,6 +26,8 @@ const opt = (name: string, def: number) => {
 const ROWS = opt('rows', 1000);
 const LOOP = opt('loop', 150);
 const ASSOC = opt('assoc', 3);
+/** Further rounds of (findscu on one association, Tributary) on the same Orthanc, one line each. */
+const REPEAT = opt('repeat', 1);
 
 async function main() {
   const dbUrl = await resetTestDatabase(process.env.BENCH_DATABASE_NAME ?? 'tributary_bench');
@@ -62,11 +64,15 @@ async function main() {
       files.push(out);
     }
     const findArgs = ['-S', '-aet', 'FINDSCU', '-aec', 'BENCH_PACS', '127.0.0.1', String(orthanc.dicomPort)];
-    let t = process.hrtime.bigint();
-    const one = spawnSync('findscu', [...findArgs, ...files], { env: DCMTK_ENV, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-    const oneSec = Number(process.hrtime.bigint() - t) / 1e9;
-    if (one.status !== 0) throw new Error(`findscu failed: ${one.stderr.slice(0, 300)}`);
-    const oneRate = mrns.length / oneSec;
+    const findscuOne = () => {
+      const t0 = process.hrtime.bigint();
+      const one = spawnSync('findscu', [...findArgs, ...files], { env: DCMTK_ENV, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+      const oneSec = Number(process.hrtime.bigint() - t0) / 1e9;
+      if (one.status !== 0) throw new Error(`findscu failed: ${one.stderr.slice(0, 300)}`);
+      return mrns.length / oneSec;
+    };
+    const oneRate = findscuOne();
+    let t: bigint;
 
     // --- findscu per MRN (a sample of the rows; the rate is what matters) ---
     t = process.hrtime.bigint();
@@ -99,22 +105,33 @@ async function main() {
     // BENCH_CPU_PROFILE=<file>: a CPU profile of this process (bench, worker, DIMSE) over the
     // Tributary phase only, for chrome://inspect or a profile viewer.
     const profile = process.env.BENCH_CPU_PROFILE ? await startProfile() : null;
-    t = process.hrtime.bigint();
-    const tSubmit = process.hrtime.bigint();
-    const { queryId } = await submitSpreadsheet(actor, { poolId: pool.id, connectorId: connector.id, file: new File([new Uint8Array(xlsx)], 'bench.xlsx'), dryRun: false });
-    const submitSec = Number(process.hrtime.bigint() - tSubmit) / 1e9;
-    // Poll with a raw query: the bench shares its process (and the two cores) with the worker,
-    // and a Prisma model query every 20 ms would cost it CPU the measurement should not include.
-    for (;;) {
-      const [q] = await db.$queryRaw<{ status: string }[]>`SELECT "status"::text FROM "Query" WHERE "id" = ${queryId!}`;
-      if (q.status === 'DONE' || q.status === 'FAILED') break;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    const tribSec = Number(process.hrtime.bigint() - t) / 1e9;
-    if (profile) await fs.writeFile(process.env.BENCH_CPU_PROFILE!, JSON.stringify(await profile.stop()));
-    const results = await db.queryResult.count({ where: { queryId: queryId! } });
-    if (results !== mrns.length) throw new Error(`Tributary stored ${results} results for ${mrns.length} MRNs`);
-    const tribRate = mrns.length / tribSec;
+    let profiled = false;
+    const tributary = async () => {
+      t = process.hrtime.bigint();
+      // CPU of this process (sheet, jobs, worker, DIMSE client; not Orthanc's or PostgreSQL's):
+      // a figure the load moves less than the wall time.
+      const cpu0 = process.cpuUsage();
+      const tSubmit = process.hrtime.bigint();
+      const { queryId } = await submitSpreadsheet(actor, { poolId: pool.id, connectorId: connector.id, file: new File([new Uint8Array(xlsx)], 'bench.xlsx'), dryRun: false });
+      const submitSec = Number(process.hrtime.bigint() - tSubmit) / 1e9;
+      // Poll with a raw query: the bench shares its process (and the two cores) with the worker,
+      // and a Prisma model query every 20 ms would cost it CPU the measurement should not include.
+      for (;;) {
+        const [q] = await db.$queryRaw<{ status: string }[]>`SELECT "status"::text FROM "Query" WHERE "id" = ${queryId!}`;
+        if (q.status === 'DONE' || q.status === 'FAILED') break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const tribSec = Number(process.hrtime.bigint() - t) / 1e9;
+      const cpu = process.cpuUsage(cpu0);
+      if (profile && !profiled) {
+        profiled = true;
+        await fs.writeFile(process.env.BENCH_CPU_PROFILE!, JSON.stringify(await profile.stop()));
+      }
+      const results = await db.queryResult.count({ where: { queryId: queryId! } });
+      if (results !== mrns.length) throw new Error(`Tributary stored ${results} results for ${mrns.length} MRNs`);
+      return { tribRate: mrns.length / tribSec, tribSec, submitSec, cpu };
+    };
+    const { tribRate, tribSec, submitSec, cpu } = await tributary();
 
     const f = (n: number) => n.toFixed(0).padStart(6);
     process.stdout.write(`\n${ROWS} MRNs, one study each, Orthanc ${orthanc.aet}\n`);
@@ -122,8 +139,16 @@ async function main() {
     process.stdout.write(`  findscu per MRN (${Math.min(LOOP, ROWS)} rows)      ${f(loopRate)} rows/s\n`);
     process.stdout.write(`  Tributary (sheet -> stored, cap ${ASSOC}) ${f(tribRate)} rows/s\n`);
     process.stdout.write(`    of which parsing the sheet and storing the rows: ${submitSec.toFixed(2)} s of ${tribSec.toFixed(2)} s\n`);
+    process.stdout.write(`    CPU of the bench process (worker included): ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms, ${((cpu.user + cpu.system) / 1000 / mrns.length).toFixed(2)} ms per row\n`);
     process.stdout.write(`  Tributary / findscu one association: ${(tribRate / oneRate).toFixed(2)}\n`);
     process.stdout.write(`  Tributary / findscu per MRN:         ${(tribRate / loopRate).toFixed(2)}\n`);
+    for (let round = 2; round <= REPEAT; round++) {
+      const o = findscuOne();
+      const r = await tributary();
+      process.stdout.write(
+        `  round ${round}: findscu ${f(o)} rows/s, Tributary ${f(r.tribRate)} rows/s, ratio ${(r.tribRate / o).toFixed(2)}, sheet ${r.submitSec.toFixed(2)} s of ${r.tribSec.toFixed(2)} s, CPU ${((r.cpu.user + r.cpu.system) / 1000 / mrns.length).toFixed(2)} ms/row, load ${os.loadavg()[0].toFixed(1)}\n`,
+      );
+    }
   } finally {
     await worker.stop();
     await orthanc.stop();

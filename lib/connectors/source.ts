@@ -81,6 +81,13 @@ export interface SourceConnector {
    */
   findStudies(queries: StudyQuery[], opts?: FindOptions): Promise<Array<StudyMatch[] | Error>>;
 
+  /**
+   * Study-level finds over one association kept open from call to call, where the kind allows
+   * (DIMSE): a batch asks its chunks on it and closes it when it gives its lease back. Sources
+   * without one get `findSessionOf`'s stand-in (each call a `findStudies`).
+   */
+  findSession?(opts?: FindOptions): FindSession;
+
   /** The series of a study (counts for progress; partial retries). */
   findSeries(studyInstanceUid: string, opts?: FindOptions): Promise<SeriesMatch[]>;
 
@@ -93,4 +100,19 @@ export interface SourceConnector {
    * the connection itself failed.
    */
   retrieve(target: RetrieveTarget, ctx: RetrieveContext): Promise<RetrieveResult>;
+}
+
+/** Successive study-level finds; `close` ends the association (or connection) they share. */
+export interface FindSession {
+  /** Like SourceConnector.findStudies. */
+  findStudies(queries: StudyQuery[]): Promise<Array<StudyMatch[] | Error>>;
+  /** Starts connecting now, before the first `findStudies` (its error, if any, surfaces there). */
+  prepare(): void;
+  close(): Promise<void>;
+}
+
+/** The source's own find session, or one where each call is a `findStudies` of its own. */
+export function findSessionOf(source: SourceConnector, opts: FindOptions = {}): FindSession {
+  if (source.findSession) return source.findSession(opts);
+  return { findStudies: (queries) => source.findStudies(queries, opts), prepare: () => undefined, close: async () => undefined };
 }

@@ -44,20 +44,27 @@ export interface FindAnswer {
   identifiers: Buffer[];
 }
 
-export interface RunFindsOptions {
+export interface FindAssociationOptions {
   connectTimeoutMs?: number;
   timeoutMs?: number;
   tlsHandshakeTimeoutMs?: number;
   defaultTimeoutMs: number;
   /** The abstract syntax of the queries (Study Root FIND). */
   sopClassUid: string;
+  /** The same classifier runAssociation uses for socket errors. */
+  classify(message: string, raw: RawSocketError | undefined, state: { secured: boolean; associated: boolean }): DicomNetworkError;
+}
+
+/** A run of C-FINDs sent one after another on an association. */
+export interface FindBatch {
+  count: number;
   /** Builds request `index`'s identifier in the accepted transfer syntax. */
   identifier(index: number, transferSyntaxUid: string): Buffer;
   /** Called as each request gets its final response (or is given up on as unanswerable). */
   onAnswer(index: number, answer: FindAnswer, transferSyntaxUid: string): void;
-  /** The same classifier runAssociation uses for socket errors. */
-  classify(message: string, raw: RawSocketError | undefined, state: { secured: boolean; associated: boolean }): DicomNetworkError;
 }
+
+export type RunFindsOptions = FindAssociationOptions & Omit<FindBatch, 'count'>;
 
 /** What dcmjs-dimse announced, so the PACS sees the same association as before. */
 const OUR_MAX_PDU = 262144;
@@ -160,215 +167,313 @@ const RELEASE_RQ = Buffer.from([0x05, 0, 0, 0, 0, 4, 0, 0, 0, 0]);
 const RELEASE_RP = Buffer.from([0x06, 0, 0, 0, 0, 4, 0, 0, 0, 0]);
 const ABORT = Buffer.from([0x07, 0, 0, 0, 0, 4, 0, 0, 0, 0]);
 
-/**
- * Runs `count` C-FINDs on one association, one after another. Resolves once every request is
- * answered and the association released (or closed after that); rejects with DicomNetworkError
- * when the association cannot be opened or breaks (the answers already given stay given).
- */
-export function runFinds(peer: FindPeer, callingAe: string, count: number, opts: RunFindsOptions): Promise<void> {
-  const connectTimeoutMs = opts.connectTimeoutMs ?? 10_000;
-  const idleMs = opts.timeoutMs ?? opts.defaultTimeoutMs;
-  const where = `${peer.host}:${peer.port}`;
-  return new Promise<void>((resolve, reject) => {
-    let settled = false;
-    let associated = false;
-    let secured = false;
-    let answered = false;
-    let released = false;
-    let releasing = false;
-    let rawError: RawSocketError | undefined;
-    let timer: NodeJS.Timeout | undefined;
-    let ts = TransferSyntax.ImplicitVRLittleEndian as string;
-    let maxPdu = 0;
-    let next = 0; // next request to send
-    let current = -1; // request waiting for its final response
-    let messageId = 0;
-    let answer: FindAnswer = { identifiers: [] };
-    // The message being received: command fragments, then dataset fragments.
-    let cmdParts: Buffer[] = [];
-    let dataParts: Buffer[] = [];
-    let command: ResponseCommand | undefined;
 
+/**
+ * One C-FIND association, kept open for as many batches of requests as its owner sends (one
+ * batch at a time): a batch job asks chunk after chunk of rows on it instead of opening an
+ * association per chunk. `open` resolves once the PACS accepted the association; `run` resolves
+ * once every request of the batch is answered, and rejects with DicomNetworkError when the
+ * association breaks meanwhile (the answers already given stay given); `release` sends
+ * A-RELEASE and resolves once the connection is closed (never rejects).
+ *
+ * Between batches no timer runs (the owner, not the PACS, is the one waiting). A PACS may close
+ * an idle association (its own timeout) or ask to release it: `usable` is then false and the
+ * owner opens another.
+ */
+export class FindAssociation {
+  private readonly socket: net.Socket;
+  private readonly where: string;
+  private readonly idleMs: number;
+  private associated = false;
+  private secured = false;
+  private answered = false;
+  private releasing = false;
+  /** Closed, or failed: nothing more can be sent. */
+  private ended = false;
+  private failure: DicomNetworkError | undefined;
+  private contextRefused = false;
+  private rawError: RawSocketError | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private ts = TransferSyntax.ImplicitVRLittleEndian as string;
+  private maxPdu = 0;
+  private messageId = 0;
+  private opening: { resolve(): void; reject(e: DicomNetworkError): void } | undefined;
+  private closing: Array<() => void> = [];
+  /** The batch being asked: its next request, the request waiting for its final answer. */
+  private batch: { b: FindBatch; next: number; current: number; answer: FindAnswer; resolve(): void; reject(e: DicomNetworkError): void } | undefined;
+  // The message being received: command fragments, then dataset fragments.
+  private cmdParts: Buffer[] = [];
+  private dataParts: Buffer[] = [];
+  private command: ResponseCommand | undefined;
+
+  /** Connects and associates; rejects with DicomNetworkError (refused, timeout, rejected, TLS...). */
+  static open(peer: FindPeer, callingAe: string, opts: FindAssociationOptions): Promise<FindAssociation> {
+    return new Promise<FindAssociation>((resolve, reject) => {
+      const a: FindAssociation = new FindAssociation(peer, callingAe, opts, {
+        resolve: () => resolve(a),
+        reject,
+      });
+    });
+  }
+
+  private constructor(
+    private readonly peer: FindPeer,
+    private readonly callingAe: string,
+    private readonly opts: FindAssociationOptions,
+    opening: { resolve(): void; reject(e: DicomNetworkError): void },
+  ) {
+    this.opening = opening;
+    this.where = `${peer.host}:${peer.port}`;
+    this.idleMs = opts.timeoutMs ?? opts.defaultTimeoutMs;
+    const connectTimeoutMs = opts.connectTimeoutMs ?? 10_000;
     const socket: net.Socket = peer.tls
       ? tls.connect({ host: peer.host, port: peer.port, ...clientSecurityOptions(peer.tls === true ? {} : peer.tls) })
       : net.connect({ host: peer.host, port: peer.port });
-
-    const finish = (err?: DicomNetworkError) => {
-      if (settled) return;
-      settled = true;
-      if (timer) clearTimeout(timer);
-      if (err) {
-        if (err.reason === 'timeout' && associated) {
-          try {
-            socket.write(ABORT);
-          } catch {
-            /* gone */
-          }
-        }
-        socket.destroy();
-        reject(err);
-      } else {
-        socket.destroy();
-        resolve();
-      }
-    };
-    const arm = (ms: number, message: string) => {
-      if (timer) clearTimeout(timer);
-      timer = setTimeout(() => finish(new DicomNetworkError('timeout', message)), ms);
-    };
-    const idle = () => arm(idleMs, `${peer.aeTitle} at ${where} stopped answering (no data for ${Math.round(idleMs / 1000)} s)`);
-    // A PACS that accepts the association but aborts at the first request usually does not
-    // allow this calling AE title to query or retrieve.
-    const hint = () => abortHint({ associated, answered, callingAe });
-
-    const release = () => {
-      if (releasing) return;
-      releasing = true;
-      socket.write(RELEASE_RQ);
-    };
-    const sendNext = () => {
-      if (next >= count) return release();
-      current = next++;
-      answer = { identifiers: [] };
-      messageId = (messageId % 0xffff) + 1;
-      let dataset: Buffer;
-      try {
-        dataset = opts.identifier(current, ts);
-      } catch {
-        // Unencodable (not expected: the caller validated the keys): unanswered, like a request
-        // dcmjs-dimse could not send.
-        const skipped = current;
-        current = -1;
-        opts.onAnswer(skipped, answer, ts);
-        return sendNext();
-      }
-      socket.write(pDataMessage(cfindCommand(opts.sopClassUid, messageId), dataset, maxPdu));
-    };
-    const onMessage = (cmd: ResponseCommand, data: Buffer | undefined) => {
-      if (cmd.messageIdBeingRespondedTo !== messageId || current < 0) return; // not ours: ignore
-      answered = true;
-      if (PENDING.has(cmd.status)) {
-        if (data) answer.identifiers.push(data);
-        return;
-      }
-      answer.status = cmd.status;
-      answer.errorComment = cmd.errorComment;
-      const done = current;
-      current = -1;
-      opts.onAnswer(done, answer, ts);
-      sendNext();
-    };
-    const onPData = (pdu: Buffer) => {
-      let off = 6;
-      while (off + 6 <= pdu.length) {
-        const len = pdu.readUInt32BE(off);
-        const header = pdu[off + 5];
-        const value = pdu.subarray(off + 6, off + 4 + len);
-        off += 4 + len;
-        if (header & 1) {
-          cmdParts.push(value);
-          if (header & 2) {
-            command = parseCommand(cmdParts.length === 1 ? cmdParts[0] : Buffer.concat(cmdParts));
-            cmdParts = [];
-            if (!command.hasDataset) {
-              const c = command;
-              command = undefined;
-              onMessage(c, undefined);
-            }
-          }
-        } else {
-          dataParts.push(value);
-          if (header & 2) {
-            const data = dataParts.length === 1 ? Buffer.from(dataParts[0]) : Buffer.concat(dataParts);
-            dataParts = [];
-            const c = command;
-            command = undefined;
-            if (c) onMessage(c, data);
-          }
-        }
-      }
-    };
-    const onPdu = (pdu: Buffer) => {
-      switch (pdu[0]) {
-        case 0x02: {
-          // A-ASSOCIATE-AC
-          const ac = parseAssociateAccept(pdu);
-          associated = true;
-          maxPdu = ac.maxPdu;
-          idle();
-          if (ac.result !== 0 || !ac.transferSyntaxUid) {
-            // Context refused: every request goes unanswered, as with dcmjs-dimse.
-            for (; next < count; next++) opts.onAnswer(next, { identifiers: [] }, ts);
-            release();
-            return;
-          }
-          ts = ac.transferSyntaxUid;
-          sendNext();
-          return;
-        }
-        case 0x03:
-          // A-ASSOCIATE-RJ: result, source, reason at 7, 8, 9
-          finish(new DicomNetworkError('association-rejected', describeRejection({ result: pdu[7], source: pdu[8], reason: pdu[9] }, peer.aeTitle, callingAe)));
-          return;
-        case 0x04:
-          onPData(pdu);
-          return;
-        case 0x05:
-          // The peer asks to release: answer, then it closes.
-          socket.write(RELEASE_RP);
-          return;
-        case 0x06:
-          released = true;
-          socket.end();
-          return;
-        case 0x07:
-          finish(new DicomNetworkError('aborted', `${peer.aeTitle} at ${where} aborted the association${hint()}`));
-          return;
-      }
-    };
+    this.socket = socket;
     const framer = new PduFramer(
       (pdu) => {
         try {
-          onPdu(pdu);
+          this.onPdu(pdu);
         } catch {
-          finish(new DicomNetworkError('aborted', `${peer.aeTitle} at ${where} sent a message we could not read`));
+          this.fail(new DicomNetworkError('aborted', `${peer.aeTitle} at ${this.where} sent a message we could not read`));
         }
       },
-      () => finish(new DicomNetworkError('aborted', `${peer.aeTitle} at ${where} sent a message we could not read`)),
+      () => this.fail(new DicomNetworkError('aborted', `${peer.aeTitle} at ${this.where} sent a message we could not read`)),
     );
-
     socket.setNoDelay(true);
-    arm(connectTimeoutMs, `No answer from ${where} within ${Math.round(connectTimeoutMs / 1000)} s`);
+    this.arm(connectTimeoutMs, `No answer from ${this.where} within ${Math.round(connectTimeoutMs / 1000)} s`);
     socket.once('connect', () => {
       if (peer.tls) {
         // The handshake has its own deadline and message (a plain DICOM port answers a
         // ClientHello with silence until it times out).
         const handshakeMs = opts.tlsHandshakeTimeoutMs ?? connectTimeoutMs;
-        arm(handshakeMs, `TLS handshake with ${peer.aeTitle} at ${where} did not complete within ${Math.round(handshakeMs / 1000)} s (is it a TLS port?)`);
+        this.arm(handshakeMs, `TLS handshake with ${peer.aeTitle} at ${this.where} did not complete within ${Math.round(handshakeMs / 1000)} s (is it a TLS port?)`);
         return;
       }
-      arm(connectTimeoutMs, `${peer.aeTitle} at ${where} accepted the connection but did not answer the association request`);
+      this.arm(connectTimeoutMs, `${peer.aeTitle} at ${this.where} accepted the connection but did not answer the association request`);
       socket.write(associateRequest(peer.aeTitle, callingAe, opts.sopClassUid));
     });
     if (peer.tls) {
       socket.once('secureConnect', () => {
-        secured = true;
-        arm(connectTimeoutMs, `${peer.aeTitle} at ${where} accepted the TLS connection but did not answer the association request`);
+        this.secured = true;
+        this.arm(connectTimeoutMs, `${peer.aeTitle} at ${this.where} accepted the TLS connection but did not answer the association request`);
         socket.write(associateRequest(peer.aeTitle, callingAe, opts.sopClassUid));
       });
     }
     socket.on('data', (chunk: Buffer) => {
-      if (associated && !settled) idle();
+      if (this.batch || this.releasing) this.idle();
       framer.push(chunk);
     });
     socket.on('error', (e: RawSocketError) => {
-      rawError = e;
-      finish(opts.classify(e?.message ?? '', rawError, { secured, associated }));
+      this.rawError = e;
+      this.fail(opts.classify(e?.message ?? '', e, { secured: this.secured, associated: this.associated }));
     });
     socket.on('close', () => {
-      const allDone = next >= count && current < 0;
-      if (released || (associated && allDone)) finish();
-      else finish(closedEarlyError(peer, where, { secured, associated, answered, rawCode: rawError?.code, callingAe }));
+      if (this.opening || this.batch) {
+        this.fail(closedEarlyError(peer, this.where, { secured: this.secured, associated: this.associated, answered: this.answered, rawCode: this.rawError?.code, callingAe }));
+      } else this.end();
     });
-  });
+  }
+
+  /** Open and idle: another batch may be sent on it. */
+  get usable(): boolean {
+    return this.associated && !this.ended && !this.releasing && !this.batch;
+  }
+
+  /** Sends the batch's requests one after another; one batch at a time. */
+  run(b: FindBatch): Promise<void> {
+    if (this.batch) return Promise.reject(new Error('FindAssociation: a batch is already running'));
+    if (!this.usable) return Promise.reject(this.failure ?? closedEarlyError(this.peer, this.where, { secured: this.secured, associated: this.associated, answered: this.answered, rawCode: this.rawError?.code, callingAe: this.callingAe }));
+    if (this.contextRefused || b.count === 0) {
+      // Context refused: every request goes unanswered, as with dcmjs-dimse.
+      for (let i = 0; i < b.count; i++) b.onAnswer(i, { identifiers: [] }, this.ts);
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve, reject) => {
+      this.batch = { b, next: 0, current: -1, answer: { identifiers: [] }, resolve, reject };
+      this.idle();
+      this.sendNext();
+    });
+  }
+
+  /** A-RELEASE, then the connection closes; resolves once it has (after the idle timeout at worst). */
+  release(): Promise<void> {
+    if (this.ended) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      this.closing.push(resolve);
+      if (this.releasing) return;
+      this.releasing = true;
+      if (!this.associated || this.batch) {
+        // Still opening, or asked to give up mid-batch: nothing to release politely.
+        this.fail(new DicomNetworkError('aborted', `association to ${this.peer.aeTitle} at ${this.where} given up`));
+        return;
+      }
+      this.idle();
+      this.socket.write(RELEASE_RQ);
+    });
+  }
+
+  private arm(ms: number, message: string) {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.fail(new DicomNetworkError('timeout', message)), ms);
+  }
+
+  private idle() {
+    this.arm(this.idleMs, `${this.peer.aeTitle} at ${this.where} stopped answering (no data for ${Math.round(this.idleMs / 1000)} s)`);
+  }
+
+  /** The association is over: close the socket, reject whatever waits on it. */
+  private fail(err: DicomNetworkError) {
+    if (this.ended) return;
+    this.failure = err;
+    if (err.reason === 'timeout' && this.associated) {
+      try {
+        this.socket.write(ABORT);
+      } catch {
+        /* gone */
+      }
+    }
+    const { opening, batch } = this;
+    this.opening = undefined;
+    this.batch = undefined;
+    this.end();
+    opening?.reject(err);
+    batch?.reject(err);
+  }
+
+  private end() {
+    if (this.ended) return;
+    this.ended = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.socket.destroy();
+    for (const done of this.closing.splice(0)) done();
+  }
+
+  private sendNext() {
+    const batch = this.batch;
+    if (!batch) return;
+    const { b } = batch;
+    if (batch.next >= b.count) {
+      // Every request answered: the association waits for the next batch, without a timer.
+      this.batch = undefined;
+      if (this.timer) clearTimeout(this.timer);
+      this.timer = undefined;
+      batch.resolve();
+      return;
+    }
+    batch.current = batch.next++;
+    batch.answer = { identifiers: [] };
+    this.messageId = (this.messageId % 0xffff) + 1;
+    let dataset: Buffer;
+    try {
+      dataset = b.identifier(batch.current, this.ts);
+    } catch {
+      // Unencodable (not expected: the caller validated the keys): unanswered, like a request
+      // dcmjs-dimse could not send.
+      const skipped = batch.current;
+      batch.current = -1;
+      b.onAnswer(skipped, batch.answer, this.ts);
+      this.sendNext();
+      return;
+    }
+    this.socket.write(pDataMessage(cfindCommand(this.opts.sopClassUid, this.messageId), dataset, this.maxPdu));
+  }
+
+  private onMessage(cmd: ResponseCommand, data: Buffer | undefined) {
+    const batch = this.batch;
+    if (!batch || cmd.messageIdBeingRespondedTo !== this.messageId || batch.current < 0) return; // not ours: ignore
+    this.answered = true;
+    if (PENDING.has(cmd.status)) {
+      if (data) batch.answer.identifiers.push(data);
+      return;
+    }
+    batch.answer.status = cmd.status;
+    batch.answer.errorComment = cmd.errorComment;
+    const done = batch.current;
+    batch.current = -1;
+    batch.b.onAnswer(done, batch.answer, this.ts);
+    this.sendNext();
+  }
+
+  private onPData(pdu: Buffer) {
+    let off = 6;
+    while (off + 6 <= pdu.length) {
+      const len = pdu.readUInt32BE(off);
+      const header = pdu[off + 5];
+      const value = pdu.subarray(off + 6, off + 4 + len);
+      off += 4 + len;
+      if (header & 1) {
+        this.cmdParts.push(value);
+        if (header & 2) {
+          const command = parseCommand(this.cmdParts.length === 1 ? this.cmdParts[0] : Buffer.concat(this.cmdParts));
+          this.cmdParts = [];
+          if (!command.hasDataset) {
+            this.command = undefined;
+            this.onMessage(command, undefined);
+          } else this.command = command;
+        }
+      } else {
+        this.dataParts.push(value);
+        if (header & 2) {
+          const data = this.dataParts.length === 1 ? Buffer.from(this.dataParts[0]) : Buffer.concat(this.dataParts);
+          this.dataParts = [];
+          const c = this.command;
+          this.command = undefined;
+          if (c) this.onMessage(c, data);
+        }
+      }
+    }
+  }
+
+  private onPdu(pdu: Buffer) {
+    switch (pdu[0]) {
+      case 0x02: {
+        // A-ASSOCIATE-AC
+        const ac = parseAssociateAccept(pdu);
+        this.associated = true;
+        this.maxPdu = ac.maxPdu;
+        if (this.timer) clearTimeout(this.timer);
+        this.timer = undefined;
+        if (ac.result !== 0 || !ac.transferSyntaxUid) this.contextRefused = true;
+        else this.ts = ac.transferSyntaxUid;
+        const opening = this.opening;
+        this.opening = undefined;
+        opening?.resolve();
+        return;
+      }
+      case 0x03:
+        // A-ASSOCIATE-RJ: result, source, reason at 7, 8, 9
+        this.fail(new DicomNetworkError('association-rejected', describeRejection({ result: pdu[7], source: pdu[8], reason: pdu[9] }, this.peer.aeTitle, this.callingAe)));
+        return;
+      case 0x04:
+        this.onPData(pdu);
+        return;
+      case 0x05:
+        // The peer asks to release: answer, then it closes. No batch may start on it any more.
+        this.releasing = true;
+        this.socket.write(RELEASE_RP);
+        return;
+      case 0x06:
+        this.socket.end();
+        return;
+      case 0x07:
+        this.fail(new DicomNetworkError('aborted', `${this.peer.aeTitle} at ${this.where} aborted the association${abortHint({ associated: this.associated, answered: this.answered, callingAe: this.callingAe })}`));
+        return;
+    }
+  }
+}
+
+/**
+ * Runs `count` C-FINDs on one association, one after another. Resolves once every request is
+ * answered and the association released (or closed after that); rejects with DicomNetworkError
+ * when the association cannot be opened or breaks (the answers already given stay given).
+ */
+export async function runFinds(peer: FindPeer, callingAe: string, count: number, opts: RunFindsOptions): Promise<void> {
+  const assoc = await FindAssociation.open(peer, callingAe, opts);
+  try {
+    await assoc.run({ count, identifier: opts.identifier, onAnswer: opts.onAnswer });
+  } finally {
+    await assoc.release();
+  }
 }

@@ -18,7 +18,7 @@ import { readPart10Header, readInstanceIds } from './part10';
 import { clientSecurityOptions, describeTlsFailure, type PeerTls } from './tls';
 import { SopClass, TransferSyntax } from './uids';
 import { storeResponsePdu } from './scp';
-import { runFinds, type FindAnswer } from './cfind-client';
+import { FindAssociation, runFinds, type FindAnswer, type FindBatch } from './cfind-client';
 import { decodeIdentifier, studyIdentifier } from './cfind-codec';
 
 const log = logger('dicom.scu');
@@ -528,11 +528,10 @@ function answerError(a: FindAnswer | undefined, peer: DicomPeer): DicomNetworkEr
 }
 
 /**
- * Many study queries over ONE association (all requests are queued before the association is
- * opened: dcmjs-dimse cannot add requests to a running association). A query that is invalid
- * or answered with a failure status yields an Error in its slot; the others go on. If the
- * association cannot be opened at all the promise rejects; if it breaks half way, the
- * unanswered queries get the error in their slots.
+ * Many study queries over ONE association. A query that is invalid or answered with a failure
+ * status yields an Error in its slot; the others go on. If the association cannot be opened at
+ * all the promise rejects; if it breaks half way, the unanswered queries get the error in their
+ * slots.
  */
 export async function findStudiesMany(
   peer: DicomPeer,
@@ -540,41 +539,136 @@ export async function findStudiesMany(
   queries: StudyQuery[],
   opts: ScuOptions & { onResult?: (index: number, result: StudyMatch[] | Error) => void } = {},
 ): Promise<Array<StudyMatch[] | Error>> {
-  const out: Array<StudyMatch[] | Error | undefined> = new Array(queries.length).fill(undefined);
-  // Valid queries, in order; an invalid one is refused here and never sent.
-  const sent: Array<{ index: number; elements: Record<string, string> }> = [];
-  queries.forEach((q, index) => {
-    try {
-      sent.push({ index, elements: studyFindElements(q) });
-    } catch (err) {
-      out[index] = err as Error;
-      opts.onResult?.(index, err as Error);
-    }
-  });
-  if (sent.length > 0) {
-    try {
-      await runFinds(peer, callingAe, sent.length, {
-        ...opts,
-        defaultTimeoutMs: 60_000,
-        sopClassUid: SopClass.StudyRootFind,
+  const session = new StudyFindSession(peer, callingAe, opts);
+  try {
+    return await session.find(queries, opts);
+  } finally {
+    await session.close();
+  }
+}
+
+/**
+ * Study queries over one association kept open across calls: a batch asks its chunks of rows
+ * one after another on it, instead of opening an association per chunk, and closes it when it
+ * gives its connector lease back (lib/queries/run-find.ts). Each `find` answers like
+ * findStudiesMany. The association is opened at the first `find`, and again when the PACS has
+ * closed it meanwhile; when a kept association fails before answering any request of a `find`
+ * (the PACS dropped it while idle), that `find` is asked once more on a fresh association. At
+ * most one association at a time; one `find` at a time.
+ */
+export class StudyFindSession {
+  private assoc: FindAssociation | null = null;
+  /** An association being opened ahead of the first find (`prepare`). */
+  private pending: Promise<FindAssociation> | null = null;
+  private opened = 0;
+
+  constructor(
+    private readonly peer: DicomPeer,
+    private readonly callingAe: string,
+    private readonly opts: ScuOptions = {},
+  ) {}
+
+  /** Associations opened so far (tests, traces). */
+  get associationsOpened(): number {
+    return this.opened;
+  }
+
+  async find(queries: StudyQuery[], opts: { onResult?: (index: number, result: StudyMatch[] | Error) => void } = {}): Promise<Array<StudyMatch[] | Error>> {
+    const { peer } = this;
+    const out: Array<StudyMatch[] | Error | undefined> = new Array(queries.length).fill(undefined);
+    // Valid queries, in order; an invalid one is refused here and never sent.
+    const sent: Array<{ index: number; elements: Record<string, string> }> = [];
+    queries.forEach((q, index) => {
+      try {
+        sent.push({ index, elements: studyFindElements(q) });
+      } catch (err) {
+        out[index] = err as Error;
+        opts.onResult?.(index, err as Error);
+      }
+    });
+    if (sent.length > 0) {
+      let answered = false;
+      const batch: FindBatch = {
+        count: sent.length,
         identifier: (i, syntax) => studyIdentifier(sent[i].elements, syntax),
         onAnswer: (i, a, syntax) => {
+          answered = true;
           const { index } = sent[i];
           const err = answerError(a, peer);
           out[index] = err ?? a.identifiers.map((b) => toStudyMatch(decodeIdentifier(b, syntax))).filter((m) => keepMatch(m, queries[index]));
           opts.onResult?.(index, out[index] as StudyMatch[] | Error);
         },
-        classify: (message, raw, state) => classifySocketError(message, peer, raw, state),
-      });
-    } catch (err) {
-      const answered = sent.some((x) => out[x.index] !== undefined);
-      if (!answered) throw err;
-      for (const x of sent) if (out[x.index] === undefined) out[x.index] = err as Error;
+      };
+      const reused = !!this.assoc?.usable;
+      let failure: unknown;
+      try {
+        await (await this.association()).run(batch);
+      } catch (err) {
+        this.assoc = null;
+        failure = err;
+      }
+      if (failure !== undefined && reused && !answered && failure instanceof DicomNetworkError) {
+        // The kept association was gone before this batch got anything: once more on a new one.
+        failure = undefined;
+        try {
+          await (await this.association()).run(batch);
+        } catch (err) {
+          this.assoc = null;
+          failure = err;
+        }
+      }
+      if (failure !== undefined) {
+        if (!answered) throw failure;
+        for (const x of sent) if (out[x.index] === undefined) out[x.index] = failure as Error;
+      }
     }
+    for (const x of sent) if (out[x.index] === undefined) out[x.index] = answerError(undefined, peer);
+    log.info('find many done', { calledAe: peer.aeTitle, callingAe: this.callingAe, queries: queries.length, failed: out.filter((o) => o instanceof Error).length });
+    return out as Array<StudyMatch[] | Error>;
   }
-  for (const x of sent) if (out[x.index] === undefined) out[x.index] = answerError(undefined, peer);
-  log.info('find many done', { calledAe: peer.aeTitle, callingAe, queries: queries.length, failed: out.filter((o) => o instanceof Error).length });
-  return out as Array<StudyMatch[] | Error>;
+
+  /**
+   * Starts opening the association now (while the caller does other work, e.g. claims its
+   * first rows); an error opening it surfaces at the next `find`.
+   */
+  prepare(): void {
+    if (this.assoc || this.pending) return;
+    this.pending = this.open();
+    this.pending.catch(() => undefined); // surfaced by association() or dropped by close()
+  }
+
+  /** A-RELEASE of the association, if one is open; resolves once it is closed. */
+  async close(): Promise<void> {
+    const pending = this.pending;
+    this.pending = null;
+    if (pending) await pending.catch(() => undefined);
+    const a = this.assoc;
+    this.assoc = null;
+    await a?.release();
+  }
+
+  private async association(): Promise<FindAssociation> {
+    const pending = this.pending;
+    this.pending = null;
+    if (pending) return pending;
+    if (this.assoc?.usable) return this.assoc;
+    const stale = this.assoc;
+    this.assoc = null;
+    await stale?.release();
+    return this.open();
+  }
+
+  private async open(): Promise<FindAssociation> {
+    const { peer } = this;
+    this.assoc = await FindAssociation.open(peer, this.callingAe, {
+      ...this.opts,
+      defaultTimeoutMs: 60_000,
+      sopClassUid: SopClass.StudyRootFind,
+      classify: (message, raw, state) => classifySocketError(message, peer, raw, state),
+    });
+    this.opened++;
+    return this.assoc;
+  }
 }
 
 /**

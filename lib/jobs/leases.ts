@@ -7,7 +7,9 @@
  * one, so a single query is never stuck behind an 800-row batch. Interactive work that found no
  * free slot registers as a waiter (for a few seconds, renewed by each try); while a waiter is
  * registered no batch work gets a slot, so with a cap of one the next slot a batch gives back
- * (batch finds give theirs back between chunks) goes to the coordinator.
+ * goes to the coordinator. A batch find keeps its slot (and its association) from chunk to chunk
+ * only while no interactive waiter is registered (`interactiveWaiting`); otherwise it gives the
+ * slot back after the chunk it is asking.
  *
  * A lease expires unless renewed, so a killed worker gives its slots back after `ttlMs`.
  */
@@ -107,6 +109,17 @@ export async function tryAcquire(resource: string, limit: number, ttlMs = 30_000
  */
 export function acquireAssociation(connectorId: string, maxAssociations: number, lane: Lane, opts: { ttlMs?: number; waiter?: string } = {}) {
   return tryAcquire(`connector:${connectorId}`, laneLimit(maxAssociations, lane), opts.ttlMs, { interactive: lane === 'interactive', waiter: opts.waiter });
+}
+
+/**
+ * Whether interactive work is waiting for a slot of the connector (registered by a failed
+ * interactive acquireAssociation, for WAITER_TTL_MS). Batch work that keeps its lease across
+ * rounds (lib/queries/run-find.ts) asks this between rounds and gives its slot back when so:
+ * the promise above (a waiting coordinator gets the next slot a batch gives back) is kept
+ * without the batch giving its slot back, and opening a new association, after every round.
+ */
+export async function interactiveWaiting(connectorId: string): Promise<boolean> {
+  return (await redis().zcount(key('lease-waiters', `connector:${connectorId}`), Date.now(), '+inf')) > 0;
 }
 
 export async function activeLeases(resource: string): Promise<number> {

@@ -16,7 +16,7 @@ import type { QueryInput } from './schema';
 
 /** One find job per slot; deterministic ids, so enqueueing again is harmless (lib/jobs/recover.ts relies on it). */
 export async function enqueueFind(queryId: string, generation: number, slots: number) {
-  for (let slot = 0; slot < slots; slot++) await enqueue('query.find', { queryId, slot }, { jobId: jobId.find(queryId, generation, slot) });
+  await Promise.all(Array.from({ length: slots }, (_, slot) => enqueue('query.find', { queryId, slot }, { jobId: jobId.find(queryId, generation, slot) })));
 }
 
 export interface InvalidRowInput {

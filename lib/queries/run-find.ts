@@ -1,7 +1,8 @@
 /**
  * The find step of a query (C-FIND for a DICOM connector, as its query-pool AE), through the
  * connector's source (lib/connectors/source.ts). A query gets one find job per
- * association its lane may use; each job claims chunks of rows (one association per chunk)
+ * association its lane may use; each job claims chunks of rows and asks them on one
+ * association, kept from chunk to chunk while no interactive query waits for the connector,
  * until none are left. Idempotent: rows already answered are never asked again and results are
  * unique per (query, study).
  */
@@ -9,9 +10,9 @@ import { db, type Prisma, type QuerySource } from '../db';
 import { audit } from '../audit';
 import { publicMessage } from '../errors';
 import { DicomNetworkError, DicomQueryError, type StudyMatch } from '../dicom/scu';
-import type { SourceConnector } from '../connectors/source';
+import { findSessionOf, type FindSession, type SourceConnector } from '../connectors/source';
 import { sourceFor, sourceInclude } from '../connectors/sources';
-import { acquireAssociation, laneLimit, type Lane, type Lease } from '../jobs/leases';
+import { acquireAssociation, interactiveWaiting, laneLimit, type Lane, type Lease } from '../jobs/leases';
 import { inWindow, nextWindowStart } from '../connectors/schedule';
 import { logger } from '../logger';
 import { HttpError } from '../http/client';
@@ -24,7 +25,10 @@ export function laneForQuery(source: QuerySource): Lane {
   return source === 'SINGLE' ? 'interactive' : 'batch';
 }
 
-/** Rows per association round: one C-FIND association carries a chunk. */
+/**
+ * Rows per round: claimed, asked and written together. Between rounds a batch job checks for
+ * a cancel and for interactive work waiting for the connector (which then gets the slot).
+ */
 export const FIND_CHUNK = 100;
 
 /**
@@ -81,14 +85,18 @@ async function claimChunk(queryId: string, claim: string, busy: string[]): Promi
 
 /**
  * One find job of a query: takes an association lease, then claims chunks of waiting rows and
- * asks the PACS for each chunk over one association, until no row is left. `claim` is the job's
+ * asks the PACS for them over one association, until no row is left. The lease and its
+ * association are kept from chunk to chunk; a batch job gives both back after a chunk when an
+ * interactive query waits for the connector (lib/jobs/leases.ts `interactiveWaiting`) and goes
+ * on once a slot is free again. `claim` is the job's
  * id: a job retried after a crash picks up the rows it had claimed.
  */
 export async function runFind(queryId: string, claim: string, opts: { isFinalAttempt?: boolean } = {}): Promise<StepOutcome> {
-  const q = await db.query.findUnique({
-    where: { id: queryId },
-    include: { connector: { include: sourceInclude } },
-  });
+  // The query and whether any row waits for this job, in one round trip's time.
+  const [q, waiting] = await Promise.all([
+    db.query.findUnique({ where: { id: queryId }, include: { connector: { include: sourceInclude } } }),
+    db.queryItem.count({ where: { queryId, OR: [{ status: 'PENDING' }, { status: 'RUNNING', claimedBy: claim }] } }),
+  ]);
   if (!q || q.status === 'CANCELLED') return { status: 'done' };
   const { connector } = q;
   // The connector's kind (DIMSE, DICOMweb...) behind one interface (lib/connectors/source.ts).
@@ -99,7 +107,6 @@ export async function runFind(queryId: string, claim: string, opts: { isFinalAtt
   if (!inWindow(connector.schedule)) {
     return { status: 'wait', until: nextWindowStart(connector.schedule).getTime(), reason: 'schedule' };
   }
-  const waiting = await db.queryItem.count({ where: { queryId, OR: [{ status: 'PENDING' }, { status: 'RUNNING', claimedBy: claim }] } });
   if (!waiting) {
     await finishQueryIfComplete(queryId);
     return { status: 'done' };
@@ -108,6 +115,25 @@ export async function runFind(queryId: string, claim: string, opts: { isFinalAtt
   const capacityWait = (): StepOutcome => ({ status: 'wait', until: Date.now() + 200 + Math.floor(Math.random() * 300), reason: 'capacity' });
   let lease: Lease | null = await acquire();
   if (!lease) return capacityWait();
+  // The association under the lease: opened at the first chunk, closed before the lease is
+  // given back (never more associations than leases).
+  const session: FindSession = findSessionOf(source);
+  const giveBack = async () => {
+    const l = lease;
+    lease = null;
+    await session.close();
+    await l?.release();
+  };
+  // A batch keeps its slot while nobody waits for one; an interactive query waiting gets it
+  // after the chunk being asked (as when a batch gave its slot back after every chunk).
+  const keepSlot = async (): Promise<Lease | null> => {
+    if (!lease) return acquire();
+    if (lane === 'batch' && (await interactiveWaiting(connector.id))) {
+      await giveBack();
+      return null;
+    }
+    return lease;
+  };
   // The previous chunk's results are written while the PACS answers the next chunk: the
   // association never waits for PostgreSQL. A crash in between leaves both chunks claimed
   // (RUNNING) by this job; the retry asks them again and results are unique per (query, study).
@@ -132,16 +158,18 @@ export async function runFind(queryId: string, claim: string, opts: { isFinalAtt
     // so the first round needs no cancel check.
     ahead = claimChunk(queryId, claim, []);
     ahead.catch(() => undefined);
+    // ... and the association opens meanwhile (under the lease just taken).
+    session.prepare();
     await db.query.updateMany({ where: { id: q.id, status: 'PENDING' }, data: { status: 'RUNNING' } });
     let first = true;
     for (;;) {
-      // The slot (a batch gives its slot back between chunks: a coordinator's single query
-      // waiting for one, even with a cap of one, gets in, and this job goes on when a slot is
-      // free again) and the cancel check, in parallel.
-      const current: Lease | null = lease;
+      // The slot (a batch gives its slot back between chunks when a coordinator's single query
+      // waits for one, even with a cap of one, and this job goes on when a slot is free again)
+      // and the cancel check, in parallel.
+      const held: Lease | null = lease;
       const [got, fresh]: [Lease | null, { status: string } | null] = first
-        ? [current, { status: q.status }]
-        : await Promise.all([current ?? acquire(), db.query.findUnique({ where: { id: queryId }, select: { status: true } })]);
+        ? [held, { status: q.status }]
+        : await Promise.all([keepSlot(), db.query.findUnique({ where: { id: queryId }, select: { status: true } })]);
       first = false;
       lease = got;
       if (!lease || fresh?.status === 'CANCELLED') {
@@ -152,7 +180,7 @@ export async function runFind(queryId: string, claim: string, opts: { isFinalAtt
       ahead = null;
       const items: ClaimedRow[] = next ? await next : await claimChunk(queryId, claim, writing?.ids ?? []);
       if (!items.length) break;
-      const asked = source.findStudies(
+      const asked = session.findStudies(
         items.map((it) => ({
           patientId: it.patientId,
           accessionNumber: it.accessionNumber ?? undefined,
@@ -171,6 +199,9 @@ export async function runFind(queryId: string, claim: string, opts: { isFinalAtt
       if (wrote.status === 'rejected') throw wrote.reason;
       if (asking.status === 'rejected') throw asking.reason;
       const answers = asking.value;
+      // A series-level C-FIND for missing counts (withCounts) opens an association of its own:
+      // the kept one is closed first, so the lease still covers one association.
+      if (answers.some((a) => !(a instanceof Error) && needsCounts(a, connector.capabilities))) await session.close();
       const done: { id: string; count: number }[] = [];
       const failed: { id: string; error: string }[] = [];
       const results: ResultRow[] = [];
@@ -216,11 +247,8 @@ export async function runFind(queryId: string, claim: string, opts: { isFinalAtt
         log.warn('find chunk interrupted', { queryId, answered: done.length + failed.length, waiting: items.length - done.length - failed.length });
         throw transient;
       }
-      if (lane === 'batch') {
-        await lease.release();
-        lease = null;
-      }
     }
+    await giveBack();
     await settleWrite();
     await db.query.updateMany({ where: { id: queryId, error: { endsWith: '(retrying)' } }, data: { error: null } });
     await finishQueryIfComplete(queryId);
@@ -241,7 +269,7 @@ export async function runFind(queryId: string, claim: string, opts: { isFinalAtt
     }
     throw e;
   } finally {
-    await lease?.release();
+    await giveBack();
   }
 }
 
@@ -295,8 +323,7 @@ function resultRow(itemId: string, requestedPatientId: string, m: StudyMatch): R
  * bars have a total. Skipped when the capability check found no series-level support.
  */
 async function withCounts(source: SourceConnector, matches: StudyMatch[], capabilities: unknown): Promise<StudyMatch[]> {
-  const caps = capabilities as { seriesLevel?: { ok?: boolean; countsInstances?: boolean } } | null;
-  if (caps?.seriesLevel && (!caps.seriesLevel.ok || !caps.seriesLevel.countsInstances)) return matches;
+  if (!needsCounts(matches, capabilities)) return matches;
   const out: StudyMatch[] = [];
   for (const m of matches) {
     if (m.numberOfStudyRelatedInstances !== undefined) {
@@ -319,6 +346,13 @@ async function withCounts(source: SourceConnector, matches: StudyMatch[], capabi
     }
   }
   return out;
+}
+
+/** Whether withCounts would ask the PACS for series of some of these matches. */
+function needsCounts(matches: StudyMatch[], capabilities: unknown): boolean {
+  const caps = capabilities as { seriesLevel?: { ok?: boolean; countsInstances?: boolean } } | null;
+  if (caps?.seriesLevel && (!caps.seriesLevel.ok || !caps.seriesLevel.countsInstances)) return false;
+  return matches.some((m) => m.numberOfStudyRelatedInstances === undefined);
 }
 
 /**

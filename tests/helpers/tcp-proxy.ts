@@ -22,6 +22,8 @@ export interface TcpProxy {
    */
   cutAfter(bytesFromTarget: number): void;
   up(): void;
+  /** Closes every open connection (as a peer closing idle associations); new ones are accepted. */
+  dropActive(): void;
   close(): Promise<void>;
 }
 
@@ -112,6 +114,9 @@ export async function startTcpProxy(opts: {
     up() {
       state.down = false;
       state.cutAt = 0;
+    },
+    dropActive() {
+      for (const s of sockets) s.destroy();
     },
     async close() {
       for (const s of sockets) s.destroy();

@@ -5,8 +5,8 @@
  * A thin wrapper over lib/dicom/scu.ts.
  */
 import { AppError } from '../../errors';
-import { echo, findInstances, findSeries, findStudiesMany, get, move, type DicomPeer } from '../../dicom/scu';
-import type { FindOptions, RetrieveContext, RetrieveMethod, RetrieveResult, RetrieveTarget, SourceConnector, StudyQuery } from '../source';
+import { echo, findInstances, findSeries, findStudiesMany, get, move, StudyFindSession, type DicomPeer } from '../../dicom/scu';
+import type { FindOptions, FindSession, RetrieveContext, RetrieveMethod, RetrieveResult, RetrieveTarget, SourceConnector, StudyQuery } from '../source';
 
 export interface DicomSourceConfig {
   peer: DicomPeer;
@@ -43,6 +43,12 @@ export class DicomSource implements SourceConnector {
 
   findStudies(queries: StudyQuery[], opts: FindOptions = {}) {
     return findStudiesMany(this.cfg.peer, this.cfg.queryAe, queries, { timeoutMs: opts.timeoutMs });
+  }
+
+  /** One association kept across calls (lib/dicom/scu.ts StudyFindSession). */
+  findSession(opts: FindOptions = {}): FindSession {
+    const session = new StudyFindSession(this.cfg.peer, this.cfg.queryAe, { timeoutMs: opts.timeoutMs });
+    return { findStudies: (queries) => session.find(queries), prepare: () => session.prepare(), close: () => session.close() };
   }
 
   findSeries(studyInstanceUid: string, opts: FindOptions = {}) {
