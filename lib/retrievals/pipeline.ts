@@ -33,7 +33,7 @@ const log = logger('retrieval.pipeline');
 export interface Pipeline {
   /** Instances this pipeline took out of staging (stored, quarantined or failed). */
   readonly processed: number;
-  /** Still taking instances (and reading the retrieval's state twice a second). */
+  /** Still taking instances (and reading the retrieval's state every second). */
   readonly running: boolean;
   /** Ends the pipeline: waits for the instances in flight, takes no new one. */
   stop(): Promise<void>;
@@ -63,7 +63,7 @@ export function startPipeline(
   // least every lookMs.
   const lookMs = opts.lookMs ?? 500;
   const gatherMs = opts.gatherMs ?? 300;
-  const refreshMs = opts.refreshMs ?? 500;
+  const refreshMs = opts.refreshMs ?? 1000;
   const inflight = new Map<string, Promise<unknown>>();
   let processed = 0;
   let stopping = false;
@@ -106,7 +106,10 @@ export function startPipeline(
       // When to look: rows announced and enough of them (or the first batch, or gathered long
       // enough), a full batch taken last time (more may be waiting), or the unannounced look.
       const gatherEnd = pending ? pendingSince + gatherMs : Infinity;
-      const due = room > 0 && (more || (pending > 0 && (first || pending >= want() || now >= gatherEnd)) || now - lastLook >= lookMs);
+      // (Not into a sliver of room: while de-identification lags, a batch finishing frees a whole
+      // batch's room at once; taking the 2 or 3 slots left meanwhile made batches of 2 or 3.)
+      const roomy = first || room >= Math.min(minBatch, limit);
+      const due = roomy && room > 0 && (more || (pending > 0 && (first || pending >= want() || now >= gatherEnd)) || now - lastLook >= lookMs);
       if (due) {
         lastLook = now;
         pending = 0;
@@ -135,15 +138,16 @@ export function startPipeline(
             .finally(() => {
               for (const s of rows) inflight.delete(s.id);
               processed += rows.length;
-              // Room again: look now if something is waiting.
-              if (more || pending >= want()) wake?.();
+              // Room again: the loop decides whether to look now.
+              wake?.();
             });
           for (const s of rows) inflight.set(s.id, p);
         }
       } else {
         // Until the next look (the gather deadline, the unannounced look, the refresh), unless an
         // announcement or a finished batch wakes us first.
-        const until = Math.min(pending && room > 0 ? gatherEnd : Infinity, lastLook + lookMs, lastRefresh + refreshMs);
+        // (No room: a finishing batch wakes us.)
+        const until = roomy && room > 0 ? Math.min(gatherEnd, lastLook + lookMs, lastRefresh + refreshMs) : lastRefresh + refreshMs;
         await nap(until - now);
       }
       if (Date.now() - lastRefresh >= refreshMs) {
