@@ -136,14 +136,24 @@ export function stowProvenance(opts: { userId: string; identitySource: IdentityS
 
 /** A retrieval ended: its provenance rows learn when. */
 export async function markRetrievalProvenanceFinished(retrievalId: string, finishedAt: Date): Promise<void> {
-  // A batched ingest writes a study's row once per step (lib/receive/ingest.ts indexPlacedBatch,
-  // not at each batch): lastStoredAt is moved here to when the retrieval's last new instance was
-  // committed (its record's time), never back.
   await db.$executeRaw`
-    UPDATE "StudyProvenance" SET "finishedAt" = ${finishedAt.toISOString()}::timestamp(3),
-      "lastStoredAt" = greatest("lastStoredAt", coalesce(
-        (SELECT max("createdAt") FROM "RetrievalInstance" WHERE "retrievalId" = ${retrievalId} AND "outcome" = 'stored'), "lastStoredAt"))
+    UPDATE "StudyProvenance" SET "finishedAt" = ${finishedAt.toISOString()}::timestamp(3), "lastStoredAt" = ${lastStoredSql(retrievalId)}
     WHERE "retrievalId" = ${retrievalId}`;
+}
+
+/**
+ * A batched ingest writes a study's row once per step (lib/receive/ingest.ts indexPlacedBatch, not
+ * at each batch): lastStoredAt is moved when the step ends (the move's pipeline, a cancelled
+ * anonymize step) and when the retrieval finishes, to when its last new instance was committed
+ * (its per-instance record's time), never back.
+ */
+export async function markRetrievalProvenanceStored(retrievalId: string): Promise<void> {
+  await db.$executeRaw`UPDATE "StudyProvenance" SET "lastStoredAt" = ${lastStoredSql(retrievalId)} WHERE "retrievalId" = ${retrievalId}`;
+}
+
+function lastStoredSql(retrievalId: string): Prisma.Sql {
+  return Prisma.sql`greatest("lastStoredAt", coalesce(
+    (SELECT max("createdAt") FROM "RetrievalInstance" WHERE "retrievalId" = ${retrievalId} AND "outcome" = 'stored'), "lastStoredAt"))`;
 }
 
 const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);

@@ -24,6 +24,7 @@
  */
 import { db } from '../db';
 import { logger } from '../logger';
+import { markRetrievalProvenanceStored } from '../pools/provenance';
 import { deidPool } from '../receive/ingest';
 import { stagedArrivals } from '../receive/staging';
 import { deidContextQuiet, deidentifyStagedBatch, handOverContext, refreshStoredCount, type DeidContext } from './run-anonymize';
@@ -170,6 +171,9 @@ export function startPipeline(
     .catch((e) => log.warn('pipelined de-identification stopped; the anonymize step takes over', { retrievalId, err: e }))
     .then(() => Promise.allSettled([...inflight.values()]))
     .then(() => (processed ? refreshStoredCount(retrievalId) : undefined))
+    // Its studies' provenance rows were written at their first batch: moved to the last instance
+    // stored (whatever ends the move: its end, a Cancel, a failure).
+    .then(() => (ctx && processed ? markRetrievalProvenanceStored(retrievalId) : undefined))
     // The closing anonymize step (same generation, this process) reuses the resolved context.
     .then(() => void (ctx && handOverContext(generation, ctx)))
     .catch(() => undefined);

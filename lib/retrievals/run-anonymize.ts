@@ -19,7 +19,7 @@ import type { RuleSet } from '../anonymize/rules';
 import type { DeidIdentity } from '../anonymize/engine';
 import { logger } from '../logger';
 import { deidIdentityFor, identityForRetrieval, type IdentitySource } from '../pools/identity';
-import { markRetrievalProvenanceFinished, retrievalProvenance, type ProvenanceEvent } from '../pools/provenance';
+import { markRetrievalProvenanceFinished, markRetrievalProvenanceStored, retrievalProvenance, type ProvenanceEvent } from '../pools/provenance';
 import { deidentifyAndPlace, indexPlacedBatch, storeDeidentified, type IngestOutcome, type PlacedInstance } from '../receive/ingest';
 import { isSafeUid } from '../dicom/uids';
 import { crashPoint } from '../testing/crash-point';
@@ -322,7 +322,11 @@ export async function runAnonymize(retrievalId: string, generation: number): Pro
   if (isSafeUid(r.studyInstanceUid)) await pruneEmptyDirs(stagingStudyDir(r.connector.receivingPoolId, r.studyInstanceUid), stagingDir(r.connector.receivingPoolId));
   await refreshStoredCount(r.id);
   const done = await db.retrieval.findUniqueOrThrow({ where: { id: r.id } });
-  if (done.state === 'CANCELLED') return;
+  if (done.state === 'CANCELLED') {
+    // (What was stored stays: its provenance says until when.)
+    await markRetrievalProvenanceStored(r.id);
+    return;
+  }
   const quarantined = await db.retrievalInstance.count({ where: { retrievalId: r.id, outcome: 'quarantined' } });
   const complete = done.failed === 0 && done.stored + quarantined >= done.expected;
   const finishedAt = new Date();

@@ -9,7 +9,7 @@ import { api } from '@/lib/api/contract';
 import { createApiToken } from '@/lib/auth/tokens';
 import { db } from '@/lib/db';
 import { PROVENANCE_ENTRY } from '@/lib/exports/download';
-import { markRetrievalProvenanceFinished } from '@/lib/pools/provenance';
+import { markRetrievalProvenanceFinished, markRetrievalProvenanceStored } from '@/lib/pools/provenance';
 import { closeDeidPool } from '@/lib/receive/ingest';
 import { runAnonymize } from '@/lib/retrievals/run-anonymize';
 import { call } from '../../helpers/api';
@@ -105,6 +105,10 @@ describe('provenance', () => {
     await db.studyProvenance.update({ where: { id: row.id }, data: { lastStoredAt: later } });
     await markRetrievalProvenanceFinished(retrievalId, finishedAt);
     expect((await db.studyProvenance.findUniqueOrThrow({ where: { id: row.id } })).lastStoredAt.getTime()).toBe(later.getTime());
+    // The end of a step that does not finish the retrieval (the move's pipeline, a Cancel) moves it too.
+    await db.studyProvenance.update({ where: { id: row.id }, data: { lastStoredAt: early } });
+    await markRetrievalProvenanceStored(retrievalId);
+    expect((await db.studyProvenance.findUniqueOrThrow({ where: { id: row.id } })).lastStoredAt.getTime()).toBe(last._max.createdAt!.getTime());
   });
 
   it('a resumed de-identification of the same retrieval adds no second row', async () => {
