@@ -14,7 +14,7 @@
  * patients). Only Tributary's own ids and names, times and counts.
  */
 import { randomUUID } from 'node:crypto';
-import { db, type Prisma } from '../db';
+import { db, Prisma } from '../db';
 import { AppError } from '../errors';
 import type { IdentitySource } from './identity';
 
@@ -63,14 +63,23 @@ const day = (d = new Date()) => d.toISOString().slice(0, 10);
  * or widens it (rule version added, lastStoredAt moved). Idempotent.
  */
 export function provenanceUpsert(studyId: string, poolId: string, ruleVersion: number, ev: ProvenanceEvent): Prisma.PrismaPromise<number> {
-  return db.$executeRaw`
+  return db.$executeRaw(provenanceUpsertSql([studyId], poolId, ruleVersion, ev));
+}
+
+/**
+ * The same for several studies, as SQL (no RETURNING) to embed: a pipelined batch writes it as
+ * one more CTE of its index statement (lib/receive/ingest.ts indexPlacedBatch).
+ */
+export function provenanceUpsertSql(studyIds: string[], poolId: string, ruleVersion: number, ev: ProvenanceEvent): Prisma.Sql {
+  return Prisma.sql`
     INSERT INTO "StudyProvenance" ("id", "studyId", "poolId", "eventKey", "sourceKind", "method", "identitySource",
       "connectorId", "connectorName", "queryId", "cohortSourceId", "cohortSourceName", "retrievalId",
       "deviceId", "deviceName", "callingAeTitle", "userId", "requestedAt", "startedAt", "ruleVersions")
-    VALUES (${randomUUID()}, ${studyId}, ${poolId}, ${ev.eventKey}, ${ev.sourceKind}, ${ev.method}, ${ev.identitySource},
+    SELECT gen_random_uuid()::text, sid, ${poolId}, ${ev.eventKey}, ${ev.sourceKind}, ${ev.method}, ${ev.identitySource},
       ${ev.connectorId ?? null}, ${ev.connectorName ?? null}, ${ev.queryId ?? null}, ${ev.cohortSourceId ?? null}, ${ev.cohortSourceName ?? null}, ${ev.retrievalId ?? null},
-      ${ev.deviceId ?? null}, ${ev.deviceName ?? null}, ${ev.callingAeTitle ?? null}, ${ev.userId ?? null}, ${ev.requestedAt ?? null}, ${ev.startedAt ?? null},
-      ARRAY[${ruleVersion}]::integer[])
+      ${ev.deviceId ?? null}, ${ev.deviceName ?? null}, ${ev.callingAeTitle ?? null}, ${ev.userId ?? null}, ${ev.requestedAt ?? null}::timestamp, ${ev.startedAt ?? null}::timestamp,
+      ARRAY[${ruleVersion}]::integer[]
+    FROM unnest(${studyIds}::text[]) AS sid
     ON CONFLICT ("studyId", "eventKey") DO UPDATE SET
       "lastStoredAt" = now(),
       "ruleVersions" = (SELECT coalesce(array_agg(DISTINCT v ORDER BY v), ARRAY[]::integer[])
@@ -127,7 +136,24 @@ export function stowProvenance(opts: { userId: string; identitySource: IdentityS
 
 /** A retrieval ended: its provenance rows learn when. */
 export async function markRetrievalProvenanceFinished(retrievalId: string, finishedAt: Date): Promise<void> {
-  await db.studyProvenance.updateMany({ where: { retrievalId }, data: { finishedAt } });
+  await db.$executeRaw`
+    UPDATE "StudyProvenance" SET "finishedAt" = ${finishedAt.toISOString()}::timestamp(3), "lastStoredAt" = ${lastStoredSql(retrievalId)}
+    WHERE "retrievalId" = ${retrievalId}`;
+}
+
+/**
+ * A batched ingest writes a study's row once per step (lib/receive/ingest.ts indexPlacedBatch, not
+ * at each batch): lastStoredAt is moved when the step ends (the move's pipeline, a cancelled
+ * anonymize step) and when the retrieval finishes, to when its last new instance was committed
+ * (its per-instance record's time), never back.
+ */
+export async function markRetrievalProvenanceStored(retrievalId: string): Promise<void> {
+  await db.$executeRaw`UPDATE "StudyProvenance" SET "lastStoredAt" = ${lastStoredSql(retrievalId)} WHERE "retrievalId" = ${retrievalId}`;
+}
+
+function lastStoredSql(retrievalId: string): Prisma.Sql {
+  return Prisma.sql`greatest("lastStoredAt", coalesce(
+    (SELECT max("createdAt") FROM "RetrievalInstance" WHERE "retrievalId" = ${retrievalId} AND "outcome" = 'stored'), "lastStoredAt"))`;
 }
 
 const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);

@@ -18,7 +18,7 @@ import type { DeidIndex } from '../anonymize/index-fields';
 import { recordDeidSummary } from '../reports/record-deid-summary';
 import { enqueueOcr } from '../ocr/run-ocr';
 import { CLOSED_MARK, isPoolClosedError, poolOpenCheck, PoolClosedError } from '../pools/closeout';
-import { provenanceUpsert, type ProvenanceEvent } from '../pools/provenance';
+import { provenanceUpsert, provenanceUpsertSql, type ProvenanceEvent } from '../pools/provenance';
 
 type DeidPool = ReturnType<typeof createDeidPool>;
 const g = globalThis as unknown as { __tributaryDeidPool?: DeidPool };
@@ -486,9 +486,19 @@ export async function indexPlacedBatch(opts: {
   identity: { researchId: string; researchName: string };
   sourcePatientId: string;
   items: PlacedInstance[];
-  alsoCommit?: () => Prisma.PrismaPromise<unknown>[];
+  /**
+   * Data-modifying statements (each ending in RETURNING) committed with the rows, written as more
+   * CTEs of the batch's one index statement (the staged rows' removal, per-instance records).
+   */
+  alsoCommit?: Prisma.Sql[];
   /** Where these instances came from (lib/pools/provenance.ts): recorded on each of their studies. */
   provenance?: ProvenanceEvent;
+  /**
+   * Studies whose provenance row for this event is already committed (by an earlier batch of the
+   * same step): not written again. The studies this batch records are added once it commits.
+   * (Its lastStoredAt is moved when the retrieval finishes: markRetrievalProvenanceFinished.)
+   */
+  provenanceRecorded?: Set<string>;
 }): Promise<void> {
   try {
     await indexPlaced(opts);
@@ -510,8 +520,8 @@ export async function indexPlacedBatch(opts: {
  *    close-out barrier; an empty series counts nowhere), their ids read back;
  * 2. one transaction: the barrier and every study's lock (in id order: two batches never
  *    deadlock); the Instance rows (replaced when there: a resumed retrieval), the de-identification
- *    summaries, identity-map entries and `alsoCommit`'s writes in one statement; the provenance of
- *    each study; then the series and study counts recomputed from the Instance rows (a statement
+ *    summaries, identity-map entries, the provenance of each study (once per step) and `alsoCommit`'s
+ *    writes in one statement; then the series and study counts recomputed from the Instance rows (a statement
  *    of its own, so its snapshot is taken after the lock and sees every instance committed before).
  */
 async function indexPlaced(opts: Parameters<typeof indexPlacedBatch>[0]): Promise<void> {
@@ -583,6 +593,13 @@ async function indexPlaced(opts: Parameters<typeof indexPlacedBatch>[0]): Promis
   const seriesIds = Object.fromEntries(ids.map((r) => [r.seriesUid!, r.seriesId!]));
   const rows = JSON.stringify(items.map((p) => ({ ...p, seriesId: seriesIds[p.series] })));
   const identities = JSON.stringify([...new Map(items.map((p) => [p.sourceStudy, p.study]))].map(([source, research]) => ({ source, research })));
+  const provenanceFor = opts.provenance ? studyIds.filter((id) => !opts.provenanceRecorded?.has(id)) : [];
+  const extra = [
+    ...(provenanceFor.length ? [Prisma.sql`${provenanceUpsertSql(provenanceFor, poolId, ruleVersion, opts.provenance!)} RETURNING 1`] : []),
+    ...(opts.alsoCommit ?? []),
+  ];
+  const extraCtes = extra.length ? Prisma.sql`, ${Prisma.join(extra.map((q, i) => Prisma.sql`${Prisma.raw(`extra${i}`)} AS (${q})`), ', ')}` : Prisma.empty;
+  const extraCount = Prisma.raw(extra.map((_, i) => ` + (SELECT count(*) FROM extra${i})`).join(''));
   // 2. One transaction.
   await db.$transaction([
     db.$queryRaw`
@@ -624,10 +641,8 @@ async function indexPlaced(opts: Parameters<typeof indexPlacedBatch>[0]): Promis
         FROM jsonb_to_recordset(${identities}::jsonb) AS i(source text, research text)
         ON CONFLICT ("poolId", "sourceStudyUid") DO NOTHING
         RETURNING 1
-      )
-      SELECT (SELECT count(*) FROM ins) + (SELECT count(*) FROM sm) + (SELECT count(*) FROM idn)`,
-    ...(opts.provenance ? studyIds.map((id) => provenanceUpsert(id, poolId, ruleVersion, opts.provenance!)) : []),
-    ...(opts.alsoCommit ? opts.alsoCommit() : []),
+      )${extraCtes}
+      SELECT (SELECT count(*) FROM ins) + (SELECT count(*) FROM sm) + (SELECT count(*) FROM idn)${extraCount}`,
     db.$executeRaw`
       WITH se AS (
         UPDATE "Series" s SET "numInstances" = (SELECT count(*) FROM "Instance" i WHERE i."seriesId" = s."id")
@@ -643,4 +658,5 @@ async function indexPlaced(opts: Parameters<typeof indexPlacedBatch>[0]): Promis
       ) a
       WHERE st."id" = a."studyId"`,
   ]);
+  for (const id of provenanceFor) opts.provenanceRecorded?.add(id);
 }

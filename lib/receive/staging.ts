@@ -6,6 +6,7 @@
  * that receiving pool, or when an allowed device pushes into a research pool (lib/receive/push.ts);
  * anything else is refused (the SCP then deletes the file).
  */
+import { EventEmitter } from 'node:events';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
@@ -90,6 +91,22 @@ export async function recordStaged(info: StoredInfo): Promise<void> {
   throw new UnsolicitedInstanceError();
 }
 
+/**
+ * Committed staged rows, announced in-process: `emit(retrievalId, n)` once n rows of that retrieval
+ * are committed (the SCP's group commit, a same-connection sink). The move's pipeline
+ * (lib/retrievals/pipeline.ts) looks for staged rows when told, instead of polling on a timer;
+ * it still looks now and then on its own (rows written by another process announce nothing).
+ * A hint only: the rows themselves are always read from the database.
+ */
+export const stagedArrivals = new EventEmitter();
+stagedArrivals.setMaxListeners(0);
+
+function announce(retrievalIds: (string | null | undefined)[]) {
+  const n = new Map<string, number>();
+  for (const id of retrievalIds) if (id) n.set(id, (n.get(id) ?? 0) + 1);
+  for (const [id, c] of n) stagedArrivals.emit(id, c);
+}
+
 /** Most rows in one statement (one JSON parameter). */
 const GROUP_MAX_ROWS = 256;
 
@@ -159,6 +176,7 @@ class StagedRecorder {
         try {
           const found = await insertStagedRows(batch.map((e) => e.info));
           batch.forEach((e, i) => e.resolve(found.has(i)));
+          announce([...found.values()]);
         } catch (err) {
           if (batch.length === 1) {
             batch[0].reject(err);
@@ -167,7 +185,9 @@ class StagedRecorder {
           // One by one: only the instance at fault fails.
           for (const e of batch) {
             try {
-              e.resolve((await insertStagedRows([e.info])).has(0));
+              const found = await insertStagedRows([e.info]);
+              e.resolve(found.has(0));
+              announce([...found.values()]);
             } catch (e2) {
               e.reject(e2);
             }
@@ -237,7 +257,7 @@ WITH x AS (
   WHERE r.id = n."retrievalId"
   RETURNING r.id
 )
-SELECT m.k FROM m, (SELECT set_config('synchronous_commit', 'off', true)) AS async_commit
+SELECT m.k, m."retrievalId" FROM m, (SELECT set_config('synchronous_commit', 'off', true)) AS async_commit
 `;
 
 /**
@@ -246,9 +266,9 @@ SELECT m.k FROM m, (SELECT set_config('synchronous_commit', 'off', true)) AS asy
  * device receiving through the same AE cannot slip objects into it); its staged row inserted, or
  * re-pointed when the instance was sent again (a retried move: counted once); each retrieval's
  * `received` raised by its newly inserted rows. Returns the indexes that had a retrieval (the others
- * wrote nothing). Raw SQL with one JSON parameter: one round trip whatever the number of rows.
+ * wrote nothing), each with that retrieval's id. Raw SQL with one JSON parameter: one round trip whatever the number of rows.
  */
-async function insertStagedRows(rows: StoredInfo[]): Promise<Set<number>> {
+async function insertStagedRows(rows: StoredInfo[]): Promise<Map<number, string>> {
   const payload = JSON.stringify(
     rows.map((r, k) => ({
       k,
@@ -263,8 +283,8 @@ async function insertStagedRows(rows: StoredInfo[]): Promise<Set<number>> {
       devices: r.senderDeviceIds,
     })),
   );
-  const found = await stagedRowsConnection().query<{ k: number }>({ name: 'tributary_staged_rows', text: STAGED_ROWS_SQL, values: [payload] });
-  return new Set(found.rows.map((f) => Number(f.k)));
+  const found = await stagedRowsConnection().query<{ k: number; retrievalId: string }>({ name: 'tributary_staged_rows', text: STAGED_ROWS_SQL, values: [payload] });
+  return new Map(found.rows.map((f) => [Number(f.k), f.retrievalId]));
 }
 
 /**
@@ -293,6 +313,7 @@ export async function recordStagedFor(
       }),
       db.retrieval.update({ where: { id: retrievalId }, data: { received: { increment: 1 } } }),
     ]);
+    announce([retrievalId]);
   } catch (e) {
     // Sent again (a retried move): the file was overwritten with the same instance; count it once.
     if (e instanceof Prisma.PrismaClientKnownRequestError && e.code === 'P2002') {
@@ -306,6 +327,7 @@ export async function recordStagedFor(
         },
         data: { retrievalId, path: info.path, size: info.size, receivedAt: new Date() },
       });
+      announce([retrievalId]);
       return;
     }
     throw e;

@@ -13,13 +13,13 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ruleSetSchema } from '../anonymize/rules';
 import { audit } from '../audit';
-import { db, type Pool, type StagedInstance } from '../db';
+import { db, Prisma, type Pool, type StagedInstance } from '../db';
 import { AppError } from '../errors';
 import type { RuleSet } from '../anonymize/rules';
 import type { DeidIdentity } from '../anonymize/engine';
 import { logger } from '../logger';
 import { deidIdentityFor, identityForRetrieval, type IdentitySource } from '../pools/identity';
-import { markRetrievalProvenanceFinished, retrievalProvenance, type ProvenanceEvent } from '../pools/provenance';
+import { markRetrievalProvenanceFinished, markRetrievalProvenanceStored, retrievalProvenance, type ProvenanceEvent } from '../pools/provenance';
 import { deidentifyAndPlace, indexPlacedBatch, storeDeidentified, type IngestOutcome, type PlacedInstance } from '../receive/ingest';
 import { isSafeUid } from '../dicom/uids';
 import { crashPoint } from '../testing/crash-point';
@@ -51,6 +51,8 @@ export interface DeidContext {
   /** Where the study came from (connector, query, method, identity source): recorded on the study
    *  with each instance's index row (lib/pools/provenance.ts). */
   provenance?: ProvenanceEvent;
+  /** Studies whose provenance row this step has committed already (lib/receive/ingest.ts indexPlacedBatch). */
+  provenanceRecorded?: Set<string>;
 }
 
 type StagedRow = Pick<StagedInstance, 'id' | 'path' | 'receivingPoolId' | 'sopInstanceUid'>;
@@ -162,18 +164,16 @@ export async function deidentifyStagedBatch(ctx: DeidContext, rows: StagedRow[])
       sourcePatientId: ctx.sourcePatientId,
       provenance: ctx.provenance,
       items: placed.map((x) => x.p),
-      // The staged rows' removal and the per-instance records, in one statement.
-      alsoCommit: () => [
-        db.$executeRaw`
-          WITH gone AS (DELETE FROM "StagedInstance" WHERE "id" = ANY(${placed.map((x) => x.s.id)}::text[]) RETURNING 1),
-          rec AS (
-            INSERT INTO "RetrievalInstance" ("id", "retrievalId", "sourceSopUid", "sourceSeriesUid", "outcome", "createdAt")
-            SELECT gen_random_uuid()::text, ${retrievalId}, r.sop, r.series, 'stored', now() AT TIME ZONE 'UTC'
-            FROM jsonb_to_recordset(${JSON.stringify(placed.map((x) => ({ sop: x.p.sourceSopUid, series: x.p.sourceSeriesUid })))}::jsonb) AS r(sop text, series text)
-            ON CONFLICT ("retrievalId", "sourceSopUid") DO UPDATE SET "outcome" = 'stored'
-            RETURNING 1
-          )
-          SELECT (SELECT count(*) FROM gone) + (SELECT count(*) FROM rec)`,
+      provenanceRecorded: ctx.provenanceRecorded,
+      // The staged rows' removal and the per-instance records, in the batch's index statement.
+      alsoCommit: [
+        Prisma.sql`DELETE FROM "StagedInstance" WHERE "id" = ANY(${placed.map((x) => x.s.id)}::text[]) RETURNING 1`,
+        Prisma.sql`
+          INSERT INTO "RetrievalInstance" ("id", "retrievalId", "sourceSopUid", "sourceSeriesUid", "outcome", "createdAt")
+          SELECT gen_random_uuid()::text, ${retrievalId}, r.sop, r.series, 'stored', now() AT TIME ZONE 'UTC'
+          FROM jsonb_to_recordset(${JSON.stringify(placed.map((x) => ({ sop: x.p.sourceSopUid, series: x.p.sourceSeriesUid })))}::jsonb) AS r(sop text, series text)
+          ON CONFLICT ("retrievalId", "sourceSopUid") DO UPDATE SET "outcome" = 'stored'
+          RETURNING 1`,
       ],
     });
   } catch (e) {
@@ -242,11 +242,35 @@ export async function deidContextQuiet(retrievalId: string): Promise<DeidContext
       { onEntry: (e) => void (identitySource = e.source) },
     );
     const provenance = await retrievalProvenance(retrievalId, identitySource);
-    return { retrievalId, pool: r.pool, rules, identity, sourcePatientId: r.result.patientId, provenance };
+    return { retrievalId, pool: r.pool, rules, identity, sourcePatientId: r.result.patientId, provenance, provenanceRecorded: new Set() };
   } catch (e) {
     if (e instanceof AppError && (e.code === 'CONFLICT' || e.code === 'VALIDATION')) return null;
     throw e;
   }
+}
+
+/**
+ * The move's pipeline hands its context (pool, rules, research identity, provenance, the studies
+ * whose provenance is recorded) to the closing anonymize step of the same generation when that
+ * runs in this process, which then skips resolving them again (identity, lookup tables,
+ * provenance: about ten statements per study). Used only when the pool's rule version is still the
+ * one the context was made with; at most a few hundred kept (a move that never reaches its
+ * anonymize step here leaves one behind).
+ */
+const handedOver = new Map<string, DeidContext>();
+const HANDED_OVER_MAX = 256;
+
+export function handOverContext(generation: number, ctx: DeidContext): void {
+  handedOver.set(`${ctx.retrievalId}:${generation}`, ctx);
+  if (handedOver.size > HANDED_OVER_MAX) handedOver.delete(handedOver.keys().next().value!);
+}
+
+function takeHandedOver(retrievalId: string, generation: number, pool: Pick<Pool, 'id' | 'ruleVersion' | 'secret'>): DeidContext | null {
+  const key = `${retrievalId}:${generation}`;
+  const ctx = handedOver.get(key);
+  handedOver.delete(key);
+  if (!ctx || ctx.pool.id !== pool.id || ctx.pool.ruleVersion !== pool.ruleVersion || ctx.pool.secret !== pool.secret) return null;
+  return ctx;
 }
 
 export async function runAnonymize(retrievalId: string, generation: number): Promise<void> {
@@ -263,14 +287,21 @@ export async function runAnonymize(retrievalId: string, generation: number): Pro
     return;
   }
   const rules = ruleSetSchema.parse(pool.rules);
-  // Research identity (existing, query row, lookup table, else pseudonym) and the lookup tables the
-  // rules name. A research ID that belongs to another patient fails the study: never merged.
-  const found = await identityForRetrieval(pool, rules, r);
-  if ('refused' in found) return;
-  // Where the study came from (connector, query, method, identity source): recorded on the study
-  // with each instance's index row (lib/pools/provenance.ts).
-  const provenance = await retrievalProvenance(r.id, found.identitySource);
-  const ctx: DeidContext = { retrievalId: r.id, pool, rules, identity: found.identity, sourcePatientId: r.result.patientId, provenance };
+  let ctx: DeidContext;
+  const piped = takeHandedOver(r.id, generation, pool);
+  if (piped) {
+    // The identity the pipeline resolved for this study (it created the map entry, if any).
+    ctx = { ...piped, pool, rules };
+  } else {
+    // Research identity (existing, query row, lookup table, else pseudonym) and the lookup tables the
+    // rules name. A research ID that belongs to another patient fails the study: never merged.
+    const found = await identityForRetrieval(pool, rules, r);
+    if ('refused' in found) return;
+    // Where the study came from (connector, query, method, identity source): recorded on the study
+    // with each instance's index row (lib/pools/provenance.ts).
+    const provenance = await retrievalProvenance(r.id, found.identitySource);
+    ctx = { retrievalId: r.id, pool, rules, identity: found.identity, sourcePatientId: r.result.patientId, provenance, provenanceRecorded: new Set() };
+  }
   const dirs = new Set<string>();
   for (;;) {
     const batch = await db.stagedInstance.findMany({ where: { retrievalId: r.id }, take: BATCH, orderBy: { receivedAt: 'asc' } });
@@ -291,7 +322,11 @@ export async function runAnonymize(retrievalId: string, generation: number): Pro
   if (isSafeUid(r.studyInstanceUid)) await pruneEmptyDirs(stagingStudyDir(r.connector.receivingPoolId, r.studyInstanceUid), stagingDir(r.connector.receivingPoolId));
   await refreshStoredCount(r.id);
   const done = await db.retrieval.findUniqueOrThrow({ where: { id: r.id } });
-  if (done.state === 'CANCELLED') return;
+  if (done.state === 'CANCELLED') {
+    // (What was stored stays: its provenance says until when.)
+    await markRetrievalProvenanceStored(r.id);
+    return;
+  }
   const quarantined = await db.retrievalInstance.count({ where: { retrievalId: r.id, outcome: 'quarantined' } });
   const complete = done.failed === 0 && done.stored + quarantined >= done.expected;
   const finishedAt = new Date();

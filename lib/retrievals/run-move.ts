@@ -165,43 +165,73 @@ export async function runMove(
     pipeline?: boolean;
   } = {},
 ): Promise<StepOutcome> {
-  const r = await db.retrieval.findUnique({
-    where: { id: retrievalId },
-    include: { query: { select: { source: true } }, connector: { include: sourceInclude } },
-  });
+  // What deciding whether to run needs, in one statement: a move that finds its connector at its
+  // cap is put back (often, when many studies are selected at once) before loading the rest.
+  const [head] = await db.$queryRaw<{ attempts: number; state: string; studyInstanceUid: string; connectorId: string; maxAssociations: number; schedule: string | null; receivingPoolId: string; querySource: QuerySource }[]>`
+    SELECT r."attempts", r."state"::text AS "state", r."studyInstanceUid", c."id" AS "connectorId", c."maxAssociations",
+      c."schedule", c."receivingPoolId", q."source"::text AS "querySource"
+    FROM "Retrieval" r JOIN "Connector" c ON c."id" = r."connectorId" JOIN "Query" q ON q."id" = r."queryId"
+    WHERE r."id" = ${retrievalId}`;
   // A newer generation (user retry) supersedes this job; terminal states need nothing.
-  if (!r || r.attempts !== generation || ['DONE', 'CANCELLED'].includes(r.state)) return { status: 'done' };
-  const { connector } = r;
-  if (connector.type === 'DICOM' && !connector.device) throw new MoveFailedError('connector has no PACS device');
-  // The connector's kind and retrieve method behind one interface (lib/connectors/source.ts).
-  const source: SourceConnector = sourceFor(connector);
-  const method = METHOD_NAME[connector.retrieveMethod];
-  /** The PACS's name in messages: its AE title (DIMSE) or the source's label. */
-  const pacs = connector.device?.aeTitle ?? source.label;
+  if (!head || head.attempts !== generation || ['DONE', 'CANCELLED'].includes(head.state)) return { status: 'done' };
 
-  if (!inWindow(connector.schedule)) {
-    const until = nextWindowStart(connector.schedule);
-    if (!(await advance(r.id, generation, { state: 'SCHEDULED', scheduledFor: until }))) return { status: 'done' };
+  if (!inWindow(head.schedule)) {
+    const until = nextWindowStart(head.schedule);
+    if (!(await advance(retrievalId, generation, { state: 'SCHEDULED', scheduledFor: until }))) return { status: 'done' };
     return { status: 'wait', until: until.getTime(), reason: 'schedule' };
   }
-  const lane = await laneForRetrieval(r);
-  const lease = await leaseOrWait(connector.id, connector.maxAssociations, lane, `move-${r.id}-${generation}`);
+  const lane = await laneForRetrieval({ attempts: head.attempts, query: { source: head.querySource } });
+  const lease = await leaseOrWait(head.connectorId, head.maxAssociations, lane, `move-${retrievalId}-${generation}`);
   if (!lease) return { status: 'wait', until: Date.now() + 500 + Math.floor(Math.random() * 1000), reason: 'capacity' };
+  const giveBack = async () => {
+    await lease.release();
+    released.emit(head.connectorId);
+  };
   // One move of a given source study through a receiving pool at a time, so instances arriving
   // at the SCP match exactly one retrieval.
   const studyLock = await tryAcquire(
-    `study:${connector.receivingPoolId}:${createHash('sha256').update(r.studyInstanceUid).digest('hex').slice(0, 32)}`,
+    `study:${head.receivingPoolId}:${createHash('sha256').update(head.studyInstanceUid).digest('hex').slice(0, 32)}`,
     1,
     30_000,
-  );
+  ).catch(async (e) => {
+    await giveBack();
+    throw e;
+  });
   if (!studyLock) {
-    await lease.release();
-    released.emit(connector.id);
+    await giveBack();
     return { status: 'wait', until: Date.now() + 2000, reason: 'capacity' };
   }
+  let r;
+  let source!: SourceConnector;
+  try {
+    r = await db.retrieval.findUnique({
+      where: { id: retrievalId },
+      include: { query: { select: { source: true } }, connector: { include: sourceInclude } },
+    });
+    // (Checked again: a coordinator may have cancelled or retried it while this job waited for a slot.)
+    if (!r || r.attempts !== generation || ['DONE', 'CANCELLED'].includes(r.state)) r = null;
+    else if (r.connector.type === 'DICOM' && !r.connector.device) throw new MoveFailedError('connector has no PACS device');
+    // The connector's kind and retrieve method behind one interface (lib/connectors/source.ts).
+    else source = sourceFor(r.connector);
+  } catch (e) {
+    await studyLock.release();
+    await giveBack();
+    throw e;
+  }
+  if (!r) {
+    await studyLock.release();
+    await giveBack();
+    return { status: 'done' };
+  }
+  const { connector } = r;
+  const method = METHOD_NAME[connector.retrieveMethod];
+  /** The PACS's name in messages: its AE title (DIMSE) or the source's label. */
+  const pacs = connector.device?.aeTitle ?? source.label;
   const abort = new AbortController();
-  // A coordinator's Cancel reaches a running move: we poll the state and send C-CANCEL.
+  // A coordinator's Cancel reaches a running move: we poll the state and send C-CANCEL (the
+  // pipeline, while it runs, reads the state twice a second anyway and tells us).
   const watch = setInterval(() => {
+    if (pipe?.running) return;
     void db.retrieval
       .findUnique({ where: { id: r.id }, select: { state: true } })
       .then((x) => x?.state === 'CANCELLED' && abort.abort())
@@ -222,7 +252,7 @@ export async function runMove(
   try {
     if (!(await advance(r.id, generation, { state: 'MOVING', scheduledFor: null, startedAt: r.startedAt ?? new Date(), lastError: null }))) return { status: 'done' };
     // De-identify what lands while the move runs (lib/retrievals/pipeline.ts).
-    if (opts.pipeline !== false && env().RETRIEVE_PIPELINE) pipe = startPipeline(r.id, generation);
+    if (opts.pipeline !== false && env().RETRIEVE_PIPELINE) pipe = startPipeline(r.id, generation, { onCancelled: () => abort.abort() });
     // A user retry (new generation), this job's own retry, or a move resumed after a crash (its
     // job restarted with instances already staged or de-identified) asks only for what is
     // missing: nothing held yet means the whole study, without listing it.
@@ -230,6 +260,7 @@ export async function runMove(
     // C-GET, WADO-RS: the instances come back on our connection, into this retrieval's staging.
     const sink: InstanceSink | undefined = source.sameConnection ? await retrievalSink(r.id, { sourceAe: pacs }) : undefined;
     let lastWrite = 0;
+    let lastExpected = -1;
     let done = { completed: 0, failed: 0, warnings: 0 };
     let failure: MoveFailedError | null = null;
     const ended: string[] = [];
@@ -245,7 +276,11 @@ export async function runMove(
           if (now - lastWrite < 500) return;
           lastWrite = now;
           const total = plan.alreadyHave + done.completed + done.failed + done.warnings + p.remaining + p.completed + p.failed + p.warnings;
-          void db.retrieval.update({ where: { id: r.id }, data: { expected: Math.max(total, plan.expectedAtPacs ?? 0) } }).catch(() => undefined);
+          const expected = Math.max(total, plan.expectedAtPacs ?? 0);
+          // (Written when it changes: a move's total is usually the same in every progress report.)
+          if (expected === lastExpected) return;
+          lastExpected = expected;
+          void db.retrieval.update({ where: { id: r.id }, data: { expected } }).catch(() => undefined);
         },
       });
       if (result.status === 'cancelled') {

@@ -9,6 +9,7 @@ import { api } from '@/lib/api/contract';
 import { createApiToken } from '@/lib/auth/tokens';
 import { db } from '@/lib/db';
 import { PROVENANCE_ENTRY } from '@/lib/exports/download';
+import { markRetrievalProvenanceFinished, markRetrievalProvenanceStored } from '@/lib/pools/provenance';
 import { closeDeidPool } from '@/lib/receive/ingest';
 import { runAnonymize } from '@/lib/retrievals/run-anonymize';
 import { call } from '../../helpers/api';
@@ -85,6 +86,29 @@ describe('provenance', () => {
       expect(study.numInstances).toBe(2);
       expect(study.studyInstanceUid).not.toBe(s.sourceStudy);
     }
+  });
+
+  it('finishing a retrieval moves lastStoredAt to its last new instance, never back', async () => {
+    // Batched steps write a study's row once (at their first batch): the finish moves lastStoredAt.
+    const { retrievalId } = studies[2];
+    const row = await db.studyProvenance.findFirstOrThrow({ where: { retrievalId } });
+    const last = await db.retrievalInstance.aggregate({ where: { retrievalId, outcome: 'stored' }, _max: { createdAt: true } });
+    const early = new Date(last._max.createdAt!.getTime() - 60_000);
+    await db.studyProvenance.update({ where: { id: row.id }, data: { lastStoredAt: early } });
+    const finishedAt = new Date();
+    await markRetrievalProvenanceFinished(retrievalId, finishedAt);
+    const moved = await db.studyProvenance.findUniqueOrThrow({ where: { id: row.id } });
+    expect(moved.lastStoredAt.getTime()).toBe(last._max.createdAt!.getTime());
+    expect(moved.finishedAt?.getTime()).toBe(finishedAt.getTime());
+    // Never back: a later time stays.
+    const later = new Date(last._max.createdAt!.getTime() + 60_000);
+    await db.studyProvenance.update({ where: { id: row.id }, data: { lastStoredAt: later } });
+    await markRetrievalProvenanceFinished(retrievalId, finishedAt);
+    expect((await db.studyProvenance.findUniqueOrThrow({ where: { id: row.id } })).lastStoredAt.getTime()).toBe(later.getTime());
+    // The end of a step that does not finish the retrieval (the move's pipeline, a Cancel) moves it too.
+    await db.studyProvenance.update({ where: { id: row.id }, data: { lastStoredAt: early } });
+    await markRetrievalProvenanceStored(retrievalId);
+    expect((await db.studyProvenance.findUniqueOrThrow({ where: { id: row.id } })).lastStoredAt.getTime()).toBe(last._max.createdAt!.getTime());
   });
 
   it('a resumed de-identification of the same retrieval adds no second row', async () => {
