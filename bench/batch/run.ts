@@ -17,6 +17,7 @@ import path from 'node:path';
 import ExcelJS from 'exceljs';
 import { resetTestDatabase } from '../../tests/helpers/database';
 import { DCMTK_ENV, freePort, startOrthanc } from '../../tests/helpers/orthanc';
+import { formatCpu, pidSetSource, processCpu, reapedChildrenCpu, selfCpu, startCpuMeter } from '../cpu';
 
 const args = process.argv.slice(2);
 const opt = (name: string, def: number) => {
@@ -64,14 +65,23 @@ async function main() {
       files.push(out);
     }
     const findArgs = ['-S', '-aet', 'FINDSCU', '-aec', 'BENCH_PACS', '127.0.0.1', String(orthanc.dicomPort)];
-    const findscuOne = () => {
+    // CPU of every party (bench/cpu.ts): Orthanc answering, and findscu or Tributary (this process,
+    // the worker in it) with its PostgreSQL backends. Orthanc's share against the wall time says
+    // how close either side is to what the PACS can answer.
+    const orthancCpu = { name: 'Orthanc', read: () => processCpu(orthanc.pid) };
+    const pgBackends = pidSetSource('PostgreSQL', async () =>
+      (await db.$queryRaw<{ pid: number }[]>`SELECT pid FROM pg_stat_activity WHERE datname = current_database()`).map((r) => r.pid));
+    let findscuCpu = '';
+    const findscuOne = async () => {
+      const meter = await startCpuMeter([orthancCpu, { name: 'findscu', read: reapedChildrenCpu }]);
       const t0 = process.hrtime.bigint();
       const one = spawnSync('findscu', [...findArgs, ...files], { env: DCMTK_ENV, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
       const oneSec = Number(process.hrtime.bigint() - t0) / 1e9;
       if (one.status !== 0) throw new Error(`findscu failed: ${one.stderr.slice(0, 300)}`);
+      findscuCpu = `${formatCpu(await meter.stop())}, wall ${oneSec.toFixed(2)} s`;
       return mrns.length / oneSec;
     };
-    const oneRate = findscuOne();
+    const oneRate = await findscuOne();
     let t: bigint;
 
     // --- findscu per MRN (a sample of the rows; the rate is what matters) ---
@@ -111,6 +121,7 @@ async function main() {
       // CPU of this process (sheet, jobs, worker, DIMSE client; not Orthanc's or PostgreSQL's):
       // a figure the load moves less than the wall time.
       const cpu0 = process.cpuUsage();
+      const meter = await startCpuMeter([orthancCpu, { name: 'Tributary process', read: selfCpu }, pgBackends]);
       const tSubmit = process.hrtime.bigint();
       const { queryId } = await submitSpreadsheet(actor, { poolId: pool.id, connectorId: connector.id, file: new File([new Uint8Array(xlsx)], 'bench.xlsx'), dryRun: false });
       const submitSec = Number(process.hrtime.bigint() - tSubmit) / 1e9;
@@ -123,15 +134,16 @@ async function main() {
       }
       const tribSec = Number(process.hrtime.bigint() - t) / 1e9;
       const cpu = process.cpuUsage(cpu0);
+      const parties = `${formatCpu(await meter.stop())}, wall ${tribSec.toFixed(2)} s`;
       if (profile && !profiled) {
         profiled = true;
         await fs.writeFile(process.env.BENCH_CPU_PROFILE!, JSON.stringify(await profile.stop()));
       }
       const results = await db.queryResult.count({ where: { queryId: queryId! } });
       if (results !== mrns.length) throw new Error(`Tributary stored ${results} results for ${mrns.length} MRNs`);
-      return { tribRate: mrns.length / tribSec, tribSec, submitSec, cpu };
+      return { tribRate: mrns.length / tribSec, tribSec, submitSec, cpu, parties };
     };
-    const { tribRate, tribSec, submitSec, cpu } = await tributary();
+    const { tribRate, tribSec, submitSec, cpu, parties } = await tributary();
 
     const f = (n: number) => n.toFixed(0).padStart(6);
     process.stdout.write(`\n${ROWS} MRNs, one study each, Orthanc ${orthanc.aet}\n`);
@@ -140,13 +152,16 @@ async function main() {
     process.stdout.write(`  Tributary (sheet -> stored, cap ${ASSOC}) ${f(tribRate)} rows/s\n`);
     process.stdout.write(`    of which parsing the sheet and storing the rows: ${submitSec.toFixed(2)} s of ${tribSec.toFixed(2)} s\n`);
     process.stdout.write(`    CPU of the bench process (worker included): ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms, ${((cpu.user + cpu.system) / 1000 / mrns.length).toFixed(2)} ms per row\n`);
+    process.stdout.write(`    findscu run:   ${findscuCpu}\n`);
+    process.stdout.write(`    Tributary run: ${parties}\n`);
     process.stdout.write(`  Tributary / findscu one association: ${(tribRate / oneRate).toFixed(2)}\n`);
     process.stdout.write(`  Tributary / findscu per MRN:         ${(tribRate / loopRate).toFixed(2)}\n`);
     for (let round = 2; round <= REPEAT; round++) {
-      const o = findscuOne();
+      const o = await findscuOne();
       const r = await tributary();
       process.stdout.write(
-        `  round ${round}: findscu ${f(o)} rows/s, Tributary ${f(r.tribRate)} rows/s, ratio ${(r.tribRate / o).toFixed(2)}, sheet ${r.submitSec.toFixed(2)} s of ${r.tribSec.toFixed(2)} s, CPU ${((r.cpu.user + r.cpu.system) / 1000 / mrns.length).toFixed(2)} ms/row, load ${os.loadavg()[0].toFixed(1)}\n`,
+        `  round ${round}: findscu ${f(o)} rows/s, Tributary ${f(r.tribRate)} rows/s, ratio ${(r.tribRate / o).toFixed(2)}, sheet ${r.submitSec.toFixed(2)} s of ${r.tribSec.toFixed(2)} s, CPU ${((r.cpu.user + r.cpu.system) / 1000 / mrns.length).toFixed(2)} ms/row, load ${os.loadavg()[0].toFixed(1)}\n` +
+          `    findscu run:   ${findscuCpu}\n    Tributary run: ${r.parties}\n`,
       );
     }
   } finally {
