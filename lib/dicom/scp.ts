@@ -700,22 +700,6 @@ function streamFinished(s: Writable): Promise<Error | undefined> {
   });
 }
 
-/** A P-DATA-TF whose PDVs are all data (no command fragment), their lengths consistent with the PDU's. */
-export function isDataOnlyPDataTf(pdu: Buffer): boolean {
-  if (pdu.length < 6 || pdu[0] !== 0x04) return false;
-  const end = 6 + pdu.readUInt32BE(2);
-  if (end !== pdu.length) return false;
-  let at = 6;
-  while (at < end) {
-    if (at + 6 > end) return false;
-    const itemLength = pdu.readUInt32BE(at);
-    if (itemLength < 2 || at + 4 + itemLength > end) return false;
-    if (pdu[at + 5] & 0x01) return false; // message control header bit 0: command
-    at += 4 + itemLength;
-  }
-  return true;
-}
-
 /**
  * Replaces dcmjs-dimse's PDU accumulator on this connection with lib/dicom/pdu-framer (one copy
  * per byte instead of one per socket read). The replaced listener does exactly what ours does:
@@ -725,7 +709,6 @@ export function isDataOnlyPDataTf(pdu: Buffer): boolean {
 function installPduFramer(network: object, socket: import('node:net').Socket) {
   const net = network as unknown as {
     lastPduTime: number;
-    dimseStoreStream?: unknown;
     _processPdu?: (pdu: Buffer) => Promise<void>;
     _reset?: () => void;
     statistics?: { addBytesReceived(n: number): void };
@@ -740,16 +723,7 @@ function installPduFramer(network: object, socket: import('node:net').Socket) {
   const framer = new PduFramer(
     (pdu) => {
       net.lastPduTime = Date.now();
-      // dcmjs-dimse parses the PDU and writes its data into the object's stream before its first
-      // await (StagingStream.write never asks it to wait): once this call returns, the data of a
-      // C-STORE has been handed to the stream.
       net._processPdu!.call(net, pdu).catch((err: unknown) => net.emit('networkError', err));
-      // The PDU's memory may take the next PDU (PduFramer.recycle) only if nothing holds any part of
-      // it: every PDV was object data (a command goes to a memory stream that keeps it), and the
-      // staging stream wrote it to the file synchronously (nothing queued: not waiting for its
-      // file to open, no thread-pool write in flight). Otherwise a new buffer is allocated.
-      const store = net.dimseStoreStream;
-      if (store instanceof StagingStream && store.writableLength === 0 && isDataOnlyPDataTf(pdu)) framer.recycle(pdu);
     },
     (err) => {
       net._reset!.call(net);
