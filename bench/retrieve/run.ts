@@ -94,6 +94,13 @@ async function main() {
   const { env } = await import('../../lib/env');
   const { actorOf, makeConnector, makePool, makeUser, waitFor } = await import('../../tests/helpers/fixtures');
   const { startWorker } = await import('../../workers/index');
+  // --write-mode sync|async|auto: how the SCP writes staging files (StagingStream.writeMode), to compare.
+  const wm = args.indexOf('--write-mode');
+  if (wm >= 0) {
+    const mode = args[wm + 1];
+    if (mode !== 'sync' && mode !== 'async' && mode !== 'auto') throw new Error('--write-mode takes sync, async or auto');
+    (await import('../../lib/dicom/scp')).StagingStream.writeMode = mode;
+  }
   const { createQuery } = await import('../../lib/queries/queries');
   const { requestRetrieval } = await import('../../lib/retrievals/request');
 
