@@ -58,6 +58,21 @@ export interface DeidContext {
 type StagedRow = Pick<StagedInstance, 'id' | 'path' | 'receivingPoolId' | 'sopInstanceUid'>;
 
 /**
+ * What commits with one staged instance's outcome (index rows, or its quarantine record): the
+ * staged row's removal and the retrieval's per-instance record.
+ */
+function stagedOutcome(ctx: DeidContext, s: StagedRow): NonNullable<Parameters<typeof storeDeidentified>[0]['alsoCommit']> {
+  return (tx, done) => [
+    tx.stagedInstance.delete({ where: { id: s.id } }),
+    tx.retrievalInstance.upsert({
+      where: { retrievalId_sourceSopUid: { retrievalId: ctx.retrievalId, sourceSopUid: done.sourceSopUid } },
+      create: { retrievalId: ctx.retrievalId, sourceSopUid: done.sourceSopUid, sourceSeriesUid: done.sourceSeriesUid, outcome: done.kind },
+      update: { outcome: done.kind },
+    }),
+  ];
+}
+
+/**
  * One staged instance into the pool: de-identified (worker-thread pool), indexed with its
  * per-instance record and the staged row's removal in one transaction, then the original
  * unlinked. Never throws: an instance that cannot be de-identified is dropped and counted as
@@ -77,14 +92,7 @@ export async function deidentifyStaged(ctx: DeidContext, s: StagedRow, opts: { p
       provenance: ctx.provenance,
       // The per-instance record (counters, "retry what is missing") commits with the index
       // rows and the staged row's removal, so a resumed job never counts an instance twice.
-      alsoCommit: (tx, done) => [
-        tx.stagedInstance.delete({ where: { id: s.id } }),
-        tx.retrievalInstance.upsert({
-          where: { retrievalId_sourceSopUid: { retrievalId: ctx.retrievalId, sourceSopUid: done.sourceSopUid } },
-          create: { retrievalId: ctx.retrievalId, sourceSopUid: done.sourceSopUid, sourceSeriesUid: done.sourceSeriesUid, outcome: done.kind },
-          update: { outcome: done.kind },
-        }),
-      ],
+      alsoCommit: stagedOutcome(ctx, s),
     });
     // Committed: the index row is in and the staged row is gone; only now the original goes.
     // A crash right here leaves a staged file without a row, which the staging
@@ -139,14 +147,7 @@ export async function deidentifyStagedBatch(ctx: DeidContext, rows: StagedRow[])
           sourcePatientId: ctx.sourcePatientId,
           retrievalId: ctx.retrievalId,
           // Only for an instance held in quarantine (committed on its own, like deidentifyStaged).
-          alsoCommit: (tx, done) => [
-            tx.stagedInstance.delete({ where: { id: s.id } }),
-            tx.retrievalInstance.upsert({
-              where: { retrievalId_sourceSopUid: { retrievalId: ctx.retrievalId, sourceSopUid: done.sourceSopUid } },
-              create: { retrievalId: ctx.retrievalId, sourceSopUid: done.sourceSopUid, sourceSeriesUid: done.sourceSeriesUid, outcome: done.kind },
-              update: { outcome: done.kind },
-            }),
-          ],
+          alsoCommit: stagedOutcome(ctx, s),
         });
         if ('placed' in out) placed.push({ s, p: out.placed });
         else await unlink(s);
